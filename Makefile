@@ -1,0 +1,49 @@
+# Looptrace — the two set-up commands are `make run` and `make test`.
+VENV      ?= .venv
+PYTHON    ?= python3
+PY        := $(VENV)/bin/python
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/looptrace_test
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint bench venv venv-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+## make run: embedded platform (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Looptrace is starting on  http://127.0.0.1:8000/"
+	@echo "  Web admin:                http://127.0.0.1:8000/admin/   (demo login above)"
+	@echo "  Ledger checkpoint API:    http://127.0.0.1:8000/api/v1/ledger/checkpoint"
+	@echo ""
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## make test: the whole suite on PostgreSQL and Redis (REQUIRE_SERVICES=1 turns a missing service into a failure)
+test: venv-dev
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## make bench: benchmarks as ratios to baselines measured in the same run (BENCH=name runs one)
+bench: venv-dev
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m bench $(if $(BENCH),--only $(BENCH),)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

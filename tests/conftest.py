@@ -1,0 +1,131 @@
+"""Test set-up: real PostgreSQL and Redis, and shared fixtures.
+
+With ``REQUIRE_SERVICES=1`` (CI) a test that needs PostgreSQL or Redis fails when
+the service is missing; without it, such a test is skipped with the reason.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from tests.factories import make_partner
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("LOOPTRACE_SHARED", PROJECT_ROOT.parent / "shared"))
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    for item in items:
+        if item.get_closest_marker("postgres") or item.get_closest_marker("redis"):
+            item.fixturenames.append("_required_services")
+
+
+@pytest.fixture
+def _required_services(request):  # type: ignore[no-untyped-def]
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing(f"this test needs PostgreSQL and DATABASE_URL points at {connection.vendor}")
+    if request.node.get_closest_marker("redis"):
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            _missing(f"this test needs Redis at {REDIS_URL}: {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_reachable(django_db_blocker):  # type: ignore[no-untyped-def]
+    """Fail fast, with one clear message, when DATABASE_URL names a server that is down."""
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            try:
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute("SELECT 1")
+            except Exception as exc:  # noqa: BLE001 - any connection failure means the same here
+                pytest.exit(f"PostgreSQL is not reachable at DATABASE_URL: {exc}", returncode=1)
+    elif REQUIRE_SERVICES:
+        pytest.exit(f"REQUIRE_SERVICES=1 but DATABASE_URL points at {connection.vendor}", returncode=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_append_only_triggers():  # type: ignore[no-untyped-def]
+    """Let the test runner empty ledger tables between transactional tests.
+
+    The triggers refuse TRUNCATE and DELETE by design; the test runner's flush
+    runs with them switched off (PostgreSQL's replica role, or SQLite triggers
+    dropped and re-created), exactly as a database owner could.
+    """
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def flush(self, sql_list):  # type: ignore[no-untyped-def]
+        with suspended_ledger_triggers(self.connection):
+            original(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = flush
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original
+
+
+class suspended_ledger_triggers:  # noqa: N801 - used as a context manager
+    """Switch the append-only triggers off on one connection, as an attacker with owner rights could."""
+
+    def __init__(self, conn):  # type: ignore[no-untyped-def]
+        self.conn = conn
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if self.conn.vendor == "postgresql":
+            with self.conn.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+        elif self.conn.vendor == "sqlite":
+            self._sqlite_triggers(drop=True)
+        return self
+
+    def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+        if self.conn.vendor == "postgresql":
+            with self.conn.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+        elif self.conn.vendor == "sqlite":
+            self._sqlite_triggers(drop=False)
+
+    def _sqlite_triggers(self, *, drop: bool) -> None:
+        from importlib import import_module
+
+        migration = import_module("traceability.migrations.0002_append_only_triggers")
+
+        class Editor:
+            connection = self.conn
+
+            @staticmethod
+            def execute(sql):  # type: ignore[no-untyped-def]
+                with self.conn.cursor() as cursor:
+                    cursor.execute(sql)
+
+        (migration.uninstall if drop else migration.install)(None, Editor)
+
+
+@pytest.fixture
+def tamper(db):  # type: ignore[no-untyped-def]
+    """Run raw SQL with the triggers switched off: the attacker's tool."""
+
+    def run(sql: str, params=None):  # type: ignore[no-untyped-def]
+        with suspended_ledger_triggers(connection), connection.cursor() as cursor:
+            cursor.execute(sql, params or [])
+
+    return run
+
+
+@pytest.fixture
+def partner(db):  # type: ignore[no-untyped-def]
+    """A remelter with a client-side key (private key included), a custodial key and an API key."""
+    return make_partner("nordic-remelt", role="remelter")

@@ -1,0 +1,41 @@
+"""Test data built through the real services, never by writing rows directly."""
+
+from types import SimpleNamespace
+
+from traceability import services
+from traceability.ledger.signing import b64encode, generate_private_key, public_key_raw, sign_document
+
+
+def make_partner(slug: str, *, role: str = "remelter") -> SimpleNamespace:
+    organisation = services.organisation_create(slug=slug, name=slug.replace("-", " ").title(), role=role)
+    private_key = generate_private_key()
+    client_key = services.signing_key_register(organisation=organisation, public_key=public_key_raw(private_key))
+    custodial_key = services.signing_key_create_custodial(organisation=organisation)
+    _, api_key = services.api_credential_create(organisation=organisation)
+    return SimpleNamespace(
+        organisation=organisation,
+        private_key=private_key,
+        client_key=client_key,
+        custodial_key=custodial_key,
+        api_key=api_key,
+    )
+
+
+def object_event(number: int = 1, **extra: object) -> dict[str, object]:
+    return {
+        "type": "ObjectEvent",
+        "eventTime": f"2026-11-01T08:{number // 60 % 60:02d}:{number % 60:02d}.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [f"urn:looptrace:vin:TESTVIN{number:010d}"],
+        "action": "OBSERVE",
+        "bizStep": "inspecting",
+        **extra,
+    }
+
+
+def signed(partner: SimpleNamespace, document: dict[str, object]) -> services.SubmittedDocument:
+    return services.SubmittedDocument(
+        document=document,
+        signature=b64encode(sign_document(partner.private_key, document)),
+        key_id=partner.client_key.key_id,
+    )

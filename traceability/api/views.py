@@ -1,0 +1,118 @@
+"""Ledger API: thin views that validate input, call a service or selector, serialise."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from traceability import selectors, services
+from traceability.api import serializers as s
+from traceability.api.authentication import request_organisation
+from traceability.ledger.signing import b64encode
+from traceability.models import LedgerEntry, SigningKey
+
+
+def _document_reader(request: Request):  # type: ignore[no-untyped-def]
+    reader = request_organisation(request)
+    return lambda entry: selectors.may_read_documents_of(reader=reader, owner_id=entry.organisation_id)
+
+
+class CheckpointView(APIView):
+    @extend_schema(responses=s.CheckpointSerializer, summary="The latest signed checkpoint (C2SP signed note)")
+    def get(self, request: Request) -> Response:
+        checkpoint = services.ledger_checkpoint_create()
+        return Response(s.CheckpointSerializer(checkpoint).data)
+
+
+class BatchCreateView(APIView):
+    @extend_schema(
+        request=s.BatchSerializer,
+        responses={201: s.LedgerEntrySerializer(many=True)},
+        summary="Append many documents atomically: all or none",
+    )
+    def post(self, request: Request) -> Response:
+        payload = s.BatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        items = [services.SubmittedDocument(**item) for item in payload.validated_data["entries"]]
+        entries = services.ledger_append_batch(organisation=request_organisation(request), items=items)
+        context = {"readable_documents": _document_reader(request)}
+        return Response(s.LedgerEntrySerializer(entries, many=True, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class EntryDetailView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("tree_size", int, description="prove against this size (default: latest checkpoint)")],
+        responses=s.EntryWithProofSerializer,
+        summary="One ledger entry with its RFC 9162 inclusion proof",
+    )
+    def get(self, request: Request, seq: int) -> Response:
+        query = s.ProofQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entry = selectors.ledger_entry_get(seq=seq)
+        tree_size = query.validated_data.get("tree_size")
+        checkpoint = None
+        if tree_size is None:
+            checkpoint = services.ledger_checkpoint_create()
+            tree_size = checkpoint.tree_size
+        proof = selectors.inclusion_proof(seq=seq, tree_size=tree_size)
+        context = {"readable_documents": _document_reader(request)}
+        return Response(
+            {
+                "entry": s.LedgerEntrySerializer(entry, context=context).data,
+                "inclusionProof": {
+                    "treeSize": tree_size,
+                    "leafIndex": seq - 1,
+                    "hashes": [b64encode(h) for h in proof],
+                    "checkpoint": s.CheckpointSerializer(checkpoint).data if checkpoint else None,
+                },
+            }
+        )
+
+
+class ConsistencyView(APIView):
+    @extend_schema(
+        parameters=[s.ConsistencyQuerySerializer],
+        responses=s.ConsistencyProofSerializer,
+        summary="RFC 9162 consistency proof between two tree sizes",
+    )
+    def get(self, request: Request) -> Response:
+        query = s.ConsistencyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first, second = query.validated_data["first"], query.validated_data["second"]
+        proof = selectors.consistency_proof(first=first, second=second)
+        return Response({"first": first, "second": second, "hashes": [b64encode(h) for h in proof]})
+
+
+class SigningKeyListView(generics.ListAPIView):
+    serializer_class = s.SigningKeySerializer
+    filterset_fields = ["organisation__slug", "custody"]
+
+    def get_queryset(self) -> QuerySet[SigningKey]:
+        return selectors.signing_keys_list()
+
+
+class EntryListCreateView(generics.ListAPIView):
+    """GET: entries in ``seq`` order, documents only where the caller may read them. POST: append one."""
+
+    serializer_class = s.LedgerEntrySerializer
+    filterset_fields = ["kind", "organisation__slug"]
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        return LedgerEntry.objects.select_related("organisation").order_by("seq")
+
+    def get_serializer_context(self):  # type: ignore[no-untyped-def]
+        return {**super().get_serializer_context(), "readable_documents": _document_reader(self.request)}
+
+    @extend_schema(
+        request=s.SubmittedDocumentSerializer,
+        responses={201: s.LedgerEntrySerializer},
+        summary="Append one document, signed client-side or custodially",
+    )
+    def post(self, request: Request) -> Response:
+        payload = s.SubmittedDocumentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        entry = services.ledger_append(organisation=request_organisation(request), **payload.validated_data)
+        context = {"readable_documents": _document_reader(request)}
+        return Response(s.LedgerEntrySerializer(entry, context=context).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,258 @@
+"""Ledger entries, the hash chain and the key ring.
+
+An entry is a document (stored as its RFC 8785 canonical bytes) plus a header::
+
+    {"digest": hex SHA-256 of the document bytes,
+     "keyId": hex key id, "kind": "event" | "key.registered" | ...,
+     "organisation": slug, "prev": hex entry hash of seq-1 (64 zeros for seq 1),
+     "recordedAt": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "seq": n,
+     "signature": base64 Ed25519 over the document bytes}
+
+The entry hash is the RFC 9162 leaf hash of the header's canonical bytes, so one
+hash is both the chain link and the Merkle leaf: changing any byte of a document,
+a signature, an order or a time changes every later link and every later root.
+
+Keys are ledger facts. ``key.registered`` and ``key.revoked`` entries are signed
+by the platform's key; the first entry of every ledger is the platform's own key
+registration, signed by that key. Which key may sign entry ``seq`` follows from
+the entries before it, so verification needs no clock and no database table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from traceability.ledger.canonical import canonical_json, sha256
+from traceability.ledger.errors import LedgerError
+from traceability.ledger.merkle import leaf_hash
+from traceability.ledger.signing import (
+    b64decode,
+    b64encode,
+    key_id,
+    public_key_from_raw,
+    verify_bytes,
+)
+
+GENESIS_PREV = bytes(32)
+
+KIND_EVENT = "event"
+KIND_KEY_REGISTERED = "key.registered"
+KIND_KEY_REVOKED = "key.revoked"
+KIND_ORGANISATION_REGISTERED = "organisation.registered"
+KEY_KINDS = frozenset({KIND_KEY_REGISTERED, KIND_KEY_REVOKED})
+ENTRY_KINDS = frozenset({KIND_EVENT, KIND_ORGANISATION_REGISTERED, *KEY_KINDS})
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, microseconds, ``Z``: the one textual form of times inside headers."""
+    if moment.tzinfo is None:
+        raise LedgerError("time_naive", "times in the ledger must carry a time zone")
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError) as exc:
+        raise LedgerError("time_malformed", f"not a ledger time: {text!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHeader:
+    seq: int
+    kind: str
+    organisation: str
+    digest: bytes
+    key_id: str
+    signature: bytes
+    prev_hash: bytes
+    recorded_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "digest": self.digest.hex(),
+            "keyId": self.key_id,
+            "kind": self.kind,
+            "organisation": self.organisation,
+            "prev": self.prev_hash.hex(),
+            "recordedAt": format_time(self.recorded_at),
+            "seq": self.seq,
+            "signature": b64encode(self.signature),
+        }
+
+    def leaf_data(self) -> bytes:
+        return canonical_json(self.as_json())
+
+    def entry_hash(self) -> bytes:
+        return leaf_hash(self.leaf_data())
+
+
+@dataclass(slots=True)
+class KeyRecord:
+    key_id: str
+    organisation: str
+    public_key: bytes
+    valid_from: datetime
+    registered_seq: int
+    revoked_seq: int | None = None
+    revoked_at: datetime | None = None
+    _verifier: Ed25519PublicKey | None = field(default=None, repr=False)
+
+    def verifier(self) -> Ed25519PublicKey:
+        if self._verifier is None:
+            self._verifier = public_key_from_raw(self.public_key)
+        return self._verifier
+
+
+def key_registration_document(
+    *, organisation: str, public_key: bytes, valid_from: datetime, custody: str
+) -> dict[str, object]:
+    return {
+        "type": "KeyRegistered",
+        "organisation": organisation,
+        "keyId": key_id(public_key),
+        "publicKey": b64encode(public_key),
+        "validFrom": format_time(valid_from),
+        "custody": custody,
+    }
+
+
+def key_revocation_document(
+    *, organisation: str, revoked_key_id: str, revoked_at: datetime, reason: str
+) -> dict[str, object]:
+    return {
+        "type": "KeyRevoked",
+        "organisation": organisation,
+        "keyId": revoked_key_id,
+        "revokedAt": format_time(revoked_at),
+        "reason": reason,
+    }
+
+
+class KeyRing:
+    """Which public key may sign which entry, rebuilt from the key entries in order."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, KeyRecord] = {}
+        self.platform: str | None = None
+
+    def apply(self, seq: int, kind: str, organisation: str, document: dict[str, object]) -> None:
+        """Take in a key entry (its signature is checked separately, by ``verify_entry``)."""
+        if kind == KIND_KEY_REGISTERED:
+            self._register(seq, organisation, document)
+        elif kind == KIND_KEY_REVOKED:
+            self._revoke(seq, document)
+
+    def _register(self, seq: int, signer: str, document: dict[str, object]) -> None:
+        public_key = b64decode(str(document.get("publicKey", "")), what="public_key")
+        public_key_from_raw(public_key)
+        registered_id = key_id(public_key)
+        if document.get("keyId") != registered_id:
+            raise LedgerError("key_id_mismatch", "keyId is not the SHA-256 of the public key")
+        if registered_id in self.keys:
+            raise LedgerError("key_duplicate", f"key {registered_id[:16]}… is already registered")
+        if self.platform is None:
+            self.platform = signer
+        elif signer != self.platform:
+            raise LedgerError("key_registrar_invalid", "only the platform registers keys")
+        self.keys[registered_id] = KeyRecord(
+            key_id=registered_id,
+            organisation=str(document.get("organisation", "")),
+            public_key=public_key,
+            valid_from=parse_time(str(document.get("validFrom", ""))),
+            registered_seq=seq,
+        )
+
+    def _revoke(self, seq: int, document: dict[str, object]) -> None:
+        record = self.keys.get(str(document.get("keyId", "")))
+        if record is None:
+            raise LedgerError("key_unknown", "revocation of a key that was never registered")
+        if record.revoked_seq is not None:
+            raise LedgerError("key_revoked", "the key is already revoked")
+        record.revoked_seq = seq
+        record.revoked_at = parse_time(str(document.get("revokedAt", "")))
+
+    def key_for(self, *, key_id_hex: str, organisation: str, seq: int, at: datetime) -> KeyRecord:
+        """The key that may sign entry ``seq`` of ``organisation`` at time ``at``, or an error."""
+        record = self.keys.get(key_id_hex)
+        if record is None:
+            raise LedgerError("key_unknown", f"no registered key {key_id_hex[:16]}…")
+        if record.organisation != organisation:
+            raise LedgerError("key_wrong_organisation", "the key belongs to another organisation")
+        self_signed_genesis = seq == record.registered_seq == 1
+        if record.registered_seq >= seq and not self_signed_genesis:
+            raise LedgerError("key_not_yet_registered", "the key was registered after this entry")
+        if at < record.valid_from:
+            raise LedgerError("key_not_yet_valid", "the entry predates the key's validity")
+        if record.revoked_seq is not None and record.revoked_seq < seq:
+            raise LedgerError("key_revoked", "the key was revoked before this entry")
+        return record
+
+
+def verify_entry(header: EntryHeader, document: bytes, keyring: KeyRing) -> bytes:
+    """Check one entry on its own (digest, signer, signature); return its entry hash."""
+    if header.kind not in ENTRY_KINDS:
+        raise LedgerError("kind_unknown", f"unknown entry kind {header.kind!r}")
+    if sha256(document) != header.digest:
+        raise LedgerError("digest_mismatch", "the document does not match its digest")
+    signer_organisation = header.organisation
+    if header.kind in KEY_KINDS or header.kind == KIND_ORGANISATION_REGISTERED:
+        if keyring.platform is not None:
+            signer_organisation = keyring.platform
+    record = keyring.key_for(
+        key_id_hex=header.key_id, organisation=signer_organisation, seq=header.seq, at=header.recorded_at
+    )
+    verify_bytes(record.verifier(), document, header.signature)
+    return header.entry_hash()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    seq: int
+    code: str
+    message: str
+
+
+class ChainWalker:
+    """Checks the links of entries fed in ``seq`` order and yields their leaf hashes.
+
+    Each entry must follow the previous one without a gap and point at its hash;
+    a stored entry hash must equal the one recomputed from its header.
+    """
+
+    def __init__(self) -> None:
+        self.expected_seq = 1
+        self.last_hash = GENESIS_PREV
+
+    def feed(self, seq: int, prev_hash: bytes, stored_hash: bytes, computed_hash: bytes) -> list[Failure]:
+        failures = []
+        if seq != self.expected_seq:
+            if seq > self.expected_seq:
+                missing = f"{self.expected_seq}" if seq == self.expected_seq + 1 else f"{self.expected_seq}-{seq - 1}"
+                failures.append(Failure(seq, "entries_missing", f"entries {missing} are missing before this one"))
+            else:
+                failures.append(Failure(seq, "seq_out_of_order", f"expected seq {self.expected_seq}"))
+        if prev_hash != self.last_hash:
+            failures.append(Failure(seq, "chain_broken", "prev does not equal the hash of the entry before"))
+        if stored_hash != computed_hash:
+            failures.append(Failure(seq, "entry_hash_mismatch", "stored entry hash differs from its header's hash"))
+        self.expected_seq = max(self.expected_seq, seq) + 1
+        self.last_hash = stored_hash
+        return failures
+
+
+def document_bytes(document: object) -> bytes:
+    """Canonical bytes of a JSON value given as text or as parsed JSON."""
+    if isinstance(document, (bytes, str)):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise LedgerError("document_malformed", f"not JSON: {exc.msg}") from exc
+    return canonical_json(document)
+

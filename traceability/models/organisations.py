@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.db import models
+
+from traceability.choices import OrganisationRole
+
+__all__ = ["Membership", "Organisation", "Site"]
+
+
+class Organisation(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=32, choices=OrganisationRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+
+class Site(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    # GS1 Global Location Number, used as the EPCIS readPoint / bizLocation.
+    gln = models.CharField(max_length=13, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    address = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["organisation__slug", "name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="site_unique_name_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation.slug})"
+
+
+class Membership(models.Model):
+    """A web user acting for one organisation."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="members")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation.slug}"

@@ -1,0 +1,83 @@
+"""Reads of the traceability app: ledger entries, proofs, checkpoints, keys."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from traceability.errors import ApplicationError
+from traceability.ledger import merkle
+from traceability.models import Checkpoint, LedgerEntry, MerkleNode, Organisation, SigningKey
+from traceability.choices import OrganisationRole
+from django.db.models import Q
+
+
+def merkle_nodes_get(keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored perfect-subtree hashes for ``keys``, in one query."""
+    if not keys:
+        return {}
+    condition = Q()
+    for level, index in keys:
+        condition |= Q(level=level, index=index)
+    rows = MerkleNode.objects.filter(condition).values_list("level", "index", "hash")
+    return {(level, index): bytes(node_hash) for level, index, node_hash in rows}
+
+
+def ledger_size() -> int:
+    return LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def ledger_entry_get(*, seq: int) -> LedgerEntry:
+    entry = LedgerEntry.objects.select_related("organisation").filter(seq=seq).first()
+    if entry is None:
+        raise ApplicationError("entry_not_found", f"no ledger entry {seq}", status=404)
+    return entry
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-tree_size").first()
+
+
+def checkpoint_get(*, tree_size: int) -> Checkpoint:
+    checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
+    if checkpoint is None:
+        raise ApplicationError("checkpoint_not_found", f"no checkpoint of tree size {tree_size}", status=404)
+    return checkpoint
+
+
+def _check_sizes(*, within: int, sizes: dict[str, int]) -> None:
+    for name, value in sizes.items():
+        if value < 0 or value > within:
+            raise ApplicationError(
+                "tree_size_invalid", f"{name}={value} is outside the ledger (0..{within})", status=400
+            )
+
+
+def inclusion_proof(*, seq: int, tree_size: int) -> list[bytes]:
+    """The RFC 9162 inclusion proof of entry ``seq`` (leaf ``seq - 1``) in the tree of ``tree_size``."""
+    _check_sizes(within=ledger_size(), sizes={"tree_size": tree_size})
+    if not 1 <= seq <= tree_size:
+        raise ApplicationError("seq_outside_tree", f"entry {seq} is not in a tree of size {tree_size}")
+    ranges = merkle.inclusion_proof_keys(seq - 1, tree_size)
+    return merkle.inclusion_proof(seq - 1, tree_size, merkle_nodes_get(merkle.keys_for(ranges)))
+
+
+def consistency_proof(*, first: int, second: int) -> list[bytes]:
+    _check_sizes(within=ledger_size(), sizes={"first": first, "second": second})
+    if first > second:
+        raise ApplicationError("tree_size_invalid", "first must not exceed second")
+    ranges = merkle.consistency_proof_keys(first, second)
+    return merkle.consistency_proof(first, second, merkle_nodes_get(merkle.keys_for(ranges)))
+
+
+def merkle_root(*, tree_size: int) -> bytes:
+    return merkle.root_from_nodes(tree_size, merkle_nodes_get(set(merkle.root_keys(tree_size))))
+
+
+def signing_keys_list() -> QuerySet[SigningKey]:
+    return SigningKey.objects.select_related("organisation").order_by("registered_seq")
+
+
+def may_read_documents_of(*, reader: Organisation, owner_id: int) -> bool:
+    """Documents are the recorder's; regulators and the operator read all of them."""
+    return reader.pk == owner_id or reader.role in {OrganisationRole.REGULATOR, OrganisationRole.OPERATOR}
+
