@@ -50,7 +50,7 @@ def _database_reachable(django_db_blocker):  # type: ignore[no-untyped-def]
             try:
                 with connection._nodb_cursor() as cursor:
                     cursor.execute("SELECT 1")
-            except Exception as exc:  # noqa: BLE001 - any connection failure means the same here
+            except Exception as exc:
                 pytest.exit(f"PostgreSQL is not reachable at DATABASE_URL: {exc}", returncode=1)
     elif REQUIRE_SERVICES:
         pytest.exit(f"REQUIRE_SERVICES=1 but DATABASE_URL points at {connection.vendor}", returncode=1)
@@ -77,7 +77,7 @@ def _flush_past_append_only_triggers():  # type: ignore[no-untyped-def]
     BaseDatabaseOperations.execute_sql_flush = original
 
 
-class suspended_ledger_triggers:  # noqa: N801 - used as a context manager
+class suspended_ledger_triggers:
     """Switch the append-only triggers off on one connection, as an attacker with owner rights could."""
 
     def __init__(self, conn):  # type: ignore[no-untyped-def]

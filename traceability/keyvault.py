@@ -24,9 +24,9 @@ NONCE_LENGTH = 12
 
 @lru_cache(maxsize=4)
 def _aead(key_encryption_key: str) -> AESGCM:
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"looptrace custodial signing keys v1"
-    ).derive(key_encryption_key.encode("utf-8"))
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"looptrace custodial signing keys v1").derive(
+        key_encryption_key.encode("utf-8")
+    )
     return AESGCM(derived)
 
 

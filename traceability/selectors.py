@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.ledger import merkle
 from traceability.models import Checkpoint, LedgerEntry, MerkleNode, Organisation, SigningKey
-from traceability.choices import OrganisationRole
-from django.db.models import Q
 
 
 def merkle_nodes_get(keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -80,4 +79,3 @@ def signing_keys_list() -> QuerySet[SigningKey]:
 def may_read_documents_of(*, reader: Organisation, owner_id: int) -> bool:
     """Documents are the recorder's; regulators and the operator read all of them."""
     return reader.pk == owner_id or reader.role in {OrganisationRole.REGULATOR, OrganisationRole.OPERATOR}
-

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -41,14 +42,15 @@ from traceability.ledger.signing import (
     b64decode,
     b64encode,
     generate_private_key,
-    key_id as compute_key_id,
     private_key_from_raw,
     public_key_from_raw,
     public_key_raw,
     sign_bytes,
     verify_bytes,
 )
-from traceability.selectors import ledger_size, merkle_nodes_get
+from traceability.ledger.signing import (
+    key_id as compute_key_id,
+)
 from traceability.models import (
     ApiCredential,
     Checkpoint,
@@ -57,7 +59,7 @@ from traceability.models import (
     Organisation,
     SigningKey,
 )
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from traceability.selectors import ledger_size, merkle_nodes_get
 
 # An arbitrary, fixed id for pg_advisory_xact_lock: the one lock every append takes.
 LEDGER_APPEND_LOCK_ID = 0x4C54_4C47
@@ -208,9 +210,7 @@ def _event_kind(document: object) -> str:
 
 def _custodial_key(organisation: Organisation) -> SigningKey:
     key = (
-        SigningKey.objects.filter(
-            organisation=organisation, custody=KeyCustody.PLATFORM, revoked_at__isnull=True
-        )
+        SigningKey.objects.filter(organisation=organisation, custody=KeyCustody.PLATFORM, revoked_at__isnull=True)
         .order_by("-registered_seq")
         .first()
     )
@@ -290,7 +290,9 @@ def _take_append_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_APPEND_LOCK_ID])
 
 
-def _append_prepared(prepared: Sequence[_Prepared], *, now: datetime | None = None, locked: bool = False) -> list[LedgerEntry]:
+def _append_prepared(
+    prepared: Sequence[_Prepared], *, now: datetime | None = None, locked: bool = False
+) -> list[LedgerEntry]:
     """Chain and store prepared documents at the ledger's head, in one transaction."""
     with transaction.atomic():
         if not locked:
@@ -385,7 +387,9 @@ def _append_platform_fact(kind: str, document: dict[str, object]) -> LedgerEntry
 @transaction.atomic
 def organisation_create(*, slug: str, name: str, role: str) -> Organisation:
     if role not in OrganisationRole.values or role == OrganisationRole.OPERATOR:
-        raise ApplicationError("role_invalid", f"role must be one of {sorted(set(OrganisationRole.values) - {'operator'})}")
+        raise ApplicationError(
+            "role_invalid", f"role must be one of {sorted(set(OrganisationRole.values) - {'operator'})}"
+        )
     if Organisation.objects.filter(slug=slug).exists():
         raise ApplicationError("organisation_exists", f"organisation {slug!r} already exists", status=409)
     organisation = Organisation.objects.create(slug=slug, name=name, role=role)
@@ -430,7 +434,9 @@ def signing_key_register(
 
 def signing_key_create_custodial(*, organisation: Organisation) -> SigningKey:
     private_key = generate_private_key()
-    return signing_key_register(organisation=organisation, public_key=public_key_raw(private_key), private_key=private_key)
+    return signing_key_register(
+        organisation=organisation, public_key=public_key_raw(private_key), private_key=private_key
+    )
 
 
 @transaction.atomic
@@ -479,11 +485,11 @@ def hash_api_secret(secret: str) -> str:
 def ledger_checkpoint_create() -> Checkpoint:
     """Sign the current tree head (or return the checkpoint of that size if one exists)."""
     _ensure_bootstrapped()
-    key, private_key = platform_signing_key()
     size = ledger_size()
     existing = Checkpoint.objects.filter(tree_size=size).first()
     if existing is not None:
         return existing
+    _, private_key = platform_signing_key()
     root = merkle.root_from_nodes(size, merkle_nodes_get(set(merkle.root_keys(size))))
     origin = settings.LEDGER_ORIGIN
     note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root_hash=root), origin, private_key)

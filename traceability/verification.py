@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 
 from traceability.ledger import checkpoint as notes
 from traceability.ledger.audit import RootAccumulator, StoredCheckpoint, check_checkpoint, platform_key_names
@@ -35,11 +35,19 @@ from traceability.models import Checkpoint, LedgerEntry, SigningKey
 from traceability.selectors import merkle_root
 
 # Rows one worker reads and checks at a time: about 2 MB of documents for typical events.
-VERIFY_CHUNK_SIZE = 2000
+VERIFY_CHUNK_SIZE = int(os.environ.get("VERIFY_CHUNK_SIZE", "2000"))
 
 ROW_FIELDS = (
-    "seq", "kind", "organisation__slug", "document", "digest", "key_id",
-    "signature", "prev_hash", "entry_hash", "recorded_at",
+    "seq",
+    "kind",
+    "organisation__slug",
+    "document",
+    "digest",
+    "key_id",
+    "signature",
+    "prev_hash",
+    "entry_hash",
+    "recorded_at",
 )
 
 # Set in the parent before the pool forks, read by the workers.
@@ -111,8 +119,10 @@ def _check_range(bounds: tuple[int, int]) -> list[tuple[int, bytes, bytes, bytes
 
 def _build_keyring(report: VerificationReport) -> KeyRing:
     keyring = KeyRing()
-    rows = LedgerEntry.objects.filter(kind__in=KEY_KINDS).order_by("seq").values_list(
-        "seq", "kind", "organisation__slug", "document"
+    rows = (
+        LedgerEntry.objects.filter(kind__in=KEY_KINDS)
+        .order_by("seq")
+        .values_list("seq", "kind", "organisation__slug", "document")
     )
     for seq, kind, organisation, document in rows.iterator():
         try:
@@ -137,7 +147,9 @@ def _check_key_table(keyring: KeyRing, report: VerificationReport) -> None:
         elif (key.revoked_seq is None) != (record.revoked_seq is None):
             problem = "the key's revocation differs from the ledger's"
         if problem:
-            report.failures.append(Failure(key.registered_seq, "key_table_mismatch", f"key {key.key_id[:16]}…: {problem}"))
+            report.failures.append(
+                Failure(key.registered_seq, "key_table_mismatch", f"key {key.key_id[:16]}…: {problem}")
+            )
 
 
 def _ranges(first: int, last: int) -> Iterator[tuple[int, int]]:
@@ -182,11 +194,15 @@ def verify_ledger(
             stored = pending.pop(accumulator.size, None)
             if stored is not None:
                 report.failures.extend(
-                    check_checkpoint(stored, origin=origin, platform_keys=platform_keys, recomputed_root=accumulator.root())
+                    check_checkpoint(
+                        stored, origin=origin, platform_keys=platform_keys, recomputed_root=accumulator.root()
+                    )
                 )
             if trusted is not None and accumulator.size == trusted.size and accumulator.root() != trusted.root_hash:
                 report.failures.append(
-                    Failure(seq, "trusted_checkpoint_mismatch", "the ledger no longer gives the trusted checkpoint's root")
+                    Failure(
+                        seq, "trusted_checkpoint_mismatch", "the ledger no longer gives the trusted checkpoint's root"
+                    )
                 )
         if progress is not None:
             progress(len(results))
@@ -194,7 +210,8 @@ def verify_ledger(
     if first is not None:
         _worker_keyring = keyring
         chunks = list(_ranges(first, last))
-        if report.processes > 1 and len(chunks) > 1:
+        shared_database = not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+        if report.processes > 1 and len(chunks) > 1 and shared_database:
             connections.close_all()
             with multiprocessing.get_context("fork").Pool(report.processes, initializer=connections.close_all) as pool:
                 for results in pool.imap(_check_range, chunks):
@@ -226,7 +243,9 @@ def verify_ledger(
             )
         if not any(_verifies(trusted_checkpoint, origin, key) for key in platform_keys):
             report.failures.append(
-                Failure(trusted.size, "trusted_checkpoint_signature_invalid", "no platform key of this ledger signed it")
+                Failure(
+                    trusted.size, "trusted_checkpoint_signature_invalid", "no platform key of this ledger signed it"
+                )
             )
     if accumulator.size:
         try:

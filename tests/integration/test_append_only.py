@@ -25,8 +25,11 @@ def filled(partner):
     ids=["update", "delete"],
 )
 def test_the_database_refuses_changes_to_ledger_tables(filled, table, statement):
-    column = {"traceability_ledgerentry": "kind", "traceability_checkpoint": "note",
-              "traceability_merklenode": "level"}[table]
+    column = {
+        "traceability_ledgerentry": "kind",
+        "traceability_checkpoint": "note",
+        "traceability_merklenode": "level",
+    }[table]
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement.format(table=table, column=column))
 

@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import pytest
@@ -54,9 +55,14 @@ def test_custodial_append_signs_with_the_organisations_key_and_chains(partner):
     assert entry.document == canonical_json(document).decode()
     assert entry.digest == sha256(canonical_json(document)).hex()
     header = EntryHeader(
-        seq=entry.seq, kind="event", organisation="nordic-remelt", digest=bytes.fromhex(entry.digest),
-        key_id=entry.key_id, signature=b64decode(entry.signature, what="signature"),
-        prev_hash=bytes.fromhex(entry.prev_hash), recorded_at=entry.recorded_at,
+        seq=entry.seq,
+        kind="event",
+        organisation="nordic-remelt",
+        digest=bytes.fromhex(entry.digest),
+        key_id=entry.key_id,
+        signature=b64decode(entry.signature, what="signature"),
+        prev_hash=bytes.fromhex(entry.prev_hash),
+        recorded_at=entry.recorded_at,
     )
     assert header.entry_hash().hex() == entry.entry_hash
     assert verify_ledger(processes=1).ok
@@ -85,8 +91,16 @@ def test_client_signed_append_is_stored_with_the_clients_signature(partner):
         (lambda item, p: {**_fields(item), "document": {"type": "Invoice"}}, "document_type_invalid"),
         (lambda item, p: {**_fields(item), "document": {**item.document, "x": float("nan")}}, "document_malformed"),
     ],
-    ids=["bad-signature", "signature-not-base64", "unknown-key", "no-key-id", "document-changed-after-signing",
-         "not-an-object", "not-an-event", "nan"],
+    ids=[
+        "bad-signature",
+        "signature-not-base64",
+        "unknown-key",
+        "no-key-id",
+        "document-changed-after-signing",
+        "not-an-object",
+        "not-an-event",
+        "nan",
+    ],
 )
 def test_bad_submissions_are_rejected_and_nothing_is_stored(partner, mutate, code):
     # given
@@ -164,7 +178,7 @@ def test_a_batch_is_appended_in_order_with_consecutive_seqs(partner):
 
     seqs = [e.seq for e in entries]
     assert seqs == list(range(seqs[0], seqs[0] + 10))
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in itertools.pairwise(entries):
         assert entry.prev_hash == previous.entry_hash
     assert verify_ledger(processes=1).ok
 

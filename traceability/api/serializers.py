@@ -39,8 +39,16 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = LedgerEntry
         fields = [
-            "seq", "kind", "organisation", "recordedAt", "digest", "keyId",
-            "signature", "prevHash", "entryHash", "document",
+            "seq",
+            "kind",
+            "organisation",
+            "recordedAt",
+            "digest",
+            "keyId",
+            "signature",
+            "prevHash",
+            "entryHash",
+            "document",
         ]
 
     @extend_schema_field({"type": "object", "nullable": True, "description": "null when not yours to read"})
@@ -72,7 +80,16 @@ class SigningKeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SigningKey
-        fields = ["organisation", "keyId", "publicKey", "custody", "validFrom", "revokedAt", "registeredSeq", "revokedSeq"]
+        fields = [
+            "organisation",
+            "keyId",
+            "publicKey",
+            "custody",
+            "validFrom",
+            "revokedAt",
+            "registeredSeq",
+            "revokedSeq",
+        ]
 
     def get_publicKey(self, key: SigningKey) -> str:
         return b64encode(bytes(key.public_key))

@@ -38,12 +38,16 @@ class BatchCreateView(APIView):
         items = [services.SubmittedDocument(**item) for item in payload.validated_data["entries"]]
         entries = services.ledger_append_batch(organisation=request_organisation(request), items=items)
         context = {"readable_documents": _document_reader(request)}
-        return Response(s.LedgerEntrySerializer(entries, many=True, context=context).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.LedgerEntrySerializer(entries, many=True, context=context).data, status=status.HTTP_201_CREATED
+        )
 
 
 class EntryDetailView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("tree_size", int, description="prove against this size (default: latest checkpoint)")],
+        parameters=[
+            OpenApiParameter("tree_size", int, description="prove against this size (default: latest checkpoint)")
+        ],
         responses=s.EntryWithProofSerializer,
         summary="One ledger entry with its RFC 9162 inclusion proof",
     )

@@ -68,7 +68,9 @@ def check_checkpoint(
         )
     elif verified.size != stored.tree_size or verified.root_hash != stored.root_hash:
         failures.append(
-            Failure(stored.tree_size, "checkpoint_note_mismatch", "the signed note differs from the stored size or root")
+            Failure(
+                stored.tree_size, "checkpoint_note_mismatch", "the signed note differs from the stored size or root"
+            )
         )
     if stored.root_hash != recomputed_root:
         failures.append(

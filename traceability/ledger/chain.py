@@ -255,4 +255,3 @@ def document_bytes(document: object) -> bytes:
         except json.JSONDecodeError as exc:
             raise LedgerError("document_malformed", f"not JSON: {exc.msg}") from exc
     return canonical_json(document)
-

@@ -27,9 +27,7 @@ def generate_private_key() -> Ed25519PrivateKey:
 
 
 def public_key_raw(private_key: Ed25519PrivateKey) -> bytes:
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
+    return private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def private_key_raw(private_key: Ed25519PrivateKey) -> bytes:

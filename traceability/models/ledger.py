@@ -45,6 +45,9 @@ class MerkleNode(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["level", "index"], name="merkle_node_unique")]
 
+    def __str__(self) -> str:
+        return f"node level {self.level} index {self.index}"
+
 
 class Checkpoint(models.Model):
     """A signed statement of the tree's size and root (C2SP tlog-checkpoint note)."""

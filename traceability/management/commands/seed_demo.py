@@ -49,7 +49,9 @@ class Command(BaseCommand):
             password_file.chmod(0o600)
             self._load(password_file.read_text().strip())
         checkpoint = ledger_checkpoint_create()
-        password = password_file.read_text().strip() if password_file.exists() else "(set when the demo was first loaded)"
+        password = (
+            password_file.read_text().strip() if password_file.exists() else "(set when the demo was first loaded)"
+        )
         self.stdout.write(f"ledger: {checkpoint.tree_size} entries, root {checkpoint.root_hash[:16]}…")
         self.stdout.write(f"demo login: admin / {password}  (and one user per organisation, same password)")
 

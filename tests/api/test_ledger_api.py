@@ -1,0 +1,266 @@
+import base64
+import json
+import subprocess
+import sys
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import PROJECT_ROOT
+from tests.factories import make_partner, object_event
+from traceability import services
+from traceability.ledger import checkpoint as notes
+from traceability.ledger import merkle
+from traceability.ledger.chain import EntryHeader, parse_time
+from traceability.ledger.signing import b64encode, private_key_pem
+from traceability.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(partner) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}")
+    return client
+
+
+def platform_public_key(client: APIClient) -> bytes:
+    keys = client.get("/api/v1/ledger/keys", {"organisation__slug": "looptrace"}).json()["results"]
+    return base64.b64decode(keys[0]["publicKey"])
+
+
+def test_requests_without_a_valid_api_key_are_refused(partner):
+    anonymous = APIClient()
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Api-Key " + partner.api_key.split(".")[0] + ".wrong")
+    malformed = APIClient()
+    malformed.credentials(HTTP_AUTHORIZATION="Api-Key nodot")
+
+    assert anonymous.get("/api/v1/ledger/checkpoint").status_code in {401, 403}
+    response = wrong.get("/api/v1/ledger/checkpoint")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+    assert malformed.get("/api/v1/ledger/checkpoint").status_code == 401
+
+
+def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):
+    # given: the partner signs on its own machine with the documented helper
+    key_file = tmp_path / "partner.pem"
+    key_file.write_text(private_key_pem(partner.private_key))
+    document_file = tmp_path / "event.json"
+    document_file.write_text(json.dumps(object_event(1)))
+    helper = subprocess.run(
+        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), "--request", str(document_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
+    body = json.loads(helper.stdout)
+    client = client_for(partner)
+
+    # when
+    created = client.post("/api/v1/ledger/entries", body, format="json")
+
+    # then: stored with the partner's signature
+    assert created.status_code == 201, created.content
+    entry = created.json()
+    assert entry["signature"] == body["signature"]
+    assert entry["keyId"] == partner.client_key.key_id
+    assert entry["document"] == object_event(1)
+
+    # and: its inclusion proof verifies against the platform-signed checkpoint
+    proven = client.get(f"/api/v1/ledger/entries/{entry['seq']}").json()
+    checkpoint = notes.verify_checkpoint(
+        proven["inclusionProof"]["checkpoint"]["note"], "looptrace.example/ledger", platform_public_key(client)
+    )
+    header = EntryHeader(
+        seq=entry["seq"],
+        kind=entry["kind"],
+        organisation=entry["organisation"],
+        digest=bytes.fromhex(entry["digest"]),
+        key_id=entry["keyId"],
+        signature=base64.b64decode(entry["signature"]),
+        prev_hash=bytes.fromhex(entry["prevHash"]),
+        recorded_at=parse_time(proven["entry"]["recordedAt"].replace("+00:00", "Z")),
+    )
+    assert header.entry_hash().hex() == entry["entryHash"]
+    merkle.verify_inclusion(
+        header.entry_hash(),
+        proven["inclusionProof"]["leafIndex"],
+        checkpoint.size,
+        [base64.b64decode(h) for h in proven["inclusionProof"]["hashes"]],
+        checkpoint.root_hash,
+    )
+
+
+def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_path):
+    key_file = tmp_path / "partner.pem"
+    key_file.write_text(private_key_pem(partner.private_key))
+    document_file = tmp_path / "event.json"
+    document_file.write_text(json.dumps(object_event(2)))
+
+    signature = subprocess.run(
+        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), str(document_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    ).stdout.strip()
+    response = client_for(partner).post(
+        "/api/v1/ledger/entries",
+        {"document": object_event(2), "signature": signature, "keyId": partner.client_key.key_id},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["signature"] == signature
+
+
+def test_the_sign_helper_fails_clearly_on_a_bad_key(tmp_path):
+    key_file = tmp_path / "bad.pem"
+    key_file.write_text("not a key")
+    document_file = tmp_path / "event.json"
+    document_file.write_text("{}")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), str(document_file)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+
+    assert result.returncode == 2
+    assert "private_key_invalid" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"document": object_event(3), "signature": b64encode(bytes(64)), "keyId": None}, 400, "invalid"),
+        ({"document": object_event(3), "signature": b64encode(bytes(64)), "keyId": "KEY"}, 403, "key_unknown"),
+        ({"document": {"type": "Invoice"}}, 400, "document_type_invalid"),
+        ({"documnt": object_event(3)}, 400, "invalid"),
+        ("not json at all", 400, "parse_error"),
+    ],
+    ids=["signature-without-key", "unknown-key", "not-an-event", "misspelt-field", "unparseable"],
+)
+def test_bad_appends_get_a_4xx_with_a_code_and_store_nothing(partner, body, status, code):
+    before = LedgerEntry.objects.count()
+    client = client_for(partner)
+
+    if isinstance(body, str):
+        response = client.post("/api/v1/ledger/entries", body, content_type="application/json")
+    else:
+        response = client.post("/api/v1/ledger/entries", body, format="json")
+
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    assert LedgerEntry.objects.count() == before
+
+
+def test_a_batch_is_all_or_nothing(partner):
+    client = client_for(partner)
+    good = {"entries": [{"document": object_event(n)} for n in range(10, 15)]}
+    bad = {"entries": [*good["entries"], {"document": {"type": "Nope"}}]}
+    before = LedgerEntry.objects.count()
+
+    refused = client.post("/api/v1/ledger/batches", bad, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "document_type_invalid"
+    assert refused.json()["index"] == 5
+    assert LedgerEntry.objects.count() == before
+
+    accepted = client.post("/api/v1/ledger/batches", good, format="json")
+    assert accepted.status_code == 201
+    assert [e["seq"] for e in accepted.json()] == list(range(before + 1, before + 6))
+
+
+def test_consistency_proof_links_two_checkpoints(partner):
+    client = client_for(partner)
+    first = client.get("/api/v1/ledger/checkpoint").json()
+    for n in range(20, 27):
+        services.ledger_append(organisation=partner.organisation, document=object_event(n))
+    second = client.get("/api/v1/ledger/checkpoint").json()
+
+    response = client.get("/api/v1/ledger/consistency", {"first": first["treeSize"], "second": second["treeSize"]})
+
+    assert response.status_code == 200
+    merkle.verify_consistency(
+        first["treeSize"],
+        second["treeSize"],
+        bytes.fromhex(first["rootHash"]),
+        bytes.fromhex(second["rootHash"]),
+        [base64.b64decode(h) for h in response.json()["hashes"]],
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"first": 3, "second": 10_000}, "tree_size_invalid"),
+        ({"first": 5, "second": 3}, "tree_size_invalid"),
+        ({"first": "x", "second": 3}, "invalid"),
+    ],
+)
+def test_bad_consistency_queries_are_refused(partner, query, code):
+    response = client_for(partner).get("/api/v1/ledger/consistency", query)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
+def test_unknown_entry_is_404(partner):
+    response = client_for(partner).get("/api/v1/ledger/entries/999999")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "entry_not_found"
+
+
+def test_documents_of_another_organisation_are_hidden_but_provable(partner):
+    other = make_partner("castline", role="die_caster")
+    regulator = make_partner("eu-authority", role="regulator")
+    entry = services.ledger_append(organisation=partner.organisation, document=object_event(30))
+
+    seen_by_other = client_for(other).get(f"/api/v1/ledger/entries/{entry.seq}").json()
+    seen_by_regulator = client_for(regulator).get(f"/api/v1/ledger/entries/{entry.seq}").json()
+    listed_by_other = client_for(other).get("/api/v1/ledger/entries", {"kind": "event"}).json()["results"]
+
+    assert seen_by_other["entry"]["document"] is None
+    assert seen_by_other["entry"]["entryHash"] == entry.entry_hash
+    assert seen_by_other["inclusionProof"]["hashes"]
+    assert seen_by_regulator["entry"]["document"] == object_event(30)
+    assert [e["document"] for e in listed_by_other] == [None]
+
+
+def test_keys_endpoint_never_returns_private_material(partner):
+    keys = client_for(partner).get("/api/v1/ledger/keys").json()["results"]
+
+    assert {k["keyId"] for k in keys} >= {partner.client_key.key_id, partner.custodial_key.key_id}
+    for key in keys:
+        assert set(key) == {
+            "organisation",
+            "keyId",
+            "publicKey",
+            "custody",
+            "validFrom",
+            "revokedAt",
+            "registeredSeq",
+            "revokedSeq",
+        }
+
+
+def test_openapi_schema_describes_the_ledger_api(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert {
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/entries",
+        "/api/v1/ledger/entries/{seq}",
+        "/api/v1/ledger/consistency",
+        "/api/v1/ledger/batches",
+    } <= set(schema["paths"])
+    assert "apiKey" in schema["components"]["securitySchemes"]
