@@ -36,11 +36,28 @@ def test_requests_without_a_valid_api_key_are_refused(partner):
     malformed = APIClient()
     malformed.credentials(HTTP_AUTHORIZATION="Api-Key nodot")
 
-    assert anonymous.get("/api/v1/ledger/checkpoint").status_code in {401, 403}
-    response = wrong.get("/api/v1/ledger/checkpoint")
+    assert anonymous.get("/api/v1/ledger/entries").status_code in {401, 403}
+    assert anonymous.post("/api/v1/ledger/entries", {"document": object_event(1)}, format="json").status_code in {
+        401,
+        403,
+    }
+    response = wrong.get("/api/v1/ledger/entries")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
-    assert malformed.get("/api/v1/ledger/checkpoint").status_code == 401
+    assert malformed.get("/api/v1/ledger/entries/1").status_code == 401
+    assert LedgerEntry.objects.filter(kind="event").count() == 0
+
+
+def test_checkpoint_and_public_keys_are_public(partner):
+    anonymous = APIClient()
+
+    checkpoint = anonymous.get("/api/v1/ledger/checkpoint")
+    keys = anonymous.get("/api/v1/ledger/keys")
+
+    assert checkpoint.status_code == 200
+    assert checkpoint.json()["treeSize"] == LedgerEntry.objects.count()
+    assert keys.status_code == 200
+    assert len(keys.json()["results"]) == 3
 
 
 def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):

@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +21,10 @@ def _document_reader(request: Request):  # type: ignore[no-untyped-def]
 
 
 class CheckpointView(APIView):
+    # Checkpoints are meant to be gossiped: anyone may fetch and keep one.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
     @extend_schema(responses=s.CheckpointSerializer, summary="The latest signed checkpoint (C2SP signed note)")
     def get(self, request: Request) -> Response:
         checkpoint = services.ledger_checkpoint_create()
@@ -90,6 +95,9 @@ class ConsistencyView(APIView):
 
 
 class SigningKeyListView(generics.ListAPIView):
+    # Public keys are what outsiders verify signatures and checkpoints with.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
     serializer_class = s.SigningKeySerializer
     filterset_fields = ["organisation__slug", "custody"]
 
