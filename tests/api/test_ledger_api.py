@@ -60,20 +60,24 @@ def test_checkpoint_and_public_keys_are_public(partner):
     assert len(keys.json()["results"]) == 3
 
 
-def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):
-    # given: the partner signs on its own machine with the documented helper
+def run_sign_helper(partner, tmp_path, document, *options: str) -> str:
+    """The documented client-side helper, run as a partner would run it."""
     key_file = tmp_path / "partner.pem"
     key_file.write_text(private_key_pem(partner.private_key))
     document_file = tmp_path / "event.json"
-    document_file.write_text(json.dumps(object_event(1)))
-    helper = subprocess.run(
-        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), "--request", str(document_file)],
+    document_file.write_text(json.dumps(document))
+    return subprocess.run(
+        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), *options, str(document_file)],
         capture_output=True,
         text=True,
         check=True,
         cwd=PROJECT_ROOT,
-    )
-    body = json.loads(helper.stdout)
+    ).stdout
+
+
+def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):
+    # given: the partner signs on its own machine with the documented helper
+    body = json.loads(run_sign_helper(partner, tmp_path, object_event(1), "--request"))
     client = client_for(partner)
 
     # when
@@ -112,18 +116,7 @@ def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, t
 
 
 def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_path):
-    key_file = tmp_path / "partner.pem"
-    key_file.write_text(private_key_pem(partner.private_key))
-    document_file = tmp_path / "event.json"
-    document_file.write_text(json.dumps(object_event(2)))
-
-    signature = subprocess.run(
-        [sys.executable, "-m", "traceability.ledger.sign", "--key", str(key_file), str(document_file)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=PROJECT_ROOT,
-    ).stdout.strip()
+    signature = run_sign_helper(partner, tmp_path, object_event(2)).strip()
     response = client_for(partner).post(
         "/api/v1/ledger/entries",
         {"document": object_event(2), "signature": signature, "keyId": partner.client_key.key_id},
