@@ -11,12 +11,16 @@ the inserts.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -59,6 +63,7 @@ from traceability.models import (
     Organisation,
     SigningKey,
 )
+from traceability.operations.engine import project
 from traceability.selectors import ledger_size, merkle_nodes_get
 
 # An arbitrary, fixed id for pg_advisory_xact_lock: the one lock every append takes.
@@ -67,6 +72,8 @@ LEDGER_APPEND_LOCK_ID = 0x4C54_4C47
 MAX_DOCUMENT_BYTES = 256 * 1024
 # Upper bound of documents in one batch: keeps one transaction's memory and lock time bounded.
 MAX_BATCH_DOCUMENTS = 1000
+# Below this many client signatures a batch is checked in the calling thread.
+PARALLEL_VERIFY_THRESHOLD = 16
 EPCIS_EVENT_TYPES = frozenset(
     {"ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent"}
 )
@@ -237,6 +244,7 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
     keys = {key.key_id: key for key in SigningKey.objects.filter(key_id__in=wanted_ids)}
     custodial: tuple[SigningKey, Ed25519PrivateKey] | None = None
     prepared = []
+    to_verify: list[tuple[int, Ed25519PublicKey, bytes, bytes]] = []
     for position, item in enumerate(items):
         try:
             kind = _event_kind(item.document)
@@ -256,7 +264,7 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
                     raise ApplicationError("key_unknown", f"no registered key {item.key_id[:16]}…", status=403)
                 _check_key_usable(key, organisation, now)
                 signature = b64decode(item.signature, what="signature")
-                verify_bytes(public_key_from_raw(bytes(key.public_key)), data, signature)
+                to_verify.append((position, public_key_from_raw(bytes(key.public_key)), data, signature))
         except LedgerError as exc:
             raise _at_position(ApplicationError.from_ledger(exc), position, len(items)) from exc
         except ApplicationError as exc:
@@ -271,7 +279,34 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
                 signature=signature,
             )
         )
+    _verify_signatures(to_verify, len(items))
     return prepared
+
+
+def _signature_error(job: tuple[int, Ed25519PublicKey, bytes, bytes]) -> tuple[int, LedgerError] | None:
+    position, public_key, data, signature = job
+    try:
+        verify_bytes(public_key, data, signature)
+    except LedgerError as exc:
+        return position, exc
+    return None
+
+
+def _verify_signatures(jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]], count: int) -> None:
+    """Ed25519 verification releases the GIL, so a batch's signatures are checked on every core."""
+    if len(jobs) < PARALLEL_VERIFY_THRESHOLD:
+        results = map(_signature_error, jobs)
+    else:
+        results = _verifier_pool().map(_signature_error, jobs, chunksize=64)
+    failures = [result for result in results if result is not None]
+    if failures:
+        position, error = min(failures, key=lambda failure: failure[0])
+        raise _at_position(ApplicationError.from_ledger(error), position, count) from error
+
+
+@lru_cache(maxsize=1)
+def _verifier_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="signature-check")
 
 
 def _at_position(error: ApplicationError, position: int, count: int) -> ApplicationError:
@@ -339,13 +374,47 @@ def _append_prepared(
             )
             leaf_hashes.append(entry_hash)
             prev = entry_hash
-        LedgerEntry.objects.bulk_create(entries)
         known = merkle_nodes_get(set(merkle.frontier_keys(size_before)))
-        MerkleNode.objects.bulk_create(
-            MerkleNode(level=level, index=index, hash=node_hash)
-            for level, index, node_hash in merkle.nodes_for_appends(size_before, leaf_hashes, known)
-        )
+        nodes = merkle.nodes_for_appends(size_before, leaf_hashes, known)
+        _insert_ledger_rows(entries, nodes)
+        for entry, item in zip(entries, prepared, strict=True):
+            if item.kind == KIND_EVENT:
+                project(entry, json.loads(item.document), check=True)
     return entries
+
+
+ENTRY_COLUMNS = (
+    "seq",
+    "kind",
+    "organisation_id",
+    "document",
+    "digest",
+    "key_id",
+    "signature",
+    "prev_hash",
+    "entry_hash",
+    "recorded_at",
+)
+
+
+def _insert_ledger_rows(entries: list[LedgerEntry], nodes: list[tuple[int, int, bytes]]) -> None:
+    """Insert entries and Merkle nodes; on PostgreSQL with COPY, which costs a third of an INSERT.
+
+    The ORM's bulk INSERT spends most of its time quoting array parameters in Python;
+    COPY streams the rows as they are. Both run inside the caller's transaction.
+    """
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create(entries)
+        MerkleNode.objects.bulk_create(MerkleNode(level=lvl, index=idx, hash=h) for lvl, idx, h in nodes)
+        return
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY traceability_ledgerentry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
+            for entry in entries:
+                copy.write_row(tuple(getattr(entry, column) for column in ENTRY_COLUMNS))
+        with raw.copy("COPY traceability_merklenode (level, index, hash) FROM STDIN") as copy:
+            for node in nodes:
+                copy.write_row(node)
 
 
 def _ensure_bootstrapped() -> None:

@@ -1,0 +1,1 @@
+"""Looptrace benchmarks: ``python -m bench [--only NAME]`` (see ``bench/__main__.py``)."""
