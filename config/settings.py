@@ -186,3 +186,6 @@ PLATFORM_ORGANISATION_SLUG = os.environ.get("PLATFORM_ORGANISATION_SLUG", "loopt
 # Base64 raw 32-byte Ed25519 seed of the platform key. Unset: the platform generates
 # one at the first ledger write and holds it encrypted like custodial keys.
 PLATFORM_SIGNING_KEY = os.environ.get("PLATFORM_SIGNING_KEY", "")
+
+# Relative tolerance of a transformation mass balance: inputs = outputs + declared losses.
+MASS_BALANCE_TOLERANCE = os.environ.get("MASS_BALANCE_TOLERANCE", "0.005")

@@ -16,3 +16,59 @@ class OrganisationRole(models.TextChoices):
 class KeyCustody(models.TextChoices):
     CLIENT = "client", "Held by the organisation (client-side signing)"
     PLATFORM = "platform", "Held by the platform, encrypted (custodial signing)"
+
+
+class ObjectKind(models.TextChoices):
+    # serialised items
+    VEHICLE = "vehicle", "Vehicle"
+    BATTERY_PACK = "battery_pack", "Battery pack"
+    BATTERY_MODULE = "battery_module", "Battery module"
+    BATTERY_CELL = "battery_cell", "Battery cell"
+    PART = "part", "Part"
+    # mass lots
+    SCRAP_LOT = "scrap_lot", "Scrap lot"
+    BLACK_MASS = "black_mass", "Black mass"
+    BATTERY_FRACTION = "battery_fraction", "Battery fraction (Cu, Al, steel, plastics)"
+    SALT = "salt", "Battery-grade salt"
+    PRIMARY_INGOT = "primary_ingot", "Primary aluminium ingot"
+    ALLOYING = "alloying", "Alloying addition"
+    MELT_BATCH = "melt_batch", "Melt batch"
+    INGOT_LOT = "ingot_lot", "Ingot lot"
+    MOLTEN_LADLE = "molten_ladle", "Molten ladle"
+    CASTING_BATCH = "casting_batch", "Casting batch"
+
+
+SERIALISED_KINDS = frozenset(
+    {ObjectKind.VEHICLE, ObjectKind.BATTERY_PACK, ObjectKind.BATTERY_MODULE, ObjectKind.BATTERY_CELL, ObjectKind.PART}
+)
+BATTERY_KINDS = frozenset({ObjectKind.BATTERY_PACK, ObjectKind.BATTERY_MODULE, ObjectKind.BATTERY_CELL})
+
+
+class ObjectStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CONSUMED = "consumed", "Consumed"
+    RECYCLED = "recycled", "Recycled"
+    REPURPOSED = "repurposed", "Repurposed (continues under a new identity)"
+    DESTROYED = "destroyed", "Destroyed"
+
+
+ENDED_STATUSES = frozenset(
+    {ObjectStatus.CONSUMED, ObjectStatus.RECYCLED, ObjectStatus.REPURPOSED, ObjectStatus.DESTROYED}
+)
+
+
+class ScrapCategory(models.TextChoices):
+    POST_CONSUMER = "post_consumer", "Post-consumer"
+    PRE_CONSUMER = "pre_consumer", "Pre-consumer (new scrap)"
+    INTERNAL = "internal", "Internal / run-around (not recycled content, ISO 14021)"
+
+
+class Chemistry(models.TextChoices):
+    LFP = "LFP", "LFP"
+    NMC = "NMC", "NMC"
+    OTHER = "other", "Other"
+
+
+class CompositionPolicy(models.TextChoices):
+    WARN = "warn", "Warn when a melt misses its alloy specification"
+    REFUSE = "refuse", "Refuse a melt that misses its alloy specification"

@@ -1,14 +1,19 @@
 from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode
+from traceability.models.objects import AlloySpecification, EventRecord, MassFlow, TraceableObject
 from traceability.models.organisations import Membership, Organisation, Site
 
 __all__ = [
+    "AlloySpecification",
     "ApiCredential",
     "Checkpoint",
+    "EventRecord",
     "LedgerEntry",
+    "MassFlow",
     "Membership",
     "MerkleNode",
     "Organisation",
     "SigningKey",
     "Site",
+    "TraceableObject",
 ]

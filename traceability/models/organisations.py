@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from traceability.choices import OrganisationRole
+from traceability.choices import CompositionPolicy, OrganisationRole
 
 __all__ = ["Membership", "Organisation", "Site"]
 
@@ -26,6 +26,12 @@ class Site(models.Model):
     gln = models.CharField(max_length=13, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     address = models.CharField(max_length=300, blank=True)
+    composition_policy = models.CharField(
+        max_length=8,
+        choices=CompositionPolicy.choices,
+        default=CompositionPolicy.WARN,
+        help_text="what happens when a melt here misses its target alloy's specification",
+    )
 
     class Meta:
         ordering = ["organisation__slug", "name"]

@@ -1,0 +1,44 @@
+"""Explicit units at the edges: every quantity arrives with its unit and is converted with pint."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
+
+import pint
+
+from traceability.errors import ApplicationError
+
+KG_PLACES = Decimal("0.001")
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    return pint.UnitRegistry()
+
+
+def to_unit(quantity: object, unit: str, *, field: str) -> Decimal:
+    """``{"value": 1.2, "unit": "t"}`` (or ``"1.2 t"``) expressed in ``unit``, as a Decimal."""
+    ureg = registry()
+    try:
+        if isinstance(quantity, dict):
+            parsed = ureg.Quantity(Decimal(str(quantity["value"])), str(quantity["unit"]))
+        elif isinstance(quantity, str):
+            parsed = ureg.Quantity(quantity)
+        else:
+            raise ApplicationError(
+                "unit_missing", f"{field}: give a value with its unit, e.g. {{'value': 12.5, 'unit': '{unit}'}}"
+            )
+        value = parsed.to(unit).magnitude
+    except ApplicationError:
+        raise
+    except pint.errors.DimensionalityError as exc:
+        raise ApplicationError("unit_incompatible", f"{field}: {exc}") from exc
+    except (pint.errors.PintError, KeyError, ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+        raise ApplicationError("quantity_invalid", f"{field}: not a quantity with a unit ({exc})") from exc
+    return Decimal(str(value))
+
+
+def to_kg(quantity: object, *, field: str) -> Decimal:
+    kg = to_unit(quantity, "kg", field=field).quantize(KG_PLACES, rounding=ROUND_HALF_EVEN)
+    if kg <= 0:
+        raise ApplicationError("mass_not_positive", f"{field}: a mass must be positive")
+    return kg
