@@ -3,7 +3,9 @@
 from types import SimpleNamespace
 
 from traceability import services
+from traceability.identifiers import vin_check_digit
 from traceability.ledger.signing import b64encode, generate_private_key, public_key_raw, sign_document
+from traceability.models import Site
 
 
 def make_partner(slug: str, *, role: str = "remelter") -> SimpleNamespace:
@@ -39,3 +41,18 @@ def signed(partner: SimpleNamespace, document: dict[str, object]) -> services.Su
         signature=b64encode(sign_document(partner.private_key, document)),
         key_id=partner.client_key.key_id,
     )
+
+
+def make_site(partner: SimpleNamespace, name: str = "Main site", **fields: object) -> Site:
+    return Site.objects.create(organisation=partner.organisation, name=name, **fields)
+
+
+def valid_vin(number: int) -> str:
+    """A Chinese VIN (check digit enforced) with a correct check digit."""
+    body = f"LSGKB54H0KV{number:06d}"
+    return body[:8] + vin_check_digit(body) + body[9:]
+
+
+def battery_code(number: int, level: str = "P") -> str:
+    """A GB/T 34014-2017 code: maker CAT, pack/module/cell, type E, spec A1, 2023-03-05, serial."""
+    return f"CAT{level}EA1{number:07d}N35{number:07d}"

@@ -22,13 +22,13 @@ MAX_DEPTH = 64
 
 BACKWARD = """
 WITH RECURSIVE walk(source_id, target_id, flow_kg, contributed, depth) AS (
-    SELECT f.source_id, f.target_id, f.kg, o.initial_kg * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END, 1
+    SELECT f.source_id, f.target_id, f.kg, CAST(o.initial_kg * f.kg /
+           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), 1
     FROM traceability_massflow f JOIN traceability_traceableobject o ON o.id = f.target_id
     WHERE f.target_id = %(start)s
   UNION ALL
-    SELECT f.source_id, f.target_id, f.kg, w.contributed * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END, w.depth + 1
+    SELECT f.source_id, f.target_id, f.kg, CAST(w.contributed * f.kg /
+           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), w.depth + 1
     FROM walk w
     JOIN traceability_massflow f ON f.target_id = w.source_id
     JOIN traceability_traceableobject o ON o.id = f.target_id
@@ -39,12 +39,12 @@ SELECT source_id, target_id, flow_kg, contributed, depth FROM walk
 
 FORWARD = """
 WITH RECURSIVE walk(source_id, target_id, flow_kg, contributed, depth) AS (
-    SELECT f.source_id, f.target_id, f.kg, f.kg, 1
+    SELECT f.source_id, f.target_id, f.kg, CAST(f.kg AS NUMERIC), 1
     FROM traceability_massflow f
     WHERE f.source_id = %(start)s
   UNION ALL
-    SELECT f.source_id, f.target_id, f.kg, w.contributed * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END, w.depth + 1
+    SELECT f.source_id, f.target_id, f.kg, CAST(w.contributed * f.kg /
+           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), w.depth + 1
     FROM walk w
     JOIN traceability_massflow f ON f.source_id = w.target_id
     JOIN traceability_traceableobject o ON o.id = f.source_id

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from traceability.choices import GBT_PRODUCT_TYPES, ObjectKind, ScrapCategory
-from traceability.identifiers import battery_uri, local_uri, validate_uri, validate_vin, vehicle_uri
+from traceability.choices import ObjectKind, ScrapCategory
+from traceability.identifiers import GBT_PRODUCT_TYPES, battery_uri, local_uri, validate_uri, validate_vin, vehicle_uri
 from traceability.models import EventRecord, Organisation, Site
 from traceability.operations import epcis
 from traceability.operations.registry import OPERATION_FIELD
