@@ -7,7 +7,18 @@ from django.db.models import Q, QuerySet
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.ledger import merkle
-from traceability.models import Checkpoint, LedgerEntry, MerkleNode, Organisation, SigningKey
+from traceability.models import (
+    Checkpoint,
+    EventRecord,
+    LedgerEntry,
+    MerkleNode,
+    Organisation,
+    SigningKey,
+    TraceableObject,
+)
+
+# Roles that read every organisation's objects, events and documents.
+READ_ALL_ROLES = frozenset({OrganisationRole.REGULATOR, OrganisationRole.OPERATOR})
 
 
 def merkle_nodes_get(keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -78,4 +89,26 @@ def signing_keys_list() -> QuerySet[SigningKey]:
 
 def may_read_documents_of(*, reader: Organisation, owner_id: int) -> bool:
     """Documents are the recorder's; regulators and the operator read all of them."""
-    return reader.pk == owner_id or reader.role in {OrganisationRole.REGULATOR, OrganisationRole.OPERATOR}
+    return reader.pk == owner_id or reader.role in READ_ALL_ROLES
+
+
+def objects_visible_to(*, organisation: Organisation) -> QuerySet[TraceableObject]:
+    """What an organisation made, holds, or held (it recorded an event about it then)."""
+    objects = TraceableObject.objects.select_related("created_by", "custodian")
+    if organisation.role in READ_ALL_ROLES:
+        return objects.all()
+    held = EventRecord.involved.through.objects.filter(eventrecord__organisation=organisation).values(
+        "traceableobject_id"
+    )
+    return objects.filter(Q(created_by=organisation) | Q(custodian=organisation) | Q(pk__in=held))
+
+
+def events_visible_to(*, organisation: Organisation) -> QuerySet[EventRecord]:
+    """Events an organisation recorded, and events about objects it can see."""
+    events = EventRecord.objects.select_related("entry", "organisation")
+    if organisation.role in READ_ALL_ROLES:
+        return events.all()
+    concerning = EventRecord.involved.through.objects.filter(
+        traceableobject__in=objects_visible_to(organisation=organisation).values("pk")
+    ).values("eventrecord_id")
+    return events.filter(Q(organisation=organisation) | Q(pk__in=concerning))

@@ -424,6 +424,8 @@ def _ensure_bootstrapped() -> None:
 
 def ledger_append_batch(*, organisation: Organisation, items: Sequence[SubmittedDocument]) -> list[LedgerEntry]:
     """Append many partner documents atomically: all are stored, in order, or none is."""
+    if organisation.role == OrganisationRole.REGULATOR:
+        raise ApplicationError("role_not_allowed", "regulators read the ledger; they do not write to it", status=403)
     if not items:
         raise ApplicationError("batch_empty", "a batch needs at least one document")
     if len(items) > MAX_BATCH_DOCUMENTS:

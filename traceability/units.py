@@ -1,5 +1,6 @@
 """Explicit units at the edges: every quantity arrives with its unit and is converted with pint."""
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
@@ -8,6 +9,7 @@ import pint
 from traceability.errors import ApplicationError
 
 KG_PLACES = Decimal("0.001")
+QUANTITY_TEXT = re.compile(r"^\s*(?P<number>[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<unit>\S.*?)\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -21,8 +23,9 @@ def to_unit(quantity: object, unit: str, *, field: str) -> Decimal:
     try:
         if isinstance(quantity, dict):
             parsed = ureg.Quantity(Decimal(str(quantity["value"])), str(quantity["unit"]))
-        elif isinstance(quantity, str):
-            parsed = ureg.Quantity(quantity)
+        elif isinstance(quantity, str) and (match := QUANTITY_TEXT.match(quantity)):
+            # Number and unit apart: "720 degC" would otherwise multiply an offset unit.
+            parsed = ureg.Quantity(Decimal(match["number"]), match["unit"])
         else:
             raise ApplicationError(
                 "unit_missing", f"{field}: give a value with its unit, e.g. {{'value': 12.5, 'unit': '{unit}'}}"

@@ -151,7 +151,7 @@ def test_the_sign_helper_fails_clearly_on_a_bad_key(tmp_path):
         ({"document": object_event(3), "signature": b64encode(bytes(64)), "keyId": None}, 400, "invalid"),
         ({"document": object_event(3), "signature": b64encode(bytes(64)), "keyId": "KEY"}, 403, "key_unknown"),
         ({"document": {"type": "Invoice"}}, 400, "document_type_invalid"),
-        ({"documnt": object_event(3)}, 400, "invalid"),
+        ({"documnt": object_event(3)}, 400, "required"),
         ("not json at all", 400, "parse_error"),
     ],
     ids=["signature-without-key", "unknown-key", "not-an-event", "misspelt-field", "unparseable"],

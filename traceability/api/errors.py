@@ -20,8 +20,31 @@ def exception_handler(exc, context):  # type: ignore[no-untyped-def]
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "detail": "the request is invalid", "fields": response.data}
+        fields = exc.get_full_details()
+        first = _first_error(fields)
+        response.data = {
+            "code": first.get("code", "invalid"),
+            "detail": f"the request is invalid: {first.get('message', '')}".rstrip(": "),
+            "fields": fields,
+        }
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         response.data = {"code": codes if isinstance(codes, str) else "error", "detail": str(exc.detail)}
     return response
+
+
+def _first_error(details: object) -> dict[str, str]:
+    """The first ``{"message", "code"}`` leaf of DRF's nested error details."""
+    if isinstance(details, dict):
+        if "code" in details and "message" in details:
+            return {"code": str(details["code"]), "message": str(details["message"])}
+        for value in details.values():
+            found = _first_error(value)
+            if found:
+                return found
+    if isinstance(details, list):
+        for value in details:
+            found = _first_error(value)
+            if found:
+                return found
+    return {}

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from traceability.api import views
+from traceability.api import objects, views
+from traceability.api.operations import OPERATIONS, operation_view
 
 urlpatterns = [
     path("ledger/checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
@@ -9,4 +10,15 @@ urlpatterns = [
     path("ledger/batches", views.BatchCreateView.as_view(), name="ledger-batch-create"),
     path("ledger/consistency", views.ConsistencyView.as_view(), name="ledger-consistency"),
     path("ledger/keys", views.SigningKeyListView.as_view(), name="ledger-key-list"),
+    path("objects", objects.ObjectListView.as_view(), name="object-list"),
+    path("objects/<int:pk>", objects.ObjectDetailView.as_view(), name="object-detail"),
+    path("objects/<int:pk>/genealogy", objects.GenealogyView.as_view(), name="object-genealogy"),
+    path("items", objects.ItemListView.as_view(), name="item-list"),
+    path("lots", objects.LotListView.as_view(), name="lot-list"),
+    path("events", objects.EventListView.as_view(), name="event-list"),
+    path("events/<int:seq>", objects.EventDetailView.as_view(), name="event-detail"),
+    *(
+        path(f"operations/{name}", operation_view(name, serializer), name=f"operation-{name}")
+        for name, serializer in OPERATIONS.items()
+    ),
 ]

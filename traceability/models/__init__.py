@@ -1,3 +1,4 @@
+from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode
 from traceability.models.objects import AlloySpecification, EventRecord, MassFlow, TraceableObject
@@ -8,6 +9,7 @@ __all__ = [
     "ApiCredential",
     "Checkpoint",
     "EventRecord",
+    "IdempotencyRecord",
     "LedgerEntry",
     "MassFlow",
     "Membership",

@@ -1,0 +1,64 @@
+"""``Idempotency-Key``: a retried POST gets the first response instead of a second effect.
+
+The first successful response is stored with the key in the same transaction as the
+write, so a key is either bound to a committed effect or to nothing. A concurrent
+retry with the same key loses on the unique constraint, rolls back its own write and
+replays the winner's response. The same key with a different request is refused.
+"""
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from traceability.api.authentication import request_organisation
+from traceability.errors import ApplicationError
+from traceability.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+
+
+def _replay(record: IdempotencyRecord, digest: str) -> Response:
+    if record.request_digest != digest:
+        raise ApplicationError("idempotency_key_reused", f"this {HEADER} was used for a different request", status=422)
+    return Response(record.body, status=record.status, headers={"Idempotent-Replayed": "true"})
+
+
+def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(handler)
+    def wrapper(view, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        key = request.headers.get(HEADER)
+        if not key:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            raise ApplicationError("idempotency_key_invalid", f"{HEADER} is at most {MAX_KEY_LENGTH} characters")
+        organisation = request_organisation(request)
+        digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.body).hexdigest()
+        existing = IdempotencyRecord.objects.filter(organisation=organisation, key=key).first()
+        if existing is not None:
+            return _replay(existing, digest)
+        try:
+            with transaction.atomic():
+                response = handler(view, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotencyRecord.objects.create(
+                        organisation=organisation,
+                        key=key,
+                        request_digest=digest,
+                        status=response.status_code,
+                        body=json.loads(json.dumps(response.data, cls=JSONEncoder)),
+                    )
+        except IntegrityError:
+            winner = IdempotencyRecord.objects.filter(organisation=organisation, key=key).first()
+            if winner is None:
+                raise
+            return _replay(winner, digest)
+        return response
+
+    return wrapper

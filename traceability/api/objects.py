@@ -1,0 +1,172 @@
+"""Read endpoints for items, lots, events and genealogy; each filtered to what the caller may see."""
+
+import json
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from traceability import selectors
+from traceability.api.authentication import request_organisation
+from traceability.choices import SERIALISED_KINDS, ObjectKind
+from traceability.errors import ApplicationError
+from traceability.filtersets import EventRecordFilterSet, TraceableObjectFilterSet
+from traceability.genealogy import genealogy
+from traceability.models import EventRecord, TraceableObject
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-pk"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class TraceableObjectSerializer(serializers.ModelSerializer):
+    createdBy = serializers.SlugRelatedField(source="created_by", slug_field="slug", read_only=True)
+    custodian = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    initialKg = serializers.DecimalField(source="initial_kg", max_digits=16, decimal_places=3)
+    remainingKg = serializers.DecimalField(source="remaining_kg", max_digits=16, decimal_places=3)
+    createdSeq = serializers.IntegerField(source="created_seq")
+    createdAt = serializers.DateTimeField(source="created_at")
+    endedSeq = serializers.IntegerField(source="ended_seq")
+    endedAt = serializers.DateTimeField(source="ended_at")
+
+    class Meta:
+        model = TraceableObject
+        fields = [
+            "id",
+            "identifier",
+            "kind",
+            "label",
+            "status",
+            "createdBy",
+            "custodian",
+            "site",
+            "attributes",
+            "initialKg",
+            "remainingKg",
+            "createdSeq",
+            "createdAt",
+            "endedSeq",
+            "endedAt",
+        ]
+
+
+class EventRecordSerializer(serializers.ModelSerializer):
+    seq = serializers.IntegerField(source="entry_id")
+    eventType = serializers.CharField(source="event_type")
+    bizStep = serializers.CharField(source="biz_step")
+    eventTime = serializers.DateTimeField(source="event_time")
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    objects = serializers.SlugRelatedField(source="involved", slug_field="identifier", many=True, read_only=True)
+    entryHash = serializers.CharField(source="entry.entry_hash")
+    document = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EventRecord
+        fields = [
+            "seq",
+            "operation",
+            "eventType",
+            "bizStep",
+            "eventTime",
+            "organisation",
+            "site",
+            "objects",
+            "warnings",
+            "entryHash",
+            "document",
+        ]
+
+    def get_document(self, record: EventRecord) -> dict[str, object]:
+        return json.loads(record.entry.document)
+
+
+class VisibleObjects(generics.GenericAPIView):
+    serializer_class = TraceableObjectSerializer
+    filterset_class = TraceableObjectFilterSet
+    pagination_class = NewestFirst
+    kinds: frozenset[str] | None = None
+
+    def get_queryset(self) -> QuerySet[TraceableObject]:
+        objects = selectors.objects_visible_to(organisation=request_organisation(self.request))
+        return objects.filter(kind__in=self.kinds) if self.kinds is not None else objects
+
+
+class ObjectListView(VisibleObjects, generics.ListAPIView):
+    """Items and lots you made, hold or held."""
+
+
+class ItemListView(ObjectListView):
+    """Serialised items: vehicles, batteries, parts."""
+
+    kinds = SERIALISED_KINDS
+
+
+class LotListView(ObjectListView):
+    """Mass lots: scrap, black mass, salts, ingots, melts."""
+
+    kinds = frozenset(ObjectKind.values) - SERIALISED_KINDS
+
+
+class ObjectDetailView(VisibleObjects, generics.RetrieveAPIView):
+    pass
+
+
+class GenealogyNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="object.pk")
+    identifier = serializers.CharField(source="object.identifier")
+    kind = serializers.CharField(source="object.kind")
+    label = serializers.CharField(source="object.label")
+    kg = serializers.DecimalField(max_digits=16, decimal_places=3)
+    depth = serializers.IntegerField()
+
+
+class GenealogyEdgeSerializer(serializers.Serializer):
+    source = serializers.IntegerField()
+    target = serializers.IntegerField()
+    kg = serializers.DecimalField(max_digits=16, decimal_places=3)
+
+
+class GenealogySerializer(serializers.Serializer):
+    root = TraceableObjectSerializer()
+    direction = serializers.CharField()
+    nodes = GenealogyNodeSerializer(many=True)
+    edges = GenealogyEdgeSerializer(many=True)
+
+
+class GenealogyView(VisibleObjects):
+    @extend_schema(
+        parameters=[OpenApiParameter("direction", str, enum=["backward", "forward"], default="backward")],
+        responses=GenealogySerializer,
+        summary="Where an object came from (backward) or went (forward), with kg along every path",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        root = self.get_object()
+        direction = request.query_params.get("direction", "backward")
+        if direction not in {"backward", "forward"}:
+            raise ApplicationError("direction_invalid", "direction is backward or forward")
+        return Response(GenealogySerializer(genealogy(root=root, direction=direction)).data)
+
+
+class VisibleEvents(generics.GenericAPIView):
+    serializer_class = EventRecordSerializer
+    filterset_class = EventRecordFilterSet
+
+    def get_queryset(self) -> QuerySet[EventRecord]:
+        return selectors.events_visible_to(organisation=request_organisation(self.request)).prefetch_related("involved")
+
+
+class EventListView(VisibleEvents, generics.ListAPIView):
+    """Operations recorded by you or about objects you can see, newest first."""
+
+    pagination_class = NewestFirst
+
+
+class EventDetailView(VisibleEvents, generics.RetrieveAPIView):
+    lookup_field = "entry_id"
+    lookup_url_kwarg = "seq"

@@ -1,0 +1,455 @@
+"""POST endpoints, one per lifecycle operation.
+
+Each serializer validates the body and converts every quantity with its unit (pint)
+to the service's units; each view calls the operation's service and answers 201 with
+the event it recorded. Bodies name units explicitly: ``{"value": 1.2, "unit": "t"}``
+or ``"1.2 t"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from traceability.api.authentication import request_organisation
+from traceability.api.idempotency import idempotent
+from traceability.choices import Chemistry, ObjectKind, ScrapCategory
+from traceability.errors import ApplicationError
+from traceability.models import EventRecord, Organisation, Site
+from traceability.operations import services as ops
+from traceability.units import to_kg, to_unit
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
+                "required": ["value", "unit"],
+            },
+            {"type": "string", "example": "1.2 t"},
+        ]
+    }
+)
+class QuantityField(serializers.Field):
+    """A quantity with its unit, converted to ``unit`` (kilograms when ``mass``)."""
+
+    def __init__(self, unit: str = "kg", *, mass: bool = True, **kwargs: object) -> None:
+        self.unit = unit
+        self.mass = mass
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> Decimal:
+        name = self.field_name or "quantity"
+        try:
+            if self.mass:
+                return to_kg(data, field=name)
+            value = to_unit(data, self.unit, field=name)
+        except ApplicationError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from exc
+        if value < 0:
+            raise serializers.ValidationError(f"{name} cannot be negative", code="quantity_negative")
+        return value
+
+    def to_representation(self, value: Decimal) -> dict[str, object]:
+        return {"value": float(value), "unit": self.unit}
+
+
+class Base(serializers.Serializer):
+    site = serializers.IntegerField(help_text="id of one of your sites")
+    eventTime = serializers.DateTimeField(required=False, help_text="when it happened (default: now)")
+
+    def validate_site(self, value: int) -> Site:
+        site = Site.objects.select_related("organisation").filter(pk=value).first()
+        if site is None or site.organisation != self.context["organisation"]:
+            raise serializers.ValidationError("not one of your sites", code="site_not_yours")
+        return site
+
+
+class LotOutSerializer(serializers.Serializer):
+    code = serializers.CharField(required=False, default="", max_length=64)
+    identifier = serializers.CharField(required=False, default="", max_length=200)
+    mass = QuantityField()
+    attributes = serializers.DictField(required=False, default=dict)
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if not attrs["code"] and not attrs["identifier"]:
+            raise serializers.ValidationError("give a code (numbered by you) or an identifier (EPC)")
+        return attrs
+
+
+class CompositionLotSerializer(LotOutSerializer):
+    composition = serializers.DictField(child=serializers.FloatField(min_value=0, max_value=100), required=False)
+
+
+class LotInSerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=200)
+    mass = QuantityField()
+
+
+class PartOutSerializer(serializers.Serializer):
+    serial = serializers.CharField(max_length=64)
+    partType = serializers.CharField(max_length=64)
+    mass = QuantityField()
+    alloy = serializers.CharField(required=False, max_length=64)
+
+
+class BatteryOutSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=200, help_text="GB/T 34014-2017 code, or an EU identifier / EPC URI")
+    chemistry = serializers.ChoiceField(choices=Chemistry.choices)
+    ratedEnergy = QuantityField("kWh", mass=False)
+    mass = QuantityField()
+
+
+def lot_out(data: dict[str, object], kind: str, **extra: object) -> ops.LotOut:
+    attributes = {**data.get("attributes", {}), **extra}
+    if data.get("composition"):
+        attributes["composition"] = data["composition"]
+    return ops.LotOut(kind, data["mass"], data["code"], data["identifier"], attributes)
+
+
+def lot_in(data: dict[str, object]) -> ops.LotIn:
+    return ops.LotIn(data["identifier"], data["mass"])
+
+
+def part_out(data: dict[str, object]) -> ops.PartOut:
+    attributes = {"alloy": data["alloy"]} if data.get("alloy") else {}
+    return ops.PartOut(data["serial"], data["partType"], data["mass"], attributes)
+
+
+def battery_out(data: dict[str, object]) -> ops.BatteryOut:
+    return ops.BatteryOut(data["code"], data["chemistry"], data["ratedEnergy"], data["mass"])
+
+
+def losses(**named: Decimal | None) -> dict[str, Decimal]:
+    return {name: kg for name, kg in named.items() if kg}
+
+
+class VehicleIntake(Base):
+    vin = serializers.CharField(max_length=17, min_length=17)
+    mass = QuantityField()
+    make = serializers.CharField(max_length=64)
+    model = serializers.CharField(max_length=64)
+    modelYear = serializers.IntegerField(required=False, min_value=1950, max_value=2100)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.vehicle_intake(
+            organisation=organisation,
+            site=d["site"],
+            vin=d["vin"],
+            kg=d["mass"],
+            make=d["make"],
+            model=d["model"],
+            model_year=d.get("modelYear"),
+            event_time=d.get("eventTime"),
+        )
+
+
+class MaterialReceipt(Base):
+    class Lot(CompositionLotSerializer):
+        kind = serializers.ChoiceField(choices=[ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING, ObjectKind.SCRAP_LOT])
+        supplier = serializers.CharField(max_length=200)
+        scrapCategory = serializers.ChoiceField(choices=ScrapCategory.choices, required=False)
+
+    lots = Lot(many=True, allow_empty=False)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        lots = []
+        for lot in d["lots"]:
+            extra = {"supplier": lot["supplier"]}
+            if lot.get("scrapCategory"):
+                extra["scrapCategory"] = lot["scrapCategory"]
+            lots.append(lot_out(lot, lot["kind"], **extra))
+        return ops.material_receipt(organisation=organisation, site=d["site"], lots=lots, event_time=d.get("eventTime"))
+
+
+class Dismantling(Base):
+    vehicle = serializers.CharField(max_length=200, help_text="the vehicle's identifier (urn:looptrace:vin:...)")
+    batteries = BatteryOutSerializer(many=True, required=False, default=list)
+    parts = PartOutSerializer(many=True, required=False, default=list)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.dismantling(
+            organisation=organisation,
+            site=d["site"],
+            vehicle=d["vehicle"],
+            batteries=[battery_out(b) for b in d["batteries"]],
+            parts=[part_out(p) for p in d["parts"]],
+            event_time=d.get("eventTime"),
+        )
+
+
+class BatteryGrading(Base):
+    battery = serializers.CharField(max_length=200)
+    stateOfHealth = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, help_text="percent"
+    )
+    capacity = QuantityField("kWh", mass=False)
+    route = serializers.ChoiceField(choices=["second_life", "recycling"])
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.battery_grading(
+            organisation=organisation,
+            site=d["site"],
+            battery=d["battery"],
+            state_of_health_pct=d["stateOfHealth"],
+            capacity_kwh=d["capacity"],
+            route=d["route"],
+            event_time=d.get("eventTime"),
+        )
+
+
+class Repurposing(Base):
+    battery = serializers.CharField(max_length=200)
+    newBattery = BatteryOutSerializer()
+    application = serializers.CharField(max_length=200)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.repurposing(
+            organisation=organisation,
+            site=d["site"],
+            battery=d["battery"],
+            new_battery=battery_out(d["newBattery"]),
+            application=d["application"],
+            event_time=d.get("eventTime"),
+        )
+
+
+class BatteryRecycling(Base):
+    batteries = serializers.ListField(child=serializers.CharField(max_length=200), allow_empty=False)
+    blackMass = CompositionLotSerializer()
+    fractions = LotOutSerializer(many=True, required=False, default=list)
+    losses = QuantityField(required=False)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        outputs = [lot_out(d["blackMass"], ObjectKind.BLACK_MASS)]
+        outputs += [lot_out(f, ObjectKind.BATTERY_FRACTION) for f in d["fractions"]]
+        return ops.battery_recycling(
+            organisation=organisation,
+            site=d["site"],
+            batteries=d["batteries"],
+            outputs=outputs,
+            losses=losses(processLoss=d.get("losses")),
+            event_time=d.get("eventTime"),
+        )
+
+
+class BlackMassRefining(Base):
+    class Salt(LotOutSerializer):
+        compound = serializers.CharField(max_length=64)
+        metal = serializers.CharField(max_length=8)
+        metalContent = serializers.FloatField(min_value=0, max_value=100, help_text="mass % of the metal")
+
+    inputs = LotInSerializer(many=True, allow_empty=False)
+    salts = Salt(many=True, allow_empty=False)
+    losses = QuantityField(required=False)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        salts = [
+            lot_out(s, ObjectKind.SALT, compound=s["compound"], metal=s["metal"], metalContentPct=s["metalContent"])
+            for s in d["salts"]
+        ]
+        return ops.black_mass_refining(
+            organisation=organisation,
+            site=d["site"],
+            inputs=[lot_in(i) for i in d["inputs"]],
+            salts=salts,
+            losses=losses(processLoss=d.get("losses")),
+            event_time=d.get("eventTime"),
+        )
+
+
+class ScrapSorting(Base):
+    class ScrapLot(CompositionLotSerializer):
+        scrapCategory = serializers.ChoiceField(choices=ScrapCategory.choices)
+        alloyFamily = serializers.CharField(max_length=64, required=False)
+
+    parts = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
+    lots = LotInSerializer(many=True, required=False, default=list)
+    outputs = ScrapLot(many=True, allow_empty=False)
+    sortingLoss = QuantityField(required=False)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        outputs = []
+        for lot in d["outputs"]:
+            extra = {"scrapCategory": lot["scrapCategory"]}
+            if lot.get("alloyFamily"):
+                extra["alloyFamily"] = lot["alloyFamily"]
+            outputs.append(lot_out(lot, ObjectKind.SCRAP_LOT, **extra))
+        return ops.scrap_sorting(
+            organisation=organisation,
+            site=d["site"],
+            parts=d["parts"],
+            lots=[lot_in(i) for i in d["lots"]],
+            outputs=outputs,
+            losses=losses(sortingLoss=d.get("sortingLoss")),
+            event_time=d.get("eventTime"),
+        )
+
+
+class Remelting(Base):
+    class Melt(LotOutSerializer):
+        kind = serializers.ChoiceField(
+            choices=[ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE], default="melt_batch"
+        )
+
+    inputs = LotInSerializer(many=True, allow_empty=False)
+    output = Melt()
+    meltLoss = QuantityField()
+    dross = QuantityField(required=False)
+    naturalGas = QuantityField("m**3", mass=False)
+    electricity = QuantityField("kWh", mass=False)
+    targetAlloy = serializers.CharField(required=False, max_length=64)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.remelting(
+            organisation=organisation,
+            site=d["site"],
+            inputs=[lot_in(i) for i in d["inputs"]],
+            output=lot_out(d["output"], d["output"]["kind"]),
+            melt_loss_kg=d["meltLoss"],
+            dross_kg=d.get("dross") or Decimal(0),
+            natural_gas_m3=d["naturalGas"],
+            electricity_kwh=d["electricity"],
+            target_alloy=d.get("targetAlloy"),
+            event_time=d.get("eventTime"),
+        )
+
+
+class MoltenTransfer(Base):
+    lot = LotInSerializer()
+    destinationSite = serializers.IntegerField()
+    temperature = QuantityField("degC", mass=False)
+    distance = QuantityField("km", mass=False)
+
+    def validate_destinationSite(self, value: int) -> Site:
+        site = Site.objects.filter(pk=value).first()
+        if site is None:
+            raise serializers.ValidationError("no such site", code="site_unknown")
+        return site
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.molten_transfer(
+            organisation=organisation,
+            site=d["site"],
+            lot=lot_in(d["lot"]),
+            destination=d["destinationSite"],
+            temperature_c=d["temperature"],
+            distance_km=d["distance"],
+            event_time=d.get("eventTime"),
+        )
+
+
+class DieCasting(Base):
+    melt = LotInSerializer()
+    castings = PartOutSerializer(many=True, allow_empty=False)
+    runAround = LotOutSerializer(required=False)
+    rejects = LotOutSerializer(required=False)
+    castingLoss = QuantityField(required=False)
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        scrap = [
+            lot_out(d[name], ObjectKind.SCRAP_LOT, scrapSource=name) for name in ("runAround", "rejects") if d.get(name)
+        ]
+        return ops.die_casting(
+            organisation=organisation,
+            site=d["site"],
+            melt=lot_in(d["melt"]),
+            castings=[part_out(c) for c in d["castings"]],
+            scrap=scrap,
+            losses=losses(castingLoss=d.get("castingLoss")),
+            event_time=d.get("eventTime"),
+        )
+
+
+class CustodyTransfer(Base):
+    items = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
+    lots = LotInSerializer(many=True, required=False, default=list)
+    receiver = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if not attrs["items"] and not attrs["lots"]:
+            raise serializers.ValidationError("ship at least one item or lot")
+        return attrs
+
+    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+        return ops.custody_transfer(
+            organisation=organisation,
+            site=d["site"],
+            items=d["items"],
+            lots=[lot_in(i) for i in d["lots"]],
+            receiver=d["receiver"],
+            event_time=d.get("eventTime"),
+        )
+
+
+OPERATIONS: dict[str, type[Base]] = {
+    "vehicle-intake": VehicleIntake,
+    "material-receipt": MaterialReceipt,
+    "dismantling": Dismantling,
+    "battery-grading": BatteryGrading,
+    "repurposing": Repurposing,
+    "battery-recycling": BatteryRecycling,
+    "black-mass-refining": BlackMassRefining,
+    "scrap-sorting": ScrapSorting,
+    "remelting": Remelting,
+    "molten-transfer": MoltenTransfer,
+    "die-casting": DieCasting,
+    "custody-transfer": CustodyTransfer,
+}
+
+
+class RecordedEventSerializer(serializers.ModelSerializer):
+    seq = serializers.IntegerField(source="entry_id")
+    eventTime = serializers.DateTimeField(source="event_time")
+    entryHash = serializers.CharField(source="entry.entry_hash")
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    objects = serializers.SlugRelatedField(source="involved", slug_field="identifier", many=True, read_only=True)
+    created = serializers.SerializerMethodField(help_text="identifiers this event created, in the order given")
+
+    class Meta:
+        model = EventRecord
+        fields = [
+            "seq",
+            "operation",
+            "eventTime",
+            "organisation",
+            "site",
+            "entryHash",
+            "objects",
+            "created",
+            "warnings",
+        ]
+
+    def get_created(self, record: EventRecord) -> list[str]:
+        made = record.involved.filter(created_seq=record.entry_id).order_by("pk")
+        return list(made.values_list("identifier", flat=True))
+
+
+def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Response]:
+    class OperationView(APIView):
+        @extend_schema(
+            request=serializer_class,
+            responses={201: RecordedEventSerializer},
+            summary=f"Record {name.replace('-', ' ')}",
+            description=(serializer_class.record.__doc__ or "") + " Send `Idempotency-Key` to make a retry safe.",
+            tags=["operations"],
+            operation_id=f"operations_{name.replace('-', '_')}",
+        )
+        @idempotent
+        def post(self, request: Request) -> Response:
+            organisation = request_organisation(request)
+            payload = serializer_class(data=request.data, context={"organisation": organisation})
+            payload.is_valid(raise_exception=True)
+            record = payload.record(organisation, payload.validated_data)
+            return Response(RecordedEventSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    OperationView.__name__ = f"{serializer_class.__name__}View"
+    return OperationView.as_view()
