@@ -23,6 +23,7 @@ from traceability.choices import Chemistry, ObjectKind, ScrapCategory
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, Organisation, Site
 from traceability.operations import services as ops
+from traceability.operations.registry import OPERATION_FIELD, operation_for
 from traceability.units import to_kg, to_unit
 
 
@@ -434,6 +435,8 @@ class RecordedEventSerializer(serializers.ModelSerializer):
 
 
 def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Response]:
+    allowed_roles = operation_for({OPERATION_FIELD: name.replace("-", "_")}).roles
+
     class OperationView(APIView):
         @extend_schema(
             request=serializer_class,
@@ -446,6 +449,10 @@ def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Res
         @idempotent
         def post(self, request: Request) -> Response:
             organisation = request_organisation(request)
+            if organisation.role not in allowed_roles:
+                raise ApplicationError(
+                    "role_not_allowed", f"{name} is recorded by {', '.join(sorted(allowed_roles))}", status=403
+                )
             payload = serializer_class(data=request.data, context={"organisation": organisation})
             payload.is_valid(raise_exception=True)
             record = payload.record(organisation, payload.validated_data)
