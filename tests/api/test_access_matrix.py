@@ -90,7 +90,7 @@ ROLES = [
 
 @pytest.mark.parametrize("role", ROLES)
 def test_object_lists_and_details_show_exactly_what_the_role_may_read(world, role):
-    made, clients, expected, everything = world
+    _, clients, expected, everything = world
     client = clients[role]
 
     assert listed(client, "/api/v1/objects") == expected[role]
