@@ -1,13 +1,18 @@
 from django.contrib import admin
 
+from traceability import selectors
 from traceability.models import (
+    AlloySpecification,
     ApiCredential,
     Checkpoint,
+    EventRecord,
     LedgerEntry,
+    MassFlow,
     Membership,
     Organisation,
     SigningKey,
     Site,
+    TraceableObject,
 )
 
 
@@ -22,6 +27,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+class MemberReadable:
+    """Any staff member of an organisation may look (what they see is filtered by ``get_queryset``)."""
+
+    def has_view_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):  # type: ignore[no-untyped-def]
+        return request.user.is_active and request.user.is_staff
 
 
 class SiteInline(admin.TabularInline):
@@ -66,7 +81,7 @@ class ApiCredentialAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(MemberReadable, ReadOnlyAdmin):
     list_display = ["seq", "kind", "organisation", "recorded_at", "entry_hash"]
     list_filter = ["kind", "organisation"]
     list_select_related = ["organisation"]
@@ -75,5 +90,66 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyAdmin):
+class CheckpointAdmin(MemberReadable, ReadOnlyAdmin):
     list_display = ["tree_size", "root_hash", "created_at"]
+
+
+def _member_organisation(request):  # type: ignore[no-untyped-def]
+    if request.user.is_superuser:
+        return None
+    membership = getattr(request.user, "membership", None)
+    return membership.organisation if membership else None
+
+
+class MassInline(admin.TabularInline):
+    model = MassFlow
+    fk_name = "target"
+    fields = ["source", "kg", "seq"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "input (mass flow)"
+    verbose_name_plural = "inputs (mass flows in)"
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(TraceableObject)
+class TraceableObjectAdmin(MemberReadable, ReadOnlyAdmin):
+    """Items and lots are projections of the ledger: read-only here, changed only by operations."""
+
+    list_display = ["label", "kind", "status", "custodian", "remaining_kg", "initial_kg", "created_at"]
+    list_filter = ["kind", "status", "custodian", "created_by"]
+    list_select_related = ["custodian"]
+    search_fields = ["label", "identifier"]
+    date_hierarchy = "created_at"
+    inlines = [MassInline]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        organisation = _member_organisation(request)
+        if organisation is None:
+            return super().get_queryset(request)
+        return selectors.objects_visible_to(organisation=organisation)
+
+
+@admin.register(EventRecord)
+class EventRecordAdmin(MemberReadable, ReadOnlyAdmin):
+    list_display = ["entry", "operation", "event_time", "organisation", "site"]
+    list_filter = ["operation", "organisation"]
+    list_select_related = ["organisation", "site", "entry"]
+    search_fields = ["operation", "involved__identifier", "involved__label"]
+    date_hierarchy = "event_time"
+    filter_horizontal = ["involved"]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        organisation = _member_organisation(request)
+        if organisation is None:
+            return super().get_queryset(request)
+        return selectors.events_visible_to(organisation=organisation)
+
+
+@admin.register(AlloySpecification)
+class AlloySpecificationAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "source"]
+    search_fields = ["name"]
