@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import battery_code, make_partner, make_site, valid_vin
+from tests.factories import battery_code, make_partner, make_site, signed, valid_vin
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.operations.epcis import CONTEXT, location
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +336,32 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_an_operation_signed_client_side_goes_through_the_same_rules(parties):
+    partner, yard, dismantler = parties["dismantler"]
+    vin = valid_vin(42)
+    uri = f"urn:looptrace:vin:{vin}"
+    document = {
+        "@context": CONTEXT,
+        "type": "ObjectEvent",
+        "eventTime": "2026-10-01T08:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [uri],
+        "action": "ADD",
+        "bizStep": "receiving",
+        "readPoint": location(yard),
+        "bizLocation": location(yard),
+        "lt:operation": "vehicle_intake",
+        "lt:objects": {uri: {"kind": "vehicle", "label": vin, "massKg": 1700, "make": "V", "model": "M"}},
+    }
+    item = signed(partner, document)
+    body = {"document": document, "signature": item.signature, "keyId": item.key_id}
+
+    accepted = dismantler.post("/api/v1/ledger/entries", body, format="json")
+    duplicate = dismantler.post("/api/v1/ledger/entries", body, format="json")
+
+    assert accepted.status_code == 201
+    assert TraceableObject.objects.get(identifier=uri).created_seq == accepted.json()["seq"]
+    assert duplicate.status_code == 400
+    assert duplicate.json()["code"] == "identifier_taken"
