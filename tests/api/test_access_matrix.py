@@ -186,3 +186,36 @@ def test_a_partner_cannot_act_on_another_partners_objects(world):
 
     assert response.status_code == 403
     assert response.json()["code"] == "not_custodian"
+
+
+PARTNER_ROLES = ["oem", "dismantler", "battery_recycler", "remelter", "die_caster", "battery_maker", "regulator"]
+EVERY_PARTNER = set(PARTNER_ROLES) - {"regulator"}
+MAY_RECORD = {
+    "vehicle-intake": {"dismantler", "oem"},
+    "material-receipt": {"remelter", "die_caster", "battery_recycler", "dismantler"},
+    "dismantling": {"dismantler"},
+    "battery-grading": {"dismantler", "battery_recycler", "battery_maker"},
+    "repurposing": {"battery_recycler", "battery_maker", "dismantler"},
+    "battery-recycling": {"battery_recycler"},
+    "black-mass-refining": {"battery_recycler"},
+    "scrap-sorting": {"dismantler", "remelter"},
+    "remelting": {"remelter", "die_caster"},
+    "molten-transfer": {"remelter"},
+    "die-casting": {"die_caster"},
+    "custody-transfer": EVERY_PARTNER,
+}
+
+
+@pytest.mark.parametrize("role", PARTNER_ROLES)
+def test_each_role_may_record_exactly_its_operations(db, role):
+    client = client_for(make_partner(f"writer-{role}", role=role))
+    size = LedgerEntry.objects.count()
+
+    for operation in OPERATIONS:
+        response = client.post(f"/api/v1/operations/{operation}", {}, format="json")
+        if role in MAY_RECORD[operation]:
+            assert (response.status_code, response.json()["code"]) == (400, "required"), operation
+        else:
+            assert (response.status_code, response.json()["code"]) == (403, "role_not_allowed"), operation
+
+    assert LedgerEntry.objects.count() == size
