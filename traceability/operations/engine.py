@@ -72,8 +72,9 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
         site_id=effects.site_id,
         warnings=warnings,
     )
-    involved = [objects[i] for i in effects.touched] + [objects[o.identifier] for o in effects.outputs]
-    record.involved.add(*involved)
+    involved = {objects[i].pk for i in effects.touched} | {objects[o.identifier].pk for o in effects.outputs}
+    through = EventRecord.involved.through
+    through.objects.bulk_create(through(eventrecord_id=entry.seq, traceableobject_id=pk) for pk in involved)
     return Projection(effects, record)
 
 
@@ -273,21 +274,17 @@ def _apply(
             attributes=attributes,
             initial_kg=output.kg,
             remaining_kg=output.kg,
+            inflow_kg=Decimal(0),
             created_seq=entry.seq,
             created_at=effects.event_time,
         )
         created.append(obj)
         objects[output.identifier] = obj
-    TraceableObject.objects.bulk_create(created)
-
     flows = _flows(effects, consumed, objects, entry.seq)
-    inflow: dict[int, Decimal] = {}
     for flow in flows:
-        inflow[flow.target_id] = inflow.get(flow.target_id, Decimal(0)) + flow.kg
+        flow.target.inflow_kg += flow.kg
+    TraceableObject.objects.bulk_create(created)
     MassFlow.objects.bulk_create(flows)
-    for obj in created:
-        obj.inflow_kg = inflow.get(obj.pk, Decimal(0))
-    TraceableObject.objects.bulk_update(created, ["inflow_kg"])
     return warnings
 
 

@@ -97,7 +97,8 @@ def _losses(losses: dict[str, Decimal]) -> dict[str, object]:
 
 def _record(organisation: Organisation, document: dict[str, object]) -> EventRecord:
     entry = ledger_append(organisation=organisation, document=document)
-    return EventRecord.objects.select_related("entry").get(entry=entry)
+    # The projection created the record in the same transaction and cached it on the entry.
+    return entry.event_record
 
 
 def vehicle_intake(
