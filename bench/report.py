@@ -64,14 +64,19 @@ def write_results(results: Mapping[str, Result], *, merge: bool, path: Path = RE
     return path
 
 
+def _number(value: float) -> str:
+    """One decimal for large values (events/s), four significant digits for small ones (seconds)."""
+    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
 def format_table(results: Mapping[str, Result]) -> str:
     header = ("name", "value", "unit", "baseline", "ratio", "target", "met")
     rows = [
         (
             name,
-            f"{result.value:,.1f}",
+            _number(result.value),
             result.unit,
-            f"{result.baseline:,.1f}",
+            _number(result.baseline),
             f"{result.ratio:.3f}",
             result.target,
             "yes" if result.met else "NO",

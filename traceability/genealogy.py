@@ -54,14 +54,17 @@ SELECT source_id, target_id, flow_kg, contributed, depth FROM walk
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
-    object: TraceableObject
+    id: int
+    identifier: str
+    kind: str
+    label: str
     kg: Decimal
     depth: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edge:
     source: int
     target: int
@@ -76,27 +79,55 @@ class Genealogy:
     edges: list[Edge]
 
 
+# The walk yields one row per path; the nodes are those rows summed per object, joined to
+# the few columns a genealogy shows, all in the database.
+NODES = """
+{walk},
+reached(id, kg, depth) AS (SELECT {end}, SUM(contributed), MIN(depth) FROM walk GROUP BY {end})
+SELECT o.id, o.identifier, o.kind, o.label, r.kg, r.depth
+FROM reached r JOIN traceability_traceableobject o ON o.id = r.id
+ORDER BY r.depth, o.id
+"""
+EDGES = """
+SELECT source_id, target_id, SUM(kg) FROM traceability_massflow WHERE {end} IN ({ids}) GROUP BY source_id, target_id
+"""
+# SQLite binds at most 32,766 parameters in one statement; PostgreSQL takes one array.
+SQLITE_CHUNK = 30_000
+KG = Decimal("0.001")
+
+
 def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
+    """Every ancestor (backward) or descendant (forward) of ``root`` with its kg, and the edges between them."""
     if direction not in {"backward", "forward"}:
         raise ApplicationError("direction_invalid", "direction is backward or forward")
-    with connection.cursor() as cursor:
-        cursor.execute(BACKWARD if direction == "backward" else FORWARD, {"start": root.pk, "depth": MAX_DEPTH})
-        rows = cursor.fetchall()
-    reached: dict[int, tuple[Decimal, int]] = {}
-    edges: dict[tuple[int, int], Decimal] = {}
-    for source, target, flow_kg, contributed, depth in rows:
-        node = source if direction == "backward" else target
-        kg, shallowest = reached.get(node, (Decimal(0), depth))
-        reached[node] = (kg + Decimal(str(contributed)), min(shallowest, depth))
-        edges[(source, target)] = Decimal(str(flow_kg))
-    objects = TraceableObject.objects.in_bulk(list(reached))
-    nodes = [
-        Node(objects[pk], kg.quantize(Decimal("0.001")), depth)
-        for pk, (kg, depth) in sorted(reached.items(), key=lambda item: (item[1][1], item[0]))
-    ]
-    return Genealogy(
-        root=root,
-        direction=direction,
-        nodes=nodes,
-        edges=[Edge(s, t, kg.quantize(Decimal("0.001"))) for (s, t), kg in edges.items()],
+    backward = direction == "backward"
+    walk = (
+        (BACKWARD if backward else FORWARD)
+        .strip()
+        .removesuffix("SELECT source_id, target_id, flow_kg, contributed, depth FROM walk")
+        .rstrip()
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            NODES.format(walk=walk, end="source_id" if backward else "target_id"),
+            {"start": root.pk, "depth": MAX_DEPTH},
+        )
+        nodes = [
+            Node(pk, identifier, kind, label, Decimal(str(kg)).quantize(KG), depth)
+            for pk, identifier, kind, label, kg, depth in cursor.fetchall()
+        ]
+        # Every flow into an ancestor comes from an ancestor (and out of a descendant goes
+        # to one), so the subgraph's edges are the flows ending (starting) in it.
+        ids = [root.pk, *(n.id for n in nodes)]
+        rows = []
+        end = "target_id" if backward else "source_id"
+        if connection.vendor == "postgresql":
+            cursor.execute(EDGES.format(end=end, ids="SELECT unnest(%s::bigint[])"), [ids])
+            rows = cursor.fetchall()
+        else:
+            for start in range(0, len(ids), SQLITE_CHUNK):
+                chunk = ids[start : start + SQLITE_CHUNK]
+                cursor.execute(EDGES.format(end=end, ids=", ".join(["%s"] * len(chunk))), chunk)
+                rows += cursor.fetchall()
+    edges = [Edge(source, target, Decimal(str(kg)).quantize(KG)) for source, target, kg in rows]
+    return Genealogy(root=root, direction=direction, nodes=nodes, edges=edges)

@@ -71,9 +71,9 @@ def test_ledger_checkpoint_prints_a_note_signed_by_the_platform(partner, capsys)
 
 def test_seed_demo_loads_a_verifiable_start_and_is_idempotent(capsys, settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    call_command("seed_demo")
+    call_command("seed_demo", "--vehicles", "6")
     first = capsys.readouterr().out
-    call_command("seed_demo")
+    call_command("seed_demo", "--vehicles", "6")
     second = capsys.readouterr().out
 
     password = (tmp_path / "demo-password").read_text()

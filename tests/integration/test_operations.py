@@ -66,9 +66,9 @@ def test_a_trays_genealogy_reaches_its_vehicles_with_kilograms_that_add_up(loop)
     backward = genealogy(root=tray, direction="backward")
 
     # then: the roots of the ancestry account for the tray's whole mass
-    by_identifier = {node.object.identifier: node for node in backward.nodes}
-    roots = [n for n in backward.nodes if not MassFlow.objects.filter(target=n.object).exists()]
-    assert {n.object.kind for n in roots} == {ObjectKind.VEHICLE, ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING}
+    by_identifier = {node.identifier: node for node in backward.nodes}
+    roots = [n for n in backward.nodes if not MassFlow.objects.filter(target_id=n.id).exists()]
+    assert {n.kind for n in roots} == {ObjectKind.VEHICLE, ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING}
     assert sum(n.kg for n in roots) == pytest.approx(tray.initial_kg, abs=KG)
     # and: each vehicle gave its share of the scrap that went into the melt
     expected_per_vehicle = tray.initial_kg * loop.scrap_in_melt_kg / loop.melt_inputs_kg / VEHICLES
@@ -86,11 +86,11 @@ def test_forward_genealogy_of_a_vehicle_matches_the_backward_kilograms(loop):
     forward = genealogy(root=vehicle, direction="forward")
     backward = genealogy(root=loop.obj(loop.trays[3]), direction="backward")
 
-    reached = {node.object.identifier: node.kg for node in forward.nodes}
+    reached = {node.identifier: node.kg for node in forward.nodes}
     assert set(loop.trays) <= set(reached)
     assert loop.packs[1] in reached
     assert reached[loop.packs[1]] == PACK_KG
-    from_backward = {node.object.identifier: node.kg for node in backward.nodes}[loop.vehicles[1]]
+    from_backward = {node.identifier: node.kg for node in backward.nodes}[loop.vehicles[1]]
     assert reached[loop.trays[3]] == pytest.approx(from_backward, abs=KG)
 
 
@@ -396,7 +396,7 @@ def test_repurposing_ends_the_old_identity_and_links_the_new(loop):
     new = TraceableObject.objects.get(label=battery_code(900))
     assert loop.obj(old).status == ObjectStatus.REPURPOSED
     assert new.attributes["previousIdentity"] == old
-    assert [n.object.identifier for n in genealogy(root=new, direction="backward").nodes][:2] == [old, loop.vehicles[0]]
+    assert [n.identifier for n in genealogy(root=new, direction="backward").nodes][:2] == [old, loop.vehicles[0]]
     rejected(
         "object_ended",
         lambda: ops.battery_grading(

@@ -118,10 +118,10 @@ class ObjectDetailView(VisibleObjects, generics.RetrieveAPIView):
 
 
 class GenealogyNodeSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="object.pk")
-    identifier = serializers.CharField(source="object.identifier")
-    kind = serializers.CharField(source="object.kind")
-    label = serializers.CharField(source="object.label")
+    id = serializers.IntegerField()
+    identifier = serializers.CharField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
     kg = serializers.DecimalField(max_digits=16, decimal_places=3)
     depth = serializers.IntegerField()
 

@@ -1,13 +1,18 @@
 import secrets
+import sys
+import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
 
+from traceability.demo import Partners, build_loop, estimated_events, summary
 from traceability.models import Membership, Organisation, Site
 from traceability.services import (
-    ledger_append,
     ledger_checkpoint_create,
     organisation_create,
     signing_key_create_custodial,
@@ -21,53 +26,89 @@ DEMO_ORGANISATIONS = [
     ("voltcycle", "VoltCycle Battery Recycling", "battery_recycler", "Pretreatment plant", "PL"),
     ("eu-battery-authority", "EU Battery Market Surveillance", "regulator", "Inspection office", "BE"),
 ]
-
-
-def intake_event(site: Site, vin: str, when: str) -> dict[str, object]:
-    return {
-        "type": "ObjectEvent",
-        "eventTime": when,
-        "eventTimeZoneOffset": "+00:00",
-        "epcList": [f"urn:looptrace:vin:{vin}"],
-        "action": "ADD",
-        "bizStep": "receiving",
-        "disposition": "in_progress",
-        "readPoint": {"id": f"urn:looptrace:site:{site.organisation.slug}:{site.pk}"},
-    }
+# Second sites the loop needs: molten metal only travels 30-50 km (004:384), so the
+# remelter runs a hot-metal plant next to the die-caster; the recycler refines elsewhere.
+EXTRA_SITES = [
+    ("nordic-remelt", "Hot-metal plant", "DE"),
+    ("voltcycle", "Hydrometallurgy plant", "PL"),
+]
+DEFAULT_VEHICLES = 200
+# The timeline ends this long before now: event times never lie in the future.
+TIMELINE_END_BEFORE_NOW = timedelta(hours=1)
 
 
 class Command(BaseCommand):
-    help = "Load a small, real start: organisations, sites, keys, users and a few signed entries."
+    help = (
+        "Load the demo: organisations, sites, keys and users, then a car-to-car loop built through the "
+        "operation services (vehicles to battery trays, packs to second life or salts), all signed in the ledger."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--vehicles",
+            type=int,
+            default=DEFAULT_VEHICLES,
+            help=f"end-of-life vehicles to run through the loop (default {DEFAULT_VEHICLES})",
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        vehicles = options["vehicles"]
+        if vehicles < 1:
+            raise CommandError("--vehicles must be at least 1")
         password_file = settings.VAR_DIR / "demo-password"
         if Organisation.objects.filter(slug=DEMO_ORGANISATIONS[0][0]).exists():
             self.stdout.write("demo data already loaded")
         else:
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-            password_file.write_text(secrets.token_urlsafe(12))
+            password = secrets.token_urlsafe(12)
+            started = time.monotonic()
+            self._load(password, vehicles)
+            password_file.write_text(password)
             password_file.chmod(0o600)
-            self._load(password_file.read_text().strip())
+            self.stdout.write(f"demo loop: {vehicles} vehicles loaded in {time.monotonic() - started:.1f}s")
+        for line in summary():
+            self.stdout.write(line)
         checkpoint = ledger_checkpoint_create()
         password = (
             password_file.read_text().strip() if password_file.exists() else "(set when the demo was first loaded)"
         )
-        self.stdout.write(f"ledger: {checkpoint.tree_size} entries, root {checkpoint.root_hash[:16]}…")
+        self.stdout.write(
+            f"ledger: {checkpoint.tree_size} entries, root {checkpoint.root_hash[:16]}…, "
+            f"checkpoint signed {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
         self.stdout.write(f"demo login: admin / {password}  (and one user per organisation, same password)")
 
     @transaction.atomic
-    def _load(self, password: str) -> None:
+    def _load(self, password: str, vehicles: int) -> None:
         user_model = get_user_model()
         user_model.objects.create_superuser("admin", "admin@looptrace.example", password)
+        organisations, sites = {}, {}
         for slug, name, role, site_name, country in DEMO_ORGANISATIONS:
             organisation = organisation_create(slug=slug, name=name, role=role)
-            site = Site.objects.create(organisation=organisation, name=site_name, country=country)
+            organisations[role] = organisation
+            sites[site_name] = Site.objects.create(organisation=organisation, name=site_name, country=country)
             signing_key_create_custodial(organisation=organisation)
             user = user_model.objects.create_user(slug, f"{slug}@looptrace.example", password, is_staff=True)
             Membership.objects.create(user=user, organisation=organisation)
-            if role == "dismantler":
-                for number, vin in enumerate(["WVWZZZAUZFW000001", "LSGKB54H7KV000002"], start=1):
-                    ledger_append(
-                        organisation=organisation,
-                        document=intake_event(site, vin, f"2026-11-0{number}T08:00:00.000Z"),
-                    )
+        for slug, site_name, country in EXTRA_SITES:
+            organisation = Organisation.objects.get(slug=slug)
+            sites[site_name] = Site.objects.create(organisation=organisation, name=site_name, country=country)
+        partners = Partners(
+            dismantler=organisations["dismantler"],
+            remelter=organisations["remelter"],
+            die_caster=organisations["die_caster"],
+            battery_recycler=organisations["battery_recycler"],
+            yard=sites["Dismantling yard"],
+            hot_metal_plant=sites["Hot-metal plant"],
+            remelt_shop=sites["Remelt shop"],
+            casting_hall=sites["Giga-press hall"],
+            pretreatment_plant=sites["Pretreatment plant"],
+            hydrometallurgy_plant=sites["Hydrometallurgy plant"],
+        )
+        end = (timezone.now() - TIMELINE_END_BEFORE_NOW).replace(second=0, microsecond=0)
+        with tqdm(
+            total=estimated_events(vehicles), unit="event", desc="demo loop", file=sys.stderr, disable=None
+        ) as bar:
+            build_loop(partners, vehicles=vehicles, end=end, progress=bar.update)
+            bar.total = bar.n
+            bar.refresh()

@@ -1,0 +1,84 @@
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from traceability.choices import ObjectKind, ObjectStatus, ScrapCategory
+from traceability.genealogy import genealogy
+from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.verification import verify_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", "--vehicles", "12")
+    return capsys.readouterr().out
+
+
+def trays() -> list[TraceableObject]:
+    return list(TraceableObject.objects.filter(kind=ObjectKind.PART, attributes__partType="battery_tray"))
+
+
+def test_every_vehicle_is_dismantled(demo):
+    vehicles = TraceableObject.objects.filter(kind=ObjectKind.VEHICLE)
+    assert vehicles.count() == 12
+    for vehicle in vehicles:
+        assert vehicle.events.filter(operation="dismantling").count() == 1
+        assert vehicle.flows_out.filter(target__kind=ObjectKind.BATTERY_PACK).count() == 1
+        assert vehicle.flows_out.filter(target__kind=ObjectKind.PART).count() >= 5
+
+
+def test_every_tray_goes_back_to_vehicles_and_its_roots_add_up_to_its_mass(demo):
+    cast = trays()
+    assert cast
+    for tray in cast:
+        walk = genealogy(root=tray, direction="backward")
+        targets = {edge.target for edge in walk.edges}
+        roots = [node for node in walk.nodes if node.id not in targets]
+        assert any(node.kind == ObjectKind.VEHICLE for node in roots), tray.label
+        assert abs(sum((node.kg for node in roots), Decimal(0)) - tray.initial_kg) <= Decimal("0.01"), tray.label
+
+
+def test_scrap_of_every_category_is_used_in_the_melts(demo):
+    for category in ScrapCategory.values:
+        lots = TraceableObject.objects.filter(kind=ObjectKind.SCRAP_LOT, attributes__scrapCategory=category)
+        assert lots.exists(), category
+        assert any(lot.remaining_kg < lot.initial_kg for lot in lots), category
+    melts = EventRecord.objects.filter(operation="remelting")
+    assert melts.exists()
+    assert melts.filter(warnings=[]).count() > melts.count() / 2  # most melts meet their alloy specification
+    assert EventRecord.objects.filter(operation="molten_transfer").exists()
+    assert TraceableObject.objects.filter(kind=ObjectKind.INGOT_LOT).exists()
+
+
+def test_packs_are_graded_and_either_repurposed_or_recycled_into_salts(demo):
+    packs = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK).exclude(attributes__has_key="previousIdentity")
+    assert packs.count() == 12
+    assert all("stateOfHealthPct" in pack.attributes for pack in packs)
+    repurposed = packs.filter(status=ObjectStatus.REPURPOSED)
+    recycled = packs.filter(status=ObjectStatus.RECYCLED)
+    assert repurposed.exists() and recycled.exists()
+    assert repurposed.count() + recycled.count() == packs.count()
+    assert all(pack.attributes["chemistry"] == "LFP" for pack in repurposed)
+    assert all(pack.attributes["route"] == "second_life" for pack in repurposed)
+    assert TraceableObject.objects.filter(kind=ObjectKind.BLACK_MASS).exists()
+    salts = TraceableObject.objects.filter(kind=ObjectKind.SALT)
+    assert {salt.attributes["metal"] for salt in salts} >= {"Ni", "Co", "Mn", "Li"}
+    for salt in salts:
+        expected = 90.0 if salt.attributes["metal"] == "Li" else 99.3
+        assert salt.attributes["recoveryPct"] == pytest.approx(expected, abs=0.05)
+
+
+def test_the_ledger_verifies_and_a_second_run_changes_nothing(demo, capsys):
+    assert verify_ledger(processes=1).ok
+    size = LedgerEntry.objects.count()
+    objects = TraceableObject.objects.count()
+
+    call_command("seed_demo", "--vehicles", "12")
+
+    assert "already loaded" in capsys.readouterr().out
+    assert LedgerEntry.objects.count() == size
+    assert TraceableObject.objects.count() == objects
