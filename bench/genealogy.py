@@ -122,7 +122,7 @@ def run() -> Result:
 
 def _subject_once(casting: TraceableObject) -> dict[int, Decimal]:
     result = genealogy(root=casting, direction="backward")
-    return {node.object.pk: node.kg for node in result.nodes}
+    return {node.id: node.kg for node in result.nodes}
 
 
 def _baseline_once(casting: TraceableObject) -> dict[int, Decimal]:

@@ -20,38 +20,36 @@ from traceability.models import TraceableObject
 # Deepest walk allowed: the loop has about ten steps, so this only stops a runaway.
 MAX_DEPTH = 64
 
-BACKWARD = """
-WITH RECURSIVE walk(source_id, target_id, flow_kg, contributed, depth) AS (
-    SELECT f.source_id, f.target_id, f.kg, CAST(o.initial_kg * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), 1
+# Shares are floating point in the walk: kilograms are reported to the gram, far above a
+# double's precision, and exact decimal arithmetic would grow its scale at every step.
+BASIS = "CAST(CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS DOUBLE PRECISION)"
+
+WALKS = {
+    "backward": f"""
+WITH RECURSIVE walk(source_id, contributed, depth) AS (
+    SELECT f.source_id, CAST(o.initial_kg AS DOUBLE PRECISION) * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, 1
     FROM traceability_massflow f JOIN traceability_traceableobject o ON o.id = f.target_id
     WHERE f.target_id = %(start)s
   UNION ALL
-    SELECT f.source_id, f.target_id, f.kg, CAST(w.contributed * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), w.depth + 1
+    SELECT f.source_id, w.contributed * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, w.depth + 1
     FROM walk w
     JOIN traceability_massflow f ON f.target_id = w.source_id
     JOIN traceability_traceableobject o ON o.id = f.target_id
     WHERE w.depth < %(depth)s
-)
-SELECT source_id, target_id, flow_kg, contributed, depth FROM walk
-"""
-
-FORWARD = """
-WITH RECURSIVE walk(source_id, target_id, flow_kg, contributed, depth) AS (
-    SELECT f.source_id, f.target_id, f.kg, CAST(f.kg AS NUMERIC), 1
+)""",  # noqa: S608 - only constants are interpolated; values are bound parameters
+    "forward": f"""
+WITH RECURSIVE walk(target_id, contributed, depth) AS (
+    SELECT f.target_id, CAST(f.kg AS DOUBLE PRECISION), 1
     FROM traceability_massflow f
     WHERE f.source_id = %(start)s
   UNION ALL
-    SELECT f.source_id, f.target_id, f.kg, CAST(w.contributed * f.kg /
-           CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS NUMERIC), w.depth + 1
+    SELECT f.target_id, w.contributed * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, w.depth + 1
     FROM walk w
     JOIN traceability_massflow f ON f.source_id = w.target_id
     JOIN traceability_traceableobject o ON o.id = f.source_id
     WHERE w.depth < %(depth)s
-)
-SELECT source_id, target_id, flow_kg, contributed, depth FROM walk
-"""
+)""",  # noqa: S608 - only constants are interpolated; values are bound parameters
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +77,13 @@ class Genealogy:
     edges: list[Edge]
 
 
-# The walk yields one row per path; the nodes are those rows summed per object, joined to
+# The walk yields one row per path; the nodes are its rows summed per object, joined to
 # the few columns a genealogy shows, all in the database.
 NODES = """
 {walk},
-reached(id, kg, depth) AS (SELECT {end}, SUM(contributed), MIN(depth) FROM walk GROUP BY {end})
+reached(id, kg, depth) AS (
+    SELECT {end}, ROUND(CAST(SUM(contributed) AS NUMERIC), 3), MIN(depth) FROM walk GROUP BY {end}
+)
 SELECT o.id, o.identifier, o.kind, o.label, r.kg, r.depth
 FROM reached r JOIN traceability_traceableobject o ON o.id = r.id
 ORDER BY r.depth, o.id
@@ -98,29 +98,23 @@ KG = Decimal("0.001")
 
 def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
     """Every ancestor (backward) or descendant (forward) of ``root`` with its kg, and the edges between them."""
-    if direction not in {"backward", "forward"}:
+    if direction not in WALKS:
         raise ApplicationError("direction_invalid", "direction is backward or forward")
     backward = direction == "backward"
-    walk = (
-        (BACKWARD if backward else FORWARD)
-        .strip()
-        .removesuffix("SELECT source_id, target_id, flow_kg, contributed, depth FROM walk")
-        .rstrip()
-    )
     with connection.cursor() as cursor:
         cursor.execute(
-            NODES.format(walk=walk, end="source_id" if backward else "target_id"),
+            NODES.format(walk=WALKS[direction], end="source_id" if backward else "target_id"),
             {"start": root.pk, "depth": MAX_DEPTH},
         )
         nodes = [
-            Node(pk, identifier, kind, label, Decimal(str(kg)).quantize(KG), depth)
+            Node(pk, identifier, kind, label, _kg(kg), depth)
             for pk, identifier, kind, label, kg, depth in cursor.fetchall()
         ]
         # Every flow into an ancestor comes from an ancestor (and out of a descendant goes
         # to one), so the subgraph's edges are the flows ending (starting) in it.
         ids = [root.pk, *(n.id for n in nodes)]
-        rows = []
         end = "target_id" if backward else "source_id"
+        rows = []
         if connection.vendor == "postgresql":
             cursor.execute(EDGES.format(end=end, ids="SELECT unnest(%s::bigint[])"), [ids])
             rows = cursor.fetchall()
@@ -129,5 +123,10 @@ def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
                 chunk = ids[start : start + SQLITE_CHUNK]
                 cursor.execute(EDGES.format(end=end, ids=", ".join(["%s"] * len(chunk))), chunk)
                 rows += cursor.fetchall()
-    edges = [Edge(source, target, Decimal(str(kg)).quantize(KG)) for source, target, kg in rows]
+    edges = [Edge(source, target, _kg(kg)) for source, target, kg in rows]
     return Genealogy(root=root, direction=direction, nodes=nodes, edges=edges)
+
+
+def _kg(value: object) -> Decimal:
+    """PostgreSQL returns Decimal already rounded in SQL; SQLite returns a float."""
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(KG)
