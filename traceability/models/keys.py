@@ -25,7 +25,7 @@ class SigningKey(models.Model):
     revoked_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
-        ordering = ["organisation__slug", "valid_from"]
+        ordering = ["registered_seq"]
 
     def __str__(self) -> str:
         return f"{self.organisation.slug}:{self.key_id[:16]}"

@@ -53,9 +53,10 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
         return None
     organisation = entry.organisation
     effects = operation_for(document).parse(document)
+    # No row locks: this runs under the ledger's append lock, which serialises every writer.
     objects = {
         o.identifier: o
-        for o in TraceableObject.objects.select_for_update().filter(
+        for o in TraceableObject.objects.filter(
             identifier__in=effects.touched + [o.identifier for o in effects.outputs]
         )
     }
