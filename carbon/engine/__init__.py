@@ -1,0 +1,40 @@
+"""The pure carbon engine: footprints and recycled-content shares over the traceability
+graph. Imports no Django; takes plain data, returns plain values, raises ``CarbonError``."""
+
+from carbon.engine.compute import compute
+from carbon.engine.model import (
+    ALLOCATION,
+    CFF,
+    CUT_OFF,
+    END_OF_LIFE,
+    MAIN_PRODUCTION,
+    MASS_BALANCE,
+    PHYSICAL,
+    RAW_MATERIAL,
+    STAGES,
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Shares,
+    Source,
+)
+
+__all__ = [
+    "ALLOCATION",
+    "CFF",
+    "CUT_OFF",
+    "END_OF_LIFE",
+    "MAIN_PRODUCTION",
+    "MASS_BALANCE",
+    "PHYSICAL",
+    "RAW_MATERIAL",
+    "STAGES",
+    "Activity",
+    "CarbonError",
+    "Footprint",
+    "Parameters",
+    "Shares",
+    "Source",
+    "compute",
+]

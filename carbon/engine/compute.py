@@ -1,0 +1,273 @@
+"""Footprints and recycled-content shares over the traceability graph.
+
+The graph is the ledger's: roots (``Source``: vehicles, bought scrap, primary ingot,
+alloying) and activities (``Activity``: events with inputs, outputs, losses and process
+burdens), taken in ledger order, which is a topological order (an input exists before
+it is used). Every number is kg CO2e per kg of a node, split by lifecycle stage.
+
+Conventions, followed exactly:
+
+1. A melt is homogeneous: every output of an activity gets the same shares and the same
+   footprint per kg. Process burdens and input burdens are spread over all outputs by
+   mass; melt loss and dross carry none. Where mass does not mix (dismantling, explicit
+   ``flows``) each output takes its own source's footprint per kg, plus its mass share of
+   the process burdens.
+2. Run-around (internal) scrap is not recycled content in itself: it carries the shares
+   and the footprint per kg of the melt it came from (rule 1 does that, since it is an
+   output of that melt like the castings).
+3. Post-consumer scrap (and the vehicles it comes from) enters with only its own
+   collection, sorting and transport burdens under ``cut_off``: an end-of-life vehicle
+   brings no burden of its first life.
+4. Pre-consumer scrap under ``allocation`` carries the footprint per kg of the product
+   whose process generated it (``Source.generator_per_kg``), on top of its own burdens;
+   under ``cut_off`` it enters like post-consumer scrap.
+5. ``cff``: PEF Circular Footprint Formula. Recycled material is substituted where it is
+   remelted (an activity with ``substitutes``): there, each wholly recycled input
+   contributes ``A * E_recycled + (1 - A) * E_v * Qs_in/Qp`` per kg instead of its
+   accumulated burden ``E_recycled``, with ``E_v`` the virgin burden it replaces. Virgin
+   inputs contribute ``E_v``. So a product gets ``(1 - R1) E_v + R1 (A E_rec + (1 - A) E_v
+   Qs/Qp)``. Its own end of life adds ``(1 - A) R2 (E_rec,EoL - E*_v Qs_out/Qp) + (1 -
+   R2) E_D`` to the end-of-life stage of each product (``Activity.products``). A = 1 gives
+   ``cut_off``.
+6. End-of-life burdens of a node are its own and never flow into what is made from it.
+7. Shares (pre-consumer, post-consumer, post-consumer by vehicle make for closed-loop)
+   follow mass under ``physical`` custody. Under ``mass_balance`` every substitution
+   activity credits a per-site account for its accounting period with the recycled kg of
+   its inputs, and its outputs claim recycled content from that account, in ledger
+   order, up to their whole mass: post-consumer credits first, then pre-consumer. A claim
+   never exceeds the credits, so the account never goes negative.
+8. The share of primary data is the fraction of a node's footprint computed from
+   company-specific data (measured energy, supplier footprints bound to a lot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from carbon.engine.model import (
+    ALLOCATION,
+    CFF,
+    CHAINS_OF_CUSTODY,
+    CUT_OFF,
+    END_OF_LIFE,
+    MASS_BALANCE,
+    METHODS,
+    POST_CONSUMER,
+    PRE_CONSUMER,
+    RAW_MATERIAL,
+    STAGES,
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Shares,
+    Source,
+)
+
+RECYCLED_ORIGINS = frozenset({"vehicle", POST_CONSUMER, PRE_CONSUMER})
+
+
+@dataclass
+class _State:
+    """What the engine knows of a node while it walks: per kg, shares, and whether its whole
+    mass is recycled material not yet substituted (remelted)."""
+
+    per_kg: dict[str, float]
+    shares: Shares
+    primary_kg: float
+    pending_recycled: bool = False
+
+    def footprint(self) -> Footprint:
+        total = sum(self.per_kg.values())
+        return Footprint(
+            per_kg=dict(self.per_kg),
+            shares=self.shares,
+            primary_data_share=(self.primary_kg / total) if total > 0 else 1.0,
+            pending_recycled=self.pending_recycled,
+        )
+
+
+@dataclass
+class _Account:
+    pre_kg: float = 0.0
+    post_kg: float = 0.0
+    by_make: dict[str, float] = field(default_factory=dict)
+
+
+def _zero() -> dict[str, float]:
+    return dict.fromkeys(STAGES, 0.0)
+
+
+def _root_state(source: Source, method: str) -> _State:
+    per_kg = _zero()
+    for stage, value in source.burden_per_kg.items():
+        per_kg[stage] += value
+    primary = sum(per_kg.values()) if source.primary_data else 0.0
+    if method == ALLOCATION and source.origin == PRE_CONSUMER:
+        per_kg[RAW_MATERIAL] += source.generator_per_kg
+    if source.origin == "vehicle" or source.origin == POST_CONSUMER:
+        make = ((source.vehicle_make, 1.0),) if source.vehicle_make else ()
+        shares = Shares(post_consumer=1.0, by_make=make)
+    elif source.origin == PRE_CONSUMER:
+        shares = Shares(pre_consumer=1.0)
+    else:
+        shares = Shares()
+    return _State(per_kg, shares, primary, pending_recycled=source.origin in RECYCLED_ORIGINS)
+
+
+def _mix_shares(parts: list[tuple[float, Shares]]) -> Shares:
+    total = sum(kg for kg, _ in parts)
+    if total <= 0:
+        return Shares()
+    makes: dict[str, float] = {}
+    for kg, shares in parts:
+        for make, fraction in shares.by_make:
+            makes[make] = makes.get(make, 0.0) + kg * fraction
+    return Shares(
+        pre_consumer=sum(kg * s.pre_consumer for kg, s in parts) / total,
+        post_consumer=sum(kg * s.post_consumer for kg, s in parts) / total,
+        by_make=tuple(sorted((m, v / total) for m, v in makes.items())),
+    )
+
+
+def compute(
+    sources: Iterable[Source],
+    activities: Iterable[Activity],
+    *,
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float = 0.0,
+    known: Mapping[int, Footprint] | None = None,
+) -> dict[int, Footprint]:
+    """Footprints of every root and every activity output, in ledger order.
+
+    ``known`` holds results of nodes that are inputs here but are not recomputed (the
+    incremental case); ``virgin_per_kg`` is the CFF's ``E_v`` of the material substituted.
+    """
+    if method not in METHODS:
+        raise CarbonError("method_unknown", f"method must be one of {METHODS}")
+    if chain not in CHAINS_OF_CUSTODY:
+        raise CarbonError("chain_of_custody_unknown", f"chain of custody must be one of {CHAINS_OF_CUSTODY}")
+    states: dict[int, _State] = {}
+    for node, footprint in (known or {}).items():
+        states[node] = _State(
+            {stage: footprint.per_kg.get(stage, 0.0) for stage in STAGES},
+            footprint.shares,
+            footprint.primary_data_share * footprint.total_per_kg,
+            footprint.pending_recycled,
+        )
+    for source in sources:
+        states[source.node] = _root_state(source, method)
+    accounts: dict[tuple[int | None, str | None], _Account] = {}
+    results: dict[int, Footprint] = {node: states[node].footprint() for node in states if node not in (known or {})}
+    for activity in sorted(activities, key=lambda a: a.seq):
+        for node, state in _run(activity, states, method, chain, params, virgin_per_kg, accounts).items():
+            states[node] = state
+            results[node] = state.footprint()
+    return results
+
+
+def _input(states: dict[int, _State], node: int, seq: int) -> _State:
+    state = states.get(node)
+    if state is None:
+        raise CarbonError("input_unknown", f"activity {seq} consumes node {node}, which has no footprint")
+    return state
+
+
+def _run(
+    activity: Activity,
+    states: dict[int, _State],
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float,
+    accounts: dict[tuple[int | None, str | None], _Account],
+) -> dict[int, _State]:
+    out_kg = sum(kg for _, kg in activity.outputs)
+    if out_kg <= 0:
+        raise CarbonError("outputs_empty", f"activity {activity.seq} has no output mass")
+    process = {stage: activity.burdens.get(stage, 0.0) for stage in STAGES}
+    process_primary = sum(process.values())
+    if activity.flows:
+        return _run_unmixed(activity, states, process, process_primary, out_kg)
+
+    burden = dict(process)
+    primary = process_primary
+    parts: list[tuple[float, Shares]] = []
+    pending_all = bool(activity.inputs)
+    for node, kg in activity.inputs:
+        state = _input(states, node, activity.seq)
+        contribution = {stage: kg * state.per_kg[stage] for stage in STAGES if stage != END_OF_LIFE}
+        own_primary = state.primary_kg * kg
+        if method == CFF and activity.substitutes and state.pending_recycled:
+            # The substituted virgin burden is a registry figure: secondary data.
+            contribution = {stage: params.a * value for stage, value in contribution.items()}
+            contribution[RAW_MATERIAL] += (1 - params.a) * virgin_per_kg * params.qs_in_over_qp * kg
+            own_primary *= params.a
+        for stage, value in contribution.items():
+            burden[stage] += value
+        primary += own_primary
+        parts.append((kg, state.shares))
+        pending_all = pending_all and state.pending_recycled
+    shares = _mix_shares(parts)
+    if chain == MASS_BALANCE and activity.substitutes:
+        shares = _claim(shares, sum(kg for kg, _ in parts), out_kg, accounts, (activity.site, activity.period))
+    pending = pending_all and not activity.substitutes
+    per_kg = {stage: value / out_kg for stage, value in burden.items()}
+    made = {}
+    for node, _ in activity.outputs:
+        node_per_kg = dict(per_kg)
+        if method == CFF and node in activity.products:
+            node_per_kg[END_OF_LIFE] += _cff_end_of_life(params)
+        made[node] = _State(node_per_kg, shares, primary / out_kg, pending)
+    return made
+
+
+def _run_unmixed(
+    activity: Activity, states: dict[int, _State], process: dict[str, float], process_primary: float, out_kg: float
+) -> dict[int, _State]:
+    made = {}
+    for source, target, _kg in activity.flows:
+        state = _input(states, source, activity.seq)
+        per_kg = {
+            stage: (state.per_kg[stage] if stage != END_OF_LIFE else 0.0) + process[stage] / out_kg for stage in STAGES
+        }
+        made[target] = _State(per_kg, state.shares, state.primary_kg + process_primary / out_kg, state.pending_recycled)
+    return made
+
+
+def _cff_end_of_life(params: Parameters) -> float:
+    return (1 - params.a) * params.r2 * (
+        params.erec_eol_per_kg - params.e_virgin_star_per_kg * params.qs_out_over_qp
+    ) + (1 - params.r2) * params.ed_per_kg
+
+
+def _claim(
+    physical: Shares,
+    in_kg: float,
+    out_kg: float,
+    accounts: dict[tuple[int | None, str | None], _Account],
+    key: tuple[int | None, str | None],
+) -> Shares:
+    """Credit the account with this activity's recycled inputs, then claim up to the output's mass."""
+    account = accounts.setdefault(key, _Account())
+    account.pre_kg += physical.pre_consumer * in_kg
+    account.post_kg += physical.post_consumer * in_kg
+    for make, fraction in physical.by_make:
+        account.by_make[make] = account.by_make.get(make, 0.0) + fraction * in_kg
+    post = min(account.post_kg, out_kg)
+    pre = min(account.pre_kg, out_kg - post)
+    makes = []
+    if account.post_kg > 0:
+        for make, kg in account.by_make.items():
+            claimed = post * kg / account.post_kg
+            makes.append((make, claimed / out_kg))
+            account.by_make[make] = kg - claimed
+    account.post_kg -= post
+    account.pre_kg -= pre
+    return Shares(pre_consumer=pre / out_kg, post_consumer=post / out_kg, by_make=tuple(sorted(makes)))
+
+
+__all__ = ["ALLOCATION", "CFF", "CUT_OFF", "compute"]

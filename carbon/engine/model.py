@@ -1,0 +1,112 @@
+"""The data the carbon engine takes and gives. Plain values: no Django, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Lifecycle stages (Art. 7 of Regulation (EU) 2023/1542; the use stage is excluded).
+RAW_MATERIAL = "raw_material_acquisition"
+MAIN_PRODUCTION = "main_production"
+DISTRIBUTION = "distribution"
+END_OF_LIFE = "end_of_life_and_recycling"
+STAGES = (RAW_MATERIAL, MAIN_PRODUCTION, DISTRIBUTION, END_OF_LIFE)
+
+CUT_OFF, ALLOCATION, CFF = "cut_off", "allocation", "cff"
+METHODS = (CUT_OFF, ALLOCATION, CFF)
+PHYSICAL, MASS_BALANCE = "physical", "mass_balance"
+CHAINS_OF_CUSTODY = (PHYSICAL, MASS_BALANCE)
+
+POST_CONSUMER, PRE_CONSUMER, INTERNAL = "post_consumer", "pre_consumer", "internal"
+
+
+class CarbonError(Exception):
+    """The one error of the carbon engine: a graph or factor set it cannot compute on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A material that enters the graph without inputs in it (a root)."""
+
+    node: int
+    mass_kg: float
+    # "vehicle", "post_consumer", "pre_consumer", "internal", "primary", "alloying", "other"
+    origin: str
+    # kg CO2e per kg by stage, as the method sees this root (see ``engine.root_burden``).
+    burden_per_kg: dict[str, float] = field(default_factory=dict)
+    # kg CO2e per kg of the product whose process generated pre-consumer scrap (allocation).
+    generator_per_kg: float = 0.0
+    vehicle_make: str | None = None
+    # True when the burden is the supplier's own figure (a footprint bound to this lot).
+    primary_data: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An event that consumed inputs and made outputs, in the ledger's order (``seq``)."""
+
+    seq: int
+    inputs: tuple[tuple[int, float], ...]
+    outputs: tuple[tuple[int, float], ...]
+    losses_kg: float = 0.0
+    # Process burdens of this event (energy x factors, transport), kg CO2e by stage.
+    burdens: dict[str, float] = field(default_factory=dict)
+    # Explicit flows (source, target, kg) where mass does not mix (dismantling).
+    flows: tuple[tuple[int, int, float], ...] = ()
+    site: int | None = None
+    period: str | None = None
+    # Recycled material is remelted here: the CFF substitutes it, mass balance credits it.
+    substitutes: bool = False
+    # Outputs that are products (their own end of life is counted under the CFF).
+    products: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """Mass fractions of recycled content. ``by_make`` splits post-consumer by vehicle make."""
+
+    pre_consumer: float = 0.0
+    post_consumer: float = 0.0
+    by_make: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def recycled(self) -> float:
+        return self.pre_consumer + self.post_consumer
+
+    def closed_loop(self, make: str | None) -> float:
+        return dict(self.by_make).get(make, 0.0) if make else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """kg CO2e per kg of a node, by stage, and the recycled-content shares it carries."""
+
+    per_kg: dict[str, float]
+    shares: Shares
+    primary_data_share: float = 1.0
+    # Wholly recycled material not yet remelted (the CFF substitutes it when it is).
+    pending_recycled: bool = False
+
+    @property
+    def total_per_kg(self) -> float:
+        return sum(self.per_kg.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """Method parameters from the factor registry (PEF CFF)."""
+
+    a: float = 0.2
+    qs_in_over_qp: float = 1.0
+    r2: float = 0.0
+    erec_eol_per_kg: float = 0.0
+    e_virgin_star_per_kg: float = 0.0
+    qs_out_over_qp: float = 1.0
+    ed_per_kg: float = 0.0

@@ -1,0 +1,299 @@
+"""Hand-computed reference cases (arithmetic in the test) and properties of the carbon engine."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carbon.engine import (
+    ALLOCATION,
+    CFF,
+    CUT_OFF,
+    END_OF_LIFE,
+    MAIN_PRODUCTION,
+    MASS_BALANCE,
+    PHYSICAL,
+    RAW_MATERIAL,
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Shares,
+    Source,
+    compute,
+)
+from carbon.engine.battery import lifetime_energy_kwh, per_kwh, performance_class, recycled_content_against_minimums
+
+REL = 1e-9
+PARAMS = Parameters(a=0.2, qs_in_over_qp=1.0)
+E_V = 16.0  # kg CO2e per kg of primary aluminium replaced (the CFF's E_v), a test value
+
+# The melt: 100 kg post-consumer scrap (0.2/kg of collection and sorting), 50 kg
+# pre-consumer scrap (0.1/kg own; 8.0/kg for the product that generated it), 30 kg
+# run-around scrap from an earlier melt (3.0/kg, shares pre 0.2 post 0.5), 120 kg primary
+# ingot (16.0/kg). 6 kg melt loss; 294 kg melt. Remelting burns 20 m3 gas (x 2.0) and
+# 25 kWh (x 0.4): 50 kg CO2e, raw-material stage.
+POST, PRE, RUN_AROUND, PRIMARY, MELT = 1, 2, 3, 4, 10
+SOURCES = [
+    Source(POST, 100, "post_consumer", {RAW_MATERIAL: 0.2}, vehicle_make="Volta"),
+    Source(PRE, 50, "pre_consumer", {RAW_MATERIAL: 0.1}, generator_per_kg=8.0),
+    Source(PRIMARY, 120, "primary", {RAW_MATERIAL: 16.0}, primary_data=True),
+]
+KNOWN = {RUN_AROUND: Footprint({RAW_MATERIAL: 3.0, MAIN_PRODUCTION: 0.0}, Shares(pre_consumer=0.2, post_consumer=0.5))}
+MELTING = Activity(
+    seq=100,
+    inputs=((POST, 100), (PRE, 50), (RUN_AROUND, 30), (PRIMARY, 120)),
+    outputs=((MELT, 294),),
+    losses_kg=6,
+    burdens={RAW_MATERIAL: 20 * 2.0 + 25 * 0.4},
+    substitutes=True,
+    site=1,
+    period="2026",
+)
+
+
+def melt(method, chain=PHYSICAL, params=PARAMS):
+    return compute(SOURCES, [MELTING], method=method, chain=chain, params=params, virgin_per_kg=E_V, known=KNOWN)[MELT]
+
+
+def test_cut_off_melt():
+    result = melt(CUT_OFF)
+
+    inputs = 100 * 0.2 + 50 * 0.1 + 30 * 3.0 + 120 * 16.0
+    assert result.total_per_kg == pytest.approx((inputs + 50) / 294, rel=REL)
+    assert result.shares.pre_consumer == pytest.approx((50 + 30 * 0.2) / 300, rel=REL)
+    assert result.shares.post_consumer == pytest.approx((100 + 30 * 0.5) / 300, rel=REL)
+    assert result.shares.closed_loop("Volta") == pytest.approx(100 / 300, rel=REL)
+    # the run-around scrap's own post-consumer share has no make on record
+    assert result.shares.closed_loop("Other") == 0
+
+
+def test_allocation_melt_charges_pre_consumer_scrap_with_its_generators_footprint():
+    result = melt(ALLOCATION)
+
+    inputs = 100 * 0.2 + 50 * (0.1 + 8.0) + 30 * 3.0 + 120 * 16.0
+    assert result.total_per_kg == pytest.approx((inputs + 50) / 294, rel=REL)
+
+
+def test_cff_melt_substitutes_recycled_inputs():
+    result = melt(CFF)
+
+    a = 0.2
+    post = a * (100 * 0.2) + (1 - a) * E_V * 1.0 * 100
+    pre = a * (50 * 0.1) + (1 - a) * E_V * 1.0 * 50
+    expected = post + pre + 30 * 3.0 + 120 * 16.0 + 50
+    assert result.total_per_kg == pytest.approx(expected / 294, rel=REL)
+
+
+def test_cff_with_a_equal_to_one_is_cut_off():
+    assert melt(CFF, params=Parameters(a=1.0)).total_per_kg == pytest.approx(melt(CUT_OFF).total_per_kg, rel=REL)
+
+
+PART, RUN_AROUND_2 = 20, 21
+CASTING = Activity(
+    seq=200,
+    inputs=((MELT, 200),),
+    outputs=((PART, 180), (RUN_AROUND_2, 15)),
+    losses_kg=5,
+    burdens={MAIN_PRODUCTION: 300 * 0.4},
+    products=frozenset({PART}),
+)
+
+
+def test_a_die_cast_part_and_its_run_around_scrap_carry_the_melts_footprint_and_shares():
+    results = compute(SOURCES, [MELTING, CASTING], method=CUT_OFF, chain=PHYSICAL, params=PARAMS, known=KNOWN)
+    melt_per_kg = results[MELT].per_kg
+
+    part = results[PART]
+    assert part.per_kg[RAW_MATERIAL] == pytest.approx(200 * melt_per_kg[RAW_MATERIAL] / 195, rel=REL)
+    assert part.per_kg[MAIN_PRODUCTION] == pytest.approx(300 * 0.4 / 195, rel=REL)
+    assert results[RUN_AROUND_2].per_kg == part.per_kg
+    assert results[RUN_AROUND_2].shares == part.shares
+    assert part.shares.recycled == pytest.approx(results[MELT].shares.recycled, rel=REL)
+
+
+def test_cff_adds_the_products_own_end_of_life_and_it_is_not_inherited():
+    params = Parameters(a=0.2, r2=0.9, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=0.05)
+    scrap_from_part = 30
+    reuse = Activity(seq=300, inputs=((PART, 180),), outputs=((scrap_from_part, 180),))
+    results = compute(
+        SOURCES, [MELTING, CASTING, reuse], method=CFF, chain=PHYSICAL, params=params, virgin_per_kg=E_V, known=KNOWN
+    )
+
+    eol = (1 - 0.2) * 0.9 * (0.5 - 16.0 * 1.0) + (1 - 0.9) * 0.05
+    assert results[PART].per_kg[END_OF_LIFE] == pytest.approx(eol, rel=REL)
+    assert results[RUN_AROUND_2].per_kg[END_OF_LIFE] == 0
+    assert results[scrap_from_part].per_kg[END_OF_LIFE] == 0
+
+
+def test_dismantling_keeps_each_parts_own_origin():
+    vehicle, pack, wheel = 1, 2, 3
+    sources = [Source(vehicle, 1800, "vehicle", vehicle_make="Volta")]
+    dismantling = Activity(
+        seq=2,
+        inputs=((vehicle, 460),),
+        outputs=((pack, 450), (wheel, 10)),
+        flows=((vehicle, pack, 450), (vehicle, wheel, 10)),
+        burdens={RAW_MATERIAL: 4.6},
+    )
+
+    results = compute(sources, [dismantling], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+
+    assert results[vehicle].total_per_kg == 0
+    assert results[wheel].per_kg[RAW_MATERIAL] == pytest.approx(4.6 / 460, rel=REL)
+    assert results[wheel].shares.post_consumer == 1.0
+    assert results[wheel].shares.closed_loop("Volta") == 1.0
+
+
+def test_mass_balance_claims_never_exceed_credits():
+    # two melts at one site: the first declines nothing, so each claims what it credited
+    second = Activity(
+        seq=101, inputs=((PRIMARY, 0.0001),), outputs=((11, 100),), burdens={}, substitutes=True, site=1, period="2026"
+    )
+    sources = [*SOURCES[:2], Source(PRIMARY, 220, "primary", {RAW_MATERIAL: 16.0})]
+
+    results = compute(sources, [MELTING, second], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+
+    physical = melt(CUT_OFF)
+    first = results[MELT].shares
+    assert first.recycled * 294 == pytest.approx(min(physical.shares.recycled * 300, 294), rel=REL)
+    assert results[11].shares.recycled * 100 == pytest.approx(
+        physical.shares.recycled * 300 - first.recycled * 294, rel=REL
+    )
+
+
+def test_unknown_inputs_and_methods_are_errors():
+    with pytest.raises(CarbonError, match="input_unknown"):
+        compute([], [MELTING], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+    with pytest.raises(CarbonError, match="method_unknown"):
+        compute([], [], method="magic", chain=PHYSICAL, params=PARAMS)
+
+
+def test_battery_per_kwh_and_class():
+    lifetime = lifetime_energy_kwh(usable_kwh=60, cycles_per_year=60, years=8)
+    by_stage = per_kwh({RAW_MATERIAL: 4000, MAIN_PRODUCTION: 800, END_OF_LIFE: 100}, lifetime)
+
+    assert lifetime == 60 * 60 * 8
+    assert by_stage[RAW_MATERIAL] == pytest.approx(4000 / 28800, rel=REL)
+    assert sum(by_stage.values()) == pytest.approx(4900 / 28800, rel=REL)
+    assert performance_class(0.1701, [("A", 0.1), ("B", 0.2), ("C", 0.3)]) == "B"
+    assert performance_class(9.0, [("A", 0.1), ("B", 0.2)]) == "B"
+    checked = recycled_content_against_minimums({"Co": 0.2, "Li": 0.05}, {"Co": 0.16, "Li": 0.06, "Ni": 0.06})
+    assert checked["Co"]["met"] and not checked["Li"]["met"] and not checked["Ni"]["met"]
+
+
+# --- properties ------------------------------------------------------------------------
+
+
+@st.composite
+def graphs(draw):
+    """Random loops: roots of every origin, then melts drawing partial kg from earlier nodes."""
+    origins = ["vehicle", "post_consumer", "pre_consumer", "primary", "alloying"]
+    sources, available = [], {}
+    for node in range(draw(st.integers(2, 6))):
+        kg = draw(st.floats(10, 1000))
+        sources.append(
+            Source(
+                node,
+                kg,
+                draw(st.sampled_from(origins)),
+                {RAW_MATERIAL: draw(st.floats(0, 20, allow_subnormal=False))},
+                generator_per_kg=draw(st.floats(0, 10, allow_subnormal=False)),
+                vehicle_make=draw(st.sampled_from(["V", "W"])),
+            )
+        )
+        available[node] = kg
+    activities, next_node = [], 100
+    for seq in range(draw(st.integers(1, 6))):
+        usable = sorted(node for node, kg in available.items() if kg > 1)
+        if not usable:
+            break
+        picks = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=3, unique=True))
+        inputs = []
+        for node in picks:
+            kg = available[node] * draw(st.floats(0.1, 1.0))
+            available[node] -= kg
+            inputs.append((node, kg))
+        in_kg = sum(kg for _, kg in inputs)
+        loss = in_kg * draw(st.floats(0, 0.05, allow_subnormal=False))
+        outputs = []
+        for _ in range(draw(st.integers(1, 3))):
+            outputs.append((next_node, 0.0))
+            next_node += 1
+        each = (in_kg - loss) / len(outputs)
+        outputs = [(node, each) for node, _ in outputs]
+        activities.append(
+            Activity(
+                seq=seq,
+                inputs=tuple(inputs),
+                outputs=tuple(outputs),
+                losses_kg=loss,
+                burdens={RAW_MATERIAL: draw(st.floats(0, 100, allow_subnormal=False))},
+                substitutes=draw(st.booleans()),
+                site=1,
+                period="2026",
+            )
+        )
+        for node, kg in outputs:
+            available[node] = kg
+    return sources, activities
+
+
+@settings(max_examples=150, deadline=None)
+@given(graphs(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.sampled_from([PHYSICAL, MASS_BALANCE]))
+def test_shares_lie_in_zero_one_and_burden_is_conserved(graph, method, chain):
+    sources, activities = graph
+    results = compute(sources, activities, method=method, chain=chain, params=PARAMS, virgin_per_kg=E_V)
+
+    for footprint in results.values():
+        assert -1e-9 <= footprint.shares.pre_consumer <= 1 + 1e-9
+        assert -1e-9 <= footprint.shares.post_consumer <= 1 + 1e-9
+        assert footprint.shares.recycled <= 1 + 1e-9
+        assert 0 <= footprint.primary_data_share <= 1 + 1e-9
+    if method == CUT_OFF:
+        for activity in activities:
+            burden_in = sum(
+                kg * (results[n].total_per_kg - results[n].per_kg[END_OF_LIFE]) for n, kg in activity.inputs
+            ) + sum(activity.burdens.values())
+            burden_out = sum(kg * results[n].total_per_kg for n, kg in activity.outputs)
+            assert burden_out == pytest.approx(burden_in, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs())
+def test_cff_with_a_one_equals_cut_off(graph):
+    sources, activities = graph
+    cut = compute(sources, activities, method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+    cff = compute(sources, activities, method=CFF, chain=PHYSICAL, params=Parameters(a=1.0), virgin_per_kg=E_V)
+
+    for node, footprint in cut.items():
+        assert math.isclose(cff[node].total_per_kg, footprint.total_per_kg, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.data())
+def test_incremental_equals_full(graph, method, data):
+    sources, activities = graph
+    full = compute(sources, activities, method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+    cut = data.draw(st.integers(0, len(activities)))
+    before = compute(sources, activities[:cut], method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+
+    after = compute([], activities[cut:], method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V, known=before)
+
+    for node, footprint in after.items():
+        assert math.isclose(footprint.total_per_kg, full[node].total_per_kg, rel_tol=1e-9, abs_tol=1e-12)
+        assert math.isclose(footprint.shares.recycled, full[node].shares.recycled, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(graphs(), st.randoms())
+def test_results_do_not_depend_on_the_order_activities_are_given_in(graph, random):
+    sources, activities = graph
+    shuffled = list(activities)
+    random.shuffle(shuffled)
+
+    ordered = compute(sources, activities, method=CFF, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+    given_shuffled = compute(sources, shuffled, method=CFF, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+
+    assert ordered == given_shuffled
