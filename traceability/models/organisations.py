@@ -34,7 +34,7 @@ class Site(models.Model):
     )
 
     class Meta:
-        ordering = ["organisation__slug", "name"]
+        ordering = ["organisation_id", "name"]
         constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="site_unique_name_per_org")]
 
     def __str__(self) -> str:

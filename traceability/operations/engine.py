@@ -60,8 +60,12 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
             identifier__in=effects.touched + [o.identifier for o in effects.outputs]
         )
     }
-    site = Site.objects.filter(pk=effects.site_id).first() if effects.site_id is not None else None
-    alloy = AlloySpecification.objects.filter(name=effects.target_alloy).first() if effects.target_alloy else None
+    site = Site.objects.filter(pk=effects.site_id).order_by().first() if effects.site_id is not None else None
+    alloy = (
+        AlloySpecification.objects.filter(name=effects.target_alloy).order_by().first()
+        if effects.target_alloy
+        else None
+    )
     if check:
         _check(effects, organisation, objects, site=site, alloy=alloy)
     warnings = _apply(effects, entry, organisation, objects, site=site, alloy=alloy)
