@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from traceability import hooks
 from traceability.choices import KeyCustody, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key, encrypt_private_key
@@ -380,6 +381,7 @@ def _append_prepared(
         for entry, item in zip(entries, prepared, strict=True):
             if item.kind == KIND_EVENT:
                 project(entry, json.loads(item.document), check=True)
+        hooks.after_commit(entries[-1].seq)
     return entries
 
 

@@ -33,9 +33,11 @@ Conventions, followed exactly:
 7. Shares (pre-consumer, post-consumer, post-consumer by vehicle make for closed-loop)
    follow mass under ``physical`` custody. Under ``mass_balance`` every substitution
    activity credits a per-site account for its accounting period with the recycled kg of
-   its inputs, and its outputs claim recycled content from that account, in ledger
-   order, up to their whole mass: post-consumer credits first, then pre-consumer. A claim
-   never exceeds the credits, so the account never goes negative.
+   its inputs (in output-equivalent kg: losses take their share), and its outputs claim
+   recycled content from that account, in ledger order, up to their ``claim_limit`` share
+   of their mass (all of it unless the recorder declines):
+   post-consumer credits first, then pre-consumer. A claim never exceeds the credits, so
+   the account never goes negative.
 8. The share of primary data is the fraction of a node's footprint computed from
    company-specific data (measured energy, supplier footprints bound to a lot).
 """
@@ -213,7 +215,7 @@ def _run(
         pending_all = pending_all and state.pending_recycled
     shares = _mix_shares(parts)
     if chain == MASS_BALANCE and activity.substitutes:
-        shares = _claim(shares, sum(kg for kg, _ in parts), out_kg, accounts, (activity.site, activity.period))
+        shares = _claim(shares, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
     pending = pending_all and not activity.substitutes
     per_kg = {stage: value / out_kg for stage, value in burden.items()}
     made = {}
@@ -246,19 +248,25 @@ def _cff_end_of_life(params: Parameters) -> float:
 
 def _claim(
     physical: Shares,
-    in_kg: float,
     out_kg: float,
+    limit: float,
     accounts: dict[tuple[int | None, str | None], _Account],
     key: tuple[int | None, str | None],
 ) -> Shares:
-    """Credit the account with this activity's recycled inputs, then claim up to the output's mass."""
+    """Credit the account with this activity's recycled inputs, then claim up to the output's mass.
+
+    Credits are counted in output-equivalent kilograms (the recycled share of what came
+    out): the melt loss takes its share of the recycled input too, so a claim can never
+    turn lost metal into recycled content.
+    """
     account = accounts.setdefault(key, _Account())
-    account.pre_kg += physical.pre_consumer * in_kg
-    account.post_kg += physical.post_consumer * in_kg
+    account.pre_kg += physical.pre_consumer * out_kg
+    account.post_kg += physical.post_consumer * out_kg
     for make, fraction in physical.by_make:
-        account.by_make[make] = account.by_make.get(make, 0.0) + fraction * in_kg
-    post = min(account.post_kg, out_kg)
-    pre = min(account.pre_kg, out_kg - post)
+        account.by_make[make] = account.by_make.get(make, 0.0) + fraction * out_kg
+    ceiling = max(0.0, min(1.0, limit)) * out_kg
+    post = min(account.post_kg, ceiling)
+    pre = min(account.pre_kg, ceiling - post)
     makes = []
     if account.post_kg > 0:
         for make, kg in account.by_make.items():

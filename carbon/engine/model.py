@@ -66,6 +66,9 @@ class Activity:
     substitutes: bool = False
     # Outputs that are products (their own end of life is counted under the CFF).
     products: frozenset[int] = frozenset()
+    # Under mass balance: the largest recycled share the outputs claim (1 = all the account
+    # allows; 0 = the recorder declines, leaving the credits to later melts of the account).
+    claim_limit: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

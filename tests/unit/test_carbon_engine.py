@@ -147,20 +147,48 @@ def test_dismantling_keeps_each_parts_own_origin():
 
 
 def test_mass_balance_claims_never_exceed_credits():
-    # two melts at one site: the first declines nothing, so each claims what it credited
+    # given: a melt rich in scrap, then at the same site and period a melt of primary only
     second = Activity(
-        seq=101, inputs=((PRIMARY, 0.0001),), outputs=((11, 100),), burdens={}, substitutes=True, site=1, period="2026"
+        seq=101, inputs=((PRIMARY, 100),), outputs=((11, 100),), burdens={}, substitutes=True, site=1, period="2026"
     )
-    sources = [*SOURCES[:2], Source(PRIMARY, 220, "primary", {RAW_MATERIAL: 16.0})]
+    elsewhere = Activity(seq=102, inputs=((PRIMARY, 10),), outputs=((12, 10),), substitutes=True, site=2, period="2026")
+    sources = [*SOURCES[:2], Source(PRIMARY, 230, "primary", {RAW_MATERIAL: 16.0})]
 
-    results = compute(sources, [MELTING, second], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
-
-    physical = melt(CUT_OFF)
-    first = results[MELT].shares
-    assert first.recycled * 294 == pytest.approx(min(physical.shares.recycled * 300, 294), rel=REL)
-    assert results[11].shares.recycled * 100 == pytest.approx(
-        physical.shares.recycled * 300 - first.recycled * 294, rel=REL
+    # when
+    results = compute(
+        sources, [MELTING, second, elsewhere], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN
     )
+
+    # then: with no claim declined, the first melt claims exactly its physical content,
+    # nothing is left for the primary-only melt, and another site's account is separate
+    physical = melt(CUT_OFF).shares
+    assert results[MELT].shares.recycled == pytest.approx(physical.recycled, rel=REL)
+    assert results[11].shares.recycled == 0
+    assert results[12].shares.recycled == 0
+
+
+def test_mass_balance_credits_a_declined_claim_to_a_later_melt():
+    declined = Activity(
+        seq=100,
+        inputs=MELTING.inputs,
+        outputs=MELTING.outputs,
+        losses_kg=6,
+        burdens={},
+        substitutes=True,
+        site=1,
+        period="2026",
+        claim_limit=0.0,
+    )
+    later = Activity(seq=101, inputs=((PRIMARY, 100),), outputs=((11, 100),), substitutes=True, site=1, period="2026")
+    sources = [*SOURCES[:2], Source(PRIMARY, 230, "primary", {RAW_MATERIAL: 16.0})]
+
+    results = compute(sources, [declined, later], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+
+    credited = melt(CUT_OFF).shares.recycled * 294
+    assert results[MELT].shares.recycled == 0
+    assert results[11].shares.recycled == 1.0
+    assert results[11].shares.post_consumer * 100 <= melt(CUT_OFF).shares.post_consumer * 294 + 1e-9
+    assert 100 <= credited
 
 
 def test_unknown_inputs_and_methods_are_errors():

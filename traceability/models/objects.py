@@ -70,6 +70,7 @@ class EventRecord(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     involved = models.ManyToManyField(TraceableObject, related_name="events", blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    consumed = models.JSONField(default=dict, blank=True, help_text="kg taken from each input, by object id")
 
     class Meta:
         ordering = ["-entry"]

@@ -68,6 +68,7 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
     )
     if check:
         _check(effects, organisation, objects, site=site, alloy=alloy)
+    consumed = {str(obj.pk): str(kg) for obj, kg in _consumed(effects, objects)}
     warnings = _apply(effects, entry, organisation, objects, site=site, alloy=alloy)
     record = EventRecord.objects.create(
         entry=entry,
@@ -78,6 +79,7 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
         organisation=organisation,
         site_id=effects.site_id,
         warnings=warnings,
+        consumed=consumed,
     )
     involved = {objects[i].pk for i in effects.touched} | {objects[o.identifier].pk for o in effects.outputs}
     through = EventRecord.involved.through

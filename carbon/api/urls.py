@@ -1,0 +1,8 @@
+from django.urls import path
+
+from carbon.api import views
+
+urlpatterns = [
+    path("objects/<int:pk>/footprint", views.FootprintView.as_view(), name="object-footprint"),
+    path("factors", views.FactorListView.as_view(), name="factor-list"),
+]

@@ -1,0 +1,134 @@
+"""Footprint results and the emission-factor registry over the partner API."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carbon import selectors, services
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
+from carbon.models import EmissionFactor, FootprintResult
+from traceability import selectors as trace_selectors
+from traceability.api.authentication import request_organisation
+from traceability.errors import ApplicationError
+from traceability.models import TraceableObject
+
+
+class FootprintSerializer(serializers.ModelSerializer):
+    perKg = serializers.JSONField(source="per_kg", help_text="kg CO2e per kg, by lifecycle stage")
+    totalPerKg = serializers.FloatField(source="total_per_kg")
+    totalKg = serializers.FloatField(source="total_kg")
+    preConsumerShare = serializers.FloatField(source="pre_consumer_share")
+    postConsumerShare = serializers.FloatField(source="post_consumer_share")
+    closedLoopShare = serializers.SerializerMethodField()
+    postConsumerByMake = serializers.JSONField(source="post_consumer_by_make")
+    primaryDataShare = serializers.FloatField(source="primary_data_share")
+    ledgerSize = serializers.IntegerField(source="ledger_size")
+
+    class Meta:
+        model = FootprintResult
+        fields = [
+            "method",
+            "chain",
+            "perKg",
+            "totalPerKg",
+            "totalKg",
+            "preConsumerShare",
+            "postConsumerShare",
+            "closedLoopShare",
+            "postConsumerByMake",
+            "primaryDataShare",
+            "factors",
+            "ledgerSize",
+        ]
+
+    def get_closedLoopShare(self, result: FootprintResult) -> float | None:
+        """Share from end-of-life vehicles of the make the part is for (its ``oem`` attribute)."""
+        make = (result.node.attributes or {}).get("oem")
+        return result.post_consumer_by_make.get(make, 0.0) if make else None
+
+
+class FootprintView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("method", str, enum=list(METHODS), description="omit for every method"),
+            OpenApiParameter("chain", str, enum=list(CHAINS_OF_CUSTODY), description="omit for both"),
+        ],
+        responses=FootprintSerializer(many=True),
+        summary="Footprint and recycled-content shares of an object, per method and chain of custody",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        visible = trace_selectors.objects_visible_to(organisation=request_organisation(request))
+        node = visible.filter(pk=pk).first()
+        if node is None:
+            raise ApplicationError("not_found", "no such object among those you may read", status=404)
+        results = selectors.footprints_of(node=node).select_related("node")
+        method, chain = request.query_params.get("method"), request.query_params.get("chain")
+        if (method and method not in METHODS) or (chain and chain not in CHAINS_OF_CUSTODY):
+            raise ApplicationError("method_unknown", f"method in {METHODS}, chain in {CHAINS_OF_CUSTODY}")
+        if method:
+            results = results.filter(method=method)
+        if chain:
+            results = results.filter(chain=chain)
+        if not results:
+            selectors.footprint_get(node=node, method=method or METHODS[0], chain=chain or CHAINS_OF_CUSTODY[0])
+        return Response(FootprintSerializer(results, many=True).data)
+
+
+class FactorSerializer(serializers.ModelSerializer):
+    lot = serializers.PrimaryKeyRelatedField(queryset=TraceableObject.objects.all(), required=False, allow_null=True)
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = EmissionFactor
+        fields = [
+            "id",
+            "code",
+            "region",
+            "lot",
+            "version",
+            "value",
+            "unit",
+            "valid_from",
+            "valid_to",
+            "source",
+            "supersedes",
+            "created_at",
+        ]
+        read_only_fields = ["version", "supersedes", "created_at"]
+        validators: list = []
+
+
+class FactorListView(generics.ListAPIView):
+    """Current factor versions; ``?all=1`` includes superseded ones."""
+
+    serializer_class = FactorSerializer
+    filterset_fields = ["code", "region", "lot"]
+
+    def get_queryset(self) -> QuerySet[EmissionFactor]:
+        if self.request.query_params.get("all"):
+            return EmissionFactor.objects.order_by("code", "region", "-version")
+        return selectors.factors_current()
+
+    @extend_schema(
+        request=FactorSerializer,
+        responses={201: FactorSerializer},
+        summary="Add a factor, or a new version that supersedes the current one",
+    )
+    def post(self, request: Request) -> Response:
+        payload = FactorSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        organisation = request_organisation(request)
+        lot = payload.validated_data.get("lot")
+        if lot is not None and lot.custodian_id != organisation.pk and lot.created_by_id != organisation.pk:
+            raise ApplicationError("not_custodian", "a supplier footprint is bound by the lot's holder", status=403)
+        if organisation.role == "regulator":
+            raise ApplicationError(
+                "role_not_allowed", "regulators read the registry; they do not write to it", status=403
+            )
+        if lot is None and not request.user.is_staff:
+            raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
+        factor = services.factor_add(**payload.validated_data)
+        return Response(FactorSerializer(factor).data, status=status.HTTP_201_CREATED)

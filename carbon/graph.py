@@ -1,0 +1,143 @@
+"""Turn the traceability projections into the carbon engine's inputs.
+
+Roots are the objects that enter the graph with no inputs (vehicles at intake, bought
+lots at material receipt); activities are the recorded events that consumed inputs or
+moved hot metal. Process burdens come from what the events recorded (energy, distance)
+times the current emission factors; what an event did not record adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from carbon.engine import MAIN_PRODUCTION, RAW_MATERIAL, Activity, Source
+from carbon.factors import FactorBook
+from traceability.models import EventRecord, MassFlow, TraceableObject
+
+ROOT_OPERATIONS = frozenset({"vehicle_intake", "material_receipt"})
+SUBSTITUTING = frozenset({"remelting", "black_mass_refining"})
+UNMIXED = frozenset({"dismantling", "repurposing"})
+# One activity in memory per event while building: bounded by the events of one run.
+TONNE = 1000.0
+
+
+def root_source(obj: TraceableObject, book: FactorBook) -> Source:
+    """How an object that enters the loop from outside starts, per its kind and supplier data."""
+    attributes = obj.attributes or {}
+    bound = book.for_lot("supplier_footprint", obj.pk)
+    if obj.kind == "vehicle":
+        return Source(obj.pk, float(obj.initial_kg), "vehicle", vehicle_make=attributes.get("make"))
+    if obj.kind == "primary_ingot":
+        per_kg = (
+            bound
+            if bound is not None
+            else book.value("primary_aluminium", str(attributes.get("powerSource", "global")))
+            or book.value("primary_aluminium", "global")
+        )
+        return Source(obj.pk, float(obj.initial_kg), "primary", {RAW_MATERIAL: per_kg}, primary_data=bound is not None)
+    if obj.kind == "alloying":
+        composition = attributes.get("composition") or {}
+        element = max(composition, key=composition.get) if composition else ""
+        per_kg = bound if bound is not None else book.value("alloying_element", element)
+        return Source(obj.pk, float(obj.initial_kg), "alloying", {RAW_MATERIAL: per_kg}, primary_data=bound is not None)
+    category = attributes.get("scrapCategory", "")
+    own = bound if bound is not None else book.value("scrap_collection_sorting")
+    if category == "pre_consumer":
+        generator = attributes.get("generatorFootprintKgPerKg")
+        generator_per_kg = float(generator) if generator is not None else book.value("pre_consumer_generator")
+        return Source(
+            obj.pk,
+            float(obj.initial_kg),
+            "pre_consumer",
+            {RAW_MATERIAL: own},
+            generator_per_kg=generator_per_kg,
+            primary_data=bound is not None,
+        )
+    origin = "post_consumer" if category == "post_consumer" else "internal" if category == "internal" else "other"
+    return Source(obj.pk, float(obj.initial_kg), origin, {RAW_MATERIAL: own}, primary_data=bound is not None)
+
+
+def _burdens(record: EventRecord, document: dict, consumed_kg: float, out_kg: float, book: FactorBook) -> dict:
+    country = record.site.country if record.site else ""
+    energy = document.get("lt:energy") or {}
+    electricity = float(energy.get("electricityKWh", 0)) * book.value("electricity_grid", country)
+    gas = float(energy.get("naturalGasM3", 0)) * book.value("natural_gas_combustion")
+    operation = record.operation
+    if operation == "remelting":
+        return {RAW_MATERIAL: electricity + gas}
+    if operation == "die_casting":
+        return {MAIN_PRODUCTION: electricity + gas}
+    if operation == "battery_recycling":
+        return {RAW_MATERIAL: consumed_kg * book.value("battery_mechanical_treatment")}
+    if operation == "black_mass_refining":
+        return {RAW_MATERIAL: out_kg * book.value("hydrometallurgy")}
+    return {RAW_MATERIAL: electricity + gas} if electricity or gas else {}
+
+
+def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source], list[Activity]]:
+    """Sources and activities of ``records`` (with ``entry``, ``site`` and ``involved`` loaded)."""
+    records = list(records)
+    seqs = [r.entry_id for r in records]
+    created: dict[int, list[TraceableObject]] = defaultdict(list)
+    for obj in TraceableObject.objects.filter(created_seq__in=seqs).order_by("pk"):
+        created[obj.created_seq].append(obj)
+    flows: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
+    for source, target, kg, seq in MassFlow.objects.filter(
+        seq__in=[r.entry_id for r in records if r.operation in UNMIXED]
+    ).values_list("source_id", "target_id", "kg", "seq"):
+        flows[seq].append((source, target, float(kg)))
+    sources: list[Source] = []
+    activities: list[Activity] = []
+    for record in records:
+        outputs = created.get(record.entry_id, [])
+        if record.operation in ROOT_OPERATIONS:
+            sources.extend(root_source(obj, book) for obj in outputs)
+            continue
+        document = json.loads(record.entry.document)
+        period = str(record.event_time.year)
+        if record.operation == "molten_transfer":
+            activities.append(_transport(record, document, book, period))
+            continue
+        inputs = tuple((int(pk), float(Decimal(kg))) for pk, kg in (record.consumed or {}).items())
+        if not inputs or not outputs:
+            continue
+        out = tuple((obj.pk, float(obj.initial_kg)) for obj in outputs)
+        out_kg = sum(kg for _, kg in out)
+        consumed_kg = sum(kg for _, kg in inputs)
+        losses = float(sum(Decimal(str(v)) for v in (document.get("lt:lossesKg") or {}).values()))
+        activities.append(
+            Activity(
+                seq=record.entry_id,
+                inputs=inputs,
+                outputs=out,
+                losses_kg=losses,
+                burdens=_burdens(record, document, consumed_kg, out_kg, book),
+                flows=tuple(flows.get(record.entry_id, ())),
+                site=record.site_id,
+                period=period,
+                substitutes=record.operation in SUBSTITUTING,
+                products=frozenset(
+                    obj.pk for obj in outputs if obj.kind == "part" and record.operation == "die_casting"
+                ),
+            )
+        )
+    return sources, activities
+
+
+def _transport(record: EventRecord, document: dict, book: FactorBook, period: str) -> Activity:
+    """Hot metal on the road: the lot keeps its identity and takes the haul's burden."""
+    (lot,) = [obj for obj in record.involved.all()]
+    kg = float(lot.initial_kg)
+    haul = kg / TONNE * float(document.get("lt:distanceKm", 0)) * book.value("road_freight")
+    return Activity(
+        seq=record.entry_id,
+        inputs=((lot.pk, kg),),
+        outputs=((lot.pk, kg),),
+        burdens={RAW_MATERIAL: haul},
+        flows=((lot.pk, lot.pk, kg),),
+        site=record.site_id,
+        period=period,
+    )

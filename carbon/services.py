@@ -1,0 +1,241 @@
+"""Writes of the carbon app: computed footprints, and emission factor versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from carbon import graph
+from carbon.engine import Footprint, Parameters, Shares, compute
+from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
+from carbon.factors import FactorBook
+from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
+from traceability.errors import ApplicationError
+from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.units import registry
+
+CURSOR = "carbon"
+# Events read per pass when catching up: bounds the memory of one pass.
+CATCH_UP_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    events: int
+    results: int
+    ledger_size: int
+
+
+def parameters(book: FactorBook) -> Parameters:
+    return Parameters(
+        a=book.value("cff_a", "metals"),
+        qs_in_over_qp=book.value("cff_qs_qp"),
+        r2=book.value("cff_r2"),
+    )
+
+
+def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
+    return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
+
+
+def _known(node_ids: set[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
+    known: dict[tuple[str, str], dict[int, Footprint]] = {}
+    for result in FootprintResult.objects.filter(node_id__in=node_ids):
+        known.setdefault((result.method, result.chain), {})[result.node_id] = Footprint(
+            per_kg=result.per_kg,
+            shares=Shares(
+                pre_consumer=result.pre_consumer_share,
+                post_consumer=result.post_consumer_share,
+                by_make=tuple(sorted(result.post_consumer_by_make.items())),
+            ),
+            primary_data_share=result.primary_data_share,
+            pending_recycled=result.pending_recycled,
+        )
+    return known
+
+
+def _store(
+    results: dict[tuple[str, str], dict[int, Footprint]], masses: dict[int, Decimal], book: FactorBook, ledger_size: int
+) -> int:
+    rows = [
+        FootprintResult(
+            node_id=node,
+            method=method,
+            chain=chain,
+            per_kg=footprint.per_kg,
+            total_per_kg=footprint.total_per_kg,
+            total_kg=footprint.total_per_kg * float(masses[node]),
+            pre_consumer_share=footprint.shares.pre_consumer,
+            post_consumer_share=footprint.shares.post_consumer,
+            post_consumer_by_make=dict(footprint.shares.by_make),
+            primary_data_share=footprint.primary_data_share,
+            pending_recycled=footprint.pending_recycled,
+            factors=book.references(),
+            ledger_size=ledger_size,
+        )
+        for (method, chain), footprints in results.items()
+        for node, footprint in footprints.items()
+    ]
+    FootprintResult.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["node", "method", "chain"],
+        update_fields=[
+            "per_kg",
+            "total_per_kg",
+            "total_kg",
+            "pre_consumer_share",
+            "post_consumer_share",
+            "post_consumer_by_make",
+            "primary_data_share",
+            "pending_recycled",
+            "factors",
+            "ledger_size",
+            "computed_at",
+        ],
+    )
+    return len(rows)
+
+
+def _compute_all_ways(sources, activities, book: FactorBook, known=None):  # type: ignore[no-untyped-def]
+    params = parameters(book)
+    virgin = book.value("primary_aluminium", "global")
+    return {
+        (method, chain): compute(
+            sources,
+            activities,
+            method=method,
+            chain=chain,
+            params=params,
+            virgin_per_kg=virgin,
+            known=(known or {}).get((method, chain), {}),
+        )
+        for method in METHODS
+        for chain in CHAINS_OF_CUSTODY
+    }
+
+
+@transaction.atomic
+def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> RecomputeReport:
+    """Recompute every footprint from the whole ledger, and move the cursor to its head."""
+    ledger_size = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    book = FactorBook.load()
+    records = list(_records(EventRecord.objects.filter(entry_id__lte=ledger_size)))
+    sources, activities = graph.build(records, book)
+    results = _compute_all_ways(sources, activities, book)
+    masses = dict(TraceableObject.objects.values_list("pk", "initial_kg"))
+    FootprintResult.objects.all().delete()
+    stored = _store(results, masses, book, ledger_size)
+    LedgerCursor.objects.update_or_create(name=CURSOR, defaults={"seq": ledger_size})
+    if progress is not None:
+        progress(len(records))
+    return RecomputeReport(events=len(records), results=stored, ledger_size=ledger_size)
+
+
+@transaction.atomic
+def footprints_catch_up() -> RecomputeReport:
+    """Compute what the events after the cursor made; nothing else changes.
+
+    The graph only grows: a new event creates new nodes, so earlier results stand. Under
+    mass balance a new melt draws on its site's account for the period, so the earlier
+    melts of that account are replayed (their results do not change) to rebuild it.
+    Safe to run twice or concurrently: the cursor row is locked and results are upserted.
+    """
+    cursor, _ = LedgerCursor.objects.select_for_update().get_or_create(name=CURSOR)
+    ledger_size = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    pending = EventRecord.objects.filter(entry_id__gt=cursor.seq, entry_id__lte=ledger_size)
+    new = list(_records(pending)[:CATCH_UP_BATCH])
+    if not new:
+        return RecomputeReport(events=0, results=0, ledger_size=cursor.seq)
+    book = FactorBook.load()
+    sources, activities = graph.build(new, book)
+    accounts = {(a.site, a.period) for a in activities if a.substitutes}
+    earlier = (
+        [
+            a
+            for a in graph.build(
+                _records(
+                    EventRecord.objects.filter(
+                        entry_id__lte=cursor.seq,
+                        operation__in=graph.SUBSTITUTING,
+                        site_id__in={s for s, _ in accounts},
+                    )
+                ),
+                book,
+            )[1]
+            if (a.site, a.period) in accounts
+        ]
+        if accounts
+        else []
+    )
+    made = {node for a in activities for node, _ in a.outputs} | {s.node for s in sources}
+    needed, produced = set(), {s.node for s in sources}
+    for activity in sorted([*earlier, *activities], key=lambda a: a.seq):
+        needed |= {node for node, _ in activity.inputs} - produced
+        produced |= {node for node, _ in activity.outputs}
+    known = _known(needed)
+    results = {}
+    for (method, chain), footprints in _compute_all_ways(sources, activities, book, known).items():
+        results[(method, chain)] = {n: f for n, f in footprints.items() if n in made}
+    if earlier:
+        for method in METHODS:
+            replay = compute(
+                sources,
+                [*earlier, *activities],
+                method=method,
+                chain=MASS_BALANCE,
+                params=parameters(book),
+                virgin_per_kg=book.value("primary_aluminium", "global"),
+                known=known.get((method, MASS_BALANCE), {}),
+            )
+            results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in made}
+    masses = dict(TraceableObject.objects.filter(pk__in=made).values_list("pk", "initial_kg"))
+    stored = _store(results, masses, book, new[-1].entry_id)
+    cursor.seq = new[-1].entry_id
+    cursor.save(update_fields=["seq"])
+    return RecomputeReport(events=len(new), results=stored, ledger_size=cursor.seq)
+
+
+# --- the factor registry ------------------------------------------------------------------
+
+
+@transaction.atomic
+def factor_add(
+    *,
+    code: str,
+    value: Decimal,
+    unit: str,
+    source: str,
+    region: str = "",
+    lot: TraceableObject | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+) -> EmissionFactor:
+    """A new factor, or a new version superseding the current one of the same code and scope."""
+    try:
+        registry().Unit(unit)
+    except Exception as exc:
+        raise ApplicationError("unit_invalid", f"{unit!r} is not a unit pint knows") from exc
+    if not source.strip():
+        raise ApplicationError("source_missing", "every factor needs its source")
+    current = (
+        EmissionFactor.objects.filter(code=code, region=region, lot=lot, superseded_by__isnull=True)
+        .order_by("-version")
+        .first()
+    )
+    return EmissionFactor.objects.create(
+        code=code,
+        region=region,
+        lot=lot,
+        value=value,
+        unit=unit,
+        source=source,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        version=(current.version + 1) if current else 1,
+        supersedes=current,
+    )

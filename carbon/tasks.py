@@ -1,0 +1,28 @@
+"""Carbon follows the ledger: every committed append nudges a catch-up.
+
+The task takes no arguments: it computes whatever lies after the cursor, so it is
+idempotent, order-free, and a worker that was down simply catches up later.
+"""
+
+from celery import shared_task
+
+from carbon import services
+from traceability import hooks
+
+
+@shared_task(name="carbon.tasks.footprints_catch_up_task", acks_late=True)
+def footprints_catch_up_task() -> dict[str, int]:
+    events = results = 0
+    while True:
+        report = services.footprints_catch_up()
+        events, results = events + report.events, results + report.results
+        if report.events < services.CATCH_UP_BATCH:
+            return {"events": events, "results": results, "ledger_size": report.ledger_size}
+
+
+def _nudge(seq: int) -> None:
+    footprints_catch_up_task.delay()
+
+
+def follow_the_ledger() -> None:
+    hooks.on_ledger_append(_nudge)
