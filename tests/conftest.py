@@ -129,3 +129,19 @@ def tamper(db):  # type: ignore[no-untyped-def]
 def partner(db):  # type: ignore[no-untyped-def]
     """A remelter with a client-side key (private key included), a custodial key and an API key."""
     return make_partner("nordic-remelt", role="remelter")
+
+
+@pytest.fixture(autouse=True)
+def _shipped_data_rows(request):  # type: ignore[no-untyped-def]
+    """Transactional tests flush the tables after themselves, data migrations' rows included:
+    put the shipped rows (alloy specifications, emission factors) back before each one."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("traceability.migrations.0004_alloy_specifications").load(apps, None)
+    import_module("carbon.migrations.0002_seed_factors").load(apps, None)

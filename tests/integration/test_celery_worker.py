@@ -1,74 +1,43 @@
-"""One test runs a real Celery worker on the Redis broker against the test database."""
-
-import os
-import subprocess
-import sys
-import uuid
+"""Real Celery workers on the Redis broker against the test database."""
 
 import pytest
-from celery import Celery
-from django.conf import settings
 
-from tests.conftest import PROJECT_ROOT, REDIS_URL
+from carbon.models import FootprintResult, LedgerCursor
 from tests.factories import object_event
-from traceability import services
+from tests.loop import build_loop
+from tests.workers import celery_worker
+from traceability import hooks, services
 from traceability.models import Checkpoint, LedgerEntry
 
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_signs_a_checkpoint_from_the_queue(partner):
-    # given: committed entries and a worker consuming a queue of its own
+    # given: committed entries
     for n in range(5):
         services.ledger_append(organisation=partner.organisation, document=object_event(n))
-    queue = f"looptrace-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CELERY_RESULT_BACKEND": REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "KEY_ENCRYPTION_KEY": settings.KEY_ENCRYPTION_KEY,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    client = Celery("looptrace-test-client", broker=REDIS_URL, backend=REDIS_URL)
-    try:
-        # when
-        result = client.send_task("traceability.tasks.ledger_checkpoint_task", queue=queue)
-        outcome = result.get(timeout=90)
-    finally:
-        worker.terminate()
-        output, _ = worker.communicate(timeout=30)
+
+    # when
+    with celery_worker() as (client, queue):
+        outcome = client.send_task("traceability.tasks.ledger_checkpoint_task", queue=queue).get(timeout=90)
 
     # then: the worker wrote the checkpoint of the current head into the database
     size = LedgerEntry.objects.count()
-    assert outcome == {"tree_size": size, "root_hash": Checkpoint.objects.get(tree_size=size).root_hash}, output
+    assert outcome == {"tree_size": size, "root_hash": Checkpoint.objects.get(tree_size=size).root_hash}
+
+
+def test_a_real_worker_catches_carbon_up_with_the_ledger():
+    # given: a loop recorded while nobody followed the ledger
+    with hooks.paused():
+        loop = build_loop()
+    assert not FootprintResult.objects.exists()
+
+    # when
+    with celery_worker() as (client, queue):
+        outcome = client.send_task("carbon.tasks.footprints_catch_up_task", queue=queue).get(timeout=120)
+
+    # then: every object of the loop has its footprints, and the cursor is at the head
+    head = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    assert outcome["ledger_size"] == LedgerCursor.objects.get().seq
+    assert FootprintResult.objects.filter(node__identifier__in=loop.trays).count() == 6 * len(loop.trays)
+    assert LedgerCursor.objects.get().seq <= head

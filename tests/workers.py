@@ -1,0 +1,61 @@
+"""A real Celery worker on the Redis broker, pointed at the test database."""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery import Celery
+from django.conf import settings
+
+from tests.conftest import PROJECT_ROOT, REDIS_URL
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@contextmanager
+def celery_worker() -> Iterator[tuple[Celery, str]]:
+    """Start a worker on a queue of its own; yield a client and the queue name; stop the worker."""
+    queue = f"looptrace-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_RESULT_BACKEND": REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "KEY_ENCRYPTION_KEY": settings.KEY_ENCRYPTION_KEY,
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queue,
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield Celery("looptrace-test-client", broker=REDIS_URL, backend=REDIS_URL), queue
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
