@@ -10,7 +10,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from carbon import graph
-from carbon.engine import Footprint, Parameters, Shares, compute
+from carbon.engine import CarbonError, Footprint, Parameters, Shares, compute
+from carbon.engine.battery import (
+    lifetime_energy_kwh,
+    per_kwh,
+    performance_class,
+    recycled_content_against_minimums,
+)
 from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
 from carbon.factors import FactorBook
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
@@ -239,3 +245,79 @@ def factor_add(
         version=(current.version + 1) if current else 1,
         supersedes=current,
     )
+
+
+# --- batteries (Art. 7 and Art. 8 of Regulation (EU) 2023/1542) -----------------------------
+
+BATTERY_PCF_CODES = {
+    "battery_pcf_raw_material": "raw_material_acquisition",
+    "battery_pcf_main_production": "main_production",
+    "battery_pcf_distribution": "distribution",
+    "battery_pcf_end_of_life": "end_of_life_and_recycling",
+}
+
+
+def battery_footprint(*, battery: TraceableObject, method: str = "cut_off", vehicle_category: str = "M1") -> dict:
+    """The battery's footprint per kWh of lifetime energy, by stage, its class, and Art. 8 checks.
+
+    Stages add the maker's footprint bound to the battery (``battery_pcf_*`` factors, kg CO2e
+    per kWh of rated energy) to what the ledger's own events cost (dismantling, repurposing).
+    """
+    if battery.kind not in {"battery_pack", "battery_module", "battery_cell"}:
+        raise ApplicationError("not_a_battery", f"{battery.label} is not a battery")
+    attributes = battery.attributes or {}
+    rated = float(attributes.get("ratedEnergyKWh") or 0)
+    usable = float(attributes.get("capacityKWh") or rated)
+    book = FactorBook.load()
+    cycles = book.value("battery_cycles_per_year", vehicle_category, fallback=False)
+    if not cycles:
+        raise ApplicationError("vehicle_category_unknown", f"no cycles per year for category {vehicle_category!r}")
+    try:
+        lifetime = lifetime_energy_kwh(
+            usable_kwh=usable, cycles_per_year=cycles, years=book.value("battery_service_years")
+        )
+    except CarbonError as exc:
+        raise ApplicationError(exc.code, exc.message) from exc
+    totals = dict.fromkeys(BATTERY_PCF_CODES.values(), 0.0)
+    ledger = FootprintResult.objects.filter(node=battery, method=method, chain="physical").first()
+    if ledger is not None:
+        for stage, value in ledger.per_kg.items():
+            totals[stage] = totals.get(stage, 0.0) + value * float(battery.initial_kg)
+    maker_data = False
+    for code, stage in BATTERY_PCF_CODES.items():
+        bound = book.for_lot(code, battery.pk)
+        if bound is not None:
+            totals[stage] += bound * rated
+            maker_data = True
+    by_stage = per_kwh(totals, lifetime)
+    total = sum(by_stage.values())
+    bounds = sorted(
+        ((f.region, float(f.value)) for (code, _), f in book.general.items() if code == "battery_class_upper_bound"),
+        key=lambda bound: bound[1],
+    )
+    shares = {metal: float(v) for metal, v in (attributes.get("recycledContent") or {}).items()}
+    minimums = {
+        year: recycled_content_against_minimums(
+            shares,
+            {
+                region: float(f.value)
+                for (code, region), f in book.general.items()
+                if code == f"recycled_content_minimum_{year}"
+            },
+        )
+        for year in ("2031", "2036")
+    }
+    return {
+        "battery": battery.identifier,
+        "method": method,
+        "lifetimeEnergyKWh": lifetime,
+        "usableEnergyKWh": usable,
+        "cyclesPerYear": cycles,
+        "perKWh": by_stage,
+        "totalPerKWh": total,
+        "performanceClass": performance_class(total, bounds) if bounds else None,
+        "makerDataIncluded": maker_data,
+        "recycledContent": shares,
+        "article8": minimums,
+        "factors": book.references(),
+    }

@@ -4,5 +4,6 @@ from carbon.api import views
 
 urlpatterns = [
     path("objects/<int:pk>/footprint", views.FootprintView.as_view(), name="object-footprint"),
+    path("objects/<int:pk>/battery-footprint", views.BatteryFootprintView.as_view(), name="battery-footprint"),
     path("factors", views.FactorListView.as_view(), name="factor-list"),
 ]

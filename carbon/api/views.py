@@ -26,6 +26,7 @@ class FootprintSerializer(serializers.ModelSerializer):
     postConsumerByMake = serializers.JSONField(source="post_consumer_by_make")
     primaryDataShare = serializers.FloatField(source="primary_data_share")
     ledgerSize = serializers.IntegerField(source="ledger_size")
+    flags = serializers.SerializerMethodField()
 
     class Meta:
         model = FootprintResult
@@ -42,7 +43,18 @@ class FootprintSerializer(serializers.ModelSerializer):
             "primaryDataShare",
             "factors",
             "ledgerSize",
+            "flags",
         ]
+
+    def get_flags(self, result: FootprintResult) -> list[str]:
+        """Warnings a reader must see next to the number."""
+        attributes = result.node.attributes or {}
+        flags = []
+        generator = attributes.get("generatorMethod")
+        if attributes.get("scrapCategory") == "pre_consumer" and generator and generator != result.method:
+            # Generator and user account for the same scrap differently: carbon is counted twice or lost.
+            flags.append(f"pre_consumer_method_mismatch: generator used {generator}, this result {result.method}")
+        return flags
 
     def get_closedLoopShare(self, result: FootprintResult) -> float | None:
         """Share from end-of-life vehicles of the make the part is for (its ``oem`` attribute)."""
@@ -132,3 +144,24 @@ class FactorListView(generics.ListAPIView):
             raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
         factor = services.factor_add(**payload.validated_data)
         return Response(FactorSerializer(factor).data, status=status.HTTP_201_CREATED)
+
+
+class BatteryFootprintView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("method", str, enum=list(METHODS), default="cut_off"),
+            OpenApiParameter("vehicle_category", str, default="M1", description="M1, L or M2 (cycles per year)"),
+        ],
+        responses={200: dict},
+        summary="Battery footprint per kWh of lifetime energy (Art. 7) and recycled content against Art. 8",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        visible = trace_selectors.objects_visible_to(organisation=request_organisation(request))
+        battery = visible.filter(pk=pk).first()
+        if battery is None:
+            raise ApplicationError("not_found", "no such object among those you may read", status=404)
+        method = request.query_params.get("method", "cut_off")
+        if method not in METHODS:
+            raise ApplicationError("method_unknown", f"method in {METHODS}")
+        category = request.query_params.get("vehicle_category", "M1")
+        return Response(services.battery_footprint(battery=battery, method=method, vehicle_category=category))

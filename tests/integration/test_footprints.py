@@ -1,15 +1,19 @@
 """Footprints computed from the ledger: a hand-computed tray, catch-up equals full recomputation,
 the factor registry's versions, and the API."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
 from carbon import services
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
-from tests.loop import build_loop
+from tests.loop import at, build_loop
+from traceability.choices import ObjectKind
 from traceability.errors import ApplicationError
 from traceability.models import TraceableObject
+from traceability.operations import services as ops
 
 pytestmark = pytest.mark.django_db
 REL = 1e-9
@@ -171,3 +175,62 @@ def test_factor_registry_api(loop):
     assert {f["region"] for f in listed} == {"global", "hydro", "coal"}
     assert default.status_code == 403
     assert bound.status_code == 201 and bound.json()["version"] == 1
+
+
+def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):
+    # given: the maker's footprint bound to a pack of the loop (75 kWh rated, graded at 61.1 kWh)
+    pack = TraceableObject.objects.get(identifier=loop.packs[0])
+    pack.attributes = {**pack.attributes, "capacityKWh": 61.1, "recycledContent": {"Co": 0.2, "Li": 0.05}}
+    pack.save(update_fields=["attributes"])
+    services.factor_add(code="battery_pcf_raw_material", lot=pack, value="55", unit="kg/kWh", source="maker PCF")
+    services.factor_add(code="battery_pcf_main_production", lot=pack, value="12", unit="kg/kWh", source="maker")
+
+    # when
+    footprint = services.battery_footprint(battery=pack, vehicle_category="M1")
+
+    # then: lifetime energy = 61.1 kWh x 60 cycles/year x 8 years; the maker's 67 kg/kWh x 75 kWh
+    lifetime = 61.1 * 60 * 8
+    assert footprint["lifetimeEnergyKWh"] == pytest.approx(lifetime, rel=REL)
+    assert footprint["perKWh"]["raw_material_acquisition"] == pytest.approx(55 * 75 / lifetime, rel=REL)
+    assert footprint["totalPerKWh"] == pytest.approx(67 * 75 / lifetime, rel=REL)
+    assert footprint["makerDataIncluded"] is True
+    assert footprint["performanceClass"] is None  # no class bounds published yet
+    assert footprint["article8"]["2031"]["Co"] == {"share": 0.2, "minimum": 0.16, "met": True}
+    assert footprint["article8"]["2036"]["Co"]["met"] is False
+    assert footprint["article8"]["2031"]["Li"]["met"] is False
+    with pytest.raises(ApplicationError, match="not_a_battery"):
+        services.battery_footprint(battery=TraceableObject.objects.get(identifier=loop.melt))
+    with pytest.raises(ApplicationError, match="vehicle_category_unknown"):
+        services.battery_footprint(battery=pack, vehicle_category="Z9")
+
+
+def test_a_pre_consumer_lot_accounted_differently_by_its_generator_is_flagged(loop):
+    ops.material_receipt(
+        organisation=loop.remelter.organisation,
+        site=loop.remelt_site,
+        event_time=at(30),
+        lots=[
+            ops.LotOut(
+                ObjectKind.SCRAP_LOT,
+                Decimal(200),
+                code="NEW-1",
+                attributes={
+                    "scrapCategory": "pre_consumer",
+                    "generatorMethod": "cut_off",
+                    "generatorFootprintKgPerKg": 7.5,
+                },
+            )
+        ],
+    )
+    services.footprints_catch_up()
+    lot = TraceableObject.objects.get(label="NEW-1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {loop.remelter.api_key}")
+
+    results = {r["method"]: r for r in client.get(f"/api/v1/objects/{lot.pk}/footprint", {"chain": "physical"}).json()}
+
+    assert results["cut_off"]["flags"] == []
+    assert results["allocation"]["flags"] == [
+        "pre_consumer_method_mismatch: generator used cut_off, this result allocation"
+    ]
+    assert results["allocation"]["totalPerKg"] == pytest.approx(7.5 + 0.05, rel=REL)
