@@ -19,14 +19,14 @@ def database_url() -> str:
 
 
 @contextmanager
-def celery_worker() -> Iterator[tuple[Celery, str]]:
-    """Start a worker on a queue of its own; yield a client and the queue name; stop the worker."""
-    queue = f"looptrace-test-{uuid.uuid4().hex[:8]}"
+def celery_worker(*, queue: str | None = None, broker: str = REDIS_URL) -> Iterator[tuple[Celery, str]]:
+    """Start a worker on a queue of its own (or ``queue``); yield a client and the queue name; stop it."""
+    queue = queue or f"looptrace-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CELERY_RESULT_BACKEND": REDIS_URL,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
         "SECRET_KEY": settings.SECRET_KEY,
         "KEY_ENCRYPTION_KEY": settings.KEY_ENCRYPTION_KEY,
     }
@@ -55,7 +55,7 @@ def celery_worker() -> Iterator[tuple[Celery, str]]:
         text=True,
     )
     try:
-        yield Celery("looptrace-test-client", broker=REDIS_URL, backend=REDIS_URL), queue
+        yield Celery("looptrace-test-client", broker=broker, backend=broker), queue
     finally:
         worker.terminate()
         worker.communicate(timeout=30)
