@@ -6,6 +6,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from carbon.models import EmissionFactor
+from traceability.errors import ApplicationError
+from traceability.units import registry
+
+# The unit the engine computes in, per factor code; a factor recorded in another unit of the
+# same dimension (g/kWh, t/t...) is converted with pint when it is read.
+CANONICAL_UNITS = {
+    "electricity_grid": "kg/kWh",
+    "natural_gas_combustion": "kg/m**3",
+    "road_freight": "kg/(t*km)",
+    "battery_pcf_raw_material": "kg/kWh",
+    "battery_pcf_main_production": "kg/kWh",
+    "battery_pcf_distribution": "kg/kWh",
+    "battery_pcf_end_of_life": "kg/kWh",
+    "battery_cycles_per_year": "1/year",
+    "battery_service_years": "year",
+}
+PER_KG = "kg/kg"
+
+
+def canonical_value(factor: EmissionFactor) -> float:
+    """The factor's value in the unit the engine expects for its code."""
+    target = CANONICAL_UNITS.get(factor.code, PER_KG if "/" in factor.unit else factor.unit)
+    try:
+        return float(registry().Quantity(float(factor.value), factor.unit).to(target).magnitude)
+    except Exception as exc:
+        raise ApplicationError(
+            "factor_unit_incompatible", f"{factor.reference}: {factor.unit} does not convert to {target}"
+        ) from exc
 
 
 @dataclass
@@ -34,7 +62,7 @@ class FactorBook:
         if factor is None:
             return 0.0
         self.used.add(factor.reference)
-        return float(factor.value)
+        return canonical_value(factor)
 
     def for_lot(self, code: str, lot_id: int) -> float | None:
         """A supplier's own figure bound to one lot, if any."""
@@ -42,7 +70,7 @@ class FactorBook:
         if factor is None:
             return None
         self.used.add(factor.reference)
-        return float(factor.value)
+        return canonical_value(factor)
 
     def references(self) -> list[str]:
         return sorted(self.used)

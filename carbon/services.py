@@ -18,7 +18,7 @@ from carbon.engine.battery import (
     recycled_content_against_minimums,
 )
 from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
-from carbon.factors import FactorBook
+from carbon.factors import FactorBook, canonical_value
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
@@ -228,6 +228,7 @@ def factor_add(
         raise ApplicationError("unit_invalid", f"{unit!r} is not a unit pint knows") from exc
     if not source.strip():
         raise ApplicationError("source_missing", "every factor needs its source")
+    canonical_value(EmissionFactor(code=code, region=region, value=value, unit=unit, version=0))
     current = (
         EmissionFactor.objects.filter(code=code, region=region, lot=lot, superseded_by__isnull=True)
         .order_by("-version")

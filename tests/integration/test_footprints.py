@@ -121,6 +121,8 @@ def test_a_new_factor_version_supersedes_and_versions_are_never_edited(db):
         cursor.execute("UPDATE carbon_emissionfactor SET value = 1 WHERE id = %s", [current.pk])
     with pytest.raises(ApplicationError, match="unit_invalid"):
         services.factor_add(code="x", value=1, unit="furlongs per banana", source="s")
+    with pytest.raises(ApplicationError, match="factor_unit_incompatible"):
+        services.factor_add(code="electricity_grid", region="DE", value=1, unit="kg/m**3", source="s")
     with pytest.raises(ApplicationError, match="source_missing"):
         services.factor_add(code="x", value=1, unit="kg/kg", source=" ")
 
@@ -234,3 +236,13 @@ def test_a_pre_consumer_lot_accounted_differently_by_its_generator_is_flagged(lo
         "pre_consumer_method_mismatch: generator used cut_off, this result allocation"
     ]
     assert results["allocation"]["totalPerKg"] == pytest.approx(7.5 + 0.05, rel=REL)
+
+
+def test_a_factor_in_another_unit_is_converted(loop):
+    services.factor_add(code="electricity_grid", region="DE", value="380", unit="g/kWh", source="same, in grams")
+
+    services.footprints_recompute()
+
+    melt_total = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.08
+    assert result(loop.melt).total_per_kg == pytest.approx(melt_total / 690.6, rel=REL)
+    assert "electricity_grid:DE:v2" in result(loop.melt).factors
