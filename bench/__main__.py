@@ -9,7 +9,7 @@ in production (no query log).
 
 The first two benchmarks work on the same 20,000 EPCIS ObjectEvents of one partner,
 signed client-side (Ed25519 over the RFC 8785 canonical JSON) before any timing;
-the last two build workloads of their own (see their modules).
+the others build workloads of their own (see their modules).
 
 ledger_append (events/s, target ratio >= 0.5)
     Subject: the 20,000 signed documents through ``ledger_append_batch`` in
@@ -57,6 +57,25 @@ genealogy_backward (s/query, target ratio <= 2)
     baseline time, and 2 means the service (objects, depths, edges) at most
     doubles the cost of the bare query.
 
+carbon_full (s, target ratio <= 1)
+    On a synthetic graph of 999,972 objects (40% roots: end-of-life vehicles,
+    bought scrap, primary and alloying lots; shredded lots, ingot lots, castings)
+    and 2,850,942 mass flows, written by COPY into ``TraceableObject`` and ``MassFlow``
+    (``bench/carbon_graph.py``). Subject: a full ``cut_off``/``physical``
+    recomputation from the database: stream objects and flows with raw psycopg
+    server-side cursors, build ``Source`` and ``Activity`` objects, run
+    ``carbon.engine.compute`` over all of them. Baseline: the same flow query
+    through the same cursor and chunking, rows fetched and dropped. Medians of
+    three rounds; the ratio is subject time over baseline time, so 1 means a full
+    recomputation costs no more than reading the flows. Per-part times go to
+    standard error.
+
+carbon_incremental (s/event, target ratio <= 0.01)
+    On the same graph, with the full recomputation's footprints stored in
+    ``FootprintResult`` (untimed): fetch one new event's inputs' footprints
+    (``carbon.services._known``) and ``compute([], [activity], known=...)``.
+    Median of 31 events; the ratio is that time over the full recomputation's.
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -75,7 +94,14 @@ from functools import cache
 from bench.database import BenchDatabase, BenchSetupError
 from bench.report import BenchError, Result, format_table, write_results
 
-BENCHMARKS = ("ledger_append", "verify_ledger", "operations_record", "genealogy_backward")
+BENCHMARKS = (
+    "ledger_append",
+    "verify_ledger",
+    "operations_record",
+    "genealogy_backward",
+    "carbon_full",
+    "carbon_incremental",
+)
 
 
 def _setup_django(database: BenchDatabase) -> None:
@@ -95,7 +121,7 @@ def _setup_django(database: BenchDatabase) -> None:
 
 def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
     # Imported once Django is set up: these modules import models.
-    from bench import append, genealogy, operations, verify
+    from bench import append, footprints, genealogy, operations, verify
     from bench.workload import Workload
 
     @cache
@@ -108,6 +134,8 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "verify_ledger": lambda: verify.run(workload()),
         "operations_record": operations.run,
         "genealogy_backward": genealogy.run,
+        "carbon_full": lambda: footprints.run_full(database),
+        "carbon_incremental": lambda: footprints.run_incremental(database),
     }
     results = {}
     for name in names:

@@ -69,6 +69,11 @@ def _number(value: float) -> str:
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
+def _ratio(value: float) -> str:
+    """Three decimals, or three significant digits for ratios too small to show that way."""
+    return f"{value:.3f}" if value == 0 or abs(value) >= 0.001 else f"{value:.3g}"
+
+
 def format_table(results: Mapping[str, Result]) -> str:
     header = ("name", "value", "unit", "baseline", "ratio", "target", "met")
     rows = [
@@ -77,7 +82,7 @@ def format_table(results: Mapping[str, Result]) -> str:
             _number(result.value),
             result.unit,
             _number(result.baseline),
-            f"{result.ratio:.3f}",
+            _ratio(result.ratio),
             result.target,
             "yes" if result.met else "NO",
         )

@@ -43,6 +43,14 @@ class FactorBook:
     general: dict[tuple[str, str], EmissionFactor] = field(default_factory=dict)
     bound: dict[tuple[str, int], EmissionFactor] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    # Converted values, once per factor: pint is too slow to call per object.
+    converted: dict[int, float] = field(default_factory=dict)
+
+    def _value_of(self, factor: EmissionFactor) -> float:
+        self.used.add(factor.reference)
+        if factor.pk not in self.converted:
+            self.converted[factor.pk] = canonical_value(factor)
+        return self.converted[factor.pk]
 
     @classmethod
     def load(cls) -> FactorBook:
@@ -61,16 +69,14 @@ class FactorBook:
             factor = self.general.get((code, ""))
         if factor is None:
             return 0.0
-        self.used.add(factor.reference)
-        return canonical_value(factor)
+        return self._value_of(factor)
 
     def for_lot(self, code: str, lot_id: int) -> float | None:
         """A supplier's own figure bound to one lot, if any."""
         factor = self.bound.get((code, lot_id))
         if factor is None:
             return None
-        self.used.add(factor.reference)
-        return canonical_value(factor)
+        return self._value_of(factor)
 
     def references(self) -> list[str]:
         return sorted(self.used)

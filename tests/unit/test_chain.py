@@ -168,7 +168,7 @@ def test_chain_walker_names_gaps_reorders_and_broken_links():
 @given(
     organisation=st.text(min_size=1, max_size=20),
     kind=st.text(max_size=20),
-    seq=st.integers(min_value=1, max_value=2**53),
+    seq=st.integers(min_value=1, max_value=2**53 - 1),  # the largest integer JSON keeps exact
     key=st.text(max_size=70),
 )
 def test_the_header_fast_path_is_rfc8785(organisation, kind, seq, key):

@@ -37,6 +37,8 @@ class TraceableObject(models.Model):
             models.Index(fields=["kind", "status"]),
             models.Index(fields=["custodian", "kind"]),
             models.Index(fields=["label"]),
+            # carbon's catch-up finds what one event made
+            models.Index(fields=["created_seq"]),
         ]
 
     def __str__(self) -> str:
@@ -52,7 +54,11 @@ class MassFlow(models.Model):
     seq = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["target", "source"]), models.Index(fields=["source", "target"])]
+        indexes = [
+            models.Index(fields=["target", "source"]),
+            models.Index(fields=["source", "target"]),
+            models.Index(fields=["seq"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id} -> {self.target_id}: {self.kg} kg"
