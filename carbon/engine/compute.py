@@ -187,9 +187,12 @@ def _compute(
     accounts: dict[tuple[int | None, str | None], _Account] = {}
     results: dict[int, Footprint] = {node: states[node].footprint() for node in states if node not in (known or {})}
     for activity in sorted(activities, key=lambda a: a.seq):
+        footprints: dict[int, Footprint] = {}
         for node, state in _run(activity, states, method, chain, params, virgin_per_kg, accounts).items():
             states[node] = state
-            results[node] = state.footprint()
+            if id(state) not in footprints:
+                footprints[id(state)] = state.footprint()
+            results[node] = footprints[id(state)]
     return results
 
 
@@ -240,12 +243,17 @@ def _run(
         shares = _claim(shares, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
     pending = pending_all and not activity.substitutes
     per_kg = {stage: value / out_kg for stage, value in burden.items()}
+    # Outputs of a mix are identical (convention 1): one state serves them all, except
+    # products that add their own end of life under the CFF.
+    common = _State(per_kg, shares, primary / out_kg, pending)
     made = {}
     for node, _ in activity.outputs:
-        node_per_kg = dict(per_kg)
         if method == CFF and node in activity.products:
-            node_per_kg[END_OF_LIFE] += _cff_end_of_life(params)
-        made[node] = _State(node_per_kg, shares, primary / out_kg, pending)
+            own = dict(per_kg)
+            own[END_OF_LIFE] += _cff_end_of_life(params)
+            made[node] = _State(own, shares, primary / out_kg, pending)
+        else:
+            made[node] = common
     return made
 
 
