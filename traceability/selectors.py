@@ -47,13 +47,6 @@ def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
 
 
-def checkpoint_get(*, tree_size: int) -> Checkpoint:
-    checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
-    if checkpoint is None:
-        raise ApplicationError("checkpoint_not_found", f"no checkpoint of tree size {tree_size}", status=404)
-    return checkpoint
-
-
 def _check_sizes(*, within: int, sizes: dict[str, int]) -> None:
     for name, value in sizes.items():
         if value < 0 or value > within:

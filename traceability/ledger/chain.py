@@ -20,7 +20,6 @@ the entries before it, so verification needs no clock and no database table.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -265,13 +264,3 @@ class ChainWalker:
         self.expected_seq = max(self.expected_seq, seq) + 1
         self.last_hash = stored_hash
         return failures
-
-
-def document_bytes(document: object) -> bytes:
-    """Canonical bytes of a JSON value given as text or as parsed JSON."""
-    if isinstance(document, (bytes, str)):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError as exc:
-            raise LedgerError("document_malformed", f"not JSON: {exc.msg}") from exc
-    return canonical_json(document)

@@ -8,8 +8,6 @@ accepted the event, so replaying it must give the state it gave then).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -41,13 +39,7 @@ def mass_balance_tolerance() -> Decimal:
     return Decimal(str(getattr(settings, "MASS_BALANCE_TOLERANCE", "0.005")))
 
 
-@dataclass
-class Projection:
-    effects: Effects
-    record: EventRecord
-
-
-def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> Projection | None:
+def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> EventRecord | None:
     """Apply one ledger event to the projections; ``None`` for events that are no operation."""
     if OPERATION_FIELD not in document:
         return None
@@ -84,7 +76,7 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
     involved = {objects[i].pk for i in effects.touched} | {objects[o.identifier].pk for o in effects.outputs}
     through = EventRecord.involved.through
     through.objects.bulk_create(through(eventrecord_id=entry.seq, traceableobject_id=pk) for pk in involved)
-    return Projection(effects, record)
+    return record
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -351,7 +343,3 @@ def _flows(
         for obj, kg in consumed
         for output in effects.outputs
     ]
-
-
-def document_of(entry: LedgerEntry) -> dict[str, object]:
-    return json.loads(entry.document)
