@@ -21,6 +21,7 @@ CANONICAL_UNITS = {
     "battery_pcf_end_of_life": "kg/kWh",
     "battery_cycles_per_year": "1/year",
     "battery_service_years": "year",
+    "battery_class_upper_bound": "kg/kWh",
 }
 PER_KG = "kg/kg"
 
@@ -77,6 +78,10 @@ class FactorBook:
         if factor is None:
             return None
         return self._value_of(factor)
+
+    def by_region(self, code: str) -> dict[str, float]:
+        """Every current factor of ``code``, by region (class bounds, Art. 8 minimums by metal)."""
+        return {region: self._value_of(f) for (each, region), f in self.general.items() if each == code}
 
     def references(self) -> list[str]:
         return sorted(self.used)

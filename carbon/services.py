@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from carbon import graph
-from carbon.engine import CarbonError, Footprint, Parameters, Shares, compute
+from carbon.engine import CarbonError, Footprint, Parameters, Shares, collector_paused, compute
 from carbon.engine.battery import (
     lifetime_energy_kwh,
     per_kwh,
@@ -65,8 +65,14 @@ def _known(node_ids: set[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
 
 
 def _store(
-    results: dict[tuple[str, str], dict[int, Footprint]], masses: dict[int, Decimal], book: FactorBook, ledger_size: int
+    results: dict[tuple[str, str], dict[int, Footprint]],
+    masses: dict[int, Decimal],
+    book: FactorBook,
+    ledger_size: int,
+    inherited: frozenset[str] = frozenset(),
 ) -> int:
+    """Upsert the results; each records every factor version behind it, this run's and its inputs'."""
+    factors = sorted(inherited.union(book.references()))
     rows = [
         FootprintResult(
             node_id=node,
@@ -80,7 +86,7 @@ def _store(
             post_consumer_by_make=dict(footprint.shares.by_make),
             primary_data_share=footprint.primary_data_share,
             pending_recycled=footprint.pending_recycled,
-            factors=book.references(),
+            factors=factors,
             ledger_size=ledger_size,
         )
         for (method, chain), footprints in results.items()
@@ -130,9 +136,10 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
     """Recompute every footprint from the whole ledger, and move the cursor to its head."""
     ledger_size = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     book = FactorBook.load()
-    records = list(_records(EventRecord.objects.filter(entry_id__lte=ledger_size)))
-    sources, activities = graph.build(records, book)
-    results = _compute_all_ways(sources, activities, book)
+    with collector_paused():
+        records = list(_records(EventRecord.objects.filter(entry_id__lte=ledger_size)))
+        sources, activities = graph.build(records, book)
+        results = _compute_all_ways(sources, activities, book)
     masses = dict(TraceableObject.objects.values_list("pk", "initial_kg"))
     FootprintResult.objects.all().delete()
     stored = _store(results, masses, book, ledger_size)
@@ -200,7 +207,13 @@ def footprints_catch_up() -> RecomputeReport:
             )
             results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in made}
     masses = dict(TraceableObject.objects.filter(pk__in=made).values_list("pk", "initial_kg"))
-    stored = _store(results, masses, book, new[-1].entry_id)
+    # The inputs' results were computed with factor versions of their own: they stand behind these too.
+    inherited = frozenset(
+        reference
+        for references in FootprintResult.objects.filter(node_id__in=needed).values_list("factors", flat=True)
+        for reference in references
+    )
+    stored = _store(results, masses, book, new[-1].entry_id, inherited)
     cursor.seq = new[-1].entry_id
     cursor.save(update_fields=["seq"])
     return RecomputeReport(events=len(new), results=stored, ledger_size=cursor.seq)
@@ -292,20 +305,10 @@ def battery_footprint(*, battery: TraceableObject, method: str = "cut_off", vehi
             maker_data = True
     by_stage = per_kwh(totals, lifetime)
     total = sum(by_stage.values())
-    bounds = sorted(
-        ((f.region, float(f.value)) for (code, _), f in book.general.items() if code == "battery_class_upper_bound"),
-        key=lambda bound: bound[1],
-    )
+    bounds = sorted(book.by_region("battery_class_upper_bound").items(), key=lambda bound: bound[1])
     shares = {metal: float(v) for metal, v in (attributes.get("recycledContent") or {}).items()}
     minimums = {
-        year: recycled_content_against_minimums(
-            shares,
-            {
-                region: float(f.value)
-                for (code, region), f in book.general.items()
-                if code == f"recycled_content_minimum_{year}"
-            },
-        )
+        year: recycled_content_against_minimums(shares, book.by_region(f"recycled_content_minimum_{year}"))
         for year in ("2031", "2036")
     }
     return {

@@ -1,7 +1,7 @@
 """The pure carbon engine: footprints and recycled-content shares over the traceability
 graph. Imports no Django; takes plain data, returns plain values, raises ``CarbonError``."""
 
-from carbon.engine.compute import compute
+from carbon.engine.compute import collector_paused, compute
 from carbon.engine.model import (
     ALLOCATION,
     CFF,
@@ -36,5 +36,6 @@ __all__ = [
     "Parameters",
     "Shares",
     "Source",
+    "collector_paused",
     "compute",
 ]

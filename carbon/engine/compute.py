@@ -45,7 +45,8 @@ Conventions, followed exactly:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from carbon.engine.model import (
@@ -53,7 +54,9 @@ from carbon.engine.model import (
     CFF,
     CHAINS_OF_CUSTODY,
     CUT_OFF,
+    DISTRIBUTION,
     END_OF_LIFE,
+    MAIN_PRODUCTION,
     MASS_BALANCE,
     METHODS,
     POST_CONSUMER,
@@ -71,24 +74,39 @@ from carbon.engine.model import (
 RECYCLED_ORIGINS = frozenset({"vehicle", POST_CONSUMER, PRE_CONSUMER})
 
 
-@dataclass
-class _State:
-    """What the engine knows of a node while it walks: per kg, shares, and whether its whole
-    mass is recycled material not yet substituted (remelted)."""
+# Stages are held as 4-tuples in ``STAGES`` order while the engine walks; END_OF_LIFE is last.
+_EOL = STAGES.index(END_OF_LIFE)
+_RAW = STAGES.index(RAW_MATERIAL)
+assert STAGES == (RAW_MATERIAL, MAIN_PRODUCTION, DISTRIBUTION, END_OF_LIFE), "unrolled loops follow it"
+_NO_SHARES = Shares()
 
-    per_kg: dict[str, float]
-    shares: Shares
-    primary_kg: float
-    pending_recycled: bool = False
+
+class _State:
+    """What the engine knows of a node while it walks: per kg by stage (a tuple in ``STAGES``
+    order), shares, primary kg CO2e per kg, and whether its whole mass is recycled material
+    not yet substituted (remelted). Nodes with equal inputs share one state, and one result."""
+
+    __slots__ = ("_footprint", "pending_recycled", "per_kg", "primary_kg", "shares")
+
+    def __init__(
+        self, per_kg: tuple[float, ...], shares: Shares, primary_kg: float, pending_recycled: bool = False
+    ) -> None:
+        self.per_kg = per_kg
+        self.shares = shares
+        self.primary_kg = primary_kg
+        self.pending_recycled = pending_recycled
+        self._footprint: Footprint | None = None
 
     def footprint(self) -> Footprint:
-        total = sum(self.per_kg.values())
-        return Footprint(
-            per_kg=dict(self.per_kg),
-            shares=self.shares,
-            primary_data_share=(self.primary_kg / total) if total > 0 else 1.0,
-            pending_recycled=self.pending_recycled,
-        )
+        if self._footprint is None:
+            total = sum(self.per_kg)
+            self._footprint = Footprint(
+                per_kg=dict(zip(STAGES, self.per_kg, strict=True)),
+                shares=self.shares,
+                primary_data_share=(self.primary_kg / total) if total > 0 else 1.0,
+                pending_recycled=self.pending_recycled,
+            )
+        return self._footprint
 
 
 @dataclass
@@ -98,38 +116,45 @@ class _Account:
     by_make: dict[str, float] = field(default_factory=dict)
 
 
-def _zero() -> dict[str, float]:
-    return dict.fromkeys(STAGES, 0.0)
+def _stages(values: Mapping[str, float]) -> tuple[float, ...]:
+    get = values.get
+    return (get(RAW_MATERIAL, 0.0), get(MAIN_PRODUCTION, 0.0), get(DISTRIBUTION, 0.0), get(END_OF_LIFE, 0.0))
 
 
 def _root_state(source: Source, method: str) -> _State:
-    per_kg = _zero()
-    for stage, value in source.burden_per_kg.items():
-        per_kg[stage] += value
-    primary = sum(per_kg.values()) if source.primary_data else 0.0
+    per_kg = list(_stages(source.burden_per_kg))
+    primary = sum(per_kg) if source.primary_data else 0.0
     if method == ALLOCATION and source.origin == PRE_CONSUMER:
-        per_kg[RAW_MATERIAL] += source.generator_per_kg
+        per_kg[_RAW] += source.generator_per_kg
     if source.origin == "vehicle" or source.origin == POST_CONSUMER:
         make = ((source.vehicle_make, 1.0),) if source.vehicle_make else ()
         shares = Shares(post_consumer=1.0, by_make=make)
     elif source.origin == PRE_CONSUMER:
         shares = Shares(pre_consumer=1.0)
     else:
-        shares = Shares()
-    return _State(per_kg, shares, primary, pending_recycled=source.origin in RECYCLED_ORIGINS)
+        shares = _NO_SHARES
+    return _State(tuple(per_kg), shares, primary, pending_recycled=source.origin in RECYCLED_ORIGINS)
 
 
 def _mix_shares(parts: list[tuple[float, Shares]]) -> Shares:
-    total = sum(kg for kg, _ in parts)
-    if total <= 0:
-        return Shares()
+    first = parts[0][1] if parts else _NO_SHARES
+    if all(shares is first for _, shares in parts):
+        return first  # one kind of material in: the mix has its shares
+    total = pre = post = 0.0
     makes: dict[str, float] = {}
     for kg, shares in parts:
+        total += kg
+        if shares is _NO_SHARES:
+            continue  # virgin material adds mass, and nothing else
+        pre += kg * shares.pre_consumer
+        post += kg * shares.post_consumer
         for make, fraction in shares.by_make:
             makes[make] = makes.get(make, 0.0) + kg * fraction
+    if total <= 0:
+        return _NO_SHARES
     return Shares(
-        pre_consumer=sum(kg * s.pre_consumer for kg, s in parts) / total,
-        post_consumer=sum(kg * s.post_consumer for kg, s in parts) / total,
+        pre_consumer=pre / total,
+        post_consumer=post / total,
         by_make=tuple(sorted((m, v / total) for m, v in makes.items())),
     )
 
@@ -152,10 +177,18 @@ def compute(
     ``known`` holds results of nodes that are inputs here but are not recomputed (the
     incremental case); ``virgin_per_kg`` is the CFF's ``E_v`` of the material substituted.
     """
+    with collector_paused():
+        return _compute(sources, activities, method, chain, params, virgin_per_kg, known)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building and walking a large graph makes millions
+    of small acyclic objects, and the collector would scan them all again and again."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compute(sources, activities, method, chain, params, virgin_per_kg, known)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -174,33 +207,42 @@ def _compute(
         raise CarbonError("method_unknown", f"method must be one of {METHODS}")
     if chain not in CHAINS_OF_CUSTODY:
         raise CarbonError("chain_of_custody_unknown", f"chain of custody must be one of {CHAINS_OF_CUSTODY}")
+    known = known or {}
     states: dict[int, _State] = {}
-    for node, footprint in (known or {}).items():
+    for node, footprint in known.items():
         states[node] = _State(
-            {stage: footprint.per_kg.get(stage, 0.0) for stage in STAGES},
+            _stages(footprint.per_kg),
             footprint.shares,
             footprint.primary_data_share * footprint.total_per_kg,
             footprint.pending_recycled,
         )
+    # Roots alike (same origin, burdens, make) share one state: a graph has few kinds of roots.
+    roots: dict[tuple[object, ...], _State] = {}
+    results: dict[int, Footprint] = {}
     for source in sources:
-        states[source.node] = _root_state(source, method)
+        kind = (
+            source.origin,
+            tuple(source.burden_per_kg.items()),
+            source.generator_per_kg,
+            source.vehicle_make,
+            source.primary_data,
+        )
+        state = roots.get(kind)
+        if state is None:
+            state = roots[kind] = _root_state(source, method)
+        states[source.node] = state
+        results[source.node] = state._footprint or state.footprint()
     accounts: dict[tuple[int | None, str | None], _Account] = {}
-    results: dict[int, Footprint] = {node: states[node].footprint() for node in states if node not in (known or {})}
+    end_of_life = _cff_end_of_life(params) if method == CFF else 0.0
     for activity in sorted(activities, key=lambda a: a.seq):
-        footprints: dict[int, Footprint] = {}
-        for node, state in _run(activity, states, method, chain, params, virgin_per_kg, accounts).items():
+        for node, state in _run(activity, states, method, chain, params, virgin_per_kg, accounts, end_of_life):
             states[node] = state
-            if id(state) not in footprints:
-                footprints[id(state)] = state.footprint()
-            results[node] = footprints[id(state)]
+            results[node] = state._footprint or state.footprint()
     return results
 
 
-def _input(states: dict[int, _State], node: int, seq: int) -> _State:
-    state = states.get(node)
-    if state is None:
-        raise CarbonError("input_unknown", f"activity {seq} consumes node {node}, which has no footprint")
-    return state
+def _unknown_input(seq: int, node: int) -> CarbonError:
+    return CarbonError("input_unknown", f"activity {seq} consumes node {node}, which has no footprint")
 
 
 def _run(
@@ -211,62 +253,77 @@ def _run(
     params: Parameters,
     virgin_per_kg: float,
     accounts: dict[tuple[int | None, str | None], _Account],
-) -> dict[int, _State]:
+    end_of_life: float,
+) -> list[tuple[int, _State]]:
     out_kg = sum(kg for _, kg in activity.outputs)
     if out_kg <= 0:
         raise CarbonError("outputs_empty", f"activity {activity.seq} has no output mass")
-    process = {stage: activity.burdens.get(stage, 0.0) for stage in STAGES}
-    process_primary = sum(process.values())
+    process = _stages(activity.burdens)
+    process_primary = sum(process)
     if activity.flows:
         return _run_unmixed(activity, states, process, process_primary, out_kg)
 
-    burden = dict(process)
+    # Input burdens add up by stage; an input's own end of life never flows on (convention 6).
+    # The three other stages are unrolled: this loop runs once per edge of the graph.
+    raw, main, distribution, end = process
     primary = process_primary
     parts: list[tuple[float, Shares]] = []
     pending_all = bool(activity.inputs)
+    substituting = method == CFF and activity.substitutes
+    a = params.a
     for node, kg in activity.inputs:
-        state = _input(states, node, activity.seq)
-        contribution = {stage: kg * state.per_kg[stage] for stage in STAGES if stage != END_OF_LIFE}
-        own_primary = state.primary_kg * kg
-        if method == CFF and activity.substitutes and state.pending_recycled:
+        state = states.get(node)
+        if state is None:
+            raise _unknown_input(activity.seq, node)
+        r, m, d, _ = state.per_kg
+        if substituting and state.pending_recycled:
             # The substituted virgin burden is a registry figure: secondary data.
-            contribution = {stage: params.a * value for stage, value in contribution.items()}
-            contribution[RAW_MATERIAL] += (1 - params.a) * virgin_per_kg * params.qs_in_over_qp * kg
-            own_primary *= params.a
-        for stage, value in contribution.items():
-            burden[stage] += value
-        primary += own_primary
+            raw += a * (kg * r)
+            raw += (1 - a) * virgin_per_kg * params.qs_in_over_qp * kg
+            main += a * (kg * m)
+            distribution += a * (kg * d)
+            primary += state.primary_kg * kg * a
+        else:
+            raw += kg * r
+            main += kg * m
+            distribution += kg * d
+            primary += state.primary_kg * kg
         parts.append((kg, state.shares))
         pending_all = pending_all and state.pending_recycled
+    burden = (raw, main, distribution, end)
     shares = _mix_shares(parts)
     if chain == MASS_BALANCE and activity.substitutes:
         shares = _claim(shares, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
     pending = pending_all and not activity.substitutes
-    per_kg = {stage: value / out_kg for stage, value in burden.items()}
+    per_kg_out = tuple(value / out_kg for value in burden)
     # Outputs of a mix are identical (convention 1): one state serves them all, except
     # products that add their own end of life under the CFF.
-    common = _State(per_kg, shares, primary / out_kg, pending)
-    made = {}
+    common = _State(per_kg_out, shares, primary / out_kg, pending)
+    made = []
     for node, _ in activity.outputs:
         if method == CFF and node in activity.products:
-            own = dict(per_kg)
-            own[END_OF_LIFE] += _cff_end_of_life(params)
-            made[node] = _State(own, shares, primary / out_kg, pending)
+            own = list(per_kg_out)
+            own[_EOL] += end_of_life
+            made.append((node, _State(tuple(own), shares, primary / out_kg, pending)))
         else:
-            made[node] = common
+            made.append((node, common))
     return made
 
 
 def _run_unmixed(
-    activity: Activity, states: dict[int, _State], process: dict[str, float], process_primary: float, out_kg: float
-) -> dict[int, _State]:
-    made = {}
+    activity: Activity, states: dict[int, _State], process: tuple[float, ...], process_primary: float, out_kg: float
+) -> list[tuple[int, _State]]:
+    made = []
     for source, target, _kg in activity.flows:
-        state = _input(states, source, activity.seq)
-        per_kg = {
-            stage: (state.per_kg[stage] if stage != END_OF_LIFE else 0.0) + process[stage] / out_kg for stage in STAGES
-        }
-        made[target] = _State(per_kg, state.shares, state.primary_kg + process_primary / out_kg, state.pending_recycled)
+        state = states.get(source)
+        if state is None:
+            raise _unknown_input(activity.seq, source)
+        per_kg = tuple(
+            (state.per_kg[index] if index != _EOL else 0.0) + process[index] / out_kg for index in range(len(STAGES))
+        )
+        made.append(
+            (target, _State(per_kg, state.shares, state.primary_kg + process_primary / out_kg, state.pending_recycled))
+        )
     return made
 
 
@@ -308,4 +365,4 @@ def _claim(
     return Shares(pre_consumer=pre / out_kg, post_consumer=post / out_kg, by_make=tuple(sorted(makes)))
 
 
-__all__ = ["ALLOCATION", "CFF", "CUT_OFF", "compute"]
+__all__ = ["ALLOCATION", "CFF", "CUT_OFF", "collector_paused", "compute"]

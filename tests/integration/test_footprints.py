@@ -72,7 +72,7 @@ def test_run_around_scrap_is_not_recycled_content_itself_but_carries_the_melt(lo
 
 def test_catching_up_event_by_event_equals_a_full_recomputation(db, monkeypatch):
     # given: the loop, followed one event per catch-up as workers nudged after each commit do
-    build_loop()
+    loop = build_loop()
     monkeypatch.setattr(services, "CATCH_UP_BATCH", 1)
     LedgerCursor.objects.all().delete()
     while services.footprints_catch_up().events:
@@ -85,6 +85,11 @@ def test_catching_up_event_by_event_equals_a_full_recomputation(db, monkeypatch)
         }
 
     stepwise = snapshot()
+    # the tray's result was computed in a later batch than the melt; it still names the
+    # primary ingot's factor behind the melt, so it can be reproduced from its own record
+    tray_factors = result(loop.trays[0]).factors
+    assert "primary_aluminium:hydro:v1" in tray_factors
+    assert "electricity_grid:DE:v1" in tray_factors
 
     # when
     services.footprints_recompute()
@@ -204,6 +209,29 @@ def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):
         services.battery_footprint(battery=TraceableObject.objects.get(identifier=loop.melt))
     with pytest.raises(ApplicationError, match="vehicle_category_unknown"):
         services.battery_footprint(battery=pack, vehicle_category="Z9")
+
+
+def test_battery_performance_class_follows_configured_bounds(loop):
+    # given: the maker's 67 kg CO2e/kWh of rated energy, and class bounds an operator configured
+    # (the delegated act under Art. 7(2) has not set them; they are registry rows, not code)
+    pack = TraceableObject.objects.get(identifier=loop.packs[0])
+    services.factor_add(code="battery_pcf_raw_material", lot=pack, value="67", unit="kg/kWh", source="maker PCF")
+    total = services.battery_footprint(battery=pack)["totalPerKWh"]
+    for name, upper in (("A", total / 2), ("B", total * 1.01), ("C", total * 3)):
+        services.factor_add(
+            code="battery_class_upper_bound", region=name, value=str(upper), unit="kg/kWh", source="operator"
+        )
+
+    # when
+    classed = services.battery_footprint(battery=pack)
+    services.factor_add(
+        code="battery_class_upper_bound", region="A", value=str(total * 1.001), unit="kg/kWh", source="revised"
+    )
+    reclassed = services.battery_footprint(battery=pack)
+
+    # then: the first class whose upper bound the footprint does not exceed; a new version re-ranks
+    assert classed["performanceClass"] == "B"
+    assert reclassed["performanceClass"] == "A"
 
 
 def test_a_pre_consumer_lot_accounted_differently_by_its_generator_is_flagged(loop):
