@@ -3,6 +3,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from carbon.models import FootprintResult
+from carbon.services import battery_footprint
 from traceability.choices import ObjectKind, ObjectStatus, ScrapCategory
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
@@ -82,3 +84,27 @@ def test_the_ledger_verifies_and_a_second_run_changes_nothing(demo, capsys):
     assert "already loaded" in capsys.readouterr().out
     assert LedgerEntry.objects.count() == size
     assert TraceableObject.objects.count() == objects
+
+
+def test_trays_and_batteries_show_footprints_and_recycled_shares_under_each_method(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    # given: the demo, whose nudge after the load runs the catch-up task eagerly on commit
+    settings.VAR_DIR = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", "--vehicles", "12")
+    packs = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK)
+
+    # then: every tray and every pack has a result for each method and chain of custody
+    for node in [*trays(), *packs]:
+        ways = set(FootprintResult.objects.filter(node=node).values_list("method", "chain"))
+        assert ways == {(m, c) for m in ("cut_off", "allocation", "cff") for c in ("physical", "mass_balance")}, node
+    tray_results = FootprintResult.objects.filter(node__in=trays(), chain="physical")
+    assert all(r.total_per_kg > 0 for r in tray_results)
+    assert all(0 < r.post_consumer_share <= 1 for r in tray_results)
+    # the CFF substitutes the recycled scrap in the melts: its trays differ from cut-off's
+    by_method = {m: {r.node_id: r.total_per_kg for r in tray_results if r.method == m} for m in ("cut_off", "cff")}
+    assert by_method["cut_off"] != by_method["cff"]
+    # and a battery's Art. 7 footprint is per kWh of its lifetime energy
+    footprint = battery_footprint(battery=packs.first())
+    assert footprint["lifetimeEnergyKWh"] > 0 and footprint["totalPerKWh"] >= 0
