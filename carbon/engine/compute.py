@@ -155,7 +155,7 @@ def _mix_shares(parts: list[tuple[float, Shares]]) -> Shares:
     return Shares(
         pre_consumer=pre / total,
         post_consumer=post / total,
-        by_make=tuple(sorted((m, v / total) for m, v in makes.items())),
+        by_make=tuple([(make, makes[make] / total) for make in sorted(makes)]),
     )
 
 
