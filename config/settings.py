@@ -179,6 +179,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")
+# Where passport QR codes point (the public resolver, for example https://id.looptrace.example);
+# empty: the host the request came to.
+PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from tests.factories import battery_code, make_partner, make_site, valid_vin
 from traceability.choices import ObjectKind, ScrapCategory
+from traceability.demo import battery_datasheet
 from traceability.identifiers import local_uri, vehicle_uri
 from traceability.models import Site, TraceableObject
 from traceability.operations import services as ops
@@ -20,6 +21,8 @@ VEHICLES = 3
 WHEEL_KG = Decimal("10.5")
 HOUSING_KG = Decimal("14.2")
 PACK_KG = Decimal("452.0")
+PACK_KWH = Decimal("75")
+PACKS_MADE = datetime(2019, 3, 5, tzinfo=UTC)
 SCRAP_COMPOSITION = {"Si": 7.1, "Fe": 0.11, "Mg": 0.32, "Cu": 0.02, "Zn": 0.03}
 PRIMARY_COMPOSITION = {"Si": 0.04, "Fe": 0.07}
 
@@ -81,7 +84,15 @@ def build_loop(*, casting_policy: str = "warn") -> Loop:
             organisation=dismantler.organisation,
             site=loop.dismantling_site,
             vehicle=vehicle_uri(vin),
-            batteries=[ops.BatteryOut(battery_code(n + 1), "NMC", Decimal("75"), PACK_KG)],
+            batteries=[
+                ops.BatteryOut(
+                    battery_code(n + 1),
+                    "NMC",
+                    PACK_KWH,
+                    PACK_KG,
+                    battery_datasheet(maker="EUC", chemistry="NMC", kwh=PACK_KWH, made=PACKS_MADE, read_at=at(n + 0.5)),
+                )
+            ],
             parts=[ops.PartOut(f"W{n}-{w}", "wheel", WHEEL_KG, {"alloy": "A356"}) for w in range(4)]
             + [ops.PartOut(f"H{n}", "motor_housing", HOUSING_KG, {"alloy": "A380"})],
             event_time=at(n + 0.5),

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from celery import Celery
+from celery import Celery, current_app
 from django.conf import settings
 
 from tests.conftest import PROJECT_ROOT, REDIS_URL
@@ -22,6 +22,7 @@ def database_url() -> str:
 def celery_worker(*, queue: str | None = None, broker: str = REDIS_URL) -> Iterator[tuple[Celery, str]]:
     """Start a worker on a queue of its own (or ``queue``); yield a client and the queue name; stop it."""
     queue = queue or f"looptrace-test-{uuid.uuid4().hex[:8]}"
+    previous = current_app._get_current_object()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -57,5 +58,7 @@ def celery_worker(*, queue: str | None = None, broker: str = REDIS_URL) -> Itera
     try:
         yield Celery("looptrace-test-client", broker=broker, backend=broker), queue
     finally:
+        # The client became the current app; later tests' nudges must reach the project's app again.
+        previous.set_current()
         worker.terminate()
         worker.communicate(timeout=30)

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
 
 from django.db.models import Count, Sum
 
@@ -139,6 +141,8 @@ SALTS = {
     "Li": ("Li2CO3", Decimal("18.79")),
 }
 SECOND_LIFE_APPLICATION = "stationary energy storage"
+# Its Battery Pass category (GeneralProductInformation/batteryCategory).
+SECOND_LIFE_CATEGORY = "stationary"
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,133 @@ def gbt_battery_code(maker: str, chemistry: str, spec: str, trace: str, made: da
     """A GB/T 34014-2017 pack code: maker, P, type, spec, traceability, year/month/day, serial."""
     date = GBT_DATE_CODES[made.year - 2001] + GBT_MONTH_CODES[made.month - 1] + GBT_DATE_CODES[made.day - 1]
     return validate_battery_code(f"{maker}P{GBT_BATTERY_TYPES[chemistry]}{spec}{trace:0>7}{date}{serial:07d}")
+
+
+DATASHEETS_FILE = Path(__file__).resolve().parent / "data" / "demo_battery_datasheets.json"
+
+
+@lru_cache(maxsize=1)
+def _datasheets() -> dict:  # type: ignore[type-arg]
+    return json.loads(DATASHEETS_FILE.read_text(encoding="utf-8"))
+
+
+def battery_datasheet(*, maker: str, chemistry: str, kwh: Decimal, made: datetime, read_at: datetime) -> dict:  # type: ignore[type-arg]
+    """The attributes a pack is registered with: its maker's (invented) data sheet, shaped as the
+    Battery Pass 1.2.0 aspects, with the maker's declared footprint; ``read_at`` is when its
+    battery management system was read out."""
+    sheets = _datasheets()
+    maker_sheet, model, common = sheets["makers"][maker], sheets["chemistries"][chemistry], sheets["common"]
+    energy = float(kwh)
+    readout = read_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    power = common["power"]["ratedMaximumPowerKWPerKWh"] * energy
+    technical = model["technical"]
+    return {
+        "makerFootprintKgCO2ePerKWh": model["makerFootprintKgCO2ePerKWh"],
+        "batteryPass": {
+            "GeneralProductInformation": {
+                **maker_sheet,
+                "batteryCategory": common["batteryCategory"],
+                "manufacturingDate": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "puttingIntoService": (made + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "warrentyPeriod": common["warrentyPeriod"],
+            },
+            "CarbonFootprintForBatteries": {"carbonFootprintStudy": common["carbonFootprintStudy"]},
+            "Circularity": {
+                "dismantlingAndRemovalInformation": [
+                    {
+                        "documentType": "DismantlingManual",
+                        "mimeType": "application/pdf",
+                        "documentURL": common["dismantlingManual"],
+                    }
+                ],
+                "sparePartSources": [common["sparePartSupplier"]],
+                "recycledContent": model["recycledContent"],
+                "safetyMeasures": {
+                    "safetyInstructions": common["safetyInstructions"],
+                    "extinguishingAgent": common["extinguishingAgent"],
+                },
+                "endOfLifeInformation": common["endOfLife"],
+                "renewableContent": common["renewableContent"],
+            },
+            "MaterialComposition": {
+                "batteryMaterials": [
+                    {
+                        "batteryMaterialName": m["batteryMaterialName"],
+                        "batteryMaterialIdentifier": m["batteryMaterialIdentifier"],
+                        "batteryMaterialLocation": {"componentName": m["componentName"]},
+                        "batteryMaterialMass": round(m["kgPerKWh"] * energy, 2),
+                        "isCriticalRawMaterial": m["isCriticalRawMaterial"],
+                    }
+                    for m in model["materials"]
+                ],
+                "hazardousSubstances": [],
+            },
+            "PerformanceAndDurability": {
+                "batteryTechicalProperties": {
+                    "originalPowerCapability": [{"atSoC": 80, "powerCapabilityAt": power}],
+                    "ratedMaximumPower": power,
+                    "powerCapabilityRatio": common["power"]["ratedMaximumPowerKWPerKWh"],
+                    "expectedNumberOfCycles": technical["expectedNumberOfCycles"],
+                    "initialSelfDischarge": common["initialSelfDischarge"],
+                    "roundtripEfficiency": technical["roundtripEfficiency"],
+                    "ratedCapacity": round(common["power"]["ratedCapacityAhPerKWh"] * energy, 1),
+                    "initialInternalResistance": [
+                        {"ohmicResistance": common["ohmicResistance"], "batteryComponent": "pack"}
+                    ],
+                    "expectedLifetime": common["expectedLifetimeYears"],
+                    "cRate": common["cRate"],
+                    "nominalVoltage": technical["nominalVoltage"],
+                    "minimumVoltage": technical["minimumVoltage"],
+                    "maximumVoltage": technical["maximumVoltage"],
+                    "capacityThresholdForExhaustion": common["capacityThresholdForExhaustion"],
+                    "lifetimeReferenceTest": common["lifetimeReferenceTest"],
+                    "cRateLifeCycleTest": common["cRateLifeCycleTest"],
+                    "temperatureRangeIdleState": common["temperatureRangeIdleState"],
+                },
+                "batteryCondition": {
+                    "energyThroughput": 0.0,
+                    "capacityThroughput": {"capacityThroughputValue": 0.0, "lastUpdate": readout},
+                    "numberOfFullCycles": {"numberOfFullCyclesValue": 0, "lastUpdate": readout},
+                    "stateOfCertifiedEnergy": {"stateOfCertifiedEnergyValue": 100.0, "lastUpdate": readout},
+                    "capacityFade": {"capacityFadeValue": 0.0, "lastUpdate": readout},
+                    "remainingEnergy": {"remainingEnergyalue": energy, "lastUpdate": readout},
+                    "remainingCapacity": {"remainingCapacityValue": 0.0, "lastUpdate": readout},
+                    "negativeEvents": [],
+                    "temperatureInformation": {
+                        "timeExtremeHighTemp": 0.0,
+                        "timeExtremeLowTemp": 0.0,
+                        "timeExtremeHighTempCharging": 0.0,
+                        "timeExtremeLowTempCharging": 0.0,
+                        "lastUpdate": readout,
+                    },
+                    "remainingPowerCapability": [],
+                    "powerFade": 0.0,
+                    "roundTripEfficiencyFade": 0.0,
+                    "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": 0.0},
+                    "currentSelfDischargingRate": {
+                        "currentSelfDischargingRateEntity": common["initialSelfDischarge"],
+                        "lastUpdate": readout,
+                    },
+                    "internalResistanceIncrease": [],
+                    "roundTripEfficiencyat50PerCentCycleLife": technical["roundTripEfficiencyat50PerCentCycleLife"],
+                    "remainingRoundTripEnergyEfficiency": {
+                        "remainingRoundTripEnergyEfficiencyValue": technical["roundtripEfficiency"],
+                        "lastUpdate": readout,
+                    },
+                    "stateOfCharge": {"stateOfChargeValue": 30.0, "lastUpdate": readout},
+                },
+            },
+            "SupplyChainDueDiligence": {
+                "supplyChainDueDiligenceReport": common["dueDiligenceReport"],
+                "thirdPartyAussurances": common["thirdPartyAssurances"],
+            },
+            "Labeling": {
+                "declarationOfConformity": common["declarationOfConformity"],
+                "resultOfTestReport": common["resultOfTestReport"],
+                "labels": common["labels"],
+            },
+        },
+    }
 
 
 def grams(value: float | Decimal) -> Decimal:
@@ -416,7 +547,21 @@ class DemoLoop:
                 organisation=self.p.dismantler,
                 site=self.p.yard,
                 vehicle=vehicle_uri(vin),
-                batteries=[ops.BatteryOut(code, model.chemistry, model.kwh, model.pack_kg)],
+                batteries=[
+                    ops.BatteryOut(
+                        code,
+                        model.chemistry,
+                        model.kwh,
+                        model.pack_kg,
+                        battery_datasheet(
+                            maker=model.battery_maker,
+                            chemistry=model.chemistry,
+                            kwh=model.kwh,
+                            made=made,
+                            read_at=dismantled,
+                        ),
+                    )
+                ],
                 parts=parts_out,
                 event_time=dismantled,
             )
@@ -452,6 +597,7 @@ class DemoLoop:
                         model.chemistry,
                         capacity,
                         model.pack_kg,
+                        {"batteryCategory": SECOND_LIFE_CATEGORY},
                     ),
                     application=SECOND_LIFE_APPLICATION,
                     event_time=repurposed,

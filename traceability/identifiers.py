@@ -64,6 +64,34 @@ def validate_battery_code(code: str) -> str:
     return code
 
 
+GTIN_PATTERN = re.compile(r"^[0-9]{8}$|^[0-9]{12,14}$")
+# GS1 General Specifications 2.1 (AI 21): up to 20 characters of GS1 AI encodable character set 82.
+GS1_SERIAL_PATTERN = re.compile(r"^[!\"%-/0-9:-?A-Z_a-z]{1,20}$")
+
+
+def gtin_check_digit(body: str) -> str:
+    """GS1 mod-10 check digit of a GTIN without its last digit (weights 3, 1 from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return str((10 - total % 10) % 10)
+
+
+def validate_gtin(gtin: str) -> str:
+    """A GTIN-8, -12, -13 or -14 with a valid check digit, returned as 14 digits (as Digital Link uses it)."""
+    if not GTIN_PATTERN.match(gtin):
+        raise ApplicationError("gtin_invalid", f"{gtin!r} is not a GTIN: 8, 12, 13 or 14 digits")
+    if gtin[-1] != gtin_check_digit(gtin[:-1]):
+        raise ApplicationError(
+            "gtin_check_digit_invalid", f"{gtin}: check digit should be {gtin_check_digit(gtin[:-1])}"
+        )
+    return gtin.zfill(14)
+
+
+def validate_gs1_serial(serial: str) -> str:
+    if not GS1_SERIAL_PATTERN.match(serial):
+        raise ApplicationError("serial_invalid", f"{serial!r}: 1-20 characters of the GS1 character set 82")
+    return serial
+
+
 def validate_local_code(code: str, *, what: str) -> str:
     if not LOCAL_CODE_PATTERN.match(code):
         raise ApplicationError(f"{what}_code_invalid", f"{code!r}: 1-64 letters, digits, '.', '_' or '-'")

@@ -38,6 +38,7 @@ from traceability.ledger.chain import (
     KIND_KEY_REGISTERED,
     KIND_KEY_REVOKED,
     KIND_ORGANISATION_REGISTERED,
+    KIND_PASSPORT_VERSION,
     EntryHeader,
     key_registration_document,
     key_revocation_document,
@@ -452,6 +453,18 @@ def _append_platform_fact(kind: str, document: dict[str, object]) -> LedgerEntry
     prepared = _prepare_signed(key.organisation, kind, document, private_key)
     (entry,) = _append_prepared([prepared])
     return entry
+
+
+# Platform facts other apps write through ``platform_fact_append``; key and organisation
+# facts have their own services, which keep their projections in step.
+OPEN_PLATFORM_KINDS = frozenset({KIND_PASSPORT_VERSION})
+
+
+def platform_fact_append(*, kind: str, document: dict[str, object]) -> LedgerEntry:
+    """Append a fact signed by the platform's key (for example a passport version's digests)."""
+    if kind not in OPEN_PLATFORM_KINDS:
+        raise ApplicationError("kind_not_allowed", f"platform facts of kind {kind!r} have their own service")
+    return _append_platform_fact(kind, document)
 
 
 # --- organisations, keys, credentials --------------------------------------------------

@@ -1,6 +1,7 @@
 """The pure cores import no Django: data in, values out, one error type."""
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,23 @@ def test_the_import_check_would_see_a_django_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("from django.db import models\nimport celery\n")
     assert imported_modules(sample) >= {"django.db", "celery"}
+
+
+# What the offline verifier may import: a regulator runs it with Python, cryptography and rfc8785 alone.
+VERIFIER_ALLOWED = ("cryptography", "rfc8785", "traceability.ledger", "carbon.engine", "passport.verify")
+
+
+def test_the_offline_verifier_imports_only_the_standard_library_its_two_packages_and_pure_cores():
+    files = sorted((PROJECT_ROOT / "passport/verify").rglob("*.py"))
+    imported = {module for path in files for module in imported_modules(path)}
+
+    foreign = {
+        module
+        for module in imported
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and not any(module == allowed or module.startswith(f"{allowed}.") for allowed in VERIFIER_ALLOWED)
+    }
+    assert files and foreign == set()
+    assert {"traceability.ledger.chain", "carbon.engine", "cryptography.hazmat.primitives.asymmetric.ed25519"} <= (
+        imported
+    )

@@ -12,7 +12,8 @@ The entry hash is the RFC 9162 leaf hash of the header's canonical bytes, so one
 hash is both the chain link and the Merkle leaf: changing any byte of a document,
 a signature, an order or a time changes every later link and every later root.
 
-Keys are ledger facts. ``key.registered`` and ``key.revoked`` entries are signed
+Keys are ledger facts. ``key.registered`` and ``key.revoked`` entries (like the
+other platform facts: organisation registrations, passport versions) are signed
 by the platform's key; the first entry of every ledger is the platform's own key
 registration, signed by that key. Which key may sign entry ``seq`` follows from
 the entries before it, so verification needs no clock and no database table.
@@ -43,8 +44,12 @@ KIND_EVENT = "event"
 KIND_KEY_REGISTERED = "key.registered"
 KIND_KEY_REVOKED = "key.revoked"
 KIND_ORGANISATION_REGISTERED = "organisation.registered"
+# A passport version: the digests of a battery passport as issued (written by the passport app).
+KIND_PASSPORT_VERSION = "passport.version"
 KEY_KINDS = frozenset({KIND_KEY_REGISTERED, KIND_KEY_REVOKED})
-ENTRY_KINDS = frozenset({KIND_EVENT, KIND_ORGANISATION_REGISTERED, *KEY_KINDS})
+# Facts only the platform signs, whatever organisation they concern.
+PLATFORM_KINDS = frozenset({KIND_ORGANISATION_REGISTERED, KIND_PASSPORT_VERSION, *KEY_KINDS})
+ENTRY_KINDS = frozenset({KIND_EVENT, *PLATFORM_KINDS})
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*")
@@ -222,7 +227,7 @@ def verify_entry(header: EntryHeader, document: bytes, keyring: KeyRing) -> None
     if sha256(document) != header.digest:
         raise LedgerError("digest_mismatch", "the document does not match its digest")
     signer_organisation = header.organisation
-    if header.kind in KEY_KINDS or header.kind == KIND_ORGANISATION_REGISTERED:
+    if header.kind in PLATFORM_KINDS:
         if keyring.platform is not None:
             signer_organisation = keyring.platform
     record = keyring.key_for(

@@ -1,0 +1,93 @@
+"""Battery passports over the API, filtered by the caller's access tier (Annex XIII).
+
+Anyone may read the public tier without credentials; an organisation linked to the
+battery reads the legitimate-interest tier; a regulator reads the authorities' tier.
+A caller may ask for a lower tier (``?tier=public``), never a higher one.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from passport import selectors
+from passport.choices import AccessTier
+from passport.models import Passport, PassportVersion
+from traceability.api.authentication import request_organisation
+
+TIER_PARAMETER = OpenApiParameter(
+    "tier", str, enum=list(AccessTier.values), description="read at a lower tier than yours (default: yours)"
+)
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(source="number")
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    ceased = serializers.BooleanField()
+    ledgerSeq = serializers.IntegerField(source="ledger_seq", help_text="the passport.version ledger fact")
+    basisSeq = serializers.IntegerField(source="basis_seq", help_text="the event this version reflects")
+    issuedAt = serializers.DateTimeField(source="issued_at")
+    digest = serializers.SerializerMethodField(help_text="SHA-256 of the RFC 8785 form of this tier's view")
+
+    def get_digest(self, version: PassportVersion) -> str:
+        return str(version.tier_digests[self.context["tier"]])
+
+
+def passport_header(passport: Passport, tier: AccessTier) -> dict[str, object]:
+    return {
+        "passportId": passport.urn,
+        "battery": passport.battery.identifier,
+        "status": passport.status,
+        "ceased": passport.ceased,
+        "ceasedAt": passport.ceased_at,
+        "previous": passport.previous.urn if passport.previous else None,
+        "successors": [successor.urn for successor in passport.successors.order_by("created_at")],
+        "tier": tier.value,
+    }
+
+
+def _tier(request: Request, passport: Passport) -> AccessTier:
+    allowed = selectors.reader_tier(organisation=request_organisation(request), passport=passport)
+    return selectors.read_tier(allowed=allowed, requested=request.query_params.get("tier"))
+
+
+class PassportView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[TIER_PARAMETER, OpenApiParameter("version", int, description="an earlier version")],
+        summary="A battery passport (Battery Pass 1.2.0 aspects) at the caller's access tier",
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        passport = selectors.passport_get(reference=reference)
+        tier = _tier(request, passport)
+        number = request.query_params.get("version")
+        version = selectors.passport_version_get(
+            passport=passport, number=int(number) if number and number.isdigit() else None
+        )
+        return Response(
+            {
+                **passport_header(passport, tier),
+                **VersionSerializer(version, context={"tier": tier}).data,
+                "passport": selectors.passport_view(version=version, tier=tier),
+            }
+        )
+
+
+class PassportVersionsView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[TIER_PARAMETER],
+        responses=VersionSerializer(many=True),
+        summary="Every version of a passport, each with its ledger fact and the digest of the tier's view",
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        passport = selectors.passport_get(reference=reference)
+        tier = _tier(request, passport)
+        versions = selectors.passport_versions(passport=passport)
+        serialised = VersionSerializer(versions, many=True, context={"tier": tier}).data
+        return Response({**passport_header(passport, tier), "versions": serialised})

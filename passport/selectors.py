@@ -1,0 +1,93 @@
+"""Reads of the passport app: passports, their versions, and who reads them at which tier."""
+
+from __future__ import annotations
+
+import uuid
+
+from passport.choices import AccessTier
+from passport.models import Passport, PassportVersion
+from passport.tiers import filter_for_tier, tier_rank
+from traceability.choices import OrganisationRole
+from traceability.errors import ApplicationError
+from traceability.models import Organisation
+from traceability.selectors import objects_visible_to
+
+URN_PREFIX = "urn:looptrace:"
+
+
+def passport_get(*, reference: str) -> Passport:
+    """A passport by its id (UUID) or its Battery Pass identifier (``urn:looptrace:<hex>``)."""
+    text = reference.removeprefix(URN_PREFIX)
+    try:
+        passport_id = uuid.UUID(text)
+    except ValueError:
+        passport_id = None
+    passport = (
+        Passport.objects.select_related("battery", "previous").filter(pk=passport_id).first() if passport_id else None
+    )
+    if passport is None:
+        raise ApplicationError("passport_not_found", f"no passport {reference}", status=404)
+    return passport
+
+
+def passport_by_digital_link(*, gtin: str, serial: str) -> Passport:
+    """The newest passport of the battery with this GTIN (as 14 digits) and serial number."""
+    passport = (
+        Passport.objects.select_related("battery", "previous")
+        .filter(battery__attributes__gtin=gtin, battery__attributes__serialNumber=serial)
+        .order_by("-created_at")
+        .first()
+    )
+    if passport is None:
+        raise ApplicationError("passport_not_found", f"no passport for GTIN {gtin}, serial {serial}", status=404)
+    return passport
+
+
+def reader_tier(*, organisation: Organisation | None, passport: Passport) -> AccessTier:
+    """Regulators read as authorities; an organisation linked to the battery with a legitimate
+    interest (it made, holds or handled it); everyone else, signed in or not, the public tier."""
+    if organisation is None:
+        return AccessTier.PUBLIC
+    if organisation.role == OrganisationRole.REGULATOR:
+        return AccessTier.AUTHORITIES
+    if objects_visible_to(organisation=organisation).filter(pk=passport.battery_id).exists():
+        return AccessTier.LEGITIMATE_INTEREST
+    return AccessTier.PUBLIC
+
+
+def read_tier(*, allowed: AccessTier, requested: str | None) -> AccessTier:
+    """The tier a reader asked for, which may be lower than the one they hold but never higher."""
+    if not requested:
+        return allowed
+    try:
+        tier = AccessTier(requested)
+    except ValueError as exc:
+        raise ApplicationError("tier_invalid", f"tier must be one of {AccessTier.values}") from exc
+    if tier_rank(tier) > tier_rank(allowed):
+        raise ApplicationError("tier_not_allowed", f"you may read this passport up to the {allowed} tier", status=403)
+    return tier
+
+
+def passport_version_get(*, passport: Passport, number: int | None = None) -> PassportVersion:
+    versions = passport.versions.order_by("-number")
+    version = versions.filter(number=number).first() if number is not None else versions.first()
+    if version is not None:
+        return version
+    if number is None and passport.problems:
+        problem = passport.problems[0]
+        raise ApplicationError(
+            problem.get("code", "passport_invalid"),
+            problem.get("detail", "the passport's data does not validate"),
+            status=422,
+            extra={"fields": problem.get("fields", [])},
+        )
+    raise ApplicationError("passport_version_not_found", f"{passport.urn} has no version {number or ''}", status=404)
+
+
+def passport_versions(*, passport: Passport) -> list[PassportVersion]:
+    return list(passport.versions.order_by("number"))
+
+
+def passport_view(*, version: PassportVersion, tier: AccessTier) -> dict[str, object]:
+    """What a reader of ``tier`` sees of one version; its digest is in the version's ledger fact."""
+    return filter_for_tier(version.document, tier)

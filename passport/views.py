@@ -1,0 +1,176 @@
+"""The public passport page: no login, behind a QR code, at a GS1 Digital Link style URL
+(``/01/{gtin}/21/{serial}``) and at ``/passport/{id}``.
+
+One view serves people and machines: a browser gets the page, ``Accept: application/json``
+(or ``?format=json``) gets the same JSON as ``/api/v1/passports/{id}``. Signed-in readers
+and API keys read at their tier, anyone else at the public tier (Annex XIII).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carbon.factors import FactorBook
+from passport import charts, selectors
+from passport.api.views import VersionSerializer, passport_header
+from passport.choices import TIER_ORDER
+from passport.models import Passport
+from passport.qr import qr_code
+from passport.schemas import ASPECTS
+from passport.tiers import tier_rank
+from traceability.api.authentication import request_organisation
+from traceability.errors import ApplicationError
+from traceability.identifiers import validate_gs1_serial, validate_gtin
+
+# Battery Pass names of the materials Art. 8 sets minimums for, and their symbols.
+ARTICLE_8_MATERIALS = {"Cobalt": "Co", "Lithium": "Li", "Nickel": "Ni", "Lead": "Pb"}
+MINIMUM_YEARS = ("2031", "2036")
+STAGE_NAMES = {
+    "RawMaterialExtraction": "Raw material acquisition",
+    "MainProduction": "Main production",
+    "Distribution": "Distribution",
+    "Recycling": "End of life and recycling",
+}
+QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def digital_link_path(passport: Passport) -> str | None:
+    """``/01/{gtin}/21/{serial}`` when the battery carries a GTIN and a serial number."""
+    attributes = passport.battery.attributes or {}
+    gtin, serial = attributes.get("gtin"), attributes.get("serialNumber")
+    if not gtin or not serial:
+        return None
+    return f"/01/{gtin}/21/{serial}"
+
+
+def public_url(request: HttpRequest, passport: Passport) -> str:
+    """The URL the QR code carries: the Digital Link if there is one, on the resolver's host."""
+    path = digital_link_path(passport) or f"/passport/{passport.pk}"
+    base = settings.PASSPORT_BASE_URL.rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+def flatten(value: object, path: str = "") -> list[tuple[str, str]]:
+    """An aspect as (attribute path, value) rows, for people to read."""
+    if isinstance(value, dict):
+        rows = []
+        for key, inner in value.items():
+            rows.extend(flatten(inner, f"{path}/{key}" if path else str(key)))
+        return rows
+    if isinstance(value, list):
+        if all(not isinstance(item, dict | list) for item in value):
+            return [(path, ", ".join(str(item) for item in value))]
+        rows = []
+        for index, item in enumerate(value, start=1):
+            rows.extend(flatten(item, f"{path}[{index}]"))
+        return rows
+    return [(path, "" if value is None else str(value))]
+
+
+def footprint_chart(document: dict[str, object]) -> str | None:
+    aspect = document.get("CarbonFootprintForBatteries")
+    stages = aspect.get("carbonFootprintPerLifecycleStage") if isinstance(aspect, dict) else None
+    if not stages:
+        return None
+    rows = [
+        (
+            STAGE_NAMES.get(str(stage.get("lifecycleStage")), str(stage.get("lifecycleStage"))),
+            float(stage["carbonFootprint"]),
+        )
+        for stage in stages
+        if isinstance(stage, dict) and isinstance(stage.get("carbonFootprint"), int | float)
+        for name in [str(stage.get("lifecycleStage", ""))]
+    ]
+    return charts.bar_chart(rows, unit="kg CO2e/kWh", title="Carbon footprint by lifecycle stage") if rows else None
+
+
+def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
+    aspect = document.get("Circularity")
+    contents = aspect.get("recycledContent") if isinstance(aspect, dict) else None
+    if not contents:
+        return None
+    minimums = {year: book.by_region(f"recycled_content_minimum_{year}") for year in MINIMUM_YEARS}
+    bars = []
+    for content in contents:
+        if not isinstance(content, dict):
+            continue
+        material = str(content.get("recycledMaterial", ""))
+        symbol = ARTICLE_8_MATERIALS.get(material)
+        bars.append(
+            charts.RecycledBar(
+                material=f"{material} ({symbol})" if symbol else material,
+                pre_consumer_pct=float(content.get("preConsumerShare") or 0),
+                post_consumer_pct=float(content.get("postConsumerShare") or 0),
+                minimums_pct={
+                    year: by_metal[symbol] * 100 for year, by_metal in minimums.items() if symbol in by_metal
+                },
+            )
+        )
+    title = "Recycled content against the Art. 8 minimums"
+    return charts.recycled_chart(bars, title=title) if bars else None
+
+
+class PassportPageView(APIView):
+    """A passport for people (HTML) and machines (JSON), by id or by GS1 Digital Link."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    template_name = "passport/passport.html"
+
+    def get(
+        self, request: Request, reference: str | None = None, gtin: str | None = None, serial: str | None = None
+    ) -> Response:
+        html = request.accepted_renderer.format == "html"
+        try:
+            if reference is not None:
+                passport = selectors.passport_get(reference=reference)
+            else:
+                passport = selectors.passport_by_digital_link(
+                    gtin=validate_gtin(gtin or ""), serial=validate_gs1_serial(serial or "")
+                )
+            allowed = selectors.reader_tier(organisation=request_organisation(request), passport=passport)
+            tier = selectors.read_tier(allowed=allowed, requested=request.query_params.get("tier"))
+            version = selectors.passport_version_get(passport=passport)
+        except ApplicationError as exc:
+            if not html:
+                raise
+            return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
+        view = selectors.passport_view(version=version, tier=tier)
+        payload = {
+            **passport_header(passport, tier),
+            **VersionSerializer(version, context={"tier": tier}).data,
+            "passport": view,
+        }
+        if not html:
+            return Response(payload)
+        return Response(
+            {
+                "passport": passport,
+                "version": version,
+                "tier": tier,
+                "tiers": [each for each in TIER_ORDER if tier_rank(each) <= tier_rank(allowed)],
+                "digest": version.tier_digests[tier],
+                "aspects": [(aspect, flatten(view[aspect])) for aspect in ASPECTS if aspect in view],
+                "footprint_chart": footprint_chart(view),
+                "recycled_chart": recycled_chart(view, FactorBook.load()),
+                "public_url": public_url(request, passport),
+                "successors": list(passport.successors.order_by("created_at")),
+            }
+        )
+
+
+def passport_qr(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
+    """The passport's QR code, SVG or PNG, encoding its public URL."""
+    try:
+        passport = selectors.passport_get(reference=reference)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    response = HttpResponse(qr_code(public_url(request, passport), kind=kind), content_type=QR_TYPES[kind])
+    response["Content-Disposition"] = f'inline; filename="passport-{passport.pk}.{kind}"'
+    return response
