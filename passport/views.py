@@ -9,7 +9,10 @@ and API keys read at their tier, anyone else at the public tier (Annex XIII).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -163,6 +166,23 @@ class PassportPageView(APIView):
                 "successors": list(passport.successors.order_by("created_at")),
             }
         )
+
+
+INDEX_PAGE_SIZE = 25
+
+
+def passport_index(request: HttpRequest) -> HttpResponse:
+    """Every passport, newest first, searchable by battery identifier, GTIN or serial number."""
+    query = request.GET.get("q", "").strip()
+    passports = Passport.objects.select_related("battery").order_by("-created_at")
+    if query:
+        passports = passports.filter(
+            Q(battery__identifier__icontains=query)
+            | Q(battery__attributes__serialNumber=query)
+            | Q(battery__attributes__gtin=query)
+        )
+    page = Paginator(passports, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "passport/index.html", {"page": page, "query": query})
 
 
 def passport_qr(request: HttpRequest, reference: str, kind: str) -> HttpResponse:

@@ -90,7 +90,14 @@ def build_loop(*, casting_policy: str = "warn") -> Loop:
                     "NMC",
                     PACK_KWH,
                     PACK_KG,
-                    battery_datasheet(maker="EUC", chemistry="NMC", kwh=PACK_KWH, made=PACKS_MADE, read_at=at(n + 0.5)),
+                    battery_datasheet(
+                        maker="EUC",
+                        chemistry="NMC",
+                        kwh=PACK_KWH,
+                        made=PACKS_MADE,
+                        read_at=at(n + 0.5),
+                        code=battery_code(n + 1),
+                    ),
                 )
             ],
             parts=[ops.PartOut(f"W{n}-{w}", "wheel", WHEEL_KG, {"alloy": "A356"}) for w in range(4)]

@@ -230,6 +230,8 @@ def gbt_battery_code(maker: str, chemistry: str, spec: str, trace: str, made: da
     return validate_battery_code(f"{maker}P{GBT_BATTERY_TYPES[chemistry]}{spec}{trace:0>7}{date}{serial:07d}")
 
 
+# Where a GB/T 34014 code's unique part starts: traceability code, production date, serial.
+GBT_SERIAL_FROM = 7
 DATASHEETS_FILE = Path(__file__).resolve().parent / "data" / "demo_battery_datasheets.json"
 
 
@@ -238,17 +240,25 @@ def _datasheets() -> dict:  # type: ignore[type-arg]
     return json.loads(DATASHEETS_FILE.read_text(encoding="utf-8"))
 
 
-def battery_datasheet(*, maker: str, chemistry: str, kwh: Decimal, made: datetime, read_at: datetime) -> dict:  # type: ignore[type-arg]
+def battery_datasheet(  # type: ignore[type-arg]
+    *, maker: str, chemistry: str, kwh: Decimal, made: datetime, read_at: datetime, code: str | None = None
+) -> dict:
     """The attributes a pack is registered with: its maker's (invented) data sheet, shaped as the
     Battery Pass 1.2.0 aspects, with the maker's declared footprint; ``read_at`` is when its
-    battery management system was read out."""
+    battery management system was read out. With its GB/T 34014 ``code``, it also gets its GS1
+    keys for the passport's Digital Link: the model's GTIN and, as serial number (AI 21, at most
+    20 characters), the code's traceability part, production date and serial (17 characters)."""
     sheets = _datasheets()
     maker_sheet, model, common = sheets["makers"][maker], sheets["chemistries"][chemistry], sheets["common"]
+    gtins = maker_sheet["gtinByChemistry"]
+    maker_sheet = {key: value for key, value in maker_sheet.items() if key != "gtinByChemistry"}
+    keys = {"gtin": gtins[chemistry], "serialNumber": code[GBT_SERIAL_FROM:]} if code else {}
     energy = float(kwh)
     readout = read_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     power = common["power"]["ratedMaximumPowerKWPerKWh"] * energy
     technical = model["technical"]
     return {
+        **keys,
         "makerFootprintKgCO2ePerKWh": model["makerFootprintKgCO2ePerKWh"],
         "batteryPass": {
             "GeneralProductInformation": {
@@ -559,6 +569,7 @@ class DemoLoop:
                             kwh=model.kwh,
                             made=made,
                             read_at=dismantled,
+                            code=code,
                         ),
                     )
                 ],

@@ -114,3 +114,14 @@ def test_nested_aspects_read_as_attribute_paths():
     rows = flatten({"a": {"b": 1, "c": [{"d": "x"}, {"d": None}], "e": ["p", "q"]}})
 
     assert rows == [("a/b", "1"), ("a/c[1]/d", "x"), ("a/c[2]/d", ""), ("a/e", "p, q")]
+
+
+def test_the_index_lists_and_finds_passports_in_few_queries(passport, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        listing = Client().get("/passports/")
+    found = Client().get("/passports/", {"q": "PACK-0001"})
+    missing = Client().get("/passports/", {"q": "nothing-like-this"})
+
+    assert listing.status_code == 200 and listing.content.decode().count("<tr>") == Passport.objects.count() + 1
+    assert f"/passport/{passport.pk}" in found.content.decode() and found.content.decode().count("<tr>") == 2
+    assert "No passport matches" in missing.content.decode()
