@@ -37,10 +37,18 @@ class RecomputeReport:
 
 
 def parameters(book: FactorBook) -> Parameters:
+    """CFF parameters from the registry. At end of life the recycled product replaces global
+    primary aluminium (E*v) and is remelted like secondary aluminium (E_rec,EoL); E_D is the
+    ``end_of_life_disposal`` factor when one is registered (none is shipped: with the shipped
+    R2 = 0 and no E_D, a product's own end of life adds nothing)."""
     return Parameters(
         a=book.value("cff_a", "metals"),
         qs_in_over_qp=book.value("cff_qs_qp"),
         r2=book.value("cff_r2"),
+        erec_eol_per_kg=book.value("secondary_aluminium"),
+        e_virgin_star_per_kg=book.value("primary_aluminium", "global"),
+        qs_out_over_qp=book.value("cff_qs_qp"),
+        ed_per_kg=book.value("end_of_life_disposal"),
     )
 
 

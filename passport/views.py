@@ -19,8 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
-from passport import charts, selectors
+from passport import charts, parts, selectors
 from passport.api.views import VersionSerializer, passport_header
 from passport.choices import TIER_ORDER
 from passport.models import Passport
@@ -164,6 +165,67 @@ class PassportPageView(APIView):
                 "recycled_chart": recycled_chart(view, FactorBook.load()),
                 "public_url": public_url(request, passport),
                 "successors": list(passport.successors.order_by("created_at")),
+            }
+        )
+
+
+METHOD_NAMES = {"cut_off": "Cut-off", "allocation": "Allocation", "cff": "Circular Footprint Formula"}
+CHAIN_NAMES = {"physical": "Physical", "mass_balance": "Mass balance"}
+
+
+class PartPassportView(APIView):
+    """A die-cast part's passport for people (HTML) and machines (JSON)."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    template_name = "passport/part.html"
+
+    def get(self, request: Request, pk: int) -> Response:
+        html = request.accepted_renderer.format == "html"
+        try:
+            part = parts.cast_part_get(pk=pk)
+        except ApplicationError as exc:
+            if not html:
+                raise
+            return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
+        detailed = parts.may_see_sources(organisation=request_organisation(request), part=part)
+        document = parts.part_passport(part=part, detailed=detailed)
+        if not html:
+            return Response(document)
+        footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
+        recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
+        return Response(
+            {
+                "part": part,
+                "document": document,
+                "detailed": detailed,
+                "footprint_chart": charts.bar_chart(
+                    [(METHOD_NAMES.get(m, m), float(f["totalPerKg"])) for m, f in footprint.items()],  # type: ignore[arg-type]
+                    unit="kg CO2e/kg",
+                    title="Carbon footprint per kg, by method",
+                )
+                if footprint
+                else None,
+                "stages": [
+                    (stage.replace("_", " "), [f["perKg"][stage] for f in footprint.values()])  # type: ignore[index]
+                    for stage in STAGES
+                ],
+                "methods": [METHOD_NAMES.get(m, m) for m in footprint],
+                "recycled_chart": charts.recycled_chart(
+                    [
+                        charts.RecycledBar(
+                            material=CHAIN_NAMES.get(chain, chain),
+                            pre_consumer_pct=shares["preConsumer"] * 100,
+                            post_consumer_pct=shares["postConsumer"] * 100,
+                            minimums_pct={},
+                        )
+                        for chain, shares in recycled.items()
+                    ],
+                    title="Recycled content by chain of custody",
+                )
+                if recycled
+                else None,
+                "recycled": [(CHAIN_NAMES.get(chain, chain), shares) for chain, shares in recycled.items()],
             }
         )
 

@@ -119,6 +119,8 @@ RUN_AROUND_SHARE = Decimal("0.35")
 HOLDING_LOSS_SHARE = Decimal("0.005")
 TRAY_DESIGNS = [("BT-C", Decimal("18.6")), ("BT-V", Decimal("21.4")), ("BT-S", Decimal("24.2"))]
 TRAY_ALLOY = "AlSi10Mg (Fe < 0.12)"
+# The castline casts its trays for this carmaker: the closed loop is scrap from its own vehicles.
+TRAY_CUSTOMER = "Volta"
 # Every third melt is cast into ingots at the Norwegian shop; the others go molten.
 INGOT_ROUTE_EVERY = 3
 # What a shredded pack becomes, as shares of its mass (the rest is electrolyte and
@@ -964,7 +966,12 @@ class DemoLoop:
     ) -> None:
         run = wave.index + 1
         castings = [
-            ops.PartOut(f"{design}-{run:02d}-{t:04d}", "battery_tray", tray_kg, {"alloy": TRAY_ALLOY, "design": design})
+            ops.PartOut(
+                f"{design}-{run:02d}-{t:04d}",
+                "battery_tray",
+                tray_kg,
+                {"alloy": TRAY_ALLOY, "design": design, "oem": TRAY_CUSTOMER},
+            )
             for t in range(1, trays + 1)
         ]
         rejects_kg = rejects * tray_kg

@@ -274,3 +274,20 @@ def test_a_factor_in_another_unit_is_converted(loop):
     melt_total = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.08
     assert result(loop.melt).total_per_kg == pytest.approx(melt_total / 690.6, rel=REL)
     assert "electricity_grid:DE:v2" in result(loop.melt).factors
+
+
+def test_a_recycling_rate_gives_each_product_its_cff_end_of_life_credit(loop):
+    # given: evidence that 90 % of such trays are recycled at end of life (R2 = 0.9)
+    services.factor_add(code="cff_r2", value="0.9", unit="dimensionless", source="collection study")
+
+    # when
+    services.footprints_recompute()
+
+    # then: (1 - A) R2 (E_rec,EoL - E*v Qs/Qp) + (1 - R2) E_D, with A = 0.2, E_rec,EoL = 0.6
+    # (secondary aluminium), E*v = 16.7 (global primary), Qs/Qp = 1 and no E_D registered
+    credit = (1 - 0.2) * 0.9 * (0.6 - 16.7 * 1.0)
+    tray = result(loop.trays[0], method="cff")
+    assert tray.per_kg["end_of_life_and_recycling"] == pytest.approx(credit, rel=REL)
+    # the run-around scrap is no product: it carries no end of life of its own
+    assert result(loop.run_around, method="cff").per_kg["end_of_life_and_recycling"] == 0
+    assert result(loop.trays[0], method="cut_off").per_kg["end_of_life_and_recycling"] == 0
