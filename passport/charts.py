@@ -12,8 +12,10 @@ from html import escape
 
 WIDTH = 560
 LABEL_WIDTH = 190
-VALUE_WIDTH = 90
+VALUE_WIDTH = 150
 ROW_HEIGHT = 30
+# About how wide a character of the 13 px labels is, to lay the legend out in one line.
+LEGEND_CHARACTER_WIDTH = 7
 BAR_HEIGHT = 18
 COLOURS = {"bar": "#2f6f9f", "pre": "#7fb069", "post": "#2e7d32", "axis": "#9aa5b1", "text": "#1c2430"}
 THRESHOLD_COLOURS = ("#c0392b", "#8e44ad")
@@ -97,10 +99,11 @@ def recycled_chart(bars: Sequence[RecycledBar], *, title: str) -> str:
     legend = [("pre-consumer", COLOURS["pre"]), ("post-consumer", COLOURS["post"])] + [
         (f"minimum from {year}", THRESHOLD_COLOURS[i % len(THRESHOLD_COLOURS)]) for i, year in enumerate(years)
     ]
-    for index, (label, colour) in enumerate(legend):
-        x = 10 + index * 135
+    x = 10
+    for label, colour in legend:
         body.append(
             f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
             f'<text x="{x + 16}" y="{legend_y}" fill="{COLOURS["text"]}">{escape(label)}</text>'
         )
+        x += 16 + LEGEND_CHARACTER_WIDTH * len(label) + 18
     return _frame(legend_y + 12, title, body)

@@ -197,6 +197,7 @@ class PartPassportView(APIView):
         return Response(
             {
                 "part": part,
+                "part_type": str(document["partType"] or "part").replace("_", " "),
                 "document": document,
                 "detailed": detailed,
                 "footprint_chart": charts.bar_chart(
