@@ -136,29 +136,6 @@ def _root_state(source: Source, method: str) -> _State:
     return _State(tuple(per_kg), shares, primary, pending_recycled=source.origin in RECYCLED_ORIGINS)
 
 
-def _mix_shares(parts: list[tuple[float, Shares]]) -> Shares:
-    first = parts[0][1] if parts else _NO_SHARES
-    if all(shares is first for _, shares in parts):
-        return first  # one kind of material in: the mix has its shares
-    total = pre = post = 0.0
-    makes: dict[str, float] = {}
-    for kg, shares in parts:
-        total += kg
-        if shares is _NO_SHARES:
-            continue  # virgin material adds mass, and nothing else
-        pre += kg * shares.pre_consumer
-        post += kg * shares.post_consumer
-        for make, fraction in shares.by_make:
-            makes[make] = makes.get(make, 0.0) + kg * fraction
-    if total <= 0:
-        return _NO_SHARES
-    return Shares(
-        pre_consumer=pre / total,
-        post_consumer=post / total,
-        by_make=tuple([(make, makes[make] / total) for make in sorted(makes)]),
-    )
-
-
 def compute(
     sources: Iterable[Source],
     activities: Iterable[Activity],
@@ -235,9 +212,7 @@ def _compute(
     accounts: dict[tuple[int | None, str | None], _Account] = {}
     end_of_life = _cff_end_of_life(params) if method == CFF else 0.0
     for activity in sorted(activities, key=lambda a: a.seq):
-        for node, state in _run(activity, states, method, chain, params, virgin_per_kg, accounts, end_of_life):
-            states[node] = state
-            results[node] = state._footprint or state.footprint()
+        _run(activity, states, results, method, chain, params, virgin_per_kg, accounts, end_of_life)
     return results
 
 
@@ -248,29 +223,38 @@ def _unknown_input(seq: int, node: int) -> CarbonError:
 def _run(
     activity: Activity,
     states: dict[int, _State],
+    results: dict[int, Footprint],
     method: str,
     chain: str,
     params: Parameters,
     virgin_per_kg: float,
     accounts: dict[tuple[int | None, str | None], _Account],
     end_of_life: float,
-) -> list[tuple[int, _State]]:
+) -> None:
+    """Walk one activity: its outputs' states and results go into ``states`` and ``results``."""
     out_kg = sum(kg for _, kg in activity.outputs)
     if out_kg <= 0:
         raise CarbonError("outputs_empty", f"activity {activity.seq} has no output mass")
     process = _stages(activity.burdens)
     process_primary = sum(process)
     if activity.flows:
-        return _run_unmixed(activity, states, process, process_primary, out_kg)
+        for target, made in _run_unmixed(activity, states, process, process_primary, out_kg):
+            states[target] = made
+            results[target] = made.footprint()
+        return
 
     # Input burdens add up by stage; an input's own end of life never flows on (convention 6).
-    # The three other stages are unrolled: this loop runs once per edge of the graph.
+    # This loop runs once per edge of the graph: the three stages are unrolled and the mix's
+    # shares are summed in the same pass.
     raw, main, distribution, end = process
     primary = process_primary
-    parts: list[tuple[float, Shares]] = []
     pending_all = bool(activity.inputs)
     substituting = method == CFF and activity.substitutes
     a = params.a
+    first: Shares | None = None
+    alike = True
+    total = pre = post = 0.0
+    makes: dict[str, float] = {}
     for node, kg in activity.inputs:
         state = states.get(node)
         if state is None:
@@ -288,26 +272,42 @@ def _run(
             main += kg * m
             distribution += kg * d
             primary += state.primary_kg * kg
-        parts.append((kg, state.shares))
         pending_all = pending_all and state.pending_recycled
-    burden = (raw, main, distribution, end)
-    shares = _mix_shares(parts)
+        shares = state.shares
+        if first is None:
+            first = shares
+        elif shares is not first:
+            alike = False
+        total += kg
+        if shares is not _NO_SHARES:  # virgin material adds mass, and nothing else
+            pre += kg * shares.pre_consumer
+            post += kg * shares.post_consumer
+            for make, fraction in shares.by_make:
+                makes[make] = makes.get(make, 0.0) + kg * fraction
+    if alike:
+        mixed = first or _NO_SHARES  # one kind of material in: the mix has its shares
+    elif total <= 0:
+        mixed = _NO_SHARES
+    else:
+        by_make = tuple([(make, makes[make] / total) for make in sorted(makes)])
+        mixed = Shares(pre_consumer=pre / total, post_consumer=post / total, by_make=by_make)
     if chain == MASS_BALANCE and activity.substitutes:
-        shares = _claim(shares, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
+        mixed = _claim(mixed, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
     pending = pending_all and not activity.substitutes
-    per_kg_out = tuple(value / out_kg for value in burden)
+    per_kg = (raw / out_kg, main / out_kg, distribution / out_kg, end / out_kg)
     # Outputs of a mix are identical (convention 1): one state serves them all, except
     # products that add their own end of life under the CFF.
-    common = _State(per_kg_out, shares, primary / out_kg, pending)
-    made = []
+    common = _State(per_kg, mixed, primary / out_kg, pending)
+    footprint = common.footprint()
+    products = activity.products if method == CFF else ()
     for node, _ in activity.outputs:
-        if method == CFF and node in activity.products:
-            own = list(per_kg_out)
-            own[_EOL] += end_of_life
-            made.append((node, _State(tuple(own), shares, primary / out_kg, pending)))
+        if node in products:
+            own = _State((*per_kg[:_EOL], per_kg[_EOL] + end_of_life), mixed, primary / out_kg, pending)
+            states[node] = own
+            results[node] = own.footprint()
         else:
-            made.append((node, common))
-    return made
+            states[node] = common
+            results[node] = footprint
 
 
 def _run_unmixed(
