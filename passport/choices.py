@@ -24,3 +24,8 @@ class AccessTier(models.TextChoices):
 
 
 TIER_ORDER = (AccessTier.PUBLIC, AccessTier.LEGITIMATE_INTEREST, AccessTier.AUTHORITIES)
+
+
+# The metals Art. 8 of Regulation (EU) 2023/1542 sets recycled-content minimums for, by symbol,
+# with their Battery Pass names (Circularity/recycledContent/recycledMaterial).
+ARTICLE_8_METALS = {"Co": "Cobalt", "Pb": "Lead", "Li": "Lithium", "Ni": "Nickel"}

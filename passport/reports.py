@@ -69,6 +69,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from carbon.factors import FactorBook
+from passport.choices import ARTICLE_8_METALS
 from traceability.choices import ObjectKind
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, TraceableObject
@@ -76,9 +77,9 @@ from traceability.operations.engine import metal_inputs
 
 TARGETS_FILE = Path(__file__).resolve().parent / "data" / "recycling_targets.json"
 # Art. 8(2)(a)-(d) order; Battery Pass 1.2.0 names the materials in full.
-ARTICLE_8_METALS = {"Co": "Cobalt", "Pb": "Lead", "Li": "Lithium", "Ni": "Nickel"}
 MINIMUM_CODE = "recycled_content_minimum_"
-MINIMUM_SETS = (2031, 2036)
+# (month, day): Art. 8(2) and 8(3) apply from 18 August of the year their registry code names.
+ARTICLE_8_DAY = (8, 18)
 # Annex XII Part C, points (a)-(e).
 RECOVERY_METALS = ("Co", "Cu", "Pb", "Li", "Ni")
 RECYCLING, REFINING = "battery_recycling", "black_mass_refining"
@@ -88,7 +89,6 @@ FIRST_YEAR, LAST_YEAR = 1, 9999  # what a date can hold
 CHUNK = 2000
 PCT, KG = Decimal("0.01"), Decimal("0.001")
 YES, NO = "yes", "no"
-SHEET = "{http://purl.org/dc/elements/1.1/}"
 
 
 @dataclass(frozen=True)
@@ -141,20 +141,21 @@ def met(value: Decimal | None, target: Decimal | None) -> str | None:
 
 
 def _article_8_minimums() -> tuple[dict[date, dict[str, Decimal]], list[tuple[str, str, str]]]:
-    """Minimum recycled content in percent, by the date each set applies from (year granularity)."""
+    """Minimum recycled content in percent, by the day each set applies from: every current
+    ``recycled_content_minimum_<year>`` row of the carbon registry."""
     book = FactorBook.load()
+    codes = sorted({code for code, _ in book.general if code.startswith(MINIMUM_CODE)})
     minimums: dict[date, dict[str, Decimal]] = {}
     sources = []
-    for year in MINIMUM_SETS:
-        code = f"{MINIMUM_CODE}{year}"
-        values = book.by_region(code)
-        if not values:
-            continue
-        minimums[date(year, 1, 1)] = {metal: (Decimal(str(v)) * 100).quantize(PCT) for metal, v in values.items()}
+    for code in codes:
+        applies = date(int(code.removeprefix(MINIMUM_CODE)), *ARTICLE_8_DAY)
+        minimums[applies] = {
+            metal: (Decimal(str(value)) * 100).quantize(PCT) for metal, value in book.by_region(code).items()
+        }
         for metal in ARTICLE_8_METALS:
             factor = book.general.get((code, metal))
             if factor is not None:
-                sources.append((f"{code} {metal}", f"{minimums[date(year, 1, 1)][metal]} %", factor.source))
+                sources.append((f"{code} {metal}", f"{minimums[applies][metal]} %", factor.source))
     return minimums, sources
 
 
@@ -172,8 +173,14 @@ def _year_of(text: object) -> int | None:
 
 def _shares(recycled: object, materials: object) -> dict[str, tuple[Decimal, Decimal]]:
     """(pre-consumer %, post-consumer %) of each Art. 8 metal the battery contains."""
-    names = {m.get("batteryMaterialName") for m in materials if isinstance(m, dict)} if isinstance(materials, list) else set()
-    declared = {c.get("recycledMaterial"): c for c in recycled if isinstance(c, dict)} if isinstance(recycled, list) else {}
+    names = (
+        {m.get("batteryMaterialName") for m in materials if isinstance(m, dict)}
+        if isinstance(materials, list)
+        else set()
+    )
+    declared = (
+        {c.get("recycledMaterial"): c for c in recycled if isinstance(c, dict)} if isinstance(recycled, list) else {}
+    )
     shares = {}
     for metal, name in ARTICLE_8_METALS.items():
         if name in declared:
@@ -199,9 +206,7 @@ def recycled_content_report(*, year: int | None = None) -> Report:
     """Recycled content per battery model, plant and year against the Art. 8 minimums."""
     year = checked_year(year)
     general = "attributes__batteryPass__GeneralProductInformation__"
-    packs = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK).exclude(
-        attributes__has_key=PREVIOUS_IDENTITY
-    )
+    packs = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK).exclude(attributes__has_key=PREVIOUS_IDENTITY)
     if year is not None:
         packs = packs.filter(**{f"{general}manufacturingDate__startswith": f"{year:04d}-"})
     rows = packs.order_by("pk").values_list(
@@ -232,11 +237,11 @@ def recycled_content_report(*, year: int | None = None) -> Report:
         model = models[key]
         applied, in_force = target_set(minimums, made_in)
         row: dict[str, object] = {
-            "manufacturer": maker,
-            "gtin": gtin,
-            "chemistry": chemistry,
+            "manufacturer": maker or None,
+            "gtin": gtin or None,
+            "chemistry": chemistry or None,
             "rated_energy_kwh": Decimal(energy) if energy else None,
-            "plant": plant,
+            "plant": plant or None,
             "year": made_in,
             "batteries": model.batteries,
             "minimums_of": applied.year if applied else None,
@@ -363,7 +368,7 @@ def recycling_report(*, year: int | None = None) -> Report:
             "recycler": recycler.slug,
             "recycler_name": recycler.name,
             "year": event_year,
-            "chemistries": ", ".join(sorted(recycler.chemistries)),
+            "chemistries": ", ".join(sorted(recycler.chemistries)) or None,
             "input_kg": recycler.input_kg.quantize(KG),
             "output_kg": recycler.output_kg.quantize(KG),
             "efficiency_pct": efficiency,
@@ -378,7 +383,9 @@ def recycling_report(*, year: int | None = None) -> Report:
             contained = recycler.contained.get(metal, Decimal(0))
             recovered = recycler.recovered.get(metal, Decimal(0))
             recovery = pct(recovered, contained)
-            target = next((t.target_pct for t in recovery_targets if t.material == metal and t.by == recovery_due), None)
+            target = next(
+                (t.target_pct for t in recovery_targets if t.material == metal and t.by == recovery_due), None
+            )
             seen = bool(contained or recovered)
             row |= {
                 f"{metal}_contained_kg": contained.quantize(KG) if seen else None,
@@ -422,8 +429,7 @@ def recycling_report(*, year: int | None = None) -> Report:
     ]
     return Report(
         name="recycling",
-        title="Recycling efficiency and material recovery per recycler and year (Regulation (EU) 2023/1542, "
-        "Annex XII)",
+        title="Recycling efficiency and material recovery per recycler and year (Regulation (EU) 2023/1542, Annex XII)",
         year=year,
         columns=columns,
         rows=result,
@@ -466,7 +472,18 @@ def _tally(records: list[EventRecord], recyclers: dict[tuple[int, int], _Recycle
 # --- files ----------------------------------------------------------------------------------
 
 REPORTS = {"recycled-content": recycled_content_report, "recycling": recycling_report}
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def checked_format(file_format: str) -> str:
+    if file_format not in MEDIA_TYPES:
+        raise ApplicationError(
+            "format_unknown", f"no format {file_format!r}: choose one of {', '.join(MEDIA_TYPES)}", status=404
+        )
+    return file_format
 
 
 def report_build(*, name: str, year: int | None = None) -> Report:
@@ -486,26 +503,26 @@ def write_csv(report: Report, stream: TextIO) -> None:
         writer.writerow([_cell(row.get(c.key)) for c in report.columns])
 
 
-def write_xlsx(report: Report, stream: BinaryIO) -> None:
-    """The report's rows on one sheet, the minimums and targets it used with their sources on another."""
-    workbook = Workbook(write_only=True)
+def _header(sheet, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
     bold = Font(bold=True)
+    cells = []
+    for title in titles:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
 
-    def header(sheet, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
-        cells = []
-        for title in titles:
-            cell = WriteOnlyCell(sheet, value=title)
-            cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
 
+def write_xlsx(report: Report, stream: BinaryIO) -> None:
+    """The rows on one sheet; the minimums and targets they were compared with, and their sources, on another."""
+    workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Report")
     sheet.freeze_panes = "A2"
-    header(sheet, [c.header for c in report.columns])
+    _header(sheet, [c.header for c in report.columns])
     for row in report.rows:
         sheet.append([row.get(c.key) for c in report.columns])
     sources = workbook.create_sheet("Sources")
-    header(sources, ["rule", "value", "source"])
+    _header(sources, ["rule", "value", "source"])
     for rule in report.sources:
         sources.append(list(rule))
     sources.append([])
@@ -514,14 +531,10 @@ def write_xlsx(report: Report, stream: BinaryIO) -> None:
 
 
 def report_bytes(report: Report, *, file_format: str) -> bytes:
-    if file_format == "csv":
+    if checked_format(file_format) == "csv":
         text = io.StringIO()
         write_csv(report, text)
         return text.getvalue().encode("utf-8")
-    if file_format == "xlsx":
-        data = io.BytesIO()
-        write_xlsx(report, data)
-        return data.getvalue()
-    raise ApplicationError(
-        "format_unknown", f"no format {file_format!r}: choose one of {', '.join(MEDIA_TYPES)}", status=404
-    )
+    data = io.BytesIO()
+    write_xlsx(report, data)
+    return data.getvalue()

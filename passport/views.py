@@ -13,6 +13,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -23,7 +25,7 @@ from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from passport import charts, parts, selectors
 from passport.api.views import VersionSerializer, passport_header
-from passport.choices import TIER_ORDER
+from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.models import Passport
 from passport.qr import qr_code
 from passport.schemas import ASPECTS
@@ -32,8 +34,7 @@ from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
 from traceability.identifiers import validate_gs1_serial, validate_gtin
 
-# Battery Pass names of the materials Art. 8 sets minimums for, and their symbols.
-ARTICLE_8_MATERIALS = {"Cobalt": "Co", "Lithium": "Li", "Nickel": "Ni", "Lead": "Pb"}
+ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
 MINIMUM_YEARS = ("2031", "2036")
 STAGE_NAMES = {
     "RawMaterialExtraction": "Raw material acquisition",
@@ -105,7 +106,7 @@ def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
         if not isinstance(content, dict):
             continue
         material = str(content.get("recycledMaterial", ""))
-        symbol = ARTICLE_8_MATERIALS.get(material)
+        symbol = ARTICLE_8_SYMBOLS.get(material)
         bars.append(
             charts.RecycledBar(
                 material=f"{material} ({symbol})" if symbol else material,
@@ -120,6 +121,7 @@ def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
     return charts.recycled_chart(bars, title=title) if bars else None
 
 
+@extend_schema(exclude=True)  # the same JSON as /api/v1/passports/{id}, documented there
 class PassportPageView(APIView):
     """A passport for people (HTML) and machines (JSON), by id or by GS1 Digital Link."""
 
@@ -180,6 +182,10 @@ class PartPassportView(APIView):
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
     template_name = "passport/part.html"
 
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="A die-cast part's passport: shares per chain of custody, footprint per method, provenance",
+    )
     def get(self, request: Request, pk: int) -> Response:
         html = request.accepted_renderer.format == "html"
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import make_partner
@@ -129,6 +130,12 @@ def tamper(db):  # type: ignore[no-untyped-def]
 def partner(db):  # type: ignore[no-untyped-def]
     """A remelter with a client-side key (private key included), a custodial key and an API key."""
     return make_partner("nordic-remelt", role="remelter")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_counts():  # type: ignore[no-untyped-def]
+    """Every test starts with no failed sign-ins on record (the counts live in the cache)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ battery reads the legitimate-interest tier; a regulator reads the authorities' t
 A caller may ask for a lower tier (``?tier=public``), never a higher one.
 """
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -59,6 +60,7 @@ class PassportView(APIView):
 
     @extend_schema(
         parameters=[TIER_PARAMETER, OpenApiParameter("version", int, description="an earlier version")],
+        responses=OpenApiTypes.OBJECT,
         summary="A battery passport (Battery Pass 1.2.0 aspects) at the caller's access tier",
     )
     def get(self, request: Request, reference: str) -> Response:

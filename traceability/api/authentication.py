@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from traceability import throttle
 from traceability.models import ApiCredential, Organisation
 from traceability.services import hash_api_secret
 
@@ -35,8 +36,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme != SCHEME:
             return None
+        if throttle.blocked(request):
+            raise exceptions.Throttled(detail="too many failed API keys from this address; try again later")
         client_id, _, secret = token.strip().partition(".")
         if not client_id or not secret:
+            throttle.record_failure(request)
             raise exceptions.AuthenticationFailed("malformed API key: expected <client_id>.<secret>")
         credential = (
             ApiCredential.objects.select_related("organisation")
@@ -45,6 +49,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         )
         expected = credential.secret_hash if credential else hash_api_secret("")
         if not hmac.compare_digest(expected, hash_api_secret(secret)) or credential is None:
+            throttle.record_failure(request)
             raise exceptions.AuthenticationFailed("invalid API key")
         return OrganisationPrincipal(organisation=credential.organisation, client_id=client_id), credential
 

@@ -1,0 +1,29 @@
+"""Password sign-in (web admin) that refuses an address after too many failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from traceability import throttle
+
+
+class ThrottledModelBackend(ModelBackend):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ):  # type: ignore[no-untyped-def,override]
+        if throttle.blocked(request):
+            raise PermissionDenied("too many failed sign-ins from this address; try again later")
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+@receiver(user_login_failed)
+def _count_failure(
+    sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    throttle.record_failure(request)
