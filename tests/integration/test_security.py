@@ -97,3 +97,17 @@ def test_secrets_are_stored_hashed(db):
     _, secret = partner.api_key.split(".", 1)
     assert secret not in credential.secret_hash and len(credential.secret_hash) == 64
     assert user.password.startswith(("pbkdf2_sha256$", "argon2", "scrypt"))
+
+
+def test_pages_and_api_carry_strict_security_headers(db):
+    page = Client().get("/")
+    api = Client().get("/api/v1/ledger/checkpoint")
+
+    for response in (page, api):
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert "camera=()" in response["Permissions-Policy"]
