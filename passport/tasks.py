@@ -30,7 +30,8 @@ def passports_catch_up_task(self) -> dict[str, int]:  # type: ignore[no-untyped-
 
 
 def _nudge(seq: int) -> None:
-    passports_catch_up_task.delay()
+    # No retries while the broker is down: the append has committed; the next nudge catches up.
+    passports_catch_up_task.apply_async(retry=False)
 
 
 def follow_the_ledger() -> None:

@@ -2,7 +2,9 @@
 
 Carbon registers a callback at start-up; after every committed append it is called
 with the new head ``seq`` (once per transaction, after the commit, so a callback never
-sees a write that is later rolled back).
+sees a write that is later rolled back). A callback that fails (the broker is down) is
+logged and never fails the append: the event is committed, and whoever follows the
+ledger catches up from its cursor at the next nudge.
 """
 
 from collections.abc import Callable, Iterator
@@ -22,7 +24,8 @@ def on_ledger_append(callback: Callable[[int], None]) -> None:
 def after_commit(seq: int) -> None:
     if _paused or not _callbacks:
         return
-    transaction.on_commit(lambda: [callback(seq) for callback in _callbacks])
+    for callback in _callbacks:
+        transaction.on_commit(lambda callback=callback: callback(seq), robust=True)
 
 
 @contextmanager
