@@ -3,7 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/looptrace_test python -m bench [--only NAME]
 
 Only the server, user and password of ``DATABASE_URL`` are used: the run drops and
-recreates a throwaway database ``looptrace_bench`` there, migrates it, and drops it
+recreates a throwaway database ``looptrace_bench`` there (``BENCH_DATABASE_NAME``
+chooses another name starting with ``looptrace_bench``, so parallel runs do not drop
+each other's), migrates it, and drops it
 at the end. Anything but PostgreSQL is refused. Django runs with ``DEBUG=0``, as
 in production (no query log).
 
@@ -76,6 +78,14 @@ carbon_incremental (s/event, target ratio <= 0.01)
     (``carbon.services._known``) and ``compute([], [activity], known=...)``.
     Median of 31 events; the ratio is that time over the full recomputation's.
 
+epcis_capture (events/s, target ratio >= 0.7)
+    Subject: 20,000 EPCIS 2.0 ObjectEvents in 40 EPCISDocuments of 500 through
+    ``traceability.epcis.services.epcis_capture`` (schema validation, CBV 2.0 event
+    hash, eventID check, de-duplication, custodial signing, append, query index).
+    Baseline: as many events of the same shape through ``ledger_append_batch`` in
+    batches of 500, custodially signed; the two alternate batch by batch. The ratio is
+    the fraction of the plain append rate capture keeps (``bench/epcis_capture.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -101,6 +111,7 @@ BENCHMARKS = (
     "genealogy_backward",
     "carbon_full",
     "carbon_incremental",
+    "epcis_capture",
 )
 
 
@@ -121,7 +132,7 @@ def _setup_django(database: BenchDatabase) -> None:
 
 def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
     # Imported once Django is set up: these modules import models.
-    from bench import append, footprints, genealogy, operations, verify
+    from bench import append, epcis_capture, footprints, genealogy, operations, verify
     from bench.workload import Workload
 
     @cache
@@ -136,6 +147,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "genealogy_backward": genealogy.run,
         "carbon_full": lambda: footprints.run_full(database),
         "carbon_incremental": lambda: footprints.run_incremental(database),
+        "epcis_capture": epcis_capture.run,
     }
     results = {}
     for name in names:

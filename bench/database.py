@@ -1,8 +1,8 @@
 """The throwaway PostgreSQL database the benchmarks run in.
 
-Its name is fixed (``looptrace_bench``); server, user, password and options come
-from ``DATABASE_URL``. It is dropped and recreated at the start of a run and
-dropped at the end, so nothing a benchmark writes outlives the run.
+Its name is ``looptrace_bench`` (or ``BENCH_DATABASE_NAME``, which must start with
+it); server, user, password and options come from ``DATABASE_URL``. It is dropped
+and recreated at the start of a run and dropped at the end, so nothing a benchmark writes outlives the run.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ class BenchDatabase:
                 f"the benchmarks need PostgreSQL, but DATABASE_URL points at {parsed['ENGINE']} "
                 "(set DATABASE_URL=postgres://user@host:port/name)"
             )
+        name = os.environ.get("BENCH_DATABASE_NAME") or BENCH_DATABASE_NAME
+        if not name.startswith(BENCH_DATABASE_NAME) or not name.replace("_", "").isalnum():
+            raise BenchSetupError(
+                f"BENCH_DATABASE_NAME must start with {BENCH_DATABASE_NAME} and hold only letters, digits and _"
+            )
         parts = urlsplit(source)
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DATABASE_NAME}", parts.query, parts.fragment))
+        url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
         return cls(url=url, settings=dj_database_url.parse(url))
 
     @property

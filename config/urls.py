@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("traceability.api.urls")),
     path("api/v1/", include("carbon.api.urls")),
+    path("epcis/", include("traceability.epcis.api.urls")),
     path("api/v1/", include("passport.api.urls")),
     path("api/v1/audit/export", AuditExportView.as_view(), name="audit-export"),
     path("", include("passport.urls")),

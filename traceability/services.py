@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from traceability import hooks
 from traceability.choices import KeyCustody, OrganisationRole
+from traceability.epcis.index import index_ledger_events
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key, encrypt_private_key
 from traceability.ledger import checkpoint as notes
@@ -88,6 +89,9 @@ class SubmittedDocument:
     document: object
     signature: str | None = None
     key_id: str | None = None
+    # Set by the EPCIS capture service, which has computed them already.
+    event_hash: str | None = None
+    context_inherited: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,8 @@ class _Prepared:
     digest: bytes
     key_id: str
     signature: bytes
+    event_hash: str | None = None
+    context_inherited: bool = False
 
 
 # --- the platform --------------------------------------------------------------------
@@ -279,6 +285,8 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
                 digest=sha256(data),
                 key_id=key.key_id,
                 signature=signature,
+                event_hash=item.event_hash,
+                context_inherited=item.context_inherited,
             )
         )
     _verify_signatures(to_verify, len(items))
@@ -379,9 +387,17 @@ def _append_prepared(
         known = merkle_nodes_get(set(merkle.frontier_keys(size_before)))
         nodes = merkle.nodes_for_appends(size_before, leaf_hashes, known)
         _insert_ledger_rows(entries, nodes)
-        for entry, item in zip(entries, prepared, strict=True):
+        events = []
+        for position, (entry, item) in enumerate(zip(entries, prepared, strict=True)):
             if item.kind == KIND_EVENT:
-                project(entry, json.loads(item.document), check=True)
+                document = json.loads(item.document)
+                try:
+                    project(entry, document, check=True)
+                except ApplicationError as exc:
+                    raise _at_position(exc, position, len(prepared)) from exc
+                events.append((entry, document, item.event_hash, item.context_inherited))
+        if events:
+            index_ledger_events(events)
         hooks.after_commit(entries[-1].seq)
     return entries
 

@@ -1,3 +1,4 @@
+from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
 from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode
@@ -7,7 +8,10 @@ from traceability.models.organisations import Membership, Organisation, Site
 __all__ = [
     "AlloySpecification",
     "ApiCredential",
+    "CaptureJob",
     "Checkpoint",
+    "EpcisEvent",
+    "EpcisEventEpc",
     "EventRecord",
     "IdempotencyRecord",
     "LedgerEntry",

@@ -1,0 +1,145 @@
+"""EPCIS 2.0 REST bindings (``/epcis/``): capture and query, thin over the EPCIS services."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote, urlencode
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from traceability.api.authentication import request_organisation
+from traceability.epcis import selectors, services
+from traceability.errors import ApplicationError
+from traceability.models import CaptureJob
+
+EPCIS_VERSION = "2.0.0"
+CBV_VERSION = "2.0.0"
+ERROR_BEHAVIOUR_HEADER = "GS1-Capture-Error-Behaviour"
+
+
+class JSONLDParser(JSONParser):
+    """EPCIS documents arrive as JSON-LD."""
+
+    media_type = "application/ld+json"
+
+
+def _headers(**extra: str) -> dict[str, str]:
+    return {"GS1-EPCIS-Version": EPCIS_VERSION, "GS1-CBV-Version": CBV_VERSION, **extra}
+
+
+def capture_job_data(job: CaptureJob) -> dict[str, object]:
+    data: dict[str, object] = {
+        "captureID": str(job.id),
+        "createdAt": job.created_at.isoformat().replace("+00:00", "Z"),
+        "running": job.running,
+        "success": job.success,
+        "captureErrorBehaviour": job.error_behaviour,
+        "errors": job.errors,
+        "eventCount": job.event_count,
+        "capturedCount": job.captured_count,
+        "duplicateCount": job.duplicate_count,
+    }
+    if job.finished_at is not None:
+        data["finishedAt"] = job.finished_at.isoformat().replace("+00:00", "Z")
+    return data
+
+
+class EpcisView(APIView):
+    parser_classes = [JSONParser, JSONLDParser]
+
+
+class CaptureView(EpcisView):
+    @extend_schema(
+        request=dict,
+        responses={202: None},
+        parameters=[
+            OpenApiParameter(ERROR_BEHAVIOUR_HEADER, str, OpenApiParameter.HEADER, enum=["rollback", "proceed"])
+        ],
+        summary="Capture an EPCIS 2.0 document (EPCISDocument or EPCISQueryDocument); 202 with the capture job",
+    )
+    def post(self, request: Request) -> Response:
+        job = services.epcis_capture(
+            organisation=request_organisation(request),
+            document=request.data,
+            error_behaviour=request.headers.get(ERROR_BEHAVIOUR_HEADER, "rollback").strip().lower(),
+        )
+        return Response(status=status.HTTP_202_ACCEPTED, headers=_headers(Location=f"/epcis/capture/{job.id}"))
+
+    @extend_schema(
+        responses=dict, summary="The organisation's capture jobs, newest first", operation_id="epcis_capture_list"
+    )
+    def get(self, request: Request) -> Response:
+        jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[: selectors.MAX_PER_PAGE]
+        return Response([capture_job_data(job) for job in jobs], headers=_headers())
+
+    def options(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return Response(
+            status=status.HTTP_204_NO_CONTENT,
+            headers=_headers(
+                **{
+                    "GS1-EPCIS-Capture-Limit": str(services.CAPTURE_LIMIT),
+                    ERROR_BEHAVIOUR_HEADER: "all",
+                    "Allow": "OPTIONS, GET, POST",
+                }
+            ),
+        )
+
+
+class CaptureJobView(EpcisView):
+    @extend_schema(
+        responses=dict, summary="One capture job: running, success, errors", operation_id="epcis_capture_job"
+    )
+    def get(self, request: Request, capture_id: str) -> Response:
+        try:
+            job_id = uuid.UUID(capture_id)
+        except ValueError:
+            job_id = None
+        job = (
+            CaptureJob.objects.filter(organisation=request_organisation(request), id=job_id).first() if job_id else None
+        )
+        if job is None:
+            raise ApplicationError("capture_not_found", f"no capture job {capture_id}", status=404)
+        return Response(capture_job_data(job), headers=_headers())
+
+
+class EventListView(EpcisView):
+    @extend_schema(
+        request=dict,
+        responses=dict,
+        parameters=[
+            OpenApiParameter(name, str, description="pipe-delimited values")
+            for name in sorted(selectors.SUPPORTED - {"perPage"})
+        ]
+        + [OpenApiParameter("perPage", int)],
+        summary="Query events (EPCIS 2.0 query parameters); an EPCISQueryDocument, paged by Link rel=next",
+    )
+    def get(self, request: Request) -> Response:
+        params = {name: request.query_params.get(name, "") for name in request.query_params}
+        page = selectors.epcis_events_query(organisation=request_organisation(request), params=params)
+        headers = _headers()
+        if page.next_token:
+            following = {**params, "nextPageToken": page.next_token}
+            headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
+        return Response(selectors.query_document(page.events), headers=headers)
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Capture one EPCIS event synchronously")
+    def post(self, request: Request) -> Response:
+        event = services.epcis_event_capture(organisation=request_organisation(request), event=request.data)
+        location = f"/epcis/events/{quote(event.event_id, safe='')}"
+        return Response(status=status.HTTP_201_CREATED, headers=_headers(Location=location))
+
+
+class EventDetailView(EpcisView):
+    @extend_schema(
+        responses=dict,
+        summary="One event by eventID (or its CBV hash), as an EPCISQueryDocument",
+        operation_id="epcis_event",
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.epcis_event_get(organisation=request_organisation(request), event_id=event_id)
+        return Response(selectors.query_document([event]), headers=_headers())

@@ -1,0 +1,112 @@
+"""Writing the EPCIS query index of ledger events, inside the append transaction.
+
+Called for every event the ledger accepts, so ``/epcis/events`` finds Looptrace's own
+operation events and captured foreign events alike. The canonical event hash is the
+de-duplication key: an event whose hash (or eventID) is already stored is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from traceability.epcis.core.fields import IndexedEvent, index_event
+from traceability.epcis.core.hashing import EventHashError
+from traceability.errors import ApplicationError
+from traceability.models import EpcisEvent, EpcisEventEpc, LedgerEntry
+
+EVENT_COLUMNS = (
+    "entry_id",
+    "event_hash",
+    "event_id",
+    "organisation_id",
+    "event_type",
+    "event_time",
+    "record_time",
+    "action",
+    "biz_step",
+    "disposition",
+    "read_point",
+    "biz_location",
+    "transformation_id",
+    "context_inherited",
+)
+# The capture service marks events whose @context it copied from their document.
+INHERITED_CONTEXT_MARK = "inherited"
+
+
+def indexed_events(
+    items: Sequence[tuple[LedgerEntry, dict[str, object], str | None, bool]],
+) -> list[tuple[LedgerEntry, IndexedEvent, bool]]:
+    rows = []
+    for position, (entry, document, computed_hash, inherited) in enumerate(items):
+        try:
+            rows.append((entry, index_event(document, computed_hash=computed_hash), inherited))
+        except EventHashError as exc:
+            raise ApplicationError("event_invalid", str(exc), extra={"index": position}) from exc
+    return rows
+
+
+def _refuse_duplicates(rows: list[tuple[LedgerEntry, IndexedEvent, bool]]) -> None:
+    hashes = [row.event_hash for _, row, _ in rows]
+    ids = [row.event_id for _, row, _ in rows]
+    stored = EpcisEvent.objects.filter(event_hash__in=hashes).values_list("event_hash", "entry_id").first()
+    if stored is not None or len(set(hashes)) != len(hashes):
+        duplicate = stored[0] if stored else next(h for h in hashes if hashes.count(h) > 1)
+        raise ApplicationError(
+            "event_duplicate",
+            f"the event {duplicate} is already recorded" + (f" (entry {stored[1]})" if stored else ""),
+            status=409,
+            extra={"index": hashes.index(duplicate), "eventHash": duplicate},
+        )
+    taken = EpcisEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True).first()
+    if taken is not None or len(set(ids)) != len(ids):
+        clash = taken or next(i for i in ids if ids.count(i) > 1)
+        raise ApplicationError(
+            "event_id_taken",
+            f"eventID {clash} already names another event",
+            status=409,
+            extra={"index": ids.index(clash), "eventID": clash},
+        )
+
+
+def index_ledger_events(items: Sequence[tuple[LedgerEntry, dict[str, object], str | None, bool]]) -> None:
+    """Index appended events: ``(entry, event document, precomputed hash or None, context inherited)``."""
+    rows = indexed_events(items)
+    _refuse_duplicates(rows)
+    events = [
+        (
+            entry.seq,
+            row.event_hash,
+            row.event_id,
+            entry.organisation_id,
+            row.event_type,
+            row.event_time,
+            entry.recorded_at,
+            row.action,
+            row.biz_step,
+            row.disposition,
+            row.read_point,
+            row.biz_location,
+            row.transformation_id,
+            inherited,
+        )
+        for entry, row, inherited in rows
+    ]
+    epcs = [(entry.seq, role, value, canonical) for entry, row, _ in rows for role, value, canonical in row.epcs]
+    if connection.vendor != "postgresql":
+        EpcisEvent.objects.bulk_create(EpcisEvent(**dict(zip(EVENT_COLUMNS, values, strict=True))) for values in events)
+        EpcisEventEpc.objects.bulk_create(
+            EpcisEventEpc(event_id=seq, role=role, value=value, canonical=canonical)
+            for seq, role, value, canonical in epcs
+        )
+        return
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY traceability_epcisevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for values in events:
+                copy.write_row(values)
+        with raw.copy("COPY traceability_epciseventepc (event_id, role, value, canonical) FROM STDIN") as copy:
+            for values in epcs:
+                copy.write_row(values)

@@ -1,0 +1,236 @@
+"""EPCIS 2.0 queries over the ledger's events, and EPCIS documents of them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from traceability.epcis.core.fields import canonical_id
+from traceability.epcis.core.vocabulary import full_uri
+from traceability.errors import ApplicationError
+from traceability.models import EpcisEvent, EpcisEventEpc, Organisation
+from traceability.operations.epcis import EPCIS_CONTEXT
+from traceability.selectors import READ_ALL_ROLES, events_visible_to, objects_visible_to
+
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 1000
+SCHEMA_VERSION = "2.0"
+
+# MATCH_ parameters: the roles of the identifiers each one searches.
+MATCH_ROLES = {
+    "MATCH_epc": ("epc", "child"),
+    "MATCH_parentID": ("parent",),
+    "MATCH_inputEPC": ("input",),
+    "MATCH_outputEPC": ("output",),
+    "MATCH_anyEPC": ("epc", "child", "parent", "input", "output"),
+    "MATCH_epcClass": ("quantity", "child_quantity"),
+    "MATCH_inputEPCClass": ("input_quantity",),
+    "MATCH_outputEPCClass": ("output_quantity",),
+    "MATCH_anyEPCClass": ("quantity", "child_quantity", "input_quantity", "output_quantity"),
+}
+TIME_FILTERS = {
+    "GE_eventTime": "event_time__gte",
+    "LT_eventTime": "event_time__lt",
+    "GE_recordTime": "record_time__gte",
+    "LT_recordTime": "record_time__lt",
+}
+EQ_FILTERS = {
+    "EQ_action": "action",
+    "EQ_readPoint": "read_point",
+    "EQ_bizLocation": "biz_location",
+    "EQ_transformationID": "transformation_id",
+}
+VOCABULARY_FILTERS = {"EQ_bizStep": ("biz_step", "bizStep"), "EQ_disposition": ("disposition", "disposition")}
+PAGING = ("perPage", "nextPageToken")
+SUPPORTED = frozenset(
+    {"eventType", "EQ_eventID", *MATCH_ROLES, *TIME_FILTERS, *EQ_FILTERS, *VOCABULARY_FILTERS, *PAGING}
+)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[EpcisEvent]
+    next_token: str | None
+
+
+def _parameter_error(name: str, message: str) -> ApplicationError:
+    return ApplicationError("query_parameter_invalid", f"{name}: {message}", extra={"parameter": name})
+
+
+def epcis_events_visible_to(*, organisation: Organisation) -> QuerySet[EpcisEvent]:
+    """Events the organisation captured or recorded, and events about objects it can see."""
+    events = EpcisEvent.objects.all()
+    if organisation.role in READ_ALL_ROLES:
+        return events
+    operations = events_visible_to(organisation=organisation).values("pk")
+    identifiers = objects_visible_to(organisation=organisation).values("identifier")
+    naming = EpcisEventEpc.objects.filter(value__in=identifiers).values("event_id")
+    return events.filter(Q(organisation=organisation) | Q(entry_id__in=operations) | Q(entry_id__in=naming))
+
+
+def _values(params: Mapping[str, str], name: str) -> list[str]:
+    values = [v for v in params[name].split("|") if v]
+    if not values:
+        raise _parameter_error(name, "needs at least one value")
+    return values
+
+
+def _time(name: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError as exc:
+        raise _parameter_error(name, f"{text!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        raise _parameter_error(name, "the time needs a time zone")
+    return moment
+
+
+def _identifier_condition(values: Iterable[str]) -> Q:
+    """Exact identifiers compare in canonical form; EPC pattern URIs (``...idpat...*``) as prefixes."""
+    condition = Q()
+    for value in values:
+        if value.startswith("urn:epc:idpat:") and value.endswith("*"):
+            scheme_and_body = value.removeprefix("urn:epc:idpat:").rstrip("*")
+            condition |= Q(value__startswith="urn:epc:id:" + scheme_and_body)
+            condition |= Q(value__startswith=value.rstrip("*"))
+        else:
+            condition |= Q(canonical=canonical_id(value))
+    return condition
+
+
+def _decode_token(token: str) -> int:
+    try:
+        seq = int(base64.urlsafe_b64decode(token.encode("ascii") + b"==").decode("ascii"))
+    except (binascii.Error, ValueError, UnicodeError) as exc:
+        raise _parameter_error("nextPageToken", "not a token this server issued") from exc
+    return seq
+
+
+def _encode_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(str(seq).encode("ascii")).decode("ascii").rstrip("=")
+
+
+def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str]) -> EventPage:
+    """One page of the events matching the EPCIS query parameters, in ledger order."""
+    unknown = sorted(set(params) - SUPPORTED)
+    if unknown:
+        raise ApplicationError(
+            "query_parameter_unsupported",
+            f"unsupported query parameters: {', '.join(unknown)}",
+            extra={"parameters": unknown},
+        )
+    events = epcis_events_visible_to(organisation=organisation)
+    if "eventType" in params:
+        events = events.filter(event_type__in=_values(params, "eventType"))
+    for name, lookup in TIME_FILTERS.items():
+        if name in params:
+            events = events.filter(**{lookup: _time(name, params[name])})
+    for name, field in EQ_FILTERS.items():
+        if name in params:
+            events = events.filter(**{f"{field}__in": _values(params, name)})
+    for name, (field, vocabulary) in VOCABULARY_FILTERS.items():
+        if name in params:
+            events = events.filter(**{f"{field}__in": [full_uri(vocabulary, v) for v in _values(params, name)]})
+    if "EQ_eventID" in params:
+        wanted = _values(params, "EQ_eventID")
+        events = events.filter(Q(event_id__in=wanted) | Q(event_hash__in=wanted))
+    for name, roles in MATCH_ROLES.items():
+        if name in params:
+            matching = EpcisEventEpc.objects.filter(_identifier_condition(_values(params, name)), role__in=roles)
+            events = events.filter(entry_id__in=matching.values("event_id"))
+    per_page = _per_page(params)
+    if "nextPageToken" in params:
+        events = events.filter(entry_id__gt=_decode_token(params["nextPageToken"]))
+    page = list(events.select_related("entry").order_by("entry_id")[: per_page + 1])
+    more = len(page) > per_page
+    page = page[:per_page]
+    return EventPage(events=page, next_token=_encode_token(page[-1].entry_id) if more else None)
+
+
+def _per_page(params: Mapping[str, str]) -> int:
+    if "perPage" not in params:
+        return DEFAULT_PER_PAGE
+    try:
+        value = int(params["perPage"])
+    except ValueError as exc:
+        raise _parameter_error("perPage", "must be a whole number") from exc
+    if not 1 <= value <= MAX_PER_PAGE:
+        raise _parameter_error("perPage", f"must be between 1 and {MAX_PER_PAGE}")
+    return value
+
+
+def epcis_event_get(*, organisation: Organisation, event_id: str) -> EpcisEvent:
+    event = (
+        epcis_events_visible_to(organisation=organisation)
+        .select_related("entry")
+        .filter(Q(event_id=event_id) | Q(event_hash=event_id))
+        .first()
+    )
+    if event is None:
+        raise ApplicationError("event_not_found", f"no event {event_id} visible to you", status=404)
+    return event
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+def _context_items(context: object) -> list[object]:
+    return list(context) if isinstance(context, list) else [context] if context is not None else []
+
+
+def _merge_context(top: list[object], prefixes: dict[str, object], context: object) -> bool:
+    """Add an event's @context to the document's; False when a prefix would change meaning."""
+    items = _context_items(context)
+    for item in items:
+        if isinstance(item, dict) and any(k in prefixes and prefixes[k] != v for k, v in item.items()):
+            return False
+    for item in items:
+        if isinstance(item, dict):
+            prefixes.update(item)
+        elif item not in top:
+            top.append(item)
+    return True
+
+
+def events_as_documents(events: Iterable[EpcisEvent]) -> tuple[list[object], list[dict[str, object]]]:
+    """The document-level @context and the events as captured (a copied @context moves to the document)."""
+    top: list[object] = [EPCIS_CONTEXT]
+    prefixes: dict[str, object] = {}
+    rendered = []
+    for event in events:
+        document = json.loads(event.entry.document)
+        if event.context_inherited and _merge_context(top, prefixes, document.get("@context")):
+            document.pop("@context", None)
+        rendered.append(document)
+    return top + ([prefixes] if prefixes else []), rendered
+
+
+def query_document(events: Iterable[EpcisEvent]) -> dict[str, object]:
+    """An EPCISQueryDocument holding ``events``."""
+    context, rendered = events_as_documents(events)
+    return {
+        "@context": context,
+        "type": "EPCISQueryDocument",
+        "schemaVersion": SCHEMA_VERSION,
+        "creationDate": timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": rendered}}},
+    }
+
+
+def export_document(events: Iterable[EpcisEvent]) -> dict[str, object]:
+    """An EPCISDocument holding ``events``: what a partner's EPCIS repository can capture."""
+    context, rendered = events_as_documents(events)
+    return {
+        "@context": context,
+        "type": "EPCISDocument",
+        "schemaVersion": SCHEMA_VERSION,
+        "creationDate": timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "epcisBody": {"eventList": rendered},
+    }

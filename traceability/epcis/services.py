@@ -1,0 +1,242 @@
+"""EPCIS 2.0 capture: documents and single events become ledger entries.
+
+Captured events are signed custodially for the capturing organisation and appended
+like any other event, so Looptrace's rules apply to events carrying ``lt:operation``
+and any other valid EPCIS event is stored as it came. An event whose canonical hash
+is already in the ledger is a duplicate: counted, not stored again. An ``eventID``
+written as a CBV hash must be the event's own hash (``EPCIS_EVENT_ID_HASH_CHECK``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from traceability.choices import OrganisationRole
+from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash
+from traceability.epcis.core.schema import document_errors, event_errors, events_of
+from traceability.errors import ApplicationError
+from traceability.models import CaptureJob, EpcisEvent, Organisation
+from traceability.services import MAX_BATCH_DOCUMENTS, SubmittedDocument, ledger_append_batch
+
+# Events one capture request may carry (announced as GS1-EPCIS-Capture-Limit).
+CAPTURE_LIMIT = 10_000
+PROBLEM_VALIDATION = "epcisException:ValidationException"
+PROBLEM_CAPTURE_LIMIT = "epcisException:CaptureLimitExceededException"
+PROBLEM_CONFLICT = "epcisException:ResourceAlreadyExistsException"
+
+
+@dataclass
+class _Candidate:
+    position: int
+    event: dict[str, object]
+    stored: dict[str, object]
+    event_hash: str
+    context_inherited: bool
+
+
+def hash_check_strict() -> bool:
+    """Whether a hash-form eventID that is not the event's own hash is an error (else: accepted, reported)."""
+    return settings.EPCIS_EVENT_ID_HASH_CHECK == "strict"
+
+
+def _problem(code: str, detail: str, *, index: int | None = None, **extra: object) -> dict[str, object]:
+    problem: dict[str, object] = {"type": PROBLEM_VALIDATION, "title": code, "status": 400, "code": code}
+    problem["detail"] = detail
+    if index is not None:
+        problem["eventIndex"] = index
+    problem.update(extra)
+    return problem
+
+
+def _check_writer(organisation: Organisation) -> None:
+    if organisation.role == OrganisationRole.REGULATOR:
+        raise ApplicationError("role_not_allowed", "regulators read the ledger; they do not write to it", status=403)
+
+
+def _refuse_invalid_document(document: object) -> list[object]:
+    if not isinstance(document, dict):
+        raise ApplicationError("epcis_document_invalid", "an EPCIS document must be a JSON object")
+    errors = document_errors(document)
+    if errors:
+        raise ApplicationError(
+            "epcis_document_invalid",
+            f"the document does not validate against the EPCIS 2.0 JSON schema: {errors[0].path}: {errors[0].message}",
+            extra={"errors": [{"path": e.path, "message": e.message} for e in errors]},
+        )
+    events = events_of(document)
+    if len(events) > CAPTURE_LIMIT:
+        raise ApplicationError("capture_limit_exceeded", f"a capture holds at most {CAPTURE_LIMIT} events", status=413)
+    return events
+
+
+def _candidate(position: int, event: dict[str, object], context: object) -> _Candidate:
+    """Hash the event and check a hash-form eventID; the stored form carries the document's @context."""
+    try:
+        computed = event_hash(event, context=context)
+    except EventHashError as exc:
+        raise ApplicationError("event_invalid", str(exc), extra={"eventIndex": position}) from exc
+    claimed = event.get("eventID")
+    if is_event_hash(claimed) and claimed != computed and hash_check_strict():
+        raise ApplicationError(
+            "event_id_hash_mismatch",
+            f"eventID {claimed} is not the event's CBV 2.0 hash {computed}",
+            extra={"eventIndex": position, "computedHash": computed},
+        )
+    inherited = "@context" not in event and context is not None
+    stored = {"@context": copy.deepcopy(context), **event} if inherited else event
+    return _Candidate(position, event, stored, computed, inherited)
+
+
+def _known_hashes(hashes: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(hashes), MAX_BATCH_DOCUMENTS):
+        chunk = hashes[start : start + MAX_BATCH_DOCUMENTS]
+        known.update(EpcisEvent.objects.filter(event_hash__in=chunk).values_list("event_hash", flat=True))
+    return known
+
+
+def _new_events(candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
+    """Candidates not yet in the ledger (nor earlier in the same document), and how many were duplicates."""
+    known = _known_hashes([c.event_hash for c in candidates])
+    fresh = []
+    for candidate in candidates:
+        if candidate.event_hash in known:
+            continue
+        known.add(candidate.event_hash)
+        fresh.append(candidate)
+    return fresh, len(candidates) - len(fresh)
+
+
+def _append(organisation: Organisation, candidates: Sequence[_Candidate]) -> None:
+    items = [
+        SubmittedDocument(document=c.stored, event_hash=c.event_hash, context_inherited=c.context_inherited)
+        for c in candidates
+    ]
+    try:
+        ledger_append_batch(organisation=organisation, items=items)
+    except ApplicationError as exc:
+        index = exc.extra.get("index")
+        if isinstance(index, int) and 0 <= index < len(candidates):
+            exc.extra["eventIndex"] = candidates[index].position
+        raise
+
+
+def _error_of(exc: ApplicationError) -> dict[str, object]:
+    extra = {k: v for k, v in exc.extra.items() if k not in {"index", "eventIndex"}}
+    index = exc.extra.get("eventIndex")
+    return _problem(exc.code, exc.message, index=index if isinstance(index, int) else None, **extra)
+
+
+def _capture_rollback(organisation: Organisation, candidates: list[_Candidate]) -> list[dict[str, object]]:
+    try:
+        with transaction.atomic():
+            for start in range(0, len(candidates), MAX_BATCH_DOCUMENTS):
+                _append(organisation, candidates[start : start + MAX_BATCH_DOCUMENTS])
+    except ApplicationError as exc:
+        return [_error_of(exc)]
+    return []
+
+
+def _capture_proceed(organisation: Organisation, candidates: list[_Candidate]) -> tuple[list[dict[str, object]], int]:
+    """Append what can be appended; an event that breaks a rule is reported and left out."""
+    errors: list[dict[str, object]] = []
+    duplicates = 0
+    for start in range(0, len(candidates), MAX_BATCH_DOCUMENTS):
+        pending = list(candidates[start : start + MAX_BATCH_DOCUMENTS])
+        while pending:
+            try:
+                _append(organisation, pending)
+                break
+            except ApplicationError as exc:
+                index = exc.extra.get("index")
+                if not isinstance(index, int) or not 0 <= index < len(pending):
+                    errors.append(_error_of(exc))
+                    break
+                if exc.code == "event_duplicate":
+                    duplicates += 1
+                else:
+                    errors.append(_error_of(exc))
+                del pending[index]
+    return errors, duplicates
+
+
+def epcis_capture(*, organisation: Organisation, document: object, error_behaviour: str = "rollback") -> CaptureJob:
+    """Capture an EPCIS document eagerly; the job row records the outcome.
+
+    A document that is no valid EPCIS 2.0 document is refused outright (nothing is
+    stored and no job is created); rule violations of single events fail the job
+    (``rollback``) or only those events (``proceed``).
+    """
+    _check_writer(organisation)
+    if error_behaviour not in CaptureJob.Behaviour.values:
+        raise ApplicationError(
+            "capture_error_behaviour_invalid", "GS1-Capture-Error-Behaviour must be rollback or proceed"
+        )
+    events = _refuse_invalid_document(document)
+    assert isinstance(document, dict)
+    job = CaptureJob.objects.create(
+        organisation=organisation,
+        error_behaviour=error_behaviour,
+        created_at=timezone.now(),
+        event_count=len(events),
+    )
+    errors: list[dict[str, object]] = []
+    candidates = []
+    for position, event in enumerate(events):
+        try:
+            candidates.append(_candidate(position, event, document.get("@context")))
+        except ApplicationError as exc:
+            errors.append(_error_of(exc))
+    if errors and error_behaviour == CaptureJob.Behaviour.ROLLBACK:
+        return _finish(job, errors=errors, captured=0, duplicates=0)
+    fresh, duplicates = _new_events(candidates)
+    if error_behaviour == CaptureJob.Behaviour.ROLLBACK:
+        errors = _capture_rollback(organisation, fresh)
+        captured = 0 if errors else len(fresh)
+    else:
+        failures, late_duplicates = _capture_proceed(organisation, fresh)
+        errors += failures
+        duplicates += late_duplicates
+        captured = len(fresh) - len(failures) - late_duplicates
+    return _finish(job, errors=errors, captured=captured, duplicates=duplicates)
+
+
+def _finish(job: CaptureJob, *, errors: list[dict[str, object]], captured: int, duplicates: int) -> CaptureJob:
+    job.running = False
+    job.success = not errors
+    job.errors = errors
+    job.captured_count = captured
+    job.duplicate_count = duplicates
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def epcis_event_capture(*, organisation: Organisation, event: object) -> EpcisEvent:
+    """Capture one event (``POST /epcis/events``): stored, or refused with a 4xx error."""
+    _check_writer(organisation)
+    errors = event_errors(event)
+    if errors:
+        raise ApplicationError(
+            "epcis_event_invalid",
+            f"the event does not validate against the EPCIS 2.0 JSON schema: {errors[0].path}: {errors[0].message}",
+            extra={"errors": [{"path": e.path, "message": e.message} for e in errors]},
+        )
+    assert isinstance(event, dict)
+    candidate = _candidate(0, event, None)
+    existing = EpcisEvent.objects.filter(event_hash=candidate.event_hash).first()
+    if existing is not None:
+        raise ApplicationError(
+            "event_duplicate",
+            f"the event {candidate.event_hash} is already recorded (entry {existing.entry_id})",
+            status=409,
+            extra={"eventHash": candidate.event_hash},
+        )
+    _append(organisation, [candidate])
+    return EpcisEvent.objects.get(event_hash=candidate.event_hash)
