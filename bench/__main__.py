@@ -86,6 +86,13 @@ epcis_capture (events/s, target ratio >= 0.7)
     batches of 500, custodially signed; the two alternate batch by batch. The ratio is
     the fraction of the plain append rate capture keeps (``bench/epcis_capture.py``).
 
+passport_load (req/s, target ratio >= 0.5)
+    gunicorn (2 workers, production settings) on the demo's passports; Locust, 16 users,
+    no think time. Subject: public passport reads through the API; baseline: the constant
+    JSON health view through the same stack. Better of two alternating runs each; p50 and
+    p99 latencies, and EPCIS capture events/s and p99 under the same load, go to standard
+    error (``bench/load.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -112,6 +119,7 @@ BENCHMARKS = (
     "carbon_full",
     "carbon_incremental",
     "epcis_capture",
+    "passport_load",
 )
 
 
@@ -132,7 +140,7 @@ def _setup_django(database: BenchDatabase) -> None:
 
 def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
     # Imported once Django is set up: these modules import models.
-    from bench import append, epcis_capture, footprints, genealogy, operations, verify
+    from bench import append, epcis_capture, footprints, genealogy, load, operations, verify
     from bench.workload import Workload
 
     @cache
@@ -148,6 +156,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "carbon_full": lambda: footprints.run_full(database),
         "carbon_incremental": lambda: footprints.run_incremental(database),
         "epcis_capture": epcis_capture.run,
+        "passport_load": lambda: load.run(database),
     }
     results = {}
     for name in names:

@@ -15,6 +15,23 @@ from traceability.selectors import objects_visible_to
 URN_PREFIX = "urn:looptrace:"
 
 
+# The public view of a passport, as the API serves it, is cached: a QR scan reads it again and
+# again, and it only changes when the passport does (``passport_cache_forget``). Seconds an
+# entry may live (bounds staleness where each process has its own cache; see ``CACHE_URL``).
+PUBLIC_VIEW_SECONDS = 300
+
+
+def public_view_key(passport_id: uuid.UUID) -> str:
+    return f"passport:public:{passport_id}"
+
+
+def passport_id_of(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference.removeprefix(URN_PREFIX))
+    except ValueError:
+        return None
+
+
 def passport_get(*, reference: str) -> Passport:
     """A passport by its id (UUID) or its Battery Pass identifier (``urn:looptrace:<hex>``)."""
     text = reference.removeprefix(URN_PREFIX)

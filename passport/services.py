@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,6 +26,7 @@ from carbon.services import CURSOR as CARBON_CURSOR
 from passport.assembly import battery_passport_document
 from passport.choices import SECOND_LIFE_STATUSES, TIER_ORDER, PassportStatus
 from passport.models import Passport, PassportCursor, PassportVersion
+from passport.selectors import public_view_key
 from passport.tiers import filter_for_tier
 from traceability.choices import BATTERY_KINDS, ObjectStatus
 from traceability.errors import ApplicationError
@@ -77,6 +79,13 @@ def _maker_footprint_bind(battery: TraceableObject) -> None:
         )
 
 
+def passport_cache_forget(passport: Passport) -> None:
+    """Drop the cached public view now and again after the commit (a reader may refill it meanwhile)."""
+    key = public_view_key(passport.pk)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
 def _version_append(
     *, passport: Passport, document: dict[str, object], reason: str, basis_seq: int, ceased: bool = False
 ) -> PassportVersion:
@@ -97,6 +106,7 @@ def _version_append(
         "tierDigests": tier_digests,
     }
     entry = platform_fact_append(kind=KIND_PASSPORT_VERSION, document=fact)
+    passport_cache_forget(passport)
     return PassportVersion.objects.create(
         passport=passport,
         number=number,
@@ -126,10 +136,12 @@ def passport_version_issue(*, passport: Passport, reason: str, basis_seq: int) -
     except ApplicationError as exc:
         passport.problems = [{"code": exc.code, "detail": exc.message, "fields": exc.extra.get("fields", [])}]
         passport.save(update_fields=["problems"])
+        passport_cache_forget(passport)
         return None
     if passport.problems:
         passport.problems = []
         passport.save(update_fields=["problems"])
+        passport_cache_forget(passport)
     latest = passport.versions.order_by("-number").first()
     if latest is not None and latest.digest == document_digest(document).hex() and latest.status == passport.status:
         return None
@@ -154,6 +166,8 @@ def passport_issue(
         return existing
     _maker_footprint_bind(battery)
     passport = Passport.objects.create(battery=battery, status=status, previous=previous)
+    if previous is not None:
+        passport_cache_forget(previous)  # its view lists its successors
     passport_version_issue(
         passport=passport, reason="registered" if previous is None else status.lower(), basis_seq=basis_seq
     )
@@ -166,6 +180,7 @@ def passport_status_change(*, passport: Passport, status: str, basis_seq: int) -
         raise ApplicationError("passport_status_invalid", f"status must be one of {PassportStatus.values}")
     passport.status = status
     passport.save(update_fields=["status"])
+    passport_cache_forget(passport)
     return passport_version_issue(passport=passport, reason=f"status:{status.lower()}", basis_seq=basis_seq)
 
 

@@ -5,10 +5,13 @@ battery reads the legitimate-interest tier; a regulator reads the authorities' t
 A caller may ask for a lower tier (``?tier=public``), never a higher one.
 """
 
+from django.core.cache import cache
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -64,19 +67,33 @@ class PassportView(APIView):
         summary="A battery passport (Battery Pass 1.2.0 aspects) at the caller's access tier",
     )
     def get(self, request: Request, reference: str) -> Response:
+        number = request.query_params.get("version")
+        passport_id = selectors.passport_id_of(reference)
+        # An anonymous reader of the latest version (a QR code scan) gets the cached public view.
+        public = (
+            passport_id is not None
+            and number is None
+            and request_organisation(request) is None
+            and request.query_params.get("tier") in (None, AccessTier.PUBLIC)
+        )
+        if public:
+            cached = cache.get(selectors.public_view_key(passport_id))  # type: ignore[arg-type]
+            if cached is not None:
+                return HttpResponse(cached, content_type="application/json")
         passport = selectors.passport_get(reference=reference)
         tier = _tier(request, passport)
-        number = request.query_params.get("version")
         version = selectors.passport_version_get(
             passport=passport, number=int(number) if number and number.isdigit() else None
         )
-        return Response(
-            {
-                **passport_header(passport, tier),
-                **VersionSerializer(version, context={"tier": tier}).data,
-                "passport": selectors.passport_view(version=version, tier=tier),
-            }
-        )
+        payload = {
+            **passport_header(passport, tier),
+            **VersionSerializer(version, context={"tier": tier}).data,
+            "passport": selectors.passport_view(version=version, tier=tier),
+        }
+        if public:
+            rendered = JSONRenderer().render(payload)
+            cache.set(selectors.public_view_key(passport.pk), rendered, selectors.PUBLIC_VIEW_SECONDS)
+        return Response(payload)
 
 
 class PassportVersionsView(APIView):

@@ -3,6 +3,7 @@ each tier's fields only, with a QR code of its address and charts of footprint a
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from carbon.services import footprints_catch_up
 from passport import services
@@ -125,3 +126,19 @@ def test_the_index_lists_and_finds_passports_in_few_queries(passport, django_ass
     assert listing.status_code == 200 and listing.content.decode().count("<tr>") == Passport.objects.count() + 1
     assert f"/passport/{passport.pk}" in found.content.decode() and found.content.decode().count("<tr>") == 2
     assert "No passport matches" in missing.content.decode()
+
+
+def test_the_public_view_is_cached_until_the_passport_changes(passport, django_assert_max_num_queries):
+    # given: a first reader fills the cache
+    first = Client().get(f"/api/v1/passports/{passport.pk}").json()
+
+    # when: the next readers come, and then the battery is recycled
+    with django_assert_max_num_queries(0):
+        again = Client().get(f"/api/v1/passports/{passport.pk}").json()
+    services.passport_cease(passport=passport, at=timezone.now(), basis_seq=passport.versions.get().basis_seq)
+    after = Client().get(f"/api/v1/passports/{passport.pk}").json()
+
+    # then: the cached view until the change, the new version right after it
+    assert again == first
+    assert after["ceased"] is True and after["version"] == first["version"] + 1
+    assert after["status"] == "Waste" and first["status"] != "Waste"

@@ -4,6 +4,7 @@ from traceability.api import objects, views
 from traceability.api.operations import OPERATIONS, operation_view
 
 urlpatterns = [
+    path("health", views.HealthView.as_view(), name="health"),
     path("ledger/checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
     path("ledger/entries", views.EntryListCreateView.as_view(), name="ledger-entries"),
     path("ledger/entries/<int:seq>", views.EntryDetailView.as_view(), name="ledger-entry-detail"),

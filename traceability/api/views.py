@@ -1,6 +1,7 @@
 """Ledger API: thin views that validate input, call a service or selector, serialise."""
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
@@ -18,6 +19,18 @@ from traceability.models import LedgerEntry, SigningKey
 def _document_reader(request: Request):  # type: ignore[no-untyped-def]
     reader = request_organisation(request)
     return lambda entry: selectors.may_read_documents_of(reader=reader, owner_id=entry.organisation_id)
+
+
+class HealthView(APIView):
+    """A constant answer through the whole stack (routing, middleware, DRF), for load balancers;
+    the load benchmark's baseline."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Liveness: a constant JSON answer")
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
 
 
 class CheckpointView(APIView):
