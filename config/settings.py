@@ -163,6 +163,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", True)
+    # PACT clients are machines: over plain HTTP they get a clear 403, not a redirect to follow.
+    SECURE_REDIRECT_EXEMPT = [r"^(auth/token|2/|3/)"]
     if env_flag("SECURE_PROXY_SSL_HEADER_TRUSTED", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))

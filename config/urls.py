@@ -15,5 +15,6 @@ urlpatterns = [
     path("epcis/", include("traceability.epcis.api.urls")),
     path("api/v1/", include("passport.api.urls")),
     path("api/v1/audit/export", AuditExportView.as_view(), name="audit-export"),
+    path("", include("carbon.pact.urls")),
     path("", include("passport.urls")),
 ]

@@ -1,4 +1,14 @@
 from carbon.models.factors import EmissionFactor
+from carbon.models.pact import PactAccessToken, PactCheck, PactEvent, PactPartner, ProductFootprint
 from carbon.models.results import FootprintResult, LedgerCursor
 
-__all__ = ["EmissionFactor", "FootprintResult", "LedgerCursor"]
+__all__ = [
+    "EmissionFactor",
+    "FootprintResult",
+    "LedgerCursor",
+    "PactAccessToken",
+    "PactCheck",
+    "PactEvent",
+    "PactPartner",
+    "ProductFootprint",
+]

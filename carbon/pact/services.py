@@ -1,0 +1,533 @@
+"""Writes of the PACT exchange: access tokens, issued footprints, partners, received events and
+their answers, and supplier footprints pulled from a partner's PACT host.
+
+Footprints are issued lazily: every read (``/2/`` and ``/3/`` lists, gets, request answers)
+first calls ``footprints_issue`` for the objects it may show, which compares each changed
+carbon result with the object's newest issued footprint and issues a new version when what
+the footprint states has changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import rfc8785
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from carbon import services as carbon_services
+from carbon.models import (
+    EmissionFactor,
+    FootprintResult,
+    PactAccessToken,
+    PactCheck,
+    PactEvent,
+    PactPartner,
+    ProductFootprint,
+)
+from carbon.pact import schemas, sealing, selectors
+from carbon.pact.client import PactClient
+from carbon.pact.documents import iso
+from carbon.pact.errors import OAuthError, PactError
+from traceability import selectors as trace_selectors
+from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, ObjectKind
+from traceability.errors import ApplicationError
+from traceability.models import ApiCredential, Organisation, TraceableObject
+from traceability.services import hash_api_secret
+
+TOKEN_LIFETIME = timedelta(hours=1)
+# Results read per query while issuing footprints: bounds memory on a large graph.
+ISSUE_BATCH = 500
+# Footprints sent in one RequestFulfilled event.
+MAX_FULFILLED = 100
+# The footprint PACT publishes: cut-off (recycled content approach), physical chain of custody.
+PCF_METHOD, PCF_CHAIN = "cut_off", "physical"
+PIECE_KINDS = frozenset({ObjectKind.PART}) | BATTERY_KINDS
+LOT_KINDS = frozenset(ObjectKind) - SERIALISED_KINDS
+PACT_KINDS = PIECE_KINDS | LOT_KINDS
+# Lots that enter the loop from outside and may carry a supplier's own footprint.
+EXTERNAL_INPUT_KINDS = frozenset({ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING})
+SUPPLIER_FOOTPRINT = "supplier_footprint"
+FOOTPRINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:looptrace:pact:product-footprint")
+VALIDITY_YEARS = 3
+
+EVENT_TYPES = {
+    "3": {
+        "created": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+        "fulfilled": "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+        "rejected": "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+        "published": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+    },
+    "2": {
+        "created": "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
+        "fulfilled": "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1",
+        "rejected": "org.wbcsd.pathfinder.ProductFootprintRequest.Rejected.v1",
+        "published": "org.wbcsd.pathfinder.ProductFootprint.Published.v1",
+    },
+}
+EVENT_SCHEMAS = {
+    "3": {
+        "created": "RequestCreatedEvent",
+        "fulfilled": "RequestFulfilledEvent",
+        "rejected": "RequestRejectedEvent",
+        "published": "PublishedEvent",
+    },
+    # 2.3 describes only the two events a host receives from recipients in its OpenAPI document.
+    "2": {"created": "PathfinderEvent", "published": "PathfinderEvent"},
+}
+
+
+# --- access tokens (OAuth 2 client credentials) -------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    # A 256-bit random token: SHA-256 suffices, as for API secrets.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def access_token_issue(*, client_id: str, client_secret: str) -> tuple[str, int]:
+    """A bearer token for an organisation's API credential; returns the token and its lifetime in seconds."""
+    credential = ApiCredential.objects.filter(client_id=client_id, revoked_at__isnull=True).first()
+    expected = credential.secret_hash if credential else hash_api_secret("")
+    if not hmac.compare_digest(expected, hash_api_secret(client_secret)) or credential is None:
+        raise OAuthError("invalid_client", "unknown client or wrong secret", status=401)
+    now = timezone.now()
+    PactAccessToken.objects.filter(credential=credential, expires_at__lte=now).delete()
+    token = secrets.token_urlsafe(32)
+    PactAccessToken.objects.create(credential=credential, token_hash=hash_token(token), expires_at=now + TOKEN_LIFETIME)
+    return token, int(TOKEN_LIFETIME.total_seconds())
+
+
+# --- issued footprints ---------------------------------------------------------------------
+
+
+def decimal_string(value: float | Decimal) -> str:
+    """A PACT decimal: plain digits, no exponent."""
+    text = f"{Decimal(str(value)):.9f}".rstrip("0").rstrip(".")
+    return "0" if text in {"", "-0"} else text
+
+
+def product_ids_of(node: TraceableObject) -> list[str]:
+    identifier = node.identifier
+    if identifier.lower().startswith("urn:"):
+        return [identifier]
+    # GS1 Digital Link and other URIs become URNs, as PACT requires.
+    return [f"urn:looptrace:id:{uuid.uuid5(uuid.NAMESPACE_URL, identifier)}"]
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def content_of(node: TraceableObject, result: FootprintResult) -> dict[str, Any]:
+    """What the footprint of ``node`` states: lots per kilogram, parts and batteries per piece.
+
+    The reference period is the day the object was produced (the event that created it); the
+    validity period is the three years after it, PACT's default.
+    """
+    piece = node.kind in PIECE_KINDS
+    mass = Decimal(node.initial_kg)
+    per_kg = Decimal(str(result.total_per_kg))
+    produced = node.created_at.astimezone(UTC)
+    start = produced.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    owner = node.created_by
+    country = node.site.country.upper() if node.site_id and node.site and node.site.country else ""
+    factor_sources = []
+    for reference in sorted(result.factors):
+        name, _, version = reference.rpartition(":v")
+        factor_sources.append({"name": f"Looptrace factor registry {name}", "version": f"v{version}"})
+    return {
+        "method": PCF_METHOD,
+        "chain": PCF_CHAIN,
+        "productIds": product_ids_of(node),
+        "productNameCompany": node.label or node.identifier,
+        "productDescription": f"{node.get_kind_display()} {node.label} ({node.identifier}), {mass} kg",
+        "classifications": [f"urn:looptrace:kind:{node.kind}"],
+        "cpc": str((node.attributes or {}).get("cpc") or "unclassified"),
+        "companyName": owner.name,
+        "companyIds": [f"urn:looptrace:organisation:{owner.slug}"],
+        "country": country,
+        "declaredUnit": "piece" if piece else "kilogram",
+        "massKg": decimal_string(mass),
+        "pcfPerKg": decimal_string(per_kg),
+        "pcfPerDeclaredUnit": decimal_string(per_kg * mass if piece else per_kg),
+        "stagesPerKg": {stage: decimal_string(value) for stage, value in sorted(result.per_kg.items())},
+        "primaryDataSharePercent": decimal_string(round(Decimal(str(result.primary_data_share)) * 100, 6)),
+        "recycledContent": {
+            "standard": "ISO 14021",
+            "preConsumerShare": decimal_string(result.pre_consumer_share),
+            "postConsumerShare": decimal_string(result.post_consumer_share),
+            "postConsumerShareByMake": {
+                make: decimal_string(share) for make, share in sorted(result.post_consumer_by_make.items())
+            },
+            "pending": result.pending_recycled,
+        },
+        "factorSources": factor_sources,
+        "referencePeriodStart": iso(start),
+        "referencePeriodEnd": iso(end),
+        "validityPeriodStart": iso(end),
+        "validityPeriodEnd": iso(_years_later(end, VALIDITY_YEARS)),
+    }
+
+
+def fingerprint_of(content: dict[str, Any]) -> str:
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def footprints_issue(*, nodes: QuerySet[TraceableObject] | None = None) -> int:
+    """Issue a new footprint version for every object whose carbon result says something new.
+
+    Returns how many were issued. Safe to run concurrently: a version issued twice violates
+    the (object, version) uniqueness and the loser skips it.
+    """
+    checked = PactCheck.objects.filter(identifier=OuterRef("node__identifier")).values("result_computed_at")[:1]
+    results = FootprintResult.objects.filter(method=PCF_METHOD, chain=PCF_CHAIN, node__kind__in=PACT_KINDS)
+    if nodes is not None:
+        results = results.filter(node__in=nodes.values("pk"))
+    results = (
+        results.annotate(checked_at=Subquery(checked))
+        .filter(Q(checked_at__isnull=True) | Q(computed_at__gt=F("checked_at")))
+        .select_related("node__created_by", "node__site")
+        .order_by("pk")
+    )
+    issued = 0
+    for result in results.iterator(chunk_size=ISSUE_BATCH):
+        try:
+            issued += _issue(result)
+        except IntegrityError:
+            continue
+    return issued
+
+
+@transaction.atomic
+def _issue(result: FootprintResult) -> int:
+    node = result.node
+    content = content_of(node, result)
+    fingerprint = fingerprint_of(content)
+    current = ProductFootprint.objects.filter(node_id=node.identifier).order_by("-version").first()
+    issued = 0
+    if current is None or current.fingerprint != fingerprint:
+        version = current.version + 1 if current else 1
+        ProductFootprint.objects.create(
+            id=uuid.uuid5(FOOTPRINT_NAMESPACE, f"{node.identifier}#{version}"),
+            node_id=node.identifier,
+            version=version,
+            supersedes=current,
+            preceding_ids=[*current.preceding_ids, str(current.pk)] if current else [],
+            content=content,
+            fingerprint=fingerprint,
+            created=timezone.now(),
+            result_computed_at=result.computed_at,
+            product_keys=selectors.keys(content["productIds"]),
+            company_keys=selectors.keys(content["companyIds"]),
+            classification_keys=selectors.keys(content["classifications"]),
+            geography_keys=selectors.keys([content["country"]]) if content["country"] else "",
+            validity_start=datetime.fromisoformat(content["validityPeriodStart"]),
+            validity_end=datetime.fromisoformat(content["validityPeriodEnd"]),
+        )
+        issued = 1
+    PactCheck.objects.update_or_create(identifier=node.identifier, defaults={"result_computed_at": result.computed_at})
+    return issued
+
+
+# --- partners and events -------------------------------------------------------------------
+
+
+@transaction.atomic
+def partner_register(*, organisation: Organisation, base_url: str, client_id: str, client_secret: str) -> PactPartner:
+    """Where and how the platform sends events to an organisation's own PACT host."""
+    if not base_url.startswith(("https://", "http://")):
+        raise ApplicationError("pact_partner_url_invalid", f"{base_url!r} is not an http(s) URL")
+    partner, _ = PactPartner.objects.update_or_create(
+        organisation=organisation,
+        defaults={
+            "base_url": base_url.rstrip("/"),
+            "client_id": client_id,
+            "secret_sealed": sealing.seal(client_secret, client_id=client_id),
+        },
+    )
+    return partner
+
+
+def _kind_of(spec: str, event_type: object) -> str:
+    for kind, name in EVENT_TYPES[spec].items():
+        if event_type == name:
+            return kind
+    known = ", ".join(sorted(EVENT_TYPES[spec].values()))
+    raise PactError("BadRequest", f"unknown event type {event_type!r}; expected one of {known}")
+
+
+def _as_list(value: object, name: str) -> list[str]:
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in values):
+        raise PactError("BadRequest", f"{name} must be a string or a list of strings")
+    return values
+
+
+def criteria_of(spec: str, data: dict[str, Any]) -> selectors.Criteria:
+    """The filter criteria of a footprint request event."""
+    if spec == "3":
+        return selectors.criteria_from({name: _as_list(data.get(name), name) for name in selectors.FILTERS})
+    wanted = data.get("pf")
+    if not isinstance(wanted, dict):
+        raise PactError("BadRequest", "data.pf must be an object: the footprint properties to match")
+    pcf = wanted.get("pcf") if isinstance(wanted.get("pcf"), dict) else {}
+    geography = [
+        *_as_list(pcf.get("geographyCountry"), "geographyCountry"),
+        *_as_list(pcf.get("geographyRegionOrSubregion"), "geographyRegionOrSubregion"),
+        *_as_list(pcf.get("geographyCountrySubdivision"), "geographyCountrySubdivision"),
+    ]
+    return selectors.criteria_from(
+        {
+            "productId": _as_list(wanted.get("productIds"), "productIds"),
+            "companyId": _as_list(wanted.get("companyIds"), "companyIds"),
+            "classification": _as_list(wanted.get("productClassifications"), "productClassifications"),
+            "geography": geography,
+        }
+    )
+
+
+def _check_answer_event(spec: str, kind: str, data: dict[str, Any]) -> None:
+    """2.3's OpenAPI document leaves out the answers a recipient receives: check their shape here."""
+    if not isinstance(data.get("requestEventId"), str):
+        raise PactError("BadRequest", "data.requestEventId must be a string")
+    if kind == "fulfilled" and not (isinstance(data.get("pfs"), list) and data["pfs"]):
+        raise PactError("BadRequest", "data.pfs must be a non-empty list of footprints")
+    if kind == "rejected" and not isinstance(data.get("error"), dict):
+        raise PactError("BadRequest", "data.error must be an object with code and message")
+
+
+@transaction.atomic
+def event_receive(*, spec: str, organisation: Organisation, body: object, reply_source: str) -> PactEvent:
+    """Accept a CloudEvent (structured mode); a footprint request is answered later by a task.
+
+    The same event (source and id) received twice is stored and answered once.
+    """
+    if not isinstance(body, dict):
+        raise PactError("BadRequest", "the event must be a JSON object (CloudEvents structured mode)")
+    if "\\u0000" in json.dumps(body):
+        raise PactError("BadRequest", "the event must not contain NUL characters")
+    kind = _kind_of(spec, body.get("type"))
+    schema = EVENT_SCHEMAS[spec].get(kind)
+    problems = schemas.errors(spec, schema, body) if schema else []
+    for required in ("specversion", "id", "source", "time", "data"):
+        if required not in body:
+            problems.append(f"{required}: required")
+    if problems:
+        raise PactError("BadRequest", "invalid event: " + "; ".join(problems[:5]))
+    if body["specversion"] != "1.0":
+        raise PactError("BadRequest", f"specversion must be 1.0 (CloudEvents), not {body['specversion']!r}")
+    for name in ("id", "source"):
+        if not isinstance(body[name], str) or not body[name].strip():
+            raise PactError("BadRequest", f"{name} must be a non-empty string")
+    if not isinstance(body["time"], str):
+        raise PactError("BadRequest", "time must be an RFC 3339 date-time")
+    selectors.parse_moment(body["time"], name="time")
+    data = body["data"]
+    if not isinstance(data, dict):
+        raise PactError("BadRequest", "data must be an object")
+    if kind == "created":
+        criteria_of(spec, data)
+        if not PactPartner.objects.filter(organisation=organisation).exists():
+            raise PactError(
+                "BadRequest",
+                "no PACT host is registered for your organisation, so the answer could not be delivered; "
+                "ask the platform operator to register one",
+            )
+    elif spec == "2" and kind in {"fulfilled", "rejected"}:
+        _check_answer_event(spec, kind, data)
+    existing = PactEvent.objects.filter(organisation=organisation, source=body["source"], event_id=body["id"]).first()
+    if existing is not None:
+        return existing
+    event = PactEvent.objects.create(
+        organisation=organisation,
+        spec=spec,
+        event_id=body["id"],
+        source=body["source"],
+        type=body["type"],
+        body=body,
+        reply_source=reply_source,
+        answer=PactEvent.Answer.PENDING if kind == "created" else PactEvent.Answer.NONE,
+    )
+    if kind == "created":
+        from carbon.pact.tasks import pact_request_answer_task
+
+        transaction.on_commit(lambda: pact_request_answer_task.delay(event.pk))
+    return event
+
+
+def _answer_of(event: PactEvent) -> dict[str, Any]:
+    """The Fulfilled event with the matching active footprints, or Rejected when none matches."""
+    organisation = event.organisation
+    criteria = criteria_of(event.spec, event.body["data"])
+    footprints_issue(nodes=trace_selectors.objects_visible_to(organisation=organisation))
+    matches = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
+    if not criteria.statuses:
+        matches = matches.filter(deprecated=False)
+    found = list(matches[:MAX_FULFILLED])
+    answer: dict[str, Any] = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": event.reply_source}
+    answer["time"] = iso(timezone.now().replace(microsecond=0))
+    if found:
+        answer["type"] = EVENT_TYPES[event.spec]["fulfilled"]
+        answer["data"] = {
+            "requestEventId": event.event_id,
+            "pfs": [selectors.footprint_document(footprint=f, spec=event.spec) for f in found],
+        }
+    else:
+        error = PactError("NotFound", "No footprint you may read matches the request.", status=404)
+        answer["type"] = EVENT_TYPES[event.spec]["rejected"]
+        answer["data"] = {"requestEventId": event.event_id, "error": error.body(event.spec)}
+    return answer
+
+
+def request_answer(*, event_pk: int) -> PactEvent:
+    """Decide the answer to a footprint request once, then (re)try to deliver it to the requester's host."""
+    with transaction.atomic():
+        event = PactEvent.objects.select_for_update().select_related("organisation").get(pk=event_pk)
+        if event.answer in {PactEvent.Answer.FULFILLED, PactEvent.Answer.REJECTED, PactEvent.Answer.NONE}:
+            return event
+        if event.answer_body is None:
+            event.answer_body = _answer_of(event)
+            event.save(update_fields=["answer_body"])
+    partner = PactPartner.objects.filter(organisation=event.organisation).first()
+    delivered, error = False, ""
+    if partner is None:
+        error = "no PACT host registered for the organisation"
+    else:
+        client = PactClient(
+            base_url=partner.base_url,
+            client_id=partner.client_id,
+            client_secret=sealing.unseal(partner.secret_sealed, client_id=partner.client_id),
+        )
+        try:
+            client.send_event(spec=event.spec, event=event.answer_body)
+            delivered = True
+        except ApplicationError as exc:
+            error = exc.message
+    fulfilled = event.answer_body["type"] == EVENT_TYPES[event.spec]["fulfilled"]
+    event.attempts += 1
+    event.delivery_error = error
+    if delivered:
+        event.answer = PactEvent.Answer.FULFILLED if fulfilled else PactEvent.Answer.REJECTED
+        event.answered_at = timezone.now()
+    else:
+        event.answer = PactEvent.Answer.UNDELIVERED
+    event.save(update_fields=["attempts", "delivery_error", "answer", "answered_at"])
+    return event
+
+
+# --- inbound: a supplier's footprint pulled over PACT ----------------------------------------
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ApplicationError("pact_footprint_invalid", f"{name} is not a decimal: {value!r}") from exc
+    if not number.is_finite():
+        raise ApplicationError("pact_footprint_invalid", f"{name} is not a finite decimal: {value!r}")
+    return number
+
+
+def per_kg_of(*, spec: str, document: dict[str, Any]) -> tuple[Decimal, str]:
+    """kg CO2e per kg of product from a footprint, and how it was read (for the factor's source).
+
+    The figure excluding biogenic uptake is used: a metal carries no biogenic carbon, and an
+    uptake credit must not lower an input's burden.
+    """
+    pcf = document["pcf"]
+    if spec == "2":
+        unit, amount = pcf["declaredUnit"], Decimal(1)
+        value = _decimal(pcf["pCfExcludingBiogenic"], "pCfExcludingBiogenic")
+        mass = Decimal(1) if unit == "kilogram" else Decimal(0)
+    else:
+        unit = pcf["declaredUnitOfMeasurement"]
+        amount = _decimal(pcf["declaredUnitAmount"], "declaredUnitAmount")
+        value = _decimal(pcf["pcfExcludingBiogenicUptake"], "pcfExcludingBiogenicUptake")
+        mass = amount if unit == "kilogram" else _decimal(pcf.get("productMassPerDeclaredUnit", 0), "productMass")
+    if mass <= 0:
+        raise ApplicationError(
+            "pact_unit_unsupported", f"a footprint per {amount} {unit} without a product mass cannot be read per kg"
+        )
+    return value / mass, f"{value} kg CO2e per {amount} {unit}"
+
+
+def footprint_pull(
+    *,
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    lot: TraceableObject,
+    product_ids: list[str] | None = None,
+    footprint_id: str | None = None,
+    spec: str = "3",
+) -> EmissionFactor:
+    """Fetch a partner's active footprint over PACT and bind it to an external input lot as its
+    ``supplier_footprint`` (kg CO2e per kg), citing the partner's footprint id and version.
+
+    Pulling the footprint the lot already carries changes nothing.
+    """
+    if lot.kind not in EXTERNAL_INPUT_KINDS:
+        raise ApplicationError(
+            "lot_not_external_input",
+            f"{lot.label} is a {lot.kind}: supplier footprints bind to primary ingot or alloying lots",
+        )
+    if spec not in {"2", "3"}:
+        raise ApplicationError("pact_version_unknown", "PACT version 2 or 3")
+    client = PactClient(base_url=base_url, client_id=client_id, client_secret=client_secret)
+    if footprint_id:
+        document = client.footprint(spec=spec, pf_id=footprint_id)
+    elif product_ids:
+        active = [d for d in client.footprints(spec=spec, product_ids=product_ids) if d.get("status") == "Active"]
+        if not active:
+            raise ApplicationError("pact_footprint_not_found", f"{base_url} has no active footprint of {product_ids}")
+        document = max(active, key=lambda d: str(d.get("created", "")))
+    else:
+        raise ApplicationError("pact_pull_unspecified", "name the footprint id or the product ids to pull")
+    problems = schemas.errors(spec, "ProductFootprint", document)
+    if problems:
+        broken = "; ".join(problems[:5])
+        raise ApplicationError("pact_footprint_invalid", f"the partner's footprint breaks the PACT schema: {broken}")
+    if document["status"] != "Active":
+        raise ApplicationError("pact_footprint_deprecated", f"footprint {document['id']} is {document['status']}")
+    per_kg, reading = per_kg_of(spec=spec, document=document)
+    version = f"version {document['version']}, " if "version" in document else ""
+    source = (
+        f"PACT {document['specVersion']} footprint {document['id']} ({version}created {document['created']}) "
+        f"of {document['companyName']} at {base_url.rstrip('/')}: {reading}"
+    )
+    current = EmissionFactor.objects.filter(
+        code=SUPPLIER_FOOTPRINT, region="", lot=lot, superseded_by__isnull=True
+    ).first()
+    if current is not None and current.source == source:
+        return current
+    return carbon_services.factor_add(
+        code=SUPPLIER_FOOTPRINT,
+        value=per_kg.quantize(Decimal("1e-9")),
+        unit="kg/kg",
+        source=source,
+        lot=lot,
+        valid_from=_day(document.get("validityPeriodStart")),
+        valid_to=_day(document.get("validityPeriodEnd")),
+    )
+
+
+def _day(moment: object) -> date | None:
+    if not isinstance(moment, str):
+        return None
+    return selectors.parse_moment(moment, name="validity period").date()
