@@ -26,7 +26,8 @@ run: venv
 	$(PY) manage.py seed_demo
 	@echo ""
 	@echo "  Looptrace is starting on  http://127.0.0.1:8000/"
-	@echo "  Web admin:                http://127.0.0.1:8000/admin/   (demo login above)"
+	@echo "  Web admin:                http://127.0.0.1:8000/app/     (demo logins above)"
+	@echo "  Passports:                http://127.0.0.1:8000/passports/"
 	@echo "  Ledger checkpoint API:    http://127.0.0.1:8000/api/v1/ledger/checkpoint"
 	@echo ""
 	$(PY) manage.py runserver 127.0.0.1:8000

@@ -22,7 +22,12 @@ def to_unit(quantity: object, unit: str, *, field: str) -> Decimal:
     ureg = registry()
     try:
         if isinstance(quantity, dict):
-            parsed = ureg.Quantity(Decimal(str(quantity["value"])), str(quantity["unit"]))
+            value, unit_text = quantity.get("value"), quantity.get("unit")
+            if not isinstance(unit_text, str) or not unit_text.strip() or isinstance(value, bool):
+                raise ApplicationError("unit_missing", f"{field}: the unit is a text such as '{unit}'")
+            if not isinstance(value, int | float | str):
+                raise ApplicationError("quantity_invalid", f"{field}: the value is a number")
+            parsed = ureg.Quantity(Decimal(str(value)), unit_text)
         elif isinstance(quantity, str) and (match := QUANTITY_TEXT.match(quantity)):
             # Number and unit apart: "720 degC" would otherwise multiply an offset unit.
             parsed = ureg.Quantity(Decimal(match["number"]), match["unit"])
@@ -35,7 +40,7 @@ def to_unit(quantity: object, unit: str, *, field: str) -> Decimal:
         raise
     except pint.errors.DimensionalityError as exc:
         raise ApplicationError("unit_incompatible", f"{field}: {exc}") from exc
-    except (pint.errors.PintError, KeyError, ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+    except Exception as exc:  # the unit parser is third-party: any failure is malformed input
         raise ApplicationError("quantity_invalid", f"{field}: not a quantity with a unit ({exc})") from exc
     return Decimal(str(value))
 

@@ -91,7 +91,7 @@ class FootprintView(APIView):
 
 class FactorSerializer(serializers.ModelSerializer):
     lot = serializers.PrimaryKeyRelatedField(queryset=TraceableObject.objects.all(), required=False, allow_null=True)
-    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = EmissionFactor

@@ -33,8 +33,8 @@ class TraceableObjectSerializer(serializers.ModelSerializer):
     remainingKg = serializers.DecimalField(source="remaining_kg", max_digits=16, decimal_places=3)
     createdSeq = serializers.IntegerField(source="created_seq")
     createdAt = serializers.DateTimeField(source="created_at")
-    endedSeq = serializers.IntegerField(source="ended_seq")
-    endedAt = serializers.DateTimeField(source="ended_at")
+    endedSeq = serializers.IntegerField(source="ended_seq", allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
 
     class Meta:
         model = TraceableObject

@@ -26,6 +26,9 @@ from traceability.operations import services as ops
 from traceability.operations.registry import OPERATION_FIELD, operation_for
 from traceability.units import to_kg, to_unit
 
+# Ids are 64-bit in the database: a larger number is no id, and must not reach a query.
+DATABASE_ID_MAX = 2**63 - 1
+
 
 @extend_schema_field(
     {
@@ -64,7 +67,7 @@ class QuantityField(serializers.Field):
 
 
 class Base(serializers.Serializer):
-    site = serializers.IntegerField(help_text="id of one of your sites")
+    site = serializers.IntegerField(min_value=1, max_value=DATABASE_ID_MAX, help_text="id of one of your sites")
     eventTime = serializers.DateTimeField(required=False, help_text="when it happened (default: now)")
 
     def validate_site(self, value: int) -> Site:
@@ -326,7 +329,7 @@ class Remelting(Base):
 
 class MoltenTransfer(Base):
     lot = LotInSerializer()
-    destinationSite = serializers.IntegerField()
+    destinationSite = serializers.IntegerField(min_value=1, max_value=DATABASE_ID_MAX)
     temperature = QuantityField("degC", mass=False)
     distance = QuantityField("km", mass=False)
 

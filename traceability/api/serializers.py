@@ -74,9 +74,9 @@ class SigningKeySerializer(serializers.ModelSerializer):
     keyId = serializers.CharField(source="key_id")
     publicKey = serializers.SerializerMethodField()
     validFrom = serializers.DateTimeField(source="valid_from")
-    revokedAt = serializers.DateTimeField(source="revoked_at")
+    revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
     registeredSeq = serializers.IntegerField(source="registered_seq")
-    revokedSeq = serializers.IntegerField(source="revoked_seq")
+    revokedSeq = serializers.IntegerField(source="revoked_seq", allow_null=True)
 
     class Meta:
         model = SigningKey

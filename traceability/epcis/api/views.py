@@ -71,7 +71,9 @@ class CaptureView(EpcisView):
         return Response(status=status.HTTP_202_ACCEPTED, headers=_headers(Location=f"/epcis/capture/{job.id}"))
 
     @extend_schema(
-        responses=dict, summary="The organisation's capture jobs, newest first", operation_id="epcis_capture_list"
+        responses={200: {"type": "array", "items": {"type": "object"}}},
+        summary="The organisation's capture jobs, newest first",
+        operation_id="epcis_capture_list",
     )
     def get(self, request: Request) -> Response:
         jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[: selectors.MAX_PER_PAGE]

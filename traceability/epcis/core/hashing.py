@@ -388,7 +388,11 @@ def prehash(event: Mapping[str, object], *, context: object = None) -> str:
 
 def event_hash(event: Mapping[str, object], *, context: object = None) -> str:
     """``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS event."""
-    digest = hashlib.sha256(prehash(event, context=context).encode("utf-8")).hexdigest()
+    try:
+        text = prehash(event, context=context)
+    except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a field of the wrong shape
+        raise EventHashError(f"the event cannot be hashed: {exc}") from exc
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return HASH_PREFIX + digest + HASH_SUFFIX
 
 

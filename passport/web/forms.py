@@ -1,0 +1,501 @@
+"""One form per lifecycle operation: validate what a person typed, then call the operation's service.
+
+Quantities are typed in kilograms (kWh, m3, degC and km where named). A form only checks the
+shape of its input; the rules (mass balance, remaining mass, custody, event time order, the
+alloy's specification) are the engine's, which raises ``ApplicationError``. ``ERROR_FIELDS`` says
+next to which field a failed rule is shown; the ledger append rolls back, so nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, Chemistry, ObjectKind, ScrapCategory
+from traceability.errors import ApplicationError
+from traceability.models import AlloySpecification, EventRecord, Organisation, Site, TraceableObject
+from traceability.operations import services as ops
+
+from .selectors import MELT_KINDS, lot_choices
+
+KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0)}
+LINE = re.compile(r"\s+")
+# Rules every form shows at the same field.
+COMMON_ERROR_FIELDS = {
+    "site_not_yours": "site",
+    "event_time_in_future": "event_time",
+    "input_not_yet_existing": "event_time",
+}
+
+
+class OperationForm(forms.Form):
+    """Site and event time, the pickers' choices, and the mapping of failed rules to fields."""
+
+    operation = ""
+    title = ""
+    summary = ""
+    # kinds of the objects in the organisation's custody the form offers to pick from
+    picks: tuple[str, ...] = ()
+    ERROR_FIELDS: dict[str, str] = {}
+
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), help_text="where it happened")
+    event_time = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="when it happened (UTC); empty: now",
+    )
+
+    def __init__(self, *args: object, organisation: Organisation, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.organisation = organisation
+        self.fields["site"].queryset = Site.objects.filter(organisation=organisation).order_by("name")
+        self.fields["site"].label_from_instance = lambda site: site.name
+        self.available = lot_choices(organisation=organisation, kinds=self.picks) if self.picks else []
+        self._by_label: dict[str, list[str]] = {}
+        for obj in self.available:
+            self._by_label.setdefault(obj.label, []).append(obj.identifier)
+        self.setup()
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs.setdefault("aria-describedby", f"id_{name}_help")
+
+    def setup(self) -> None:
+        """Fill the choices of picker fields from ``self.available``."""
+
+    def choices(self, kinds: frozenset[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+        return [("", "—")] + [
+            (o.identifier, f"{o.label} · {o.get_kind_display()} · {o.remaining_kg} kg")
+            for o in self.available
+            if o.kind in kinds
+        ]
+
+    def identifier(self, text: str, field: str) -> str:
+        """An identifier as typed, or the label of an object in the organisation's custody."""
+        if ":" in text:
+            return text
+        found = self._by_label.get(text, [])
+        if len(found) != 1:
+            problem = "is not the label of an active object you hold" if not found else "names several objects"
+            raise ValidationError(f"{text!r} {problem}: give its identifier", code="label_unknown")
+        return found[0]
+
+    def lines(self, field: str, *, min_columns: int, max_columns: int) -> list[list[str]]:
+        rows = [LINE.split(line.strip()) for line in self.cleaned_data.get(field, "").splitlines() if line.strip()]
+        for number, row in enumerate(rows, start=1):
+            if not min_columns <= len(row) <= max_columns:
+                raise ValidationError(f"line {number}: expected {min_columns} to {max_columns} values", code="line")
+        return rows
+
+    @staticmethod
+    def kg(text: str, line: int) -> Decimal:
+        try:
+            value = Decimal(text.lower().removesuffix("kg"))
+        except InvalidOperation:
+            raise ValidationError(f"line {line}: {text!r} is not a number of kg", code="kg_invalid") from None
+        if value <= 0:
+            raise ValidationError(f"line {line}: kg must be positive", code="kg_invalid")
+        return value
+
+    def field_for(self, error: ApplicationError) -> str | None:
+        name = self.ERROR_FIELDS.get(error.code) or COMMON_ERROR_FIELDS.get(error.code)
+        return name if name in self.fields else None
+
+    def save(self) -> EventRecord:
+        """Record the operation; on a broken rule, attach it to its field and re-raise."""
+        try:
+            return self.record(self.cleaned_data)
+        except ApplicationError as error:
+            self.add_error(self.field_for(error), ValidationError(error.message, code=error.code))
+            raise
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        raise NotImplementedError
+
+    def common(self, d: dict) -> dict[str, object]:  # type: ignore[type-arg]
+        return {"organisation": self.organisation, "site": d["site"], "event_time": d.get("event_time")}
+
+
+def composition(text: str) -> dict[str, float]:
+    """``Si=7.1 Fe=0.11``: an assay in mass %."""
+    assay = {}
+    for pair in LINE.split(text.strip()) if text.strip() else []:
+        element, _, value = pair.partition("=")
+        try:
+            pct = float(value)
+        except ValueError:
+            raise ValidationError(f"{pair!r}: write element=percent, e.g. Fe=0.11", code="composition") from None
+        if not element.isalpha() or not 0 <= pct <= 100:
+            raise ValidationError(f"{pair!r}: an element symbol and a percent 0-100", code="composition")
+        assay[element] = pct
+    return assay
+
+
+class VehicleIntakeForm(OperationForm):
+    operation, title = "vehicle_intake", "Vehicle intake"
+    summary = "An end-of-life vehicle arrives at the yard."
+    ERROR_FIELDS = {"vin_invalid": "vin", "vin_check_digit_invalid": "vin", "identifier_taken": "vin"}
+
+    vin = forms.CharField(label="VIN", max_length=17, min_length=17)
+    mass_kg = forms.DecimalField(label="Mass (kg)", **KG)
+    make = forms.CharField(max_length=64)
+    model = forms.CharField(max_length=64)
+    model_year = forms.IntegerField(required=False, min_value=1950, max_value=2100)
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        return ops.vehicle_intake(
+            **self.common(d),  # type: ignore[arg-type]
+            vin=d["vin"],
+            kg=d["mass_kg"],
+            make=d["make"],
+            model=d["model"],
+            model_year=d.get("model_year"),
+        )
+
+
+class DismantlingForm(OperationForm):
+    operation, title = "dismantling", "Dismantling"
+    summary = "The traction battery and aluminium parts come out of a vehicle; the hulk remains."
+    picks = (ObjectKind.VEHICLE,)
+    ERROR_FIELDS = {
+        "object_unknown": "vehicle",
+        "object_ended": "vehicle",
+        "not_custodian": "vehicle",
+        "lot_overconsumed": "parts",
+        "battery_code_invalid": "battery_code",
+        "part_code_invalid": "parts",
+        "identifier_taken": "parts",
+        "document_malformed": "parts",
+    }
+
+    vehicle = forms.ChoiceField()
+    battery_code = forms.CharField(
+        required=False, max_length=200, help_text="GB/T 34014 code or EU identifier; empty: no battery removed"
+    )
+    battery_chemistry = forms.ChoiceField(choices=Chemistry.choices, required=False)
+    battery_kwh = forms.DecimalField(label="Rated energy (kWh)", required=False, **KG)
+    battery_kg = forms.DecimalField(label="Battery mass (kg)", required=False, **KG)
+    battery_datasheet = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="the maker's data sheet as a JSON object (Battery Pass aspects, GTIN...), read from the pack",
+    )
+    parts = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="one per line: serial part-type kg [alloy], e.g. W1-FL wheel 10.5 A356",
+    )
+
+    def setup(self) -> None:
+        self.fields["vehicle"].choices = self.choices((ObjectKind.VEHICLE,))
+
+    def clean_battery_datasheet(self) -> dict[str, object]:
+        text = self.cleaned_data.get("battery_datasheet", "").strip()
+        if not text:
+            return {}
+        try:
+            sheet = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"not JSON: {exc.msg} (line {exc.lineno})", code="datasheet_invalid") from exc
+        if not isinstance(sheet, dict):
+            raise ValidationError("the data sheet is a JSON object", code="datasheet_invalid")
+        return sheet
+
+    def clean_parts(self) -> list[ops.PartOut]:
+        parts = []
+        for number, row in enumerate(self.lines("parts", min_columns=3, max_columns=4), start=1):
+            attributes = {"alloy": row[3]} if len(row) == 4 else {}
+            parts.append(ops.PartOut(row[0], row[1], self.kg(row[2], number), attributes))
+        return parts
+
+    def clean(self) -> dict[str, object]:
+        d = super().clean() or {}
+        if d.get("battery_code"):
+            for name in ("battery_chemistry", "battery_kwh", "battery_kg"):
+                if not d.get(name):
+                    self.add_error(name, ValidationError("needed with a battery", code="required"))
+        elif not d.get("parts"):
+            self.add_error("parts", ValidationError("remove at least a battery or a part", code="required"))
+        return d
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        batteries = []
+        if d.get("battery_code"):
+            batteries.append(
+                ops.BatteryOut(
+                    d["battery_code"], d["battery_chemistry"], d["battery_kwh"], d["battery_kg"], d["battery_datasheet"]
+                )
+            )
+        return ops.dismantling(**self.common(d), vehicle=d["vehicle"], batteries=batteries, parts=d["parts"])  # type: ignore[arg-type]
+
+
+class BatteryGradingForm(OperationForm):
+    operation, title = "battery_grading", "Battery grading"
+    summary = "A removed pack is tested and routed to second life or to recycling."
+    picks = tuple(BATTERY_KINDS)
+    ERROR_FIELDS = {
+        "object_unknown": "battery",
+        "not_custodian": "battery",
+        "state_of_health_invalid": "state_of_health",
+    }
+
+    battery = forms.ChoiceField()
+    state_of_health = forms.DecimalField(
+        label="State of health (%)", max_digits=5, decimal_places=2, min_value=0, max_value=100
+    )
+    capacity_kwh = forms.DecimalField(label="Measured capacity (kWh)", **KG)
+    route = forms.ChoiceField(choices=[("second_life", "Second life"), ("recycling", "Recycling")])
+
+    def setup(self) -> None:
+        self.fields["battery"].choices = self.choices(tuple(BATTERY_KINDS))
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        return ops.battery_grading(
+            **self.common(d),  # type: ignore[arg-type]
+            battery=d["battery"],
+            state_of_health_pct=d["state_of_health"],
+            capacity_kwh=d["capacity_kwh"],
+            route=d["route"],
+        )
+
+
+INPUT_ERRORS = {
+    "object_unknown": "inputs",
+    "object_ended": "inputs",
+    "not_custodian": "inputs",
+    "lot_overconsumed": "inputs",
+    "item_not_divisible": "inputs",
+    "identifier_invalid": "inputs",
+}
+
+
+class InputsMixin:
+    """An ``inputs`` text field: one line per input, ``identifier-or-label [kg]``."""
+
+    def parsed_inputs(self, form: OperationForm, *, whole_items: bool) -> tuple[list[str], list[ops.LotIn]]:
+        serialised = {o.identifier for o in form.available if o.kind in SERIALISED_KINDS}
+        items, lots = [], []
+        rows = form.lines("inputs", min_columns=1, max_columns=2)
+        if not rows:
+            raise ValidationError("give at least one input", code="required")
+        for number, row in enumerate(rows, start=1):
+            identifier = form.identifier(row[0], "inputs")
+            if len(row) == 1:
+                if not whole_items or identifier not in serialised:
+                    raise ValidationError(f"line {number}: give the kg taken from {row[0]}", code="kg_missing")
+                items.append(identifier)
+            else:
+                lots.append(ops.LotIn(identifier, form.kg(row[1], number)))
+        return items, lots
+
+
+class ScrapSortingForm(InputsMixin, OperationForm):
+    operation, title = "scrap_sorting", "Scrap sorting"
+    summary = "Parts and lots are sorted into one scrap lot of a category."
+    picks = (ObjectKind.PART, ObjectKind.SCRAP_LOT)
+    ERROR_FIELDS = {
+        **INPUT_ERRORS,
+        "mass_unbalanced": "output_kg",
+        "identifier_taken": "output_code",
+        "scrap_lot_code_invalid": "output_code",
+        "scrap_category_invalid": "category",
+    }
+
+    inputs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="one per line: a part's label (used whole), or a lot's label and the kg taken",
+    )
+    output_code = forms.CharField(label="New lot code", max_length=64)
+    category = forms.ChoiceField(choices=ScrapCategory.choices)
+    alloy_family = forms.CharField(required=False, max_length=64, help_text="e.g. cast, wrought")
+    output_kg = forms.DecimalField(label="Lot mass (kg)", **KG)
+    composition = forms.CharField(required=False, help_text="assay in mass %, e.g. Si=7.1 Fe=0.11 Mg=0.32")
+    sorting_loss_kg = forms.DecimalField(label="Sorting loss (kg)", required=False, **KG)
+
+    def clean_inputs(self) -> tuple[list[str], list[ops.LotIn]]:
+        return self.parsed_inputs(self, whole_items=True)
+
+    def clean_composition(self) -> dict[str, float]:
+        return composition(self.cleaned_data.get("composition", ""))
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        parts, lots = d["inputs"]
+        attributes: dict[str, object] = {"scrapCategory": d["category"]}
+        if d.get("alloy_family"):
+            attributes["alloyFamily"] = d["alloy_family"]
+        if d.get("composition"):
+            attributes["composition"] = d["composition"]
+        return ops.scrap_sorting(
+            **self.common(d),  # type: ignore[arg-type]
+            parts=parts,
+            lots=lots,
+            outputs=[ops.LotOut(ObjectKind.SCRAP_LOT, d["output_kg"], code=d["output_code"], attributes=attributes)],
+            losses={"sortingLoss": d.get("sorting_loss_kg") or Decimal(0)},
+        )
+
+
+class RemeltingForm(InputsMixin, OperationForm):
+    operation, title = "remelting", "Remelting"
+    summary = "Scrap, primary ingot and alloying additions are melted into one batch, ladle or ingot lot."
+    picks = (ObjectKind.SCRAP_LOT, ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING, *MELT_KINDS)
+    ERROR_FIELDS = {
+        **INPUT_ERRORS,
+        "mass_unbalanced": "melt_loss_kg",
+        "identifier_taken": "output_code",
+        "melt_batch_code_invalid": "output_code",
+        "ingot_lot_code_invalid": "output_code",
+        "molten_ladle_code_invalid": "output_code",
+        "composition_out_of_spec": "target_alloy",
+        "alloy_unknown": "target_alloy",
+    }
+
+    inputs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), help_text="one per line: a lot's label (or identifier) and the kg"
+    )
+    output_code = forms.CharField(label="New lot code", max_length=64)
+    output_kind = forms.ChoiceField(
+        label="Output", choices=[(k, ObjectKind(k).label) for k in MELT_KINDS], initial=ObjectKind.MELT_BATCH
+    )
+    output_kg = forms.DecimalField(label="Output mass (kg)", **KG)
+    melt_loss_kg = forms.DecimalField(label="Melt loss (kg)", **KG)
+    dross_kg = forms.DecimalField(label="Dross (kg)", required=False, **KG)
+    natural_gas_m3 = forms.DecimalField(label="Natural gas (m³)", **KG)
+    electricity_kwh = forms.DecimalField(label="Electricity (kWh)", **KG)
+    target_alloy = forms.ChoiceField(required=False, help_text="checked against its composition limits")
+
+    def setup(self) -> None:
+        names = AlloySpecification.objects.order_by("name").values_list("name", flat=True)
+        self.fields["target_alloy"].choices = [("", "—")] + [(name, name) for name in names]
+
+    def clean_inputs(self) -> list[ops.LotIn]:
+        return self.parsed_inputs(self, whole_items=False)[1]
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        return ops.remelting(
+            **self.common(d),  # type: ignore[arg-type]
+            inputs=d["inputs"],
+            output=ops.LotOut(d["output_kind"], d["output_kg"], code=d["output_code"]),
+            melt_loss_kg=d["melt_loss_kg"],
+            dross_kg=d.get("dross_kg") or Decimal(0),
+            natural_gas_m3=d["natural_gas_m3"],
+            electricity_kwh=d["electricity_kwh"],
+            target_alloy=d.get("target_alloy") or None,
+        )
+
+
+class MoltenTransferForm(OperationForm):
+    operation, title = "molten_transfer", "Molten transfer"
+    summary = "Liquid metal goes hot to a nearby die-caster's site, who becomes its custodian."
+    picks = MELT_KINDS
+    ERROR_FIELDS = {
+        "object_unknown": "lot",
+        "not_custodian": "lot",
+        "object_ended": "lot",
+        "lot_overconsumed": "kg",
+        "site_unknown": "destination",
+        "delivery_invalid": "temperature_c",
+    }
+
+    lot = forms.ChoiceField()
+    kg = forms.DecimalField(label="Mass (kg)", **KG)
+    destination = forms.ModelChoiceField(queryset=Site.objects.none(), help_text="the receiving site")
+    temperature_c = forms.DecimalField(label="Temperature (°C)", max_digits=7, decimal_places=1, min_value=0)
+    distance_km = forms.DecimalField(label="Distance (km)", **KG)
+
+    def setup(self) -> None:
+        self.fields["lot"].choices = self.choices(MELT_KINDS)
+        self.fields["destination"].queryset = (
+            Site.objects.exclude(organisation=self.organisation).select_related("organisation").order_by("name")
+        )
+        self.fields["destination"].label_from_instance = lambda site: f"{site.name} ({site.organisation.name})"
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        return ops.molten_transfer(
+            **self.common(d),  # type: ignore[arg-type]
+            lot=ops.LotIn(d["lot"], d["kg"]),
+            destination=d["destination"],
+            temperature_c=d["temperature_c"],
+            distance_km=d["distance_km"],
+        )
+
+
+class DieCastingForm(OperationForm):
+    operation, title = "die_casting", "Die-casting"
+    summary = "A melt is cast into serialised parts, run-around scrap and rejects."
+    picks = MELT_KINDS
+    ERROR_FIELDS = {
+        "object_unknown": "melt",
+        "not_custodian": "melt",
+        "object_ended": "melt",
+        "lot_overconsumed": "melt_kg",
+        "mass_unbalanced": "casting_loss_kg",
+        "identifier_taken": "castings",
+        "part_code_invalid": "castings",
+        "scrap_lot_code_invalid": "run_around_code",
+    }
+
+    melt = forms.ChoiceField()
+    melt_kg = forms.DecimalField(label="Melt used (kg)", **KG)
+    castings = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="one per line: serial part-type kg [alloy], e.g. TRAY-0001 battery_tray 18.6",
+    )
+    run_around_code = forms.CharField(label="Run-around scrap lot code", required=False, max_length=64)
+    run_around_kg = forms.DecimalField(label="Run-around scrap (kg)", required=False, **KG)
+    casting_loss_kg = forms.DecimalField(label="Casting loss (kg)", required=False, **KG)
+
+    def setup(self) -> None:
+        self.fields["melt"].choices = self.choices(MELT_KINDS)
+
+    def clean_castings(self) -> list[ops.PartOut]:
+        castings = []
+        for number, row in enumerate(self.lines("castings", min_columns=3, max_columns=4), start=1):
+            attributes = {"alloy": row[3]} if len(row) == 4 else {}
+            castings.append(ops.PartOut(row[0], row[1], self.kg(row[2], number), attributes))
+        if not castings:
+            raise ValidationError("cast at least one part", code="required")
+        return castings
+
+    def clean(self) -> dict[str, object]:
+        d = super().clean() or {}
+        if bool(d.get("run_around_code")) != bool(d.get("run_around_kg")):
+            self.add_error("run_around_kg", ValidationError("give both the code and the kg", code="required"))
+        return d
+
+    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+        scrap = []
+        if d.get("run_around_code"):
+            scrap.append(
+                ops.LotOut(
+                    ObjectKind.SCRAP_LOT,
+                    d["run_around_kg"],
+                    code=d["run_around_code"],
+                    attributes={"scrapSource": "runAround"},
+                )
+            )
+        return ops.die_casting(
+            **self.common(d),  # type: ignore[arg-type]
+            melt=ops.LotIn(d["melt"], d["melt_kg"]),
+            castings=d["castings"],
+            scrap=scrap,
+            losses={"castingLoss": d.get("casting_loss_kg") or Decimal(0)},
+        )
+
+
+FORMS: dict[str, type[OperationForm]] = {
+    "vehicle-intake": VehicleIntakeForm,
+    "dismantling": DismantlingForm,
+    "battery-grading": BatteryGradingForm,
+    "scrap-sorting": ScrapSortingForm,
+    "remelting": RemeltingForm,
+    "molten-transfer": MoltenTransferForm,
+    "die-casting": DieCastingForm,
+}
+
+
+def first_output(record: EventRecord) -> TraceableObject | None:
+    """What a user most likely wants to see after recording: the event's first new object."""
+    return TraceableObject.objects.filter(created_seq=record.entry_id).order_by("pk").first()
