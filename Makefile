@@ -5,7 +5,7 @@ PY        := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/looptrace_test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench venv venv-dev clean
+.PHONY: run test lint bench faults venv venv-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: venv-dev
 ## make bench: benchmarks as ratios to baselines measured in the same run (BENCH=name runs one)
 bench: venv-dev
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m bench $(if $(BENCH),--only $(BENCH),)
+
+## make faults: PostgreSQL restarted under load (restarts the server it runs against; not for shared machines)
+faults: venv-dev
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m bench.faults
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import SHARED
+from tests.conftest import PROJECT_ROOT
 from tests.factories import make_partner
 from traceability.epcis.core.hashing import event_hash
 from traceability.models import CaptureJob, EpcisEvent, LedgerEntry
@@ -15,7 +15,7 @@ from traceability.selectors import ledger_size
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = SHARED / "standards" / "epcis2" / "examples"
+EXAMPLES = PROJECT_ROOT / "tests" / "data" / "epcis2_examples"
 GS1_EXAMPLES = [
     "Example_9.6.1-ObjectEvent.jsonld",
     "Example_9.6.3-AggregationEvent.jsonld",

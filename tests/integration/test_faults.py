@@ -155,3 +155,30 @@ def test_a_follower_that_fails_after_the_commit_never_fails_the_append(partner, 
     assert any(
         "broker down" in record.getMessage() or "broker down" in str(record.exc_info) for record in caplog.records
     )
+
+
+def test_a_database_that_goes_away_mid_request_is_a_clear_retryable_error(partner, monkeypatch):
+    # given: the database connection fails as it does while PostgreSQL restarts
+    from django.db import OperationalError
+
+    from traceability.api import operations as api_operations
+
+    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(api_operations.Site.objects, "select_related", unreachable)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}")
+
+    # when
+    response = client.post(
+        "/api/v1/operations/material-receipt",
+        {"site": 1, "lots": [{"kind": "primary_ingot", "code": "P-9", "mass": "1 t"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="receipt-1",
+    )
+
+    # then: 503 with a machine-readable reason and when to retry
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable" and response.json()["retryable"] is True
+    assert response["Retry-After"] == "2"

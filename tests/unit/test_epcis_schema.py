@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import PROJECT_ROOT
 from traceability.epcis.core import schema
 
-EXAMPLES = sorted((SHARED / "standards" / "epcis2" / "examples").glob("*.jsonld"))
+EXAMPLES = sorted((PROJECT_ROOT / "tests" / "data" / "epcis2_examples").glob("*.jsonld"))
 EVENTS = [event for path in EXAMPLES for event in schema.events_of(json.loads(path.read_text(encoding="utf-8")))]
 
 

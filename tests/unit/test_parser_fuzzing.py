@@ -6,7 +6,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHARED
+from tests.conftest import PROJECT_ROOT
 from traceability.epcis.core import schema
 from traceability.epcis.core.hashing import EventHashError, event_hash
 from traceability.ledger.canonical import canonical_json
@@ -18,7 +18,9 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=25,
 )
-EXAMPLE = json.loads((SHARED / "standards" / "epcis2" / "examples" / "Example_9.6.1-ObjectEvent.jsonld").read_text())
+EXAMPLE = json.loads(
+    (PROJECT_ROOT / "tests" / "data" / "epcis2_examples" / "Example_9.6.1-ObjectEvent.jsonld").read_text()
+)
 REAL_EVENT = schema.events_of(EXAMPLE)[0]
 KEYS = [*sorted(REAL_EVENT), "type", "eventTime", "epcList", "quantityList", "sensorElementList", "ilmd", "bizStep"]
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

@@ -1,5 +1,6 @@
 """One error body for every API failure: ``{"code": ..., "detail": ...}`` with a 4xx status."""
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -8,8 +9,19 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from traceability.errors import ApplicationError
 from traceability.ledger.errors import LedgerError
 
+# Seconds a client should wait before retrying when the database is unreachable (a restart).
+RETRY_AFTER_SECONDS = 2
+
 
 def exception_handler(exc, context):  # type: ignore[no-untyped-def]
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (restart, failover): nothing was committed by this request, and
+        # a retry with the same Idempotency-Key is safe. Say so, instead of a bare 500.
+        return Response(
+            {"code": "database_unavailable", "detail": "the database is unreachable; retry shortly", "retryable": True},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, LedgerError):
         exc = ApplicationError.from_ledger(exc)
     if isinstance(exc, ApplicationError):
