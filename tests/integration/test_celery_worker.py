@@ -93,3 +93,43 @@ def tasks_sent_to(broker: str) -> Iterator[None]:
         yield
     finally:
         app.conf.update(saved)
+
+
+def test_two_workers_on_one_queue_reach_what_a_full_recomputation_gives():
+    # given: the loop, caught up, and two workers sharing the default queue of a Redis database
+    with hooks.paused():
+        loop = build_loop()
+    carbon_services.footprints_catch_up()
+    broker = REDIS_URL.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(broker).flushdb()
+    with (
+        celery_worker(queue="celery", broker=broker),
+        celery_worker(queue="celery", broker=broker),
+        tasks_sent_to(broker),
+    ):
+        # when: several melts are recorded, each nudging whichever worker takes it
+        records = [
+            ops.remelting(
+                organisation=loop.remelter.organisation,
+                site=loop.remelt_site,
+                inputs=[ops.LotIn(loop.primary, Decimal("50"))],
+                output=ops.LotOut(ObjectKind.MELT_BATCH, Decimal("49"), code=f"M-PAR-{n}"),
+                melt_loss_kg=Decimal(1),
+                dross_kg=Decimal(0),
+                natural_gas_m3=Decimal(4),
+                electricity_kwh=Decimal(5 + n),
+                event_time=at(41 + n),
+            )
+            for n in range(6)
+        ]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and LedgerCursor.objects.get().seq < records[-1].entry_id:
+            time.sleep(0.2)
+
+    # then: the workers' results are those of a full recomputation
+    assert LedgerCursor.objects.get().seq == records[-1].entry_id
+    by_workers = {(r.node_id, r.method, r.chain): r.total_per_kg for r in FootprintResult.objects.all()}
+    carbon_services.footprints_recompute()
+    full = {(r.node_id, r.method, r.chain): r.total_per_kg for r in FootprintResult.objects.all()}
+    assert by_workers.keys() == full.keys()
+    assert all(by_workers[key] == pytest.approx(value, rel=1e-9) for key, value in full.items())
