@@ -1,7 +1,29 @@
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from traceability.choices import ObjectKind, ObjectStatus
 from traceability.models import EventRecord, TraceableObject
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time with any offset, turned into UTC before it reaches the database
+    (PostgreSQL refuses offsets beyond 15:59, and a time near year 1 may not convert)."""
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError("a time that has no UTC equivalent", code="invalid") from exc
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class TraceableObjectFilterSet(django_filters.FilterSet):
@@ -11,8 +33,8 @@ class TraceableObjectFilterSet(django_filters.FilterSet):
     created_by = django_filters.CharFilter(field_name="created_by__slug")
     identifier = django_filters.CharFilter()
     label = django_filters.CharFilter(lookup_expr="icontains")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = TraceableObject
@@ -22,8 +44,8 @@ class TraceableObjectFilterSet(django_filters.FilterSet):
 class EventRecordFilterSet(django_filters.FilterSet):
     operation = django_filters.CharFilter()
     organisation = django_filters.CharFilter(field_name="organisation__slug")
-    event_time_after = django_filters.IsoDateTimeFilter(field_name="event_time", lookup_expr="gte")
-    event_time_before = django_filters.IsoDateTimeFilter(field_name="event_time", lookup_expr="lt")
+    event_time_after = UtcDateTimeFilter(field_name="event_time", lookup_expr="gte")
+    event_time_before = UtcDateTimeFilter(field_name="event_time", lookup_expr="lt")
     object = django_filters.CharFilter(field_name="involved__identifier", distinct=True)
 
     class Meta:

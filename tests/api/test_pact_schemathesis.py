@@ -52,7 +52,7 @@ def call(case, authorization: str):  # type: ignore[no-untyped-def]
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_pact_endpoints_answer_no_server_error(case, bearer):  # type: ignore[no-untyped-def]
     response = call(case, bearer)
 
