@@ -35,7 +35,8 @@ CONTEXT = [
 def capture_event(number: int) -> dict[str, object]:
     return {
         "type": "ObjectEvent",
-        "eventID": f"urn:uuid:00000000-0000-4000-8000-{number:012d}",
+        # The ledger_append workload numbers its events the same way: a namespace of its own.
+        "eventID": f"urn:uuid:00000000-0000-4000-9000-{number:012d}",
         "eventTime": f"2026-11-01T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}.000Z",
         "eventTimeZoneOffset": "+00:00",
         "epcList": [f"urn:epc:id:sgtin:4012345.011111.{number}"],
