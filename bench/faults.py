@@ -47,7 +47,8 @@ class Client(threading.Thread):
     def run(self) -> None:
         for receipt in range(RECEIPTS):
             code = f"F{self.number}-{receipt}"
-            body = json.dumps({"site": self.site, "lots": [{"kind": "primary_ingot", "code": code, "mass": "1 t"}]})
+            lot = {"kind": "primary_ingot", "code": code, "mass": "1 t", "supplier": "Fault Smelter"}
+            body = json.dumps({"site": self.site, "lots": [lot]})
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 status, answer = self._post(body.encode(), key=f"receipt-{code}")
