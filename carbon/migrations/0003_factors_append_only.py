@@ -2,32 +2,17 @@
 
 from django.db import migrations
 
+from traceability.append_only import allow_changes, refuse_changes
+
 TABLE = "carbon_emissionfactor"
 
 
 def install(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # The function comes with the ledger's triggers (traceability 0002).
-        schema_editor.execute(
-            f"CREATE TRIGGER {TABLE}_no_change BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION looptrace_refuse_change()"
-        )
-    elif vendor == "sqlite":
-        for operation in ("UPDATE", "DELETE"):
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, 'emission factor versions are append-only: {operation} refused'); END"
-            )
+    refuse_changes(schema_editor, TABLE, "emission factor versions are append-only")
 
 
 def uninstall(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_change ON {TABLE}")
-    elif vendor == "sqlite":
-        for operation in ("update", "delete"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{operation}")
+    allow_changes(schema_editor, TABLE)
 
 
 class Migration(migrations.Migration):

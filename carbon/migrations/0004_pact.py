@@ -3,118 +3,165 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from traceability.append_only import allow_changes, refuse_changes
+
 TABLE = "carbon_productfootprint"
 
 
 def install(apps, schema_editor):
     """Issued PACT footprints are immutable: a change is a new version, never an UPDATE."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # The function comes with the ledger's triggers (traceability 0002).
-        schema_editor.execute(
-            f"CREATE TRIGGER {TABLE}_no_change BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION looptrace_refuse_change()"
-        )
-    elif vendor == "sqlite":
-        for operation in ("UPDATE", "DELETE"):
-            schema_editor.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, 'issued PACT footprints are immutable: {operation} refused'); END"
-            )
+    refuse_changes(schema_editor, TABLE, "issued PACT footprints are immutable")
 
 
 def uninstall(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_change ON {TABLE}")
-    elif vendor == "sqlite":
-        for operation in ("update", "delete"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{operation}")
+    allow_changes(schema_editor, TABLE)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('carbon', '0003_factors_append_only'),
-        ('traceability', '0009_catch_up_indexes'),
+        ("carbon", "0003_factors_append_only"),
+        ("traceability", "0009_catch_up_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PactCheck',
+            name="PactCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(max_length=200, unique=True)),
-                ('result_computed_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("identifier", models.CharField(max_length=200, unique=True)),
+                ("result_computed_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='PactAccessToken',
+            name="PactAccessToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('credential', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pact_tokens', to='traceability.apicredential')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "credential",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pact_tokens",
+                        to="traceability.apicredential",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PactPartner',
+            name="PactPartner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('base_url', models.URLField(help_text="the partner's PACT host, e.g. https://pact.example.com")),
-                ('client_id', models.CharField(max_length=200)),
-                ('secret_sealed', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='pact_partner', to='traceability.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("base_url", models.URLField(help_text="the partner's PACT host, e.g. https://pact.example.com")),
+                ("client_id", models.CharField(max_length=200)),
+                ("secret_sealed", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pact_partner",
+                        to="traceability.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PactEvent',
+            name="PactEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('spec', models.CharField(help_text='PACT major version: 2 or 3', max_length=1)),
-                ('event_id', models.CharField(max_length=200)),
-                ('source', models.CharField(max_length=500)),
-                ('type', models.CharField(max_length=200)),
-                ('body', models.JSONField()),
-                ('reply_source', models.CharField(help_text="our events endpoint, as the answer's source", max_length=500)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('answer', models.CharField(choices=[('none', 'Needs no answer'), ('pending', 'Answer pending'), ('fulfilled', 'Fulfilled event delivered'), ('rejected', 'Rejected event delivered'), ('undelivered', 'Answer could not be delivered (yet)')], default='none', max_length=12)),
-                ('answer_body', models.JSONField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('delivery_error', models.TextField(blank=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pact_events', to='traceability.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("spec", models.CharField(help_text="PACT major version: 2 or 3", max_length=1)),
+                ("event_id", models.CharField(max_length=200)),
+                ("source", models.CharField(max_length=500)),
+                ("type", models.CharField(max_length=200)),
+                ("body", models.JSONField()),
+                (
+                    "reply_source",
+                    models.CharField(help_text="our events endpoint, as the answer's source", max_length=500),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "answer",
+                    models.CharField(
+                        choices=[
+                            ("none", "Needs no answer"),
+                            ("pending", "Answer pending"),
+                            ("fulfilled", "Fulfilled event delivered"),
+                            ("rejected", "Rejected event delivered"),
+                            ("undelivered", "Answer could not be delivered (yet)"),
+                        ],
+                        default="none",
+                        max_length=12,
+                    ),
+                ),
+                ("answer_body", models.JSONField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("delivery_error", models.TextField(blank=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pact_events",
+                        to="traceability.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'source', 'event_id'), name='pact_event_unique')],
+                "ordering": ["-received_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organisation", "source", "event_id"), name="pact_event_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProductFootprint',
+            name="ProductFootprint",
             fields=[
-                ('id', models.UUIDField(primary_key=True, serialize=False)),
-                ('version', models.PositiveIntegerField()),
-                ('preceding_ids', models.JSONField(default=list)),
-                ('content', models.JSONField(help_text='what the footprint states, independent of the PACT version')),
-                ('fingerprint', models.CharField(help_text='SHA-256 of the canonical content', max_length=64)),
-                ('created', models.DateTimeField()),
-                ('result_computed_at', models.DateTimeField(help_text='when the carbon result it was issued from was computed')),
-                ('product_keys', models.TextField()),
-                ('company_keys', models.TextField()),
-                ('classification_keys', models.TextField()),
-                ('geography_keys', models.TextField(blank=True)),
-                ('validity_start', models.DateTimeField()),
-                ('validity_end', models.DateTimeField()),
-                ('node', models.ForeignKey(db_column='object_identifier', db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='pact_footprints', to='traceability.traceableobject', to_field='identifier')),
-                ('supersedes', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='superseded_by', to='carbon.productfootprint')),
+                ("id", models.UUIDField(primary_key=True, serialize=False)),
+                ("version", models.PositiveIntegerField()),
+                ("preceding_ids", models.JSONField(default=list)),
+                ("content", models.JSONField(help_text="what the footprint states, independent of the PACT version")),
+                ("fingerprint", models.CharField(help_text="SHA-256 of the canonical content", max_length=64)),
+                ("created", models.DateTimeField()),
+                (
+                    "result_computed_at",
+                    models.DateTimeField(help_text="when the carbon result it was issued from was computed"),
+                ),
+                ("product_keys", models.TextField()),
+                ("company_keys", models.TextField()),
+                ("classification_keys", models.TextField()),
+                ("geography_keys", models.TextField(blank=True)),
+                ("validity_start", models.DateTimeField()),
+                ("validity_end", models.DateTimeField()),
+                (
+                    "node",
+                    models.ForeignKey(
+                        db_column="object_identifier",
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="pact_footprints",
+                        to="traceability.traceableobject",
+                        to_field="identifier",
+                    ),
+                ),
+                (
+                    "supersedes",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="superseded_by",
+                        to="carbon.productfootprint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
-                'indexes': [models.Index(fields=['created', 'id'], name='carbon_prod_created_f6d7f9_idx')],
-                'constraints': [models.UniqueConstraint(fields=('node', 'version'), name='pact_footprint_version_unique')],
+                "ordering": ["created", "id"],
+                "indexes": [models.Index(fields=["created", "id"], name="carbon_prod_created_f6d7f9_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("node", "version"), name="pact_footprint_version_unique")
+                ],
             },
         ),
         migrations.RunPython(install, uninstall),
