@@ -5,8 +5,8 @@ Both work on one synthetic graph (``bench.carbon_graph``: ``CELLS`` cells of 47 
 553,176 events of which 148,932 consume inputs), written once per run with COPY into
 ``traceability_traceableobject`` and ``traceability_massflow`` and vacuumed before any
 timing. Method ``cut_off``, chain of custody ``physical``. The full size runs within
-budget on 2 cores: about 35 s to write the graph, 23-27 s per full recomputation,
-30 s to store the footprints, 1.6 GB peak memory, 2.5 minutes for both benchmarks.
+budget on 2 cores: about 35 s to write the graph, 10 s per full recomputation end to
+end (reading included), 30 s to store the footprints, about 3 minutes for both.
 
 carbon_full (s, target ratio <= 1)
     The issue's yardstick is "computing must cost no more than reading": the subject is
@@ -14,14 +14,16 @@ carbon_full (s, target ratio <= 1)
     reading the graph's edges. Each round streams the graph's objects and flows with raw
     psycopg server-side cursors (``CHUNK`` rows per fetch, binary), makes a ``Source`` of
     every root (``carbon.graph.root_source`` with the current factor book) and groups the
-    flows by event (reading, untimed in the subject), then - the subject - builds an
-    ``Activity`` of every event that consumed inputs (inputs' consumed kg from its flows,
-    outputs from the objects it created, process burdens from its energy) and runs
-    ``carbon.engine.compute`` over everything. Baseline: the flow query through the same
-    kind of cursor with the same chunking, rows fetched and dropped. Each of ``ROUNDS``
-    rounds runs the subject, then the baseline (after one warm-up baseline); the medians
-    count. Lower is better. The end-to-end time (reading objects and flows, building,
-    computing) and its ratio to the baseline go to standard error with the per-part times.
+    flows by event (reading, untimed in the subject), then - the subject - builds the
+    engine's arrays (``carbon.engine.linear.Network``: roots grouped into kinds, every
+    event that consumed inputs with its inputs' consumed kg from its flows, its outputs
+    from the objects it created, its process burdens from its energy) and solves them
+    (``carbon.engine.linear.solve``, what ``carbon.engine.compute`` runs under physical
+    custody). Baseline: the flow query through the same kind of cursor with the same
+    chunking, rows fetched and dropped. Each of ``ROUNDS`` rounds runs the subject, then
+    the baseline (after one warm-up baseline); the medians count. Lower is better. The
+    end-to-end time (reading objects and flows, building, computing) and its ratio to the
+    baseline go to standard error with the per-part times.
 
 carbon_incremental (s/event, target ratio <= 0.01)
     The last full recomputation's footprints (``carbon_full``'s, or one run here when
@@ -29,7 +31,8 @@ carbon_incremental (s/event, target ratio <= 0.01)
     untimed. Subject: what the catch-up does for one new event (a melt of three ingot
     lots and a silicon lot into one melt batch, after the graph's last event): fetch
     its inputs' footprints from the database (``carbon.services._known``, the
-    catch-up's own query) and ``compute([], [activity], known=...)``. Median over
+    catch-up's own query) and ``compute([], [activity], known=...)`` (the linear
+    solution of that one event). Median over
     ``INCREMENTAL_EVENTS`` events on different inputs. Baseline: the median seconds of
     the full recomputation (the ratio is incremental time over full time). Checked:
     each result is what the in-memory footprints give, and one of the graph's own
@@ -46,10 +49,13 @@ import random
 import statistics
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import repeat
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import psycopg
 from django.db import connection
 from tqdm import tqdm
@@ -74,12 +80,14 @@ from carbon.engine import (
     MAIN_PRODUCTION,
     PHYSICAL,
     RAW_MATERIAL,
+    STAGES,
     Activity,
     Footprint,
     Source,
     collector_paused,
     compute,
 )
+from carbon.engine.linear import Network, root_kinds, solve
 from carbon.factors import FactorBook
 from carbon.graph import root_source
 from carbon.services import _known, parameters
@@ -87,6 +95,7 @@ from traceability import services
 from traceability.models import MassFlow, Site, TraceableObject
 from traceability.selectors import ledger_size
 
+_RAW, _MAIN = STAGES.index(RAW_MATERIAL), STAGES.index(MAIN_PRODUCTION)
 TARGET_FULL = "<=1"
 TARGET_INCREMENTAL = "<=0.01"
 # The size asked for: 1,000,000 objects (21,276 cells of 47), which fits the budget (see above).
@@ -131,8 +140,9 @@ class Graph:
     book: FactorBook
     prices: Prices
     full_seconds: float | None = None
-    results: dict[int, Footprint] | None = None
-    activities: list[Activity] = field(default_factory=list)
+    results: Mapping[int, Footprint] | None = None
+    network: Network | None = None
+    output_kg: np.ndarray | None = None
 
     @property
     def bounds(self) -> dict[str, int]:
@@ -165,10 +175,10 @@ def run_full(database: BenchDatabase) -> Result:
         _read_flows_only(conn, graph, desc="carbon_full: baseline warm-up")
         for number in range(1, ROUNDS + 1):
             # Only the last round's results are kept: drop the previous ones first.
-            graph.results, graph.activities = None, []
-            seconds, results, activities, parts = _full(conn, graph, desc=f"carbon_full: subject {number}/{ROUNDS}")
-            graph.results, graph.activities = results, activities
-            del results, activities
+            graph.results, graph.network = None, None
+            seconds, results, parts = _full(conn, graph, desc=f"carbon_full: subject {number}/{ROUNDS}")
+            graph.results = results
+            del results
             baseline = _read_flows_only(conn, graph, desc=f"carbon_full: baseline {number}/{ROUNDS}")
             computing = parts[2] + parts[3]
             subjects.append(computing)
@@ -196,26 +206,28 @@ def run_full(database: BenchDatabase) -> Result:
 def _parts(parts: tuple[float, float, float, float]) -> str:
     return (
         f"read objects and make roots {parts[0]:.2f} s + read flows and group them {parts[1]:.2f} s "
-        f"+ build activities {parts[2]:.2f} s + compute {parts[3]:.2f} s"
+        f"+ build arrays {parts[2]:.2f} s + compute {parts[3]:.2f} s"
     )
 
 
 def _full(
     conn: psycopg.Connection[Any], graph: Graph, *, desc: str
-) -> tuple[float, dict[int, Footprint], list[Activity], tuple[float, float, float, float]]:
-    """Seconds of one full recomputation, its results, its activities and the time of each part."""
+) -> tuple[float, Mapping[int, Footprint], tuple[float, float, float, float]]:
+    """Seconds of one full recomputation, its results and the time of each part (its network
+    stays in ``graph.network``)."""
     started = perf_counter()
     sources, outputs, products, made = _read_objects(conn, graph, desc=desc)
     read_objects = perf_counter()
     consumed = _read_flows(conn, graph, desc=desc)
     read_flows = perf_counter()
     with collector_paused():  # as carbon.services.footprints_recompute does
-        activities = _activities(graph, consumed, outputs, products, made)
+        net = _network(graph, sources, consumed, outputs, products, made)
         built = perf_counter()
-        results = _compute(graph, sources, activities)
+        results = solve(net, method=METHOD, params=parameters(graph.book), virgin_per_kg=_virgin(graph))
     finished = perf_counter()
+    graph.network = net
     breakdown = (read_objects - started, read_flows - read_objects, built - read_flows, finished - built)
-    return finished - started, results, activities, breakdown
+    return finished - started, results, breakdown
 
 
 def _read_objects(
@@ -295,52 +307,101 @@ def _read_flows_only(conn: psycopg.Connection[Any], graph: Graph, *, desc: str) 
     return seconds
 
 
-def _activities(
+def _network(
     graph: Graph,
+    sources: list[Source],
     consumed: dict[int, dict[int, float]],
     outputs: dict[int, list[tuple[int, float]]],
     products: dict[int, list[int]],
     made: dict[int, str],
-) -> list[Activity]:
-    """One activity per event: inputs back from the flows (losses are a fixed share), energy priced."""
+) -> Network:
+    """The engine's arrays: inputs back from the flows (losses are a fixed share), energy priced."""
     prices = graph.prices
-    shredder, remelter, caster = graph.sites
-    period = "2026"
-    none: frozenset[int] = frozenset()
     remelting = REMELTING_KWH_PER_KG * prices.electricity + REMELTING_GAS_M3_PER_KG * prices.gas
     # Per kind of event: the share of its inputs that came out, process burden per kg made,
-    # the stage it goes to, its site, and whether it substitutes (remelting).
+    # the stage it goes to, and whether it substitutes (remelting).
     kinds = {
-        "part": (1.0 - LOSS_SHARE["part"], DIE_CASTING_KWH_PER_KG * prices.electricity, MAIN_PRODUCTION, caster, False),
-        "ingot_lot": (1.0 - LOSS_SHARE["ingot_lot"], remelting, RAW_MATERIAL, remelter, True),
-        "scrap_lot": (
-            1.0 - LOSS_SHARE["scrap_lot"],
-            SHREDDING_KWH_PER_KG * prices.electricity,
-            RAW_MATERIAL,
-            shredder,
-            False,
-        ),
+        "part": (1.0 - LOSS_SHARE["part"], DIE_CASTING_KWH_PER_KG * prices.electricity, _MAIN, False),
+        "ingot_lot": (1.0 - LOSS_SHARE["ingot_lot"], remelting, _RAW, True),
+        "scrap_lot": (1.0 - LOSS_SHARE["scrap_lot"], SHREDDING_KWH_PER_KG * prices.electricity, _RAW, False),
     }
-    activities = []
-    for seq, reached in consumed.items():
-        kept, per_kg, stage, site, substitutes = kinds[made[seq]]
+    root_nodes, root_kinds_of, root_prototypes = root_kinds(sources)
+    seqs = sorted(consumed)
+    input_activity: list[int] = []
+    input_node: list[int] = []
+    input_kg: list[float] = []
+    output_activity: list[int] = []
+    output_node: list[int] = []
+    output_kg: list[float] = []
+    output_product: list[bool] = []
+    kept: list[float] = []
+    per_kg: list[float] = []
+    stage: list[int] = []
+    substitutes: list[bool] = []
+    none: frozenset[int] = frozenset()
+    for index, seq in enumerate(seqs):
+        share, price, at, substituting = kinds[made[seq]]
+        kept.append(share)
+        per_kg.append(price)
+        stage.append(at)
+        substitutes.append(substituting)
+        reached = consumed[seq]
+        input_activity.extend(repeat(index, len(reached)))
+        input_node.extend(reached)
+        input_kg.extend(reached.values())
         out = outputs[seq]
-        out_kg = sum(kg for _, kg in out)
-        inputs = tuple((source, kg / kept) for source, kg in reached.items())
-        activities.append(
-            Activity(
-                seq=seq,
-                inputs=inputs,
-                outputs=tuple(out),
-                losses_kg=sum(kg for _, kg in inputs) - out_kg,
-                burdens={stage: out_kg * per_kg},
-                site=site,
-                period=period,
-                substitutes=substitutes,
-                products=frozenset(products[seq]) if seq in products else none,
-            )
-        )
-    return activities
+        parts = frozenset(products[seq]) if seq in products else none
+        for node, kg in out:
+            output_activity.append(index)
+            output_node.append(node)
+            output_kg.append(kg)
+            output_product.append(node in parts)
+    activities = len(seqs)
+    inputs_of = np.array(input_activity, dtype=np.int64)
+    outputs_of = np.array(output_activity, dtype=np.int64)
+    out_kg = np.bincount(outputs_of, weights=np.array(output_kg), minlength=activities)
+    process = np.zeros((activities, len(STAGES)))
+    process[np.arange(activities), np.array(stage, dtype=np.int64)] = out_kg * np.array(per_kg)
+    no_ids = np.zeros(0, dtype=np.int64)
+    graph.output_kg = np.array(output_kg)
+    return Network(
+        root_nodes=root_nodes,
+        root_kinds=root_kinds_of,
+        kinds=root_prototypes,
+        known_nodes=no_ids,
+        known=[],
+        seqs=np.array(seqs, dtype=np.int64),
+        out_kg=out_kg,
+        process=process,
+        substitutes=np.array(substitutes, dtype=bool),
+        unmixed=np.zeros(activities, dtype=bool),
+        input_activity=inputs_of,
+        input_node=np.array(input_node, dtype=np.int64),
+        input_kg=np.array(input_kg) / np.array(kept)[inputs_of],
+        output_activity=outputs_of,
+        output_node=np.array(output_node, dtype=np.int64),
+        output_product=np.array(output_product, dtype=bool),
+        flow_activity=no_ids,
+        flow_source=no_ids,
+        flow_target=no_ids,
+    )
+
+
+def _activity(graph: Graph, index: int) -> Activity:
+    """One activity of the network back as the engine's plain value (for the incremental checks)."""
+    net = graph.network
+    assert net is not None and graph.output_kg is not None
+    inputs = np.flatnonzero(net.input_activity == index)
+    outputs = np.flatnonzero(net.output_activity == index)
+    return Activity(
+        seq=int(net.seqs[index]),
+        inputs=tuple(zip(net.input_node[inputs].tolist(), net.input_kg[inputs].tolist(), strict=True)),
+        outputs=tuple(zip(net.output_node[outputs].tolist(), graph.output_kg[outputs].tolist(), strict=True)),
+        burdens=dict(zip(STAGES, net.process[index].tolist(), strict=True)),
+        period="2026",
+        substitutes=bool(net.substitutes[index]),
+        products=frozenset(net.output_node[outputs][net.output_product[outputs]].tolist()),
+    )
 
 
 def _compute(
@@ -352,12 +413,22 @@ def _compute(
         method=METHOD,
         chain=CHAIN,
         params=parameters(graph.book),
-        virgin_per_kg=graph.book.value("primary_aluminium", "global"),
+        virgin_per_kg=_virgin(graph),
         known=known,
     )
 
 
-def _check_full(graph: Graph, results: dict[int, Footprint]) -> None:
+def _virgin(graph: Graph) -> float:
+    return graph.book.value("primary_aluminium", "global")
+
+
+def _last_casting(graph: Graph) -> int:
+    """Index of the graph's last die-casting activity (the last one that made products)."""
+    assert graph.network is not None
+    return int(graph.network.output_activity[graph.network.output_product].max())
+
+
+def _check_full(graph: Graph, results: Mapping[int, Footprint]) -> None:
     if len(results) != graph.objects:
         raise BenchError(f"the full recomputation gave {len(results)} footprints for {graph.objects} objects")
     if len(graph.expected) != len(CHECK_CELLS):
@@ -384,9 +455,9 @@ def run_incremental(database: BenchDatabase) -> Result:
     graph = _graph(database)
     if graph.results is None:
         with database.connect() as conn:
-            seconds, results, activities, breakdown = _full(conn, graph, desc="carbon_incremental: full")
+            seconds, results, breakdown = _full(conn, graph, desc="carbon_incremental: full")
         _check_full(graph, results)
-        graph.full_seconds, graph.results, graph.activities = seconds, results, activities
+        graph.full_seconds, graph.results = seconds, results
         _log(f"carbon_incremental: full recomputation {seconds:.2f} s = {_parts(breakdown)}")
     assert graph.results is not None and graph.full_seconds is not None
     _store(database, graph)
@@ -457,7 +528,7 @@ SELECT id, initial_kg::float8 FROM traceability_traceableobject WHERE created_se
 def _check_replay(graph: Graph) -> None:
     """A casting of the graph, recomputed from its stored inputs, is what the full recomputation gave."""
     assert graph.results is not None
-    activity = max((a for a in graph.activities if a.products), key=lambda a: a.seq)
+    activity = _activity(graph, _last_casting(graph))
     known = _known({node for node, _ in activity.inputs}).get((METHOD, CHAIN), {})
     replayed = _compute(graph, [], [activity], known)
     differing = [node for node, footprint in replayed.items() if not _same(footprint, graph.results[node])]
@@ -468,7 +539,7 @@ def _check_replay(graph: Graph) -> None:
 def _log_catch_up_lookups(graph: Graph) -> None:
     """For reference, not in the ratio: ``carbon.graph.build`` finds an event's outputs by ``created_seq``
     (and the flows of an unmixed event by ``seq``), columns no index covers at this size."""
-    seq = max(a.seq for a in graph.activities if a.products)
+    seq = int(graph.network.seqs[_last_casting(graph)]) if graph.network is not None else graph.last_seq
     outputs, flows = [], []
     for _ in range(5):
         started = perf_counter()

@@ -1,11 +1,12 @@
 """The pure carbon engine: footprints and recycled-content shares over the traceability
 graph. Imports no Django; takes plain data, returns plain values, raises ``CarbonError``."""
 
-from carbon.engine.compute import collector_paused, compute
+from carbon.engine.compute import collector_paused, compute, walk
 from carbon.engine.model import (
     ALLOCATION,
     CFF,
     CUT_OFF,
+    DISTRIBUTION,
     END_OF_LIFE,
     MAIN_PRODUCTION,
     MASS_BALANCE,
@@ -24,6 +25,7 @@ __all__ = [
     "ALLOCATION",
     "CFF",
     "CUT_OFF",
+    "DISTRIBUTION",
     "END_OF_LIFE",
     "MAIN_PRODUCTION",
     "MASS_BALANCE",
@@ -38,4 +40,5 @@ __all__ = [
     "Source",
     "collector_paused",
     "compute",
+    "walk",
 ]

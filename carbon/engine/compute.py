@@ -59,6 +59,7 @@ from carbon.engine.model import (
     MAIN_PRODUCTION,
     MASS_BALANCE,
     METHODS,
+    PHYSICAL,
     POST_CONSUMER,
     PRE_CONSUMER,
     RAW_MATERIAL,
@@ -145,15 +146,41 @@ def compute(
     params: Parameters,
     virgin_per_kg: float = 0.0,
     known: Mapping[int, Footprint] | None = None,
-) -> dict[int, Footprint]:
+) -> Mapping[int, Footprint]:
     """Footprints of every root and every activity output, in ledger order.
 
+    Under physical custody the graph is solved as one sparse linear system
+    (``carbon.engine.linear``); mass balance is walked in ledger order (``walk``).
     The walk makes millions of small objects and no reference cycles, so the cyclic garbage
     collector is paused while it runs (it would otherwise take half the time).
 
     ``known`` holds results of nodes that are inputs here but are not recomputed (the
     incremental case); ``virgin_per_kg`` is the CFF's ``E_v`` of the material substituted.
     """
+    if chain == PHYSICAL and method in METHODS:
+        # One sparse linear system (``carbon.engine.linear``), imported here so that the
+        # ledger-order walk below needs nothing beyond the standard library.
+        from carbon.engine.linear import network, solve
+
+        return solve(network(sources, activities, known), method=method, params=params, virgin_per_kg=virgin_per_kg)
+    return walk(
+        sources, activities, method=method, chain=chain, params=params, virgin_per_kg=virgin_per_kg, known=known
+    )
+
+
+def walk(
+    sources: Iterable[Source],
+    activities: Iterable[Activity],
+    *,
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float = 0.0,
+    known: Mapping[int, Footprint] | None = None,
+) -> dict[int, Footprint]:
+    """``compute`` by walking the activities one by one in ledger order, with the standard
+    library alone: how mass balance is computed (its accounts are sequential), and an
+    independent second solution of physical custody (the offline verifier uses it)."""
     with collector_paused():
         return _compute(sources, activities, method, chain, params, virgin_per_kg, known)
 
@@ -284,10 +311,10 @@ def _run(
             post += kg * shares.post_consumer
             for make, fraction in shares.by_make:
                 makes[make] = makes.get(make, 0.0) + kg * fraction
-    if alike:
+    if total <= 0:
+        mixed = _NO_SHARES  # inputs that weigh nothing bring no recycled content
+    elif alike:
         mixed = first or _NO_SHARES  # one kind of material in: the mix has its shares
-    elif total <= 0:
-        mixed = _NO_SHARES
     else:
         by_make = tuple([(make, makes[make] / total) for make in sorted(makes)])
         mixed = Shares(pre_consumer=pre / total, post_consumer=post / total, by_make=by_make)
@@ -365,4 +392,4 @@ def _claim(
     return Shares(pre_consumer=pre / out_kg, post_consumer=post / out_kg, by_make=tuple(sorted(makes)))
 
 
-__all__ = ["ALLOCATION", "CFF", "CUT_OFF", "collector_paused", "compute"]
+__all__ = ["ALLOCATION", "CFF", "CUT_OFF", "collector_paused", "compute", "walk"]

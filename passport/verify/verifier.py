@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from carbon.engine import Activity, CarbonError, Footprint, Parameters, Source, compute
+from carbon.engine import Activity, CarbonError, Footprint, Parameters, Source, walk
 from carbon.engine.model import STAGES
 from carbon.engine.serial import activity_from_json, footprint_from_json, parameters_from_json, source_from_json
 from passport.verify import format as fmt
@@ -376,7 +376,9 @@ class _Verifier:
                 self.fail("carbon", "carbon_inputs_missing", "the export has results but no engine parameters")
             else:
                 try:
-                    results = compute(
+                    # The ledger-order walk: the standard library alone, and a solution
+                    # independent of the platform's linear one.
+                    results = walk(
                         self.sources,
                         self.activities,
                         method=method,

@@ -1,5 +1,6 @@
 """Hand-computed reference cases (arithmetic in the test) and properties of the carbon engine."""
 
+import dataclasses
 import math
 
 import pytest
@@ -10,6 +11,7 @@ from carbon.engine import (
     ALLOCATION,
     CFF,
     CUT_OFF,
+    DISTRIBUTION,
     END_OF_LIFE,
     MAIN_PRODUCTION,
     MASS_BALANCE,
@@ -22,8 +24,10 @@ from carbon.engine import (
     Shares,
     Source,
     compute,
+    walk,
 )
 from carbon.engine.battery import lifetime_energy_kwh, per_kwh, performance_class, recycled_content_against_minimums
+from carbon.engine.linear import Results
 
 REL = 1e-9
 PARAMS = Parameters(a=0.2, qs_in_over_qp=1.0)
@@ -325,3 +329,186 @@ def test_results_do_not_depend_on_the_order_activities_are_given_in(graph, rando
     given_shuffled = compute(sources, shuffled, method=CFF, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
 
     assert ordered == given_shuffled
+
+
+# --- the linear solution against the ledger-order walk -----------------------------------
+
+
+@st.composite
+def loops(draw):
+    """Graphs with every kind of activity the ledger makes: melts (some casting products,
+    some with no recorded inputs' mass), dismantling (explicit flows), molten transfers (a
+    lot re-made by a later event), burdens in every stage, supplier data, known inputs."""
+    origins = ["vehicle", "post_consumer", "pre_consumer", "primary", "alloying", "internal"]
+    stage = st.sampled_from([RAW_MATERIAL, MAIN_PRODUCTION, END_OF_LIFE])
+    amount = st.floats(0, 20, allow_subnormal=False)
+    sources, known, available = [], {}, {}
+    for node in range(draw(st.integers(1, 6))):
+        kg = draw(st.floats(10, 1000))
+        available[node] = kg
+        if draw(st.integers(0, 4)) == 0:
+            known[node] = Footprint(
+                {RAW_MATERIAL: draw(amount), MAIN_PRODUCTION: draw(amount), END_OF_LIFE: draw(amount)},
+                Shares(pre_consumer=0.25, post_consumer=0.5, by_make=(("V", 0.5),)),
+                primary_data_share=draw(st.floats(0, 1)),
+                pending_recycled=draw(st.booleans()),
+            )
+            continue
+        sources.append(
+            Source(
+                node,
+                kg,
+                draw(st.sampled_from(origins)),
+                {draw(stage): draw(amount), RAW_MATERIAL: draw(amount)},
+                generator_per_kg=draw(amount),
+                vehicle_make=draw(st.sampled_from(["V", "W", None])),
+                primary_data=draw(st.booleans()),
+            )
+        )
+    activities, next_node = [], 100
+    for seq in range(draw(st.integers(1, 10))):
+        usable = sorted(node for node, kg in available.items() if kg > 1)
+        if not usable:
+            break
+        kind = draw(st.sampled_from(["melt", "melt", "dismantle", "transfer"]))
+        burdens = {draw(stage): draw(st.floats(0, 100, allow_subnormal=False)) for _ in range(draw(st.integers(0, 2)))}
+        if kind == "transfer":
+            lot = draw(st.sampled_from(usable))
+            kg = available[lot]
+            activities.append(
+                Activity(seq=seq, inputs=((lot, kg),), outputs=((lot, kg),), flows=((lot, lot, kg),), burdens=burdens)
+            )
+            continue
+        if kind == "dismantle":
+            whole = draw(st.sampled_from(usable))
+            kg = available[whole] * draw(st.floats(0.1, 1.0))
+            available[whole] -= kg
+            parts = [(next_node + i, kg / 2) for i in range(2)]
+            next_node += 2
+            activities.append(
+                Activity(
+                    seq=seq,
+                    inputs=((whole, kg),),
+                    outputs=tuple(parts),
+                    flows=tuple((whole, part, part_kg) for part, part_kg in parts),
+                    burdens=burdens,
+                )
+            )
+            available.update(parts)
+            continue
+        picks = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=4, unique=True))
+        weightless = draw(st.integers(0, 9)) == 0
+        inputs = []
+        for node in picks:
+            kg = 0.0 if weightless else available[node] * draw(st.floats(0.1, 1.0))
+            available[node] -= kg
+            inputs.append((node, kg))
+        out_kg = sum(kg for _, kg in inputs) * 0.97 or 5.0
+        count = draw(st.integers(1, 3))
+        outputs = tuple((next_node + i, out_kg / count) for i in range(count))
+        next_node += count
+        activities.append(
+            Activity(
+                seq=seq,
+                inputs=tuple(inputs),
+                outputs=outputs,
+                burdens=burdens,
+                substitutes=draw(st.booleans()),
+                products=frozenset(node for node, _ in outputs[: draw(st.integers(0, count))]),
+            )
+        )
+        available.update(outputs)
+    return sources, activities, known
+
+
+def assert_same(linear, walked):
+    assert set(linear) == set(walked)
+    for node, want in walked.items():
+        got = linear[node]
+        for stage in (RAW_MATERIAL, MAIN_PRODUCTION, DISTRIBUTION, END_OF_LIFE):
+            assert math.isclose(got.per_kg.get(stage, 0.0), want.per_kg.get(stage, 0.0), rel_tol=REL, abs_tol=1e-12)
+        assert math.isclose(got.shares.pre_consumer, want.shares.pre_consumer, rel_tol=REL, abs_tol=1e-12)
+        assert math.isclose(got.shares.post_consumer, want.shares.post_consumer, rel_tol=REL, abs_tol=1e-12)
+        made, walked_makes = dict(got.shares.by_make), {m: f for m, f in want.shares.by_make if f}
+        assert made.keys() == walked_makes.keys()
+        assert all(math.isclose(made[m], f, rel_tol=REL) for m, f in walked_makes.items())
+        assert math.isclose(got.primary_data_share, want.primary_data_share, rel_tol=REL, abs_tol=1e-12)
+        assert got.pending_recycled == want.pending_recycled
+
+
+def spread(graph):
+    """The same graph with node ids far apart (the linear solution's sparse-id lookup)."""
+    sources, activities, known = graph
+
+    def far(node):
+        return node * 7_919_000_003 + 11
+
+    return (
+        [dataclasses.replace(s, node=far(s.node)) for s in sources],
+        [
+            dataclasses.replace(
+                a,
+                inputs=tuple((far(n), kg) for n, kg in a.inputs),
+                outputs=tuple((far(n), kg) for n, kg in a.outputs),
+                flows=tuple((far(x), far(y), kg) for x, y, kg in a.flows),
+                products=frozenset(far(n) for n in a.products),
+            )
+            for a in activities
+        ],
+        {far(n): f for n, f in known.items()},
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(loops(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.booleans())
+def test_the_linear_solution_equals_the_ledger_order_walk(graph, method, far_apart):
+    sources, activities, known = spread(graph) if far_apart else graph
+    params = Parameters(a=0.2, qs_in_over_qp=0.9, r2=0.3, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=1.0)
+    arguments = dict(method=method, chain=PHYSICAL, params=params, virgin_per_kg=E_V, known=known)
+
+    linear = compute(sources, activities, **arguments)
+
+    assert isinstance(linear, Results)
+    assert_same(linear, walk(sources, activities, **arguments))
+
+
+def test_a_lot_hauled_after_it_was_used_gives_its_earlier_user_its_earlier_state():
+    # given: a melt reads lot 1 at 2.0/kg, then a haul adds 0.5/kg to the lot, then a cast reads it
+    sources = [Source(1, 100, "primary", {RAW_MATERIAL: 2.0})]
+    melt_ = Activity(seq=1, inputs=((1, 50),), outputs=((2, 50),))
+    haul = Activity(seq=2, inputs=((1, 50),), outputs=((1, 50),), flows=((1, 1, 50),), burdens={RAW_MATERIAL: 25.0})
+    cast = Activity(seq=3, inputs=((1, 50),), outputs=((3, 50),))
+
+    results = compute(sources, [cast, haul, melt_], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+
+    assert results[2].total_per_kg == pytest.approx(2.0, rel=REL)
+    assert results[1].total_per_kg == pytest.approx(2.0 + 25.0 / 50, rel=REL)
+    assert results[3].total_per_kg == pytest.approx(2.5, rel=REL)
+
+
+def test_a_long_chain_of_run_around_scrap_is_solved_in_one_pass():
+    # given: 20,000 melts, each of 1 kg of the last one's run-around scrap and 1 kg of primary
+    # (1.0/kg) with 1.0 kg CO2e of energy into 2 kg; the footprint per kg tends to 2.0
+    count = 20_000
+    sources = [Source(0, 1, "post_consumer", {RAW_MATERIAL: 0.0}), Source(-1, 1e9, "primary", {RAW_MATERIAL: 1.0})]
+    melts = [
+        Activity(seq=i, inputs=((i - 1, 1.0), (-1, 1.0)), outputs=((i, 2.0),), burdens={RAW_MATERIAL: 1.0})
+        for i in range(1, count + 1)
+    ]
+
+    results = compute(sources, melts, method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+
+    # x_i = (x_{i-1} + 1 + 1) / 2, x_0 = 0, so x_i = 2 (1 - 2^-i); the post-consumer share halves each time
+    assert results[1].total_per_kg == pytest.approx(1.0, rel=REL)
+    assert results[3].total_per_kg == pytest.approx(2 * (1 - 2**-3), rel=REL)
+    assert results[count].total_per_kg == pytest.approx(2.0, rel=REL)
+    assert results[2].shares.post_consumer == pytest.approx(0.25, rel=REL)
+    assert len(results) == count + 2
+
+
+def test_the_linear_solution_names_the_first_unknown_input_and_an_empty_output():
+    with pytest.raises(CarbonError, match="activity 100 consumes node 3"):
+        compute(SOURCES, [MELTING], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+    empty = Activity(seq=7, inputs=((POST, 1),), outputs=((20, 0.0),))
+    with pytest.raises(CarbonError, match="outputs_empty: activity 7"):
+        compute(SOURCES, [empty], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)

@@ -1,0 +1,487 @@
+"""The engine's linear solution: every footprint of a graph at once, under physical custody.
+
+Under physical custody each number of a node is a mass-weighted sum of its inputs' numbers
+plus constants of its own activity (``compute``'s conventions 1-6 and 8), so the whole
+graph is one sparse, lower-triangular linear system in ledger order. The unknowns are the
+states of the graph: one per mixing activity (all its outputs share it, convention 1) and
+one per explicit flow of an unmixed one; roots and ``known`` nodes are given. Three
+systems share the unknowns and are solved with SciPy's sparse triangular solver:
+
+- the burden system (raw material, main production, distribution per kg, and primary
+  kg CO2e per kg): an input's weight is ``kg / out_kg``, times A where the CFF
+  substitutes it, which also adds ``(1 - A) E_v Qs/Qp kg / out_kg`` to raw material;
+- the shares system (pre-consumer, post-consumer, post-consumer per vehicle make): an
+  input's weight is ``kg / kg in``; an activity whose inputs weigh nothing has none;
+- whether a state is still wholly recycled material not yet remelted ("pending"): a count
+  of the ways a state reaches material that is not (virgin material, a substitution, an
+  activity without inputs), which is zero exactly when it is pending. The CFF needs it
+  before the burden system is built.
+
+End of life never flows on (convention 6): a state's end of life is its own activity's,
+and a CFF product adds its own. Ledger order decides which state of a node an activity
+reads: a node re-made by a later activity (hot metal hauled in a molten transfer) is
+read in the state it had before the reader. The result is columnar (``Results``, a
+mapping of node to ``Footprint`` that makes each footprint when it is asked for).
+
+Mass balance is a sequential account (convention 7): ``compute`` walks it in ledger order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csc_array
+from scipy.sparse.linalg import spsolve_triangular
+
+from carbon.engine.compute import _EOL, _cff_end_of_life, _root_state, _stages, _State
+from carbon.engine.model import (
+    CFF,
+    METHODS,
+    STAGES,
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Shares,
+    Source,
+)
+
+_INT = np.int64
+
+
+@dataclass(frozen=True)
+class Network:
+    """A graph as arrays, its activities in ledger order (index ``0..M-1`` by ``seq``).
+
+    Roots: ``root_nodes[i]`` starts as ``kinds[root_kinds[i]]`` (roots alike share a kind;
+    a kind's ``node`` and ``mass_kg`` are not read). ``known_nodes[i]`` has the result
+    ``known[i]``. Per activity: ``seqs``, ``out_kg`` (kg of all its outputs), ``process``
+    (kg CO2e by stage, ``STAGES`` order), ``substitutes`` and ``unmixed`` (it has explicit
+    flows). Mixing activities list their inputs (``input_activity``, ``input_node``,
+    ``input_kg``) and outputs (``output_activity``, ``output_node``, ``output_product``);
+    unmixed ones list their flows (``flow_activity``, ``flow_source``, ``flow_target``),
+    each of which makes one state. Every ``*_activity`` column is sorted.
+    """
+
+    root_nodes: np.ndarray
+    root_kinds: np.ndarray
+    kinds: Sequence[Source]
+    known_nodes: np.ndarray
+    known: Sequence[Footprint]
+    seqs: np.ndarray
+    out_kg: np.ndarray
+    process: np.ndarray
+    substitutes: np.ndarray
+    unmixed: np.ndarray
+    input_activity: np.ndarray
+    input_node: np.ndarray
+    input_kg: np.ndarray
+    output_activity: np.ndarray
+    output_node: np.ndarray
+    output_product: np.ndarray
+    flow_activity: np.ndarray
+    flow_source: np.ndarray
+    flow_target: np.ndarray
+
+
+def root_kinds(sources: Iterable[Source]) -> tuple[np.ndarray, np.ndarray, list[Source]]:
+    """Root nodes, the kind of each, and one source per kind (a graph has few kinds of roots)."""
+    index: dict[tuple[object, ...], int] = {}
+    kinds: list[Source] = []
+    nodes: list[int] = []
+    of: list[int] = []
+    for source in sources:
+        key = (
+            source.origin,
+            tuple(source.burden_per_kg.items()),
+            source.generator_per_kg,
+            source.vehicle_make,
+            source.primary_data,
+        )
+        kind = index.get(key)
+        if kind is None:
+            kind = index[key] = len(kinds)
+            kinds.append(source)
+        nodes.append(source.node)
+        of.append(kind)
+    return np.array(nodes, dtype=_INT), np.array(of, dtype=_INT), kinds
+
+
+def network(
+    sources: Iterable[Source], activities: Iterable[Activity], known: Mapping[int, Footprint] | None = None
+) -> Network:
+    """The arrays of a graph given as the engine's plain values."""
+    nodes, kinds_of, kinds = root_kinds(sources)
+    ordered = sorted(activities, key=lambda a: a.seq)
+    inputs_a: list[int] = []
+    inputs_n: list[int] = []
+    inputs_kg: list[float] = []
+    outputs_a: list[int] = []
+    outputs_n: list[int] = []
+    outputs_p: list[bool] = []
+    flows_a: list[int] = []
+    flows_s: list[int] = []
+    flows_t: list[int] = []
+    for index, activity in enumerate(ordered):
+        if activity.flows:
+            for source, target, _kg in activity.flows:
+                flows_a.append(index)
+                flows_s.append(source)
+                flows_t.append(target)
+            continue
+        for node, kg in activity.inputs:
+            inputs_a.append(index)
+            inputs_n.append(node)
+            inputs_kg.append(kg)
+        for node, _kg in activity.outputs:
+            outputs_a.append(index)
+            outputs_n.append(node)
+            outputs_p.append(node in activity.products)
+    known = known or {}
+    return Network(
+        root_nodes=nodes,
+        root_kinds=kinds_of,
+        kinds=kinds,
+        known_nodes=np.fromiter(known, dtype=_INT, count=len(known)),
+        known=list(known.values()),
+        seqs=np.array([a.seq for a in ordered], dtype=_INT),
+        out_kg=np.array([sum(kg for _, kg in a.outputs) for a in ordered], dtype=float),
+        process=np.array([_stages(a.burdens) for a in ordered], dtype=float).reshape(len(ordered), len(STAGES)),
+        substitutes=np.array([a.substitutes for a in ordered], dtype=bool),
+        unmixed=np.array([bool(a.flows) for a in ordered], dtype=bool),
+        input_activity=np.array(inputs_a, dtype=_INT),
+        input_node=np.array(inputs_n, dtype=_INT),
+        input_kg=np.array(inputs_kg, dtype=float),
+        output_activity=np.array(outputs_a, dtype=_INT),
+        output_node=np.array(outputs_n, dtype=_INT),
+        output_product=np.array(outputs_p, dtype=bool),
+        flow_activity=np.array(flows_a, dtype=_INT),
+        flow_source=np.array(flows_s, dtype=_INT),
+        flow_target=np.array(flows_t, dtype=_INT),
+    )
+
+
+def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float = 0.0) -> Results:
+    """Footprints of every root, known node and activity output of ``net`` under physical custody."""
+    if method not in METHODS:
+        raise CarbonError("method_unknown", f"method must be one of {METHODS}")
+    activities = len(net.seqs)
+    empty = np.flatnonzero(~(net.out_kg > 0))
+    if empty.size:
+        raise CarbonError("outputs_empty", f"activity {int(net.seqs[empty[0]])} has no output mass")
+
+    # Given states: root kinds, then known nodes.
+    given = [_root_state(kind, method) for kind in net.kinds]
+    given += [
+        _State(_stages(f.per_kg), f.shares, f.primary_data_share * f.total_per_kg, f.pending_recycled)
+        for f in net.known
+    ]
+    makes = sorted({make for state in given for make, _ in state.shares.by_make})
+    given_burden = np.array([(*s.per_kg[:_EOL], s.primary_kg) for s in given], dtype=float).reshape(len(given), 4)
+    given_shares = np.array(
+        [(s.shares.pre_consumer, s.shares.post_consumer, *_by_make(s.shares, makes)) for s in given], dtype=float
+    ).reshape(len(given), 2 + len(makes))
+    given_open = np.array([0.0 if s.pending_recycled else 1.0 for s in given], dtype=float)
+
+    # Unknowns in ledger order: one per mixing activity, one per flow of an unmixed one.
+    per_activity = np.where(net.unmixed, np.bincount(net.flow_activity, minlength=activities), 1)
+    first = np.concatenate(([0], np.cumsum(per_activity)[:-1])).astype(_INT)
+    unknowns = int(per_activity.sum())
+    flow_first = np.searchsorted(net.flow_activity, np.arange(activities))
+    flow_unknown = first[net.flow_activity] + (np.arange(len(net.flow_activity)) - flow_first[net.flow_activity])
+    mixing = ~net.unmixed
+    input_unknown = first[net.input_activity]
+
+    # Every state a node takes, at the "time" it takes it: given ones before any activity
+    # (time 0), activity outputs at their activity's index + 1. State references: given
+    # state i is -1 - i, unknown u is u.
+    kinds_count = len(net.kinds)
+    made_node = np.concatenate((net.root_nodes, net.known_nodes, net.output_node, net.flow_target))
+    made_time = np.concatenate(
+        (
+            np.zeros(len(net.root_nodes) + len(net.known_nodes), dtype=_INT),
+            net.output_activity + 1,
+            net.flow_activity + 1,
+        )
+    )
+    made_ref = np.concatenate(
+        (
+            -1 - net.root_kinds,
+            -1 - kinds_count - np.arange(len(net.known_nodes), dtype=_INT),
+            first[net.output_activity],
+            flow_unknown,
+        )
+    )
+    made_product = np.concatenate(
+        (
+            np.zeros(len(net.root_nodes) + len(net.known_nodes), dtype=bool),
+            net.output_product,
+            np.zeros(len(net.flow_target), dtype=bool),
+        )
+    )
+    timeline = _Timeline(made_node, made_time)
+
+    def state_before(node: np.ndarray, activity: np.ndarray, seq_of: np.ndarray) -> np.ndarray:
+        """The state each ``node`` had when ``activity`` read it (the last one made before)."""
+        made, found = timeline.before(node, activity)
+        if not found.all():
+            missing = int(np.flatnonzero(~found)[0])
+            raise CarbonError(
+                "input_unknown",
+                f"activity {int(seq_of[missing])} consumes node {int(node[missing])}, which has no footprint",
+            )
+        refs: np.ndarray = made_ref[made]
+        return refs
+
+    input_ref = state_before(net.input_node, net.input_activity, net.seqs[net.input_activity])
+    flow_ref = state_before(net.flow_source, net.flow_activity, net.seqs[net.flow_activity])
+
+    # The pending system: count the ways a state reaches material that is not pending.
+    rows = np.concatenate((input_unknown, flow_unknown))
+    refs = np.concatenate((input_ref, flow_ref))
+    from_given = refs < 0
+    given_of = -1 - refs[from_given]
+    has_inputs = np.bincount(net.input_activity, minlength=activities) > 0
+    opens = np.zeros(unknowns)
+    opens[first[mixing]] = (net.substitutes | ~has_inputs)[mixing]
+    np.add.at(opens, rows[from_given], given_open[given_of])
+    ones = np.ones(int((~from_given).sum()))
+    reaching = _solve(unknowns, rows[~from_given], refs[~from_given], ones, opens[:, None])[:, 0]
+    pending = reaching == 0
+
+    # The burden system.
+    out_kg = net.out_kg
+    weight = np.concatenate((net.input_kg / out_kg[net.input_activity], np.ones(len(net.flow_source))))
+    extra = np.zeros(unknowns)
+    if method == CFF:
+        ref_pending = np.zeros(len(refs), dtype=bool)
+        ref_pending[from_given] = given_open[given_of] == 0
+        ref_pending[~from_given] = pending[refs[~from_given]]
+        substituted = np.zeros(len(refs), dtype=bool)
+        substituted[: len(input_ref)] = net.substitutes[net.input_activity] & ref_pending[: len(input_ref)]
+        weight = np.where(substituted, weight * params.a, weight)
+        replaced = (1 - params.a) * virgin_per_kg * params.qs_in_over_qp
+        per_out = np.concatenate((net.input_kg / out_kg[net.input_activity], np.zeros(len(flow_ref))))
+        np.add.at(extra, rows[substituted], replaced * per_out[substituted])
+    own = net.process / out_kg[:, None]
+    burden_rhs = np.zeros((unknowns, 4))
+    burden_rhs[first[mixing], :_EOL] = own[mixing, :_EOL]
+    burden_rhs[first[mixing], 3] = own[mixing].sum(axis=1)
+    burden_rhs[flow_unknown, :_EOL] = own[net.flow_activity, :_EOL]
+    burden_rhs[flow_unknown, 3] = own[net.flow_activity].sum(axis=1)
+    burden_rhs[:, 0] += extra
+    np.add.at(burden_rhs, rows[from_given], given_burden[given_of] * weight[from_given, None])
+    burdens = _solve(unknowns, rows[~from_given], refs[~from_given], weight[~from_given], burden_rhs)
+
+    # The shares system.
+    kg_in = np.bincount(net.input_activity, weights=net.input_kg, minlength=activities)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mix_weight = np.where(kg_in[net.input_activity] > 0, net.input_kg / kg_in[net.input_activity], 0.0)
+    share_weight = np.concatenate((mix_weight, np.ones(len(net.flow_source))))
+    shares_rhs = np.zeros((unknowns, 2 + len(makes)))
+    np.add.at(shares_rhs, rows[from_given], given_shares[given_of] * share_weight[from_given, None])
+    shares = _solve(unknowns, rows[~from_given], refs[~from_given], share_weight[~from_given], shares_rhs)
+
+    end_of_life = np.zeros(unknowns)
+    end_of_life[first[mixing]] = own[mixing, _EOL]
+    end_of_life[flow_unknown] = own[net.flow_activity, _EOL]
+
+    # Each node's result is its last state; a known node that nothing re-made has none.
+    last = timeline.last()
+    last = last[made_ref[last] >= -kinds_count]
+    return Results(
+        nodes=made_node[last],
+        refs=made_ref[last],
+        products=made_product[last] & (method == CFF),
+        given=given,
+        burdens=burdens,
+        end_of_life=end_of_life,
+        shares=shares,
+        makes=makes,
+        pending=pending,
+        product_end_of_life=_cff_end_of_life(params) if method == CFF else 0.0,
+    )
+
+
+class _Timeline:
+    """The states nodes take, in ledger order ("time" 0 for given ones, an activity's index
+    + 1 for what it made): which one an activity reads, and which one each node ends with.
+
+    Node ids are looked up in a table when they are dense (database keys are), by binary
+    search otherwise; a node made once (nearly every node) needs no search in time.
+    """
+
+    def __init__(self, node: np.ndarray, time: np.ndarray) -> None:
+        self._time = time
+        self._stride = int(time.max()) + 2 if len(time) else 2
+        self._lo = int(node.min()) if len(node) else 0
+        span = int(node.max()) - self._lo + 1 if len(node) else 0
+        self._dense = span <= 4 * len(node) + 1024
+        self._span = span
+        if self._dense:
+            position = node - self._lo
+            size = span
+        else:
+            self._ids, position = np.unique(node, return_inverse=True)
+            size = len(self._ids)
+        once = len(node) == 0 or int(np.bincount(position, minlength=size).max()) <= 1
+        self._single: np.ndarray | None = None
+        if once:
+            self._single = np.full(size, -1, dtype=_INT)
+            self._single[position] = np.arange(len(node), dtype=_INT)
+        else:
+            key = position.astype(_INT) * self._stride + time
+            self._order = np.argsort(key, kind="stable")
+            self._key = key[self._order]
+
+    def _position(self, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._dense:
+            position = node - self._lo
+            found = (position >= 0) & (position < self._span)
+            return np.where(found, position, 0), found
+        at = np.minimum(np.searchsorted(self._ids, node), max(len(self._ids) - 1, 0))
+        found = self._ids[at] == node if len(self._ids) else np.zeros(len(node), dtype=bool)
+        return at, found
+
+    def before(self, node: np.ndarray, activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the state each ``node`` had before ``activity`` (an activity index), and whether it had one."""
+        if len(node) == 0 or len(self._time) == 0:
+            return np.zeros(len(node), dtype=_INT), np.zeros(len(node), dtype=bool)
+        position, found = self._position(node)
+        if self._single is not None:
+            made = self._single[position]
+            found &= made >= 0
+            made = np.maximum(made, 0)
+            found &= self._time[made] <= activity
+            return made, found
+        latest = np.searchsorted(self._key, position * self._stride + activity, side="right") - 1
+        found &= latest >= 0
+        latest = np.maximum(latest, 0)
+        found &= self._key[latest] // self._stride == position
+        return self._order[latest], found
+
+    def last(self) -> np.ndarray:
+        """Index of each node's last state, in the order of node ids."""
+        if self._single is not None:
+            made = self._single[self._single >= 0]
+            return made
+        ends = np.append(self._key[1:] // self._stride != self._key[:-1] // self._stride, True)
+        last: np.ndarray = self._order[np.flatnonzero(ends)] if len(self._key) else self._order
+        return last
+
+
+def _by_make(shares: Shares, makes: list[str]) -> list[float]:
+    fractions = dict(shares.by_make)
+    return [fractions.get(make, 0.0) for make in makes]
+
+
+def _solve(size: int, rows: np.ndarray, columns: np.ndarray, weights: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``x = W x + rhs`` for strictly lower-triangular ``W`` (``W[rows, columns] += weights``)."""
+    if size == 0:
+        return rhs
+    if rows.size == 0:
+        return rhs.copy()
+    diagonal = np.arange(size, dtype=_INT)
+    matrix = csc_array(
+        (
+            np.concatenate((np.ones(size), -weights)),
+            (np.concatenate((diagonal, rows)), np.concatenate((diagonal, columns))),
+        ),
+        shape=(size, size),
+    )
+    solution: np.ndarray = spsolve_triangular(matrix, rhs, lower=True)
+    return solution
+
+
+class Results(Mapping[int, Footprint]):
+    """Footprints by node, made when asked for (each state's once)."""
+
+    def __init__(
+        self,
+        *,
+        nodes: np.ndarray,
+        refs: np.ndarray,
+        products: np.ndarray,
+        given: list[_State],
+        burdens: np.ndarray,
+        end_of_life: np.ndarray,
+        shares: np.ndarray,
+        makes: list[str],
+        pending: np.ndarray,
+        product_end_of_life: float,
+    ) -> None:
+        self._nodes = nodes
+        self._index = {int(node): i for i, node in enumerate(nodes.tolist())} if len(nodes) < 4096 else None
+        self._refs = refs
+        self._products = products
+        self._given = given
+        self._burdens = burdens
+        self._end_of_life = end_of_life
+        self._shares = shares
+        self._makes = makes
+        self._pending = pending
+        self._product_end_of_life = product_end_of_life
+        self._made: dict[tuple[int, bool], Footprint] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._nodes.tolist())
+
+    def __contains__(self, node: object) -> bool:
+        return self._find(node) is not None
+
+    def __getitem__(self, node: int) -> Footprint:
+        at = self._find(node)
+        if at is None:
+            raise KeyError(node)
+        return self._footprint(int(self._refs[at]), bool(self._products[at]))
+
+    def items(self) -> ItemsView[int, Footprint]:
+        return _Items(self)
+
+    def _pairs(self) -> Iterator[tuple[int, Footprint]]:
+        footprint = self._footprint
+        for node, ref, product in zip(self._nodes.tolist(), self._refs.tolist(), self._products.tolist(), strict=True):
+            yield node, footprint(ref, product)
+
+    def _find(self, node: object) -> int | None:
+        if not isinstance(node, int | np.integer):
+            return None
+        if self._index is not None:
+            return self._index.get(int(node))
+        at = int(np.searchsorted(self._nodes, node))
+        return at if at < len(self._nodes) and self._nodes[at] == node else None
+
+    def _footprint(self, ref: int, product: bool) -> Footprint:
+        made = self._made.get((ref, product))
+        if made is not None:
+            return made
+        if ref < 0:
+            made = self._given[-1 - ref].footprint()
+        else:
+            raw, main, distribution, primary = self._burdens[ref].tolist()
+            end = float(self._end_of_life[ref]) + (self._product_end_of_life if product else 0.0)
+            pre, post, *fractions = self._shares[ref].tolist()
+            by_make = tuple((make, f) for make, f in zip(self._makes, fractions, strict=True) if f > 0)
+            total = raw + main + distribution + end
+            made = Footprint(
+                per_kg=dict(zip(STAGES, (raw, main, distribution, end), strict=True)),
+                shares=Shares(pre_consumer=pre, post_consumer=post, by_make=by_make),
+                primary_data_share=primary / total if total > 0 else 1.0,
+                pending_recycled=bool(self._pending[ref]),
+            )
+        self._made[(ref, product)] = made
+        return made
+
+
+class _Items(ItemsView[int, Footprint]):
+    """``Results.items()``: one pass over the columns, not a lookup per node."""
+
+    _mapping: Results
+
+    def __iter__(self) -> Iterator[tuple[int, Footprint]]:
+        return self._mapping._pairs()
