@@ -12,7 +12,7 @@ from traceability.keyvault import decrypt_private_key
 from traceability.ledger.canonical import canonical_json, sha256
 from traceability.ledger.chain import GENESIS_PREV, EntryHeader
 from traceability.ledger.signing import b64decode, b64encode, private_key_raw, sign_document
-from traceability.models import LedgerEntry, SigningKey
+from traceability.models import EpcisEvent, LedgerEntry, SigningKey
 from traceability.verification import verify_ledger
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +228,43 @@ def test_signature_over_canonical_form_ignores_key_order(partner):
 
     assert entry.signature == signature
     assert connection.vendor in {"postgresql", "sqlite"}
+
+
+def test_the_same_event_twice_is_refused_with_its_hash_and_nothing_is_stored(partner):
+    # given: an event in the ledger, and the count of what is stored
+    first = services.ledger_append(organisation=partner.organisation, document=object_event(7))
+    before = (LedgerEntry.objects.count(), EpcisEvent.objects.count())
+    again = object_event(7, eventID="urn:uuid:7d1f0c86-6a8e-4f0e-9d36-2f4b1f3a0c01")
+
+    # when: the same event (another eventID: the canonical hash leaves it out) comes again, in a batch
+    with pytest.raises(ApplicationError) as caught:
+        services.ledger_append_batch(
+            organisation=partner.organisation,
+            items=[services.SubmittedDocument(document=object_event(8)), services.SubmittedDocument(document=again)],
+        )
+
+    # then: 409 naming the stored event and where it sits in the batch; nothing of the batch is stored
+    error = caught.value
+    assert (error.code, error.status, error.extra["index"]) == ("event_duplicate", 409, 1)
+    assert error.extra["eventHash"] == EpcisEvent.objects.get(entry_id=first.seq).event_hash
+    assert f"entry {first.seq}" in error.message
+    assert (LedgerEntry.objects.count(), EpcisEvent.objects.count()) == before
+
+
+def test_a_duplicate_within_one_batch_and_a_taken_event_id_are_named(partner):
+    named = "urn:uuid:0b5e3a52-36c4-4a53-9a43-6c1f8e2d9b10"
+    services.ledger_append(organisation=partner.organisation, document=object_event(1, eventID=named))
+    before = LedgerEntry.objects.count()
+
+    with pytest.raises(ApplicationError) as twice:
+        services.ledger_append_batch(
+            organisation=partner.organisation,
+            items=[services.SubmittedDocument(document=object_event(2)) for _ in range(2)],
+        )
+    other = object_event(3, eventID=named)
+    with pytest.raises(ApplicationError) as taken:
+        services.ledger_append(organisation=partner.organisation, document=other)
+
+    assert (twice.value.code, twice.value.extra["index"]) == ("event_duplicate", 0)
+    assert (taken.value.code, taken.value.status, taken.value.extra["eventID"]) == ("event_id_taken", 409, named)
+    assert LedgerEntry.objects.count() == before

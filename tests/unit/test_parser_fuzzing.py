@@ -3,13 +3,15 @@ with its own error type (turned into a 4xx) or a value, never an unexpected exce
 
 import json
 
+import pytest
+import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_ROOT
 from traceability.epcis.core import schema
 from traceability.epcis.core.hashing import EventHashError, event_hash
-from traceability.ledger.canonical import canonical_json
+from traceability.ledger.canonical import _same_as_json, canonical_json
 from traceability.ledger.checkpoint import parse_checkpoint, parse_verifier_key
 from traceability.ledger.errors import LedgerError
 
@@ -62,6 +64,36 @@ def test_canonical_json_answers_any_value_or_its_error(value):
         assert isinstance(canonical_json(value), bytes)
     except LedgerError as error:
         assert error.code == "document_not_canonicalisable"
+
+
+NUMBERS = (
+    st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e-4, 9.99e-5, 1e16, 1e16 - 2, 0.1, -0.0, 5.0, 2**53 - 1, 2**53, 1e21, 1.5e-7])
+)
+DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | NUMBERS | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(DOCUMENTS)
+def test_canonical_json_writes_exactly_what_rfc8785_writes(value):
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        with pytest.raises(LedgerError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+def test_canonical_json_takes_the_fast_path_for_plain_events():
+    # the reason for the fast path: an ordinary event never reaches rfc8785
+    assert _same_as_json(REAL_EVENT)
+    assert not _same_as_json({"kg": 5.0}) and not _same_as_json({"\U0001f600": 1}) and not _same_as_json(2**53)
 
 
 @FUZZ

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from traceability.epcis.core.fields import IndexedEvent, index_event
 from traceability.epcis.core.hashing import EventHashError
@@ -51,7 +51,10 @@ def indexed_events(
 def _refuse_duplicates(rows: list[tuple[LedgerEntry, IndexedEvent, bool]]) -> None:
     hashes = [row.event_hash for _, row, _ in rows]
     ids = [row.event_id for _, row, _ in rows]
-    stored = EpcisEvent.objects.filter(event_hash__in=hashes).values_list("event_hash", "entry_id").first()
+    # Unordered on purpose: ``first()`` would order by entry and walk that index instead of the hash's.
+    stored = next(
+        iter(EpcisEvent.objects.filter(event_hash__in=hashes).values_list("event_hash", "entry_id")[:1]), None
+    )
     if stored is not None or len(set(hashes)) != len(hashes):
         duplicate = stored[0] if stored else next(h for h in hashes if hashes.count(h) > 1)
         raise ApplicationError(
@@ -60,7 +63,7 @@ def _refuse_duplicates(rows: list[tuple[LedgerEntry, IndexedEvent, bool]]) -> No
             status=409,
             extra={"index": hashes.index(duplicate), "eventHash": duplicate},
         )
-    taken = EpcisEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True).first()
+    taken = next(iter(EpcisEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True)[:1]), None)
     if taken is not None or len(set(ids)) != len(ids):
         clash = taken or next(i for i in ids if ids.count(i) > 1)
         raise ApplicationError(
@@ -74,7 +77,6 @@ def _refuse_duplicates(rows: list[tuple[LedgerEntry, IndexedEvent, bool]]) -> No
 def index_ledger_events(items: Sequence[tuple[LedgerEntry, dict[str, object], str | None, bool]]) -> None:
     """Index appended events: ``(entry, event document, precomputed hash or None, context inherited)``."""
     rows = indexed_events(items)
-    _refuse_duplicates(rows)
     events = [
         (
             entry.seq,
@@ -95,6 +97,17 @@ def index_ledger_events(items: Sequence[tuple[LedgerEntry, dict[str, object], st
         for entry, row, inherited in rows
     ]
     epcs = [(entry.seq, role, value, canonical) for entry, row, _ in rows for role, value, canonical in row.epcs]
+    # The unique indexes on the hash and the eventID find duplicates; only then is the
+    # batch searched for them, to name one (a savepoint keeps the transaction usable).
+    try:
+        with transaction.atomic():
+            _insert(events, epcs)
+    except IntegrityError:
+        _refuse_duplicates(rows)
+        raise
+
+
+def _insert(events: list[tuple[object, ...]], epcs: list[tuple[int, str, str, str]]) -> None:
     if connection.vendor != "postgresql":
         EpcisEvent.objects.bulk_create(EpcisEvent(**dict(zip(EVENT_COLUMNS, values, strict=True))) for values in events)
         EpcisEventEpc.objects.bulk_create(
@@ -102,7 +115,8 @@ def index_ledger_events(items: Sequence[tuple[LedgerEntry, dict[str, object], st
             for seq, role, value, canonical in epcs
         )
         return
-    with connection.cursor() as cursor:
+    # Django's wrapper turns the raw cursor's unique violation into its IntegrityError.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(f"COPY traceability_epcisevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for values in events:

@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from traceability.epcis.core.identifiers import canonical_digital_link
 from traceability.epcis.core.vocabulary import cbv_web_uri, hash_terms, standard_prefixes
@@ -183,17 +184,27 @@ def _text(value: object) -> str:
 
 def value_text(value: object, prefixes: Mapping[str, str]) -> str:
     """A value in canonical form: CBV URN -> Web URI, number without trailing zeros, GS1 key -> Digital Link."""
-    text = cbv_web_uri(_text(value))
-    number = _number(text)
-    if number is not None:
-        return number
-    converted = canonical_digital_link(text)
-    if converted is not None:
-        return converted
+    text, final = _converted(_text(value))
+    if final:
+        return text
     prefix, sep, local = text.partition(":")
     if sep and prefix in prefixes and not local.startswith("//"):
         return prefixes[prefix] + local
     return text
+
+
+@lru_cache(maxsize=1 << 16)
+def _converted(text: str) -> tuple[str, bool]:
+    """``value_text`` of a string before namespace prefixes, and whether it is final. Events of one
+    organisation repeat their locations, steps and vocabulary: each is converted once."""
+    text = cbv_web_uri(text)
+    number = _number(text)
+    if number is not None:
+        return number, True
+    converted = canonical_digital_link(text)
+    if converted is not None:
+        return converted, True
+    return text, False
 
 
 def _vocab_value(value: object, kind: str, prefixes: Mapping[str, str]) -> str:

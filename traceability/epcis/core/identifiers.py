@@ -10,6 +10,7 @@ the finest level of identification. Anything else is no GS1 identifier: ``None``
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 CANONICAL_ROOT = "https://id.gs1.org"
@@ -258,8 +259,11 @@ def _from_digital_link(uri: str) -> str | None:
     return CANONICAL_ROOT + path
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical_digital_link(uri: str) -> str | None:
-    """The constrained canonical GS1 Digital Link URI of a GS1 identifier, or ``None`` for anything else."""
+    """The constrained canonical GS1 Digital Link URI of a GS1 identifier, or ``None`` for anything else.
+
+    Cached: the event hash and the query index both ask, and locations repeat across events."""
     if uri.startswith("urn:epc:"):
         return _from_epc_uri(uri)
     if uri.startswith(("https://", "http://")):
