@@ -10,11 +10,12 @@ the inserts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from traceability import hooks
 from traceability.choices import KeyCustody, OrganisationRole
+from traceability.epcis.core.hashing import EventHashError, event_hash
 from traceability.epcis.index import index_ledger_events
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key, encrypt_private_key
@@ -289,8 +291,22 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
                 context_inherited=item.context_inherited,
             )
         )
-    _verify_signatures(to_verify, len(items))
+    finish = _start_verifying(to_verify, len(items))
+    # While other cores check the signatures, this one hashes the events for the query index.
+    prepared = [_with_event_hash(item) for item in prepared]
+    finish()
     return prepared
+
+
+def _with_event_hash(item: _Prepared) -> _Prepared:
+    """``item`` with its canonical EPCIS event hash; an event that cannot be hashed is named later, in order."""
+    if item.kind != KIND_EVENT or item.event_hash is not None:
+        return item
+    try:
+        digest = event_hash(json.loads(item.document))
+    except EventHashError:
+        return item
+    return dataclasses.replace(item, event_hash=digest)
 
 
 def _signature_error(job: tuple[int, Ed25519PublicKey, bytes, bytes]) -> tuple[int, LedgerError] | None:
@@ -302,16 +318,28 @@ def _signature_error(job: tuple[int, Ed25519PublicKey, bytes, bytes]) -> tuple[i
     return None
 
 
-def _verify_signatures(jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]], count: int) -> None:
-    """Ed25519 verification releases the GIL, so a batch's signatures are checked on every core."""
+def _start_verifying(jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]], count: int) -> Callable[[], None]:
+    """Start checking a batch's signatures; the returned function waits and raises the first failure.
+
+    Ed25519 verification releases the GIL, so a large batch is checked on every core while
+    the caller goes on; a small one is checked when the caller waits.
+    """
+    pending: Iterable[tuple[int, LedgerError] | None]
     if len(jobs) < PARALLEL_VERIFY_THRESHOLD:
-        results = map(_signature_error, jobs)
+        pending = map(_signature_error, jobs)
     else:
-        results = _verifier_pool().map(_signature_error, jobs, chunksize=64)
-    failures = [result for result in results if result is not None]
-    if failures:
-        position, error = min(failures, key=lambda failure: failure[0])
-        raise _at_position(ApplicationError.from_ledger(error), position, count) from error
+        pool = _verifier_pool()
+        chunks = [jobs[start : start + 64] for start in range(0, len(jobs), 64)]
+        futures = [pool.submit(lambda chunk=chunk: [_signature_error(job) for job in chunk]) for chunk in chunks]
+        pending = (result for future in futures for result in future.result())
+
+    def finish() -> None:
+        failures = [result for result in pending if result is not None]
+        if failures:
+            position, error = min(failures, key=lambda failure: failure[0])
+            raise _at_position(ApplicationError.from_ledger(error), position, count) from error
+
+    return finish
 
 
 @lru_cache(maxsize=1)

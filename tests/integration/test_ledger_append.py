@@ -7,6 +7,7 @@ from django.test import override_settings
 
 from tests.factories import make_partner, object_event, signed
 from traceability import services
+from traceability.epcis.core.hashing import event_hash
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key
 from traceability.ledger.canonical import canonical_json, sha256
@@ -268,3 +269,27 @@ def test_a_duplicate_within_one_batch_and_a_taken_event_id_are_named(partner):
     assert (twice.value.code, twice.value.extra["index"]) == ("event_duplicate", 0)
     assert (taken.value.code, taken.value.status, taken.value.extra["eventID"]) == ("event_id_taken", 409, named)
     assert LedgerEntry.objects.count() == before
+
+
+def test_a_large_batch_checked_on_every_core_names_its_first_bad_signature(partner):
+    # given: 150 client-signed events (checked in chunks on the signature pool), two of them
+    # in different chunks carrying another document's signature
+    items = [signed(partner, object_event(n)) for n in range(100, 250)]
+    assert len(items) > services.PARALLEL_VERIFY_THRESHOLD
+    for position in (130, 70):
+        items[position] = services.SubmittedDocument(
+            document=items[position].document, signature=items[0].signature, key_id=items[0].key_id
+        )
+    before = LedgerEntry.objects.count()
+
+    with pytest.raises(ApplicationError) as error:
+        services.ledger_append_batch(organisation=partner.organisation, items=items)
+
+    assert (error.value.code, error.value.extra["index"]) == ("signature_invalid", 70)
+    assert LedgerEntry.objects.count() == before
+    # and the same batch with good signatures is stored whole, every event indexed by its hash
+    items[70], items[130] = signed(partner, object_event(170)), signed(partner, object_event(230))
+    entries = services.ledger_append_batch(organisation=partner.organisation, items=items)
+    assert EpcisEvent.objects.filter(entry_id__in=[e.seq for e in entries]).count() == 150
+    first = entries[0]
+    assert EpcisEvent.objects.get(entry_id=first.seq).event_hash == event_hash(json.loads(first.document))

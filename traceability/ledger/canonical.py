@@ -43,9 +43,9 @@ def _same_as_json(value: Any) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
     if kind is float:
-        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+        return bool(1e-4 <= abs(value) < 1e16 and not value.is_integer())
     if kind is dict:
         return all(type(key) is str and key.isascii() and _same_as_json(item) for key, item in value.items())
     if kind is list:
