@@ -17,7 +17,8 @@ from carbon.engine.battery import (
     performance_class,
     recycled_content_against_minimums,
 )
-from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
+from carbon.engine.linear import network, solve, with_known
+from carbon.engine.model import MASS_BALANCE, METHODS, PHYSICAL
 from carbon.factors import FactorBook, canonical_value
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
 from traceability.errors import ApplicationError
@@ -122,21 +123,26 @@ def _store(
 
 
 def _compute_all_ways(sources, activities, book: FactorBook, known=None):  # type: ignore[no-untyped-def]
+    """Every method under both chains of custody. Physical custody's arrays are built once for
+    the three methods (only the known inputs' results differ); mass balance is walked."""
     params = parameters(book)
     virgin = book.value("primary_aluminium", "global")
-    return {
-        (method, chain): compute(
+    known = known or {}
+    arrays = network(sources, activities)
+    results = {}
+    for method in METHODS:
+        given = with_known(arrays, known.get((method, PHYSICAL), {}))
+        results[(method, PHYSICAL)] = solve(given, method=method, params=params, virgin_per_kg=virgin)
+        results[(method, MASS_BALANCE)] = compute(
             sources,
             activities,
             method=method,
-            chain=chain,
+            chain=MASS_BALANCE,
             params=params,
             virgin_per_kg=virgin,
-            known=(known or {}).get((method, chain), {}),
+            known=known.get((method, MASS_BALANCE), {}),
         )
-        for method in METHODS
-        for chain in CHAINS_OF_CUSTODY
-    }
+    return results
 
 
 @transaction.atomic

@@ -106,6 +106,8 @@ class _Prepared:
     signature: bytes
     event_hash: str | None = None
     context_inherited: bool = False
+    # The canonical document parsed back (events): what the projection and the index read.
+    parsed: dict[str, object] | None = None
 
 
 # --- the platform --------------------------------------------------------------------
@@ -299,14 +301,18 @@ def _prepare_submissions(organisation: Organisation, items: Sequence[SubmittedDo
 
 
 def _with_event_hash(item: _Prepared) -> _Prepared:
-    """``item`` with its canonical EPCIS event hash; an event that cannot be hashed is named later, in order."""
-    if item.kind != KIND_EVENT or item.event_hash is not None:
+    """An event with its document parsed and its canonical EPCIS event hash (an event that
+    cannot be hashed is named later, in order, by the index)."""
+    if item.kind != KIND_EVENT:
         return item
-    try:
-        digest = event_hash(json.loads(item.document))
-    except EventHashError:
-        return item
-    return dataclasses.replace(item, event_hash=digest)
+    parsed = json.loads(item.document)
+    digest = item.event_hash
+    if digest is None:
+        try:
+            digest = event_hash(parsed)
+        except EventHashError:
+            pass
+    return dataclasses.replace(item, event_hash=digest, parsed=parsed)
 
 
 def _signature_error(job: tuple[int, Ed25519PublicKey, bytes, bytes]) -> tuple[int, LedgerError] | None:
@@ -418,7 +424,7 @@ def _append_prepared(
         events = []
         for position, (entry, item) in enumerate(zip(entries, prepared, strict=True)):
             if item.kind == KIND_EVENT:
-                document = json.loads(item.document)
+                document = item.parsed if item.parsed is not None else json.loads(item.document)
                 try:
                     project(entry, document, check=True)
                 except ApplicationError as exc:

@@ -122,6 +122,27 @@ def _stages(values: Mapping[str, float]) -> tuple[float, ...]:
     return (get(RAW_MATERIAL, 0.0), get(MAIN_PRODUCTION, 0.0), get(DISTRIBUTION, 0.0), get(END_OF_LIFE, 0.0))
 
 
+def root_kind(source: Source) -> tuple[object, ...]:
+    """What makes roots alike: equal kinds start in one state, whatever their node and mass."""
+    return (
+        source.origin,
+        tuple(source.burden_per_kg.items()),
+        source.generator_per_kg,
+        source.vehicle_make,
+        source.primary_data,
+    )
+
+
+def _known_state(footprint: Footprint) -> _State:
+    """The state of a node whose result was computed before (the incremental case)."""
+    return _State(
+        _stages(footprint.per_kg),
+        footprint.shares,
+        footprint.primary_data_share * footprint.total_per_kg,
+        footprint.pending_recycled,
+    )
+
+
 def _root_state(source: Source, method: str) -> _State:
     per_kg = list(_stages(source.burden_per_kg))
     primary = sum(per_kg) if source.primary_data else 0.0
@@ -214,23 +235,12 @@ def _compute(
     known = known or {}
     states: dict[int, _State] = {}
     for node, footprint in known.items():
-        states[node] = _State(
-            _stages(footprint.per_kg),
-            footprint.shares,
-            footprint.primary_data_share * footprint.total_per_kg,
-            footprint.pending_recycled,
-        )
+        states[node] = _known_state(footprint)
     # Roots alike (same origin, burdens, make) share one state: a graph has few kinds of roots.
     roots: dict[tuple[object, ...], _State] = {}
     results: dict[int, Footprint] = {}
     for source in sources:
-        kind = (
-            source.origin,
-            tuple(source.burden_per_kg.items()),
-            source.generator_per_kg,
-            source.vehicle_make,
-            source.primary_data,
-        )
+        kind = root_kind(source)
         state = roots.get(kind)
         if state is None:
             state = roots[kind] = _root_state(source, method)

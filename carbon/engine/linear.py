@@ -28,6 +28,7 @@ Mass balance is a sequential account (convention 7): ``compute`` walks it in led
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ import numpy as np
 from scipy.sparse import csc_array
 from scipy.sparse.linalg import spsolve_triangular
 
-from carbon.engine.compute import _EOL, _cff_end_of_life, _root_state, _stages, _State
+from carbon.engine.compute import _EOL, _cff_end_of_life, _known_state, _root_state, _stages, _State, root_kind
 from carbon.engine.model import (
     CFF,
     METHODS,
@@ -93,13 +94,7 @@ def root_kinds(sources: Iterable[Source]) -> tuple[np.ndarray, np.ndarray, list[
     nodes: list[int] = []
     of: list[int] = []
     for source in sources:
-        key = (
-            source.origin,
-            tuple(source.burden_per_kg.items()),
-            source.generator_per_kg,
-            source.vehicle_make,
-            source.primary_data,
-        )
+        key = root_kind(source)
         kind = index.get(key)
         if kind is None:
             kind = index[key] = len(kinds)
@@ -139,13 +134,12 @@ def network(
             outputs_a.append(index)
             outputs_n.append(node)
             outputs_p.append(node in activity.products)
-    known = known or {}
-    return Network(
+    arrays = Network(
         root_nodes=nodes,
         root_kinds=kinds_of,
         kinds=kinds,
-        known_nodes=np.fromiter(known, dtype=_INT, count=len(known)),
-        known=list(known.values()),
+        known_nodes=np.zeros(0, dtype=_INT),
+        known=[],
         seqs=np.array([a.seq for a in ordered], dtype=_INT),
         out_kg=np.array([sum(kg for _, kg in a.outputs) for a in ordered], dtype=float),
         process=np.array([_stages(a.burdens) for a in ordered], dtype=float).reshape(len(ordered), len(STAGES)),
@@ -161,6 +155,14 @@ def network(
         flow_source=np.array(flows_s, dtype=_INT),
         flow_target=np.array(flows_t, dtype=_INT),
     )
+    return with_known(arrays, known or {})
+
+
+def with_known(net: Network, known: Mapping[int, Footprint]) -> Network:
+    """``net`` with ``known`` as the results of inputs computed before (the rest is shared)."""
+    return dataclasses.replace(
+        net, known_nodes=np.fromiter(known, dtype=_INT, count=len(known)), known=list(known.values())
+    )
 
 
 def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float = 0.0) -> Results:
@@ -174,10 +176,7 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
 
     # Given states: root kinds, then known nodes.
     given = [_root_state(kind, method) for kind in net.kinds]
-    given += [
-        _State(_stages(f.per_kg), f.shares, f.primary_data_share * f.total_per_kg, f.pending_recycled)
-        for f in net.known
-    ]
+    given += [_known_state(footprint) for footprint in net.known]
     makes = sorted({make for state in given for make, _ in state.shares.by_make})
     given_burden = np.array([(*s.per_kg[:_EOL], s.primary_kg) for s in given], dtype=float).reshape(len(given), 4)
     given_shares = np.array(
