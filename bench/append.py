@@ -10,14 +10,11 @@ from tqdm import tqdm
 from bench.database import BenchDatabase
 from bench.report import BenchError, Result
 from bench.workload import BATCH_SIZE, Workload, batches
-from traceability.models import LedgerEntry
+from traceability.models import LedgerEntry, ledger_entry_columns
 
 TARGET = ">=0.5"
 BASELINE_TABLE = "bench_baseline_entry"
-COLUMNS = (
-    "seq", "kind", "organisation_id", "document", "digest", "key_id",
-    "signature", "prev_hash", "entry_hash", "recorded_at",
-)  # fmt: skip
+COLUMNS = ledger_entry_columns()
 
 
 def run(workload: Workload, database: BenchDatabase) -> Result:

@@ -16,7 +16,7 @@ from time import perf_counter
 from tqdm import tqdm
 
 from bench.report import BenchError, Result
-from traceability import services
+from traceability import events, services, writer
 from traceability.epcis.services import epcis_capture
 from traceability.models import EpcisEvent
 
@@ -68,7 +68,7 @@ def run() -> Result:
     ]
     baseline_batches = [
         [
-            services.SubmittedDocument(document={"@context": CONTEXT, **capture_event(BASELINE_NUMBERS + n)})
+            writer.SubmittedDocument(document={"@context": CONTEXT, **capture_event(BASELINE_NUMBERS + n)})
             for n in range(start, start + DOCUMENT_SIZE)
         ]
         for start in range(0, EVENTS, DOCUMENT_SIZE)
@@ -76,7 +76,7 @@ def run() -> Result:
     subject_seconds = baseline_seconds = 0.0
     for captured, batch in tqdm(list(zip(documents, baseline_batches, strict=True)), desc="epcis_capture", unit="doc"):
         started = perf_counter()
-        services.ledger_append_batch(organisation=organisation, items=batch)
+        events.ledger_append_batch(organisation=organisation, items=batch)
         baseline_seconds += perf_counter() - started
         started = perf_counter()
         job = epcis_capture(organisation=organisation, document=captured, error_behaviour="rollback")

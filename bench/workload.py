@@ -14,7 +14,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tqdm import tqdm
 
-from traceability import services
+from traceability import events, services, writer
 from traceability.ledger.canonical import canonical_json
 from traceability.ledger.signing import b64encode, generate_private_key, public_key_raw, sign_bytes
 from traceability.models import LedgerEntry, Organisation
@@ -55,15 +55,15 @@ class Workload:
     organisation: Organisation
     private_key: Ed25519PrivateKey
     key_id: str
-    submissions: list[services.SubmittedDocument] = field(default_factory=list)
+    submissions: list[writer.SubmittedDocument] = field(default_factory=list)
     # The canonical bytes and raw signature of each submission: what a verifier checks.
     signed_bytes: list[tuple[bytes, bytes]] = field(default_factory=list)
     appended: bool = False
 
     @classmethod
     def create(cls, events: int = EVENTS) -> Workload:
-        if BATCH_SIZE > services.MAX_BATCH_DOCUMENTS:
-            raise RuntimeError(f"BATCH_SIZE {BATCH_SIZE} exceeds MAX_BATCH_DOCUMENTS {services.MAX_BATCH_DOCUMENTS}")
+        if BATCH_SIZE > writer.MAX_BATCH_DOCUMENTS:
+            raise RuntimeError(f"BATCH_SIZE {BATCH_SIZE} exceeds MAX_BATCH_DOCUMENTS {writer.MAX_BATCH_DOCUMENTS}")
         organisation = services.organisation_create(slug=PARTNER_SLUG, name="Bench Remelter", role="remelter")
         private_key = generate_private_key()
         key = services.signing_key_register(organisation=organisation, public_key=public_key_raw(private_key))
@@ -74,7 +74,7 @@ class Workload:
             signature = sign_bytes(private_key, data)
             workload.signed_bytes.append((data, signature))
             workload.submissions.append(
-                services.SubmittedDocument(document=document, signature=b64encode(signature), key_id=key.key_id)
+                writer.SubmittedDocument(document=document, signature=b64encode(signature), key_id=key.key_id)
             )
         return workload
 
@@ -84,7 +84,7 @@ class Workload:
             raise RuntimeError("the workload's documents are already in the ledger")
         with tqdm(total=len(self.submissions), desc=desc, unit="event", leave=False) as bar:
             for batch in batches(self.submissions):
-                services.ledger_append_batch(organisation=self.organisation, items=batch)
+                events.ledger_append_batch(organisation=self.organisation, items=batch)
                 bar.update(len(batch))
         self.appended = True
 

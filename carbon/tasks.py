@@ -7,7 +7,6 @@ idempotent, order-free, and a worker that was down simply catches up later.
 from celery import shared_task
 
 from carbon import services
-from traceability import hooks
 
 
 @shared_task(name="carbon.tasks.footprints_catch_up_task", acks_late=True)
@@ -20,10 +19,6 @@ def footprints_catch_up_task() -> dict[str, int]:
             return {"events": events, "results": results, "ledger_size": report.ledger_size}
 
 
-def _nudge(seq: int) -> None:
+def nudge_footprints(seq: int) -> None:
     # No retries while the broker is down: the append has committed; the next nudge catches up.
     footprints_catch_up_task.apply_async(retry=False)
-
-
-def follow_the_ledger() -> None:
-    hooks.on_ledger_append(_nudge)

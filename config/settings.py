@@ -76,6 +76,13 @@ INSTALLED_APPS = [
     "passport",
 ]
 
+# Who hears of each committed ledger append, in this order: footprints first, then
+# passports, which read them (eager runs compute in this order too).
+LEDGER_FOLLOWERS = (
+    "carbon.tasks.nudge_footprints",
+    "passport.tasks.nudge_passports",
+)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "traceability.middleware.SecurityHeadersMiddleware",

@@ -40,7 +40,15 @@ from traceability.errors import ApplicationError
 from traceability.ledger import merkle
 from traceability.ledger.chain import KEY_KINDS, format_time
 from traceability.ledger.signing import b64encode, sign_bytes
-from traceability.models import Checkpoint, EventRecord, LedgerEntry, MerkleNode, Organisation, SigningKey
+from traceability.models import (
+    Checkpoint,
+    EventRecord,
+    LedgerEntry,
+    MerkleNode,
+    Organisation,
+    SigningKey,
+    ledger_entry_columns,
+)
 from traceability.services import ledger_checkpoint_create, platform_signing_key
 
 # Entries read, proved and written per round trip: about 2 MB of documents and a few
@@ -49,19 +57,7 @@ EXPORT_CHUNK_SIZE = 2000
 # Footprint results read per round trip.
 RESULT_CHUNK_SIZE = 2000
 
-ENTRY_FIELDS = (
-    "seq",
-    "kind",
-    "organisation__slug",
-    "document",
-    "digest",
-    "key_id",
-    "signature",
-    "prev_hash",
-    "entry_hash",
-    "recorded_at",
-    "is_selected",
-)
+ENTRY_FIELDS = (*ledger_entry_columns(organisation="organisation__slug"), "is_selected")
 
 
 @dataclass(frozen=True)

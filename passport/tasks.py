@@ -8,7 +8,6 @@ reflect the same events): a worker that finds carbon behind tries again shortly.
 from celery import shared_task
 
 from passport import services
-from traceability import hooks
 
 # Seconds before a worker looks again when carbon has not yet computed the newest events.
 CARBON_WAIT_SECONDS = 5
@@ -29,10 +28,6 @@ def passports_catch_up_task(self) -> dict[str, int]:  # type: ignore[no-untyped-
     return {"events": events, "issued": issued, "invalid": report.invalid, "seq": report.seq}
 
 
-def _nudge(seq: int) -> None:
+def nudge_passports(seq: int) -> None:
     # No retries while the broker is down: the append has committed; the next nudge catches up.
     passports_catch_up_task.apply_async(retry=False)
-
-
-def follow_the_ledger() -> None:
-    hooks.on_ledger_append(_nudge)

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from traceability import services
+from traceability import services, writer
 from traceability.identifiers import vin_check_digit
 from traceability.ledger.signing import b64encode, generate_private_key, public_key_raw, sign_document
 from traceability.models import Site
@@ -35,8 +35,8 @@ def object_event(number: int = 1, **extra: object) -> dict[str, object]:
     }
 
 
-def signed(partner: SimpleNamespace, document: dict[str, object]) -> services.SubmittedDocument:
-    return services.SubmittedDocument(
+def signed(partner: SimpleNamespace, document: dict[str, object]) -> writer.SubmittedDocument:
+    return writer.SubmittedDocument(
         document=document,
         signature=b64encode(sign_document(partner.private_key, document)),
         key_id=partner.client_key.key_id,

@@ -17,5 +17,12 @@ class ApplicationError(Exception):
     def from_ledger(cls, error: LedgerError, *, status: int = 400) -> "ApplicationError":
         return cls(error.code, error.message, status=status)
 
+    def at_position(self, position: int, count: int) -> "ApplicationError":
+        """Name the document of a batch that broke the rule (a batch of one needs no index)."""
+        if count > 1:
+            self.extra["index"] = position
+            self.message = f"document {position}: {self.message}"
+        return self
+
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

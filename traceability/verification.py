@@ -31,24 +31,13 @@ from traceability.ledger.chain import (
 )
 from traceability.ledger.errors import LedgerError
 from traceability.ledger.signing import b64decode
-from traceability.models import Checkpoint, LedgerEntry, SigningKey
+from traceability.models import Checkpoint, LedgerEntry, SigningKey, ledger_entry_columns
 from traceability.selectors import merkle_root
 
 # Rows one worker reads and checks at a time: about 2 MB of documents for typical events.
 VERIFY_CHUNK_SIZE = int(os.environ.get("VERIFY_CHUNK_SIZE", "2000"))
 
-ROW_FIELDS = (
-    "seq",
-    "kind",
-    "organisation__slug",
-    "document",
-    "digest",
-    "key_id",
-    "signature",
-    "prev_hash",
-    "entry_hash",
-    "recorded_at",
-)
+ROW_FIELDS = ledger_entry_columns(organisation="organisation__slug")
 
 # Set in the parent before the pool forks, read by the workers.
 _worker_keyring: KeyRing | None = None

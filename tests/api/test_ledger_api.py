@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import PROJECT_ROOT
 from tests.factories import make_partner, object_event
-from traceability import services
+from traceability import events
 from traceability.ledger import checkpoint as notes
 from traceability.ledger import merkle
 from traceability.ledger.chain import EntryHeader, parse_time
@@ -191,7 +191,7 @@ def test_consistency_proof_links_two_checkpoints(partner):
     client = client_for(partner)
     first = client.get("/api/v1/ledger/checkpoint").json()
     for n in range(20, 27):
-        services.ledger_append(organisation=partner.organisation, document=object_event(n))
+        events.ledger_append(organisation=partner.organisation, document=object_event(n))
     second = client.get("/api/v1/ledger/checkpoint").json()
 
     response = client.get("/api/v1/ledger/consistency", {"first": first["treeSize"], "second": second["treeSize"]})
@@ -231,7 +231,7 @@ def test_unknown_entry_is_404(partner):
 def test_documents_of_another_organisation_are_hidden_but_provable(partner):
     other = make_partner("castline", role="die_caster")
     regulator = make_partner("eu-authority", role="regulator")
-    entry = services.ledger_append(organisation=partner.organisation, document=object_event(30))
+    entry = events.ledger_append(organisation=partner.organisation, document=object_event(30))
 
     seen_by_other = client_for(other).get(f"/api/v1/ledger/entries/{entry.seq}").json()
     seen_by_regulator = client_for(regulator).get(f"/api/v1/ledger/entries/{entry.seq}").json()

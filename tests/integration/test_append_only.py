@@ -2,7 +2,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from tests.factories import object_event
-from traceability import services
+from traceability import events, services
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +11,7 @@ TABLES = ["traceability_ledgerentry", "traceability_checkpoint", "traceability_m
 
 @pytest.fixture
 def filled(partner):
-    services.ledger_append(organisation=partner.organisation, document=object_event(1))
+    events.ledger_append(organisation=partner.organisation, document=object_event(1))
     services.ledger_checkpoint_create()
 
 

@@ -21,7 +21,7 @@ from passport.verify.format import SECTION_OF_TYPE, SectionDigests, manifest_sig
 from tests.conftest import PROJECT_ROOT
 from tests.factories import object_event
 from tests.loop import build_loop
-from traceability import services
+from traceability import events, services
 from traceability.ledger import checkpoint as notes
 from traceability.ledger.signing import b64encode, generate_private_key, key_id, public_key_raw, sign_bytes
 from traceability.models import Checkpoint, EventRecord, LedgerEntry, SigningKey
@@ -36,7 +36,7 @@ def loop():
     carbon_services.footprints_catch_up()
     services.ledger_checkpoint_create()
     # one more event after the kept checkpoint, so the export's tree is larger than it
-    services.ledger_append(organisation=built.remelter.organisation, document=object_event(7))
+    events.ledger_append(organisation=built.remelter.organisation, document=object_event(7))
     return built
 
 
@@ -380,9 +380,9 @@ def test_a_consistency_proof_that_does_not_hold_is_named(export):
 def test_a_consistency_proof_is_added_from_a_checkpoint_the_regulator_names(loop, tmp_path):
     # given: three checkpoints, the oldest kept by the regulator
     oldest = Checkpoint.objects.order_by("tree_size")[0]
-    services.ledger_append(organisation=loop.remelter.organisation, document=object_event(8))
+    events.ledger_append(organisation=loop.remelter.organisation, document=object_event(8))
     services.ledger_checkpoint_create()
-    services.ledger_append(organisation=loop.remelter.organisation, document=object_event(9))
+    events.ledger_append(organisation=loop.remelter.organisation, document=object_event(9))
     path = tmp_path / "audit.jsonl"
 
     # when

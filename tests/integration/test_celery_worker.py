@@ -15,7 +15,7 @@ from tests.conftest import REDIS_URL
 from tests.factories import object_event
 from tests.loop import at, build_loop
 from tests.workers import celery_worker
-from traceability import hooks, services
+from traceability import events, hooks
 from traceability.choices import ObjectKind
 from traceability.models import Checkpoint, LedgerEntry
 from traceability.operations import services as ops
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 def test_a_real_worker_signs_a_checkpoint_from_the_queue(partner):
     # given: committed entries
     for n in range(5):
-        services.ledger_append(organisation=partner.organisation, document=object_event(n))
+        events.ledger_append(organisation=partner.organisation, document=object_event(n))
 
     # when
     with celery_worker() as (client, queue):

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from tests.factories import object_event
-from traceability import services
+from traceability import events
 from traceability.ledger import checkpoint as notes
 from traceability.ledger.signing import load_private_key_pem, public_key_raw
 from traceability.models import ApiCredential, LedgerEntry, Organisation, SigningKey
@@ -59,7 +59,7 @@ def test_create_partner_refuses_an_existing_slug_and_changes_nothing(capsys):
 
 
 def test_ledger_checkpoint_prints_a_note_signed_by_the_platform(partner, capsys):
-    services.ledger_append(organisation=partner.organisation, document=object_event(1))
+    events.ledger_append(organisation=partner.organisation, document=object_event(1))
 
     call_command("ledger_checkpoint")
 

@@ -6,9 +6,10 @@ import pytest
 from django.db import connections
 
 from tests.factories import object_event, signed
-from traceability import services
+from traceability import events
 from traceability.models import LedgerEntry, Organisation
 from traceability.verification import verify_ledger
+from traceability.writer import SubmittedDocument
 
 WRITERS = 4
 ROUNDS = 15
@@ -20,11 +21,11 @@ def _writer(number: int, failures) -> None:  # type: ignore[no-untyped-def]
         for round_ in range(ROUNDS):
             base = 1000 * number + 10 * round_
             if round_ % 2:
-                services.ledger_append(organisation=organisation, document=object_event(base))
+                events.ledger_append(organisation=organisation, document=object_event(base))
             else:
-                services.ledger_append_batch(
+                events.ledger_append_batch(
                     organisation=organisation,
-                    items=[services.SubmittedDocument(document=object_event(base + i)) for i in range(3)],
+                    items=[SubmittedDocument(document=object_event(base + i)) for i in range(3)],
                 )
     except Exception as exc:
         failures.put(f"writer {number}: {exc!r}")
@@ -69,7 +70,7 @@ def test_concurrent_client_signed_and_custodial_writers_interleave(partner):
 
     def client_writer() -> None:
         for item in items:
-            services.ledger_append_batch(organisation=partner.organisation, items=[item])
+            events.ledger_append_batch(organisation=partner.organisation, items=[item])
         connections.close_all()
 
     processes = [context.Process(target=client_writer), context.Process(target=_writer, args=(9, context.Queue()))]

@@ -16,7 +16,7 @@ from carbon.models import FootprintResult, LedgerCursor
 from tests.factories import object_event
 from tests.integration.test_celery_worker import tasks_sent_to
 from tests.loop import at, build_loop
-from traceability import hooks, services
+from traceability import events
 from traceability.choices import ObjectKind
 from traceability.errors import ApplicationError
 from traceability.models import LedgerEntry, Organisation, Site, TraceableObject
@@ -138,17 +138,16 @@ def test_with_the_broker_down_events_are_accepted_and_footprints_catch_up_later(
         assert caught_up[key] == pytest.approx(values, rel=1e-9, abs=1e-12), key
 
 
-def test_a_follower_that_fails_after_the_commit_never_fails_the_append(partner, caplog):
-    # given: a follower of the ledger whose queue is unreachable
-    def unreachable(seq: int) -> None:
-        raise ConnectionError(f"broker down, nudge for {seq} lost")
+def unreachable_follower(seq: int) -> None:
+    raise ConnectionError(f"broker down, nudge for {seq} lost")
 
-    hooks.on_ledger_append(unreachable)
-    try:
-        # when
-        entry = services.ledger_append(organisation=partner.organisation, document=object_event(1))
-    finally:
-        hooks._callbacks.remove(unreachable)
+
+def test_a_follower_that_fails_after_the_commit_never_fails_the_append(partner, caplog, settings):
+    # given: a follower of the ledger whose queue is unreachable
+    settings.LEDGER_FOLLOWERS = (*settings.LEDGER_FOLLOWERS, f"{__name__}.unreachable_follower")
+
+    # when
+    entry = events.ledger_append(organisation=partner.organisation, document=object_event(1))
 
     # then: the event is committed and the failure is on record
     assert LedgerEntry.objects.filter(seq=entry.seq).exists()

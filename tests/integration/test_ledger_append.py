@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tests.factories import make_partner, object_event, signed
-from traceability import services
+from traceability import events, services, writer
 from traceability.epcis.core.hashing import event_hash
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key
@@ -19,7 +19,7 @@ from traceability.verification import verify_ledger
 pytestmark = pytest.mark.django_db
 
 
-def _fields(item: services.SubmittedDocument) -> dict[str, object]:
+def _fields(item: writer.SubmittedDocument) -> dict[str, object]:
     return {"document": item.document, "signature": item.signature, "key_id": item.key_id}
 
 
@@ -47,7 +47,7 @@ def test_custodial_append_signs_with_the_organisations_key_and_chains(partner):
     document = object_event(1)
 
     # when
-    entry = services.ledger_append(organisation=partner.organisation, document=document)
+    entry = events.ledger_append(organisation=partner.organisation, document=document)
 
     # then
     assert entry.seq == head.seq + 1
@@ -72,7 +72,7 @@ def test_custodial_append_signs_with_the_organisations_key_and_chains(partner):
 def test_client_signed_append_is_stored_with_the_clients_signature(partner):
     item = signed(partner, object_event(2))
 
-    entry = services.ledger_append(
+    entry = events.ledger_append(
         organisation=partner.organisation, document=item.document, signature=item.signature, key_id=item.key_id
     )
 
@@ -107,11 +107,11 @@ def test_bad_submissions_are_rejected_and_nothing_is_stored(partner, mutate, cod
     # given
     before = LedgerEntry.objects.count()
     item = signed(partner, object_event(3))
-    bad = services.SubmittedDocument(**mutate(item, partner))
+    bad = writer.SubmittedDocument(**mutate(item, partner))
 
     # when
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append_batch(organisation=partner.organisation, items=[bad])
+        events.ledger_append_batch(organisation=partner.organisation, items=[bad])
 
     # then
     assert error.value.code == code
@@ -123,7 +123,7 @@ def test_a_key_of_another_organisation_is_refused(partner):
     item = signed(partner, object_event(4))
 
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append(
+        events.ledger_append(
             organisation=other.organisation, document=item.document, signature=item.signature, key_id=item.key_id
         )
 
@@ -138,7 +138,7 @@ def test_a_revoked_key_is_refused_and_its_revocation_is_a_ledger_fact(partner):
 
     # when
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append_batch(organisation=partner.organisation, items=[item])
+        events.ledger_append_batch(organisation=partner.organisation, items=[item])
 
     # then
     assert error.value.code == "key_revoked"
@@ -152,7 +152,7 @@ def test_a_revoked_key_is_refused_and_its_revocation_is_a_ledger_fact(partner):
 def test_rotation_registers_a_new_custodial_key_then_revokes_the_old(partner):
     new_key = services.signing_key_rotate(key=partner.custodial_key)
 
-    entry = services.ledger_append(organisation=partner.organisation, document=object_event(6))
+    entry = events.ledger_append(organisation=partner.organisation, document=object_event(6))
 
     assert entry.key_id == new_key.key_id
     assert SigningKey.objects.get(pk=partner.custodial_key.pk).revoked_at is not None
@@ -161,11 +161,11 @@ def test_rotation_registers_a_new_custodial_key_then_revokes_the_old(partner):
 
 def test_a_batch_with_one_bad_document_stores_none_and_names_it(partner):
     good = [signed(partner, object_event(n)) for n in range(10, 13)]
-    bad = services.SubmittedDocument(document=object_event(13), signature=good[0].signature, key_id=good[0].key_id)
+    bad = writer.SubmittedDocument(document=object_event(13), signature=good[0].signature, key_id=good[0].key_id)
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append_batch(organisation=partner.organisation, items=[*good, bad])
+        events.ledger_append_batch(organisation=partner.organisation, items=[*good, bad])
 
     assert error.value.code == "signature_invalid"
     assert error.value.extra["index"] == 3
@@ -175,7 +175,7 @@ def test_a_batch_with_one_bad_document_stores_none_and_names_it(partner):
 def test_a_batch_is_appended_in_order_with_consecutive_seqs(partner):
     items = [signed(partner, object_event(n)) for n in range(20, 30)]
 
-    entries = services.ledger_append_batch(organisation=partner.organisation, items=items)
+    entries = events.ledger_append_batch(organisation=partner.organisation, items=items)
 
     seqs = [e.seq for e in entries]
     assert seqs == list(range(seqs[0], seqs[0] + 10))
@@ -202,7 +202,7 @@ def test_an_organisation_without_a_custodial_key_must_sign_itself(db):
     organisation = services.organisation_create(slug="oem-one", name="OEM One", role="oem")
 
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append(organisation=organisation, document=object_event(7))
+        events.ledger_append(organisation=organisation, document=object_event(7))
 
     assert error.value.code == "custodial_key_missing"
 
@@ -210,7 +210,7 @@ def test_an_organisation_without_a_custodial_key_must_sign_itself(db):
 def test_checkpoint_signs_the_current_head_once(partner):
     first = services.ledger_checkpoint_create()
     again = services.ledger_checkpoint_create()
-    services.ledger_append(organisation=partner.organisation, document=object_event(8))
+    events.ledger_append(organisation=partner.organisation, document=object_event(8))
     later = services.ledger_checkpoint_create()
 
     assert again.pk == first.pk
@@ -223,7 +223,7 @@ def test_signature_over_canonical_form_ignores_key_order(partner):
     reordered = dict(reversed(list(document.items())))
     signature = b64encode(sign_document(partner.private_key, document))
 
-    entry = services.ledger_append(
+    entry = events.ledger_append(
         organisation=partner.organisation, document=reordered, signature=signature, key_id=partner.client_key.key_id
     )
 
@@ -233,15 +233,15 @@ def test_signature_over_canonical_form_ignores_key_order(partner):
 
 def test_the_same_event_twice_is_refused_with_its_hash_and_nothing_is_stored(partner):
     # given: an event in the ledger, and the count of what is stored
-    first = services.ledger_append(organisation=partner.organisation, document=object_event(7))
+    first = events.ledger_append(organisation=partner.organisation, document=object_event(7))
     before = (LedgerEntry.objects.count(), EpcisEvent.objects.count())
     again = object_event(7, eventID="urn:uuid:7d1f0c86-6a8e-4f0e-9d36-2f4b1f3a0c01")
 
     # when: the same event (another eventID: the canonical hash leaves it out) comes again, in a batch
     with pytest.raises(ApplicationError) as caught:
-        services.ledger_append_batch(
+        events.ledger_append_batch(
             organisation=partner.organisation,
-            items=[services.SubmittedDocument(document=object_event(8)), services.SubmittedDocument(document=again)],
+            items=[writer.SubmittedDocument(document=object_event(8)), writer.SubmittedDocument(document=again)],
         )
 
     # then: 409 naming the stored event and where it sits in the batch; nothing of the batch is stored
@@ -254,17 +254,17 @@ def test_the_same_event_twice_is_refused_with_its_hash_and_nothing_is_stored(par
 
 def test_a_duplicate_within_one_batch_and_a_taken_event_id_are_named(partner):
     named = "urn:uuid:0b5e3a52-36c4-4a53-9a43-6c1f8e2d9b10"
-    services.ledger_append(organisation=partner.organisation, document=object_event(1, eventID=named))
+    events.ledger_append(organisation=partner.organisation, document=object_event(1, eventID=named))
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ApplicationError) as twice:
-        services.ledger_append_batch(
+        events.ledger_append_batch(
             organisation=partner.organisation,
-            items=[services.SubmittedDocument(document=object_event(2)) for _ in range(2)],
+            items=[writer.SubmittedDocument(document=object_event(2)) for _ in range(2)],
         )
     other = object_event(3, eventID=named)
     with pytest.raises(ApplicationError) as taken:
-        services.ledger_append(organisation=partner.organisation, document=other)
+        events.ledger_append(organisation=partner.organisation, document=other)
 
     assert (twice.value.code, twice.value.extra["index"]) == ("event_duplicate", 0)
     assert (taken.value.code, taken.value.status, taken.value.extra["eventID"]) == ("event_id_taken", 409, named)
@@ -275,21 +275,21 @@ def test_a_large_batch_checked_on_every_core_names_its_first_bad_signature(partn
     # given: 150 client-signed events (checked in chunks on the signature pool), two of them
     # in different chunks carrying another document's signature
     items = [signed(partner, object_event(n)) for n in range(100, 250)]
-    assert len(items) > services.PARALLEL_VERIFY_THRESHOLD
+    assert len(items) > writer.PARALLEL_VERIFY_THRESHOLD
     for position in (130, 70):
-        items[position] = services.SubmittedDocument(
+        items[position] = writer.SubmittedDocument(
             document=items[position].document, signature=items[0].signature, key_id=items[0].key_id
         )
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ApplicationError) as error:
-        services.ledger_append_batch(organisation=partner.organisation, items=items)
+        events.ledger_append_batch(organisation=partner.organisation, items=items)
 
     assert (error.value.code, error.value.extra["index"]) == ("signature_invalid", 70)
     assert LedgerEntry.objects.count() == before
     # and the same batch with good signatures is stored whole, every event indexed by its hash
     items[70], items[130] = signed(partner, object_event(170)), signed(partner, object_event(230))
-    entries = services.ledger_append_batch(organisation=partner.organisation, items=items)
+    entries = events.ledger_append_batch(organisation=partner.organisation, items=items)
     assert EpcisEvent.objects.filter(entry_id__in=[e.seq for e in entries]).count() == 150
     first = entries[0]
     assert EpcisEvent.objects.get(entry_id=first.seq).event_hash == event_hash(json.loads(first.document))

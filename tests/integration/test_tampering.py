@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.factories import object_event, signed
-from traceability import services
+from traceability import events, services
 from traceability.ledger.canonical import canonical_json, sha256
 from traceability.ledger.chain import EntryHeader
 from traceability.ledger.signing import b64encode, generate_private_key, public_key_raw, sign_bytes
@@ -28,11 +28,11 @@ def ledger(partner):
     for number in range(20):
         if number % 2:
             item = signed(partner, object_event(number))
-            services.ledger_append(
+            events.ledger_append(
                 organisation=partner.organisation, document=item.document, signature=item.signature, key_id=item.key_id
             )
         else:
-            services.ledger_append(organisation=partner.organisation, document=object_event(number))
+            events.ledger_append(organisation=partner.organisation, document=object_event(number))
         if number == 9:
             services.ledger_checkpoint_create()
     services.ledger_checkpoint_create()

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from traceability.ledger.signing import b64encode
 from traceability.models import Checkpoint, LedgerEntry, SigningKey
-from traceability.services import MAX_BATCH_DOCUMENTS
+from traceability.writer import MAX_BATCH_DOCUMENTS
 
 
 class SubmittedDocumentSerializer(serializers.Serializer):

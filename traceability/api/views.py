@@ -9,11 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from traceability import selectors, services
+from traceability import events, selectors, services
 from traceability.api import serializers as s
 from traceability.api.authentication import request_organisation
 from traceability.ledger.signing import b64encode
 from traceability.models import LedgerEntry, SigningKey
+from traceability.writer import SubmittedDocument
 
 
 def _document_reader(request: Request):  # type: ignore[no-untyped-def]
@@ -53,8 +54,8 @@ class BatchCreateView(APIView):
     def post(self, request: Request) -> Response:
         payload = s.BatchSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        items = [services.SubmittedDocument(**item) for item in payload.validated_data["entries"]]
-        entries = services.ledger_append_batch(organisation=request_organisation(request), items=items)
+        items = [SubmittedDocument(**item) for item in payload.validated_data["entries"]]
+        entries = events.ledger_append_batch(organisation=request_organisation(request), items=items)
         context = {"readable_documents": _document_reader(request)}
         return Response(
             s.LedgerEntrySerializer(entries, many=True, context=context).data, status=status.HTTP_201_CREATED
@@ -138,6 +139,6 @@ class EntryListCreateView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         payload = s.SubmittedDocumentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        entry = services.ledger_append(organisation=request_organisation(request), **payload.validated_data)
+        entry = events.ledger_append(organisation=request_organisation(request), **payload.validated_data)
         context = {"readable_documents": _document_reader(request)}
         return Response(s.LedgerEntrySerializer(entry, context=context).data, status=status.HTTP_201_CREATED)

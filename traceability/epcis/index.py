@@ -12,9 +12,15 @@ from collections.abc import Sequence
 from django.db import IntegrityError, connection, transaction
 
 from traceability.epcis.core.fields import IndexedEvent, index_event
-from traceability.epcis.core.hashing import EventHashError
+from traceability.epcis.core.hashing import EventHashError, event_hash
 from traceability.errors import ApplicationError
 from traceability.models import EpcisEvent, EpcisEventEpc, LedgerEntry
+from traceability.writer import Appended, Prepared, Projector
+
+# Annotations of a submitted event: its canonical hash when the caller computed it, and
+# whether its @context was copied from the capture document.
+EVENT_HASH = "event_hash"
+CONTEXT_INHERITED = "context_inherited"
 
 EVENT_COLUMNS = (
     "entry_id",
@@ -124,3 +130,27 @@ def _insert(events: list[tuple[object, ...]], epcs: list[tuple[int, str, str, st
         with raw.copy("COPY traceability_epciseventepc (event_id, role, value, canonical) FROM STDIN") as copy:
             for values in epcs:
                 copy.write_row(values)
+
+
+def _with_event_hash(item: Prepared) -> Prepared:
+    """An event with its canonical EPCIS event hash (an event that cannot be hashed is
+    named later, in order, when it is indexed)."""
+    if item.annotations.get(EVENT_HASH) is not None or item.parsed is None:
+        return item
+    try:
+        digest = event_hash(item.parsed)
+    except EventHashError:
+        return item
+    return item.annotated(**{EVENT_HASH: digest})
+
+
+def _index(appended: Sequence[Appended]) -> None:
+    index_ledger_events(
+        [
+            (item.entry, item.document, item.annotations.get(EVENT_HASH), bool(item.annotations.get(CONTEXT_INHERITED)))
+            for item in appended
+        ]
+    )
+
+
+EPCIS_INDEX = Projector(name="EPCIS query index", project=_index, prepare=_with_event_hash)

@@ -20,9 +20,11 @@ from django.utils import timezone
 from traceability.choices import OrganisationRole
 from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
+from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
+from traceability.events import ledger_append_batch
 from traceability.models import CaptureJob, EpcisEvent, Organisation
-from traceability.services import MAX_BATCH_DOCUMENTS, SubmittedDocument, ledger_append_batch
+from traceability.writer import MAX_BATCH_DOCUMENTS, SubmittedDocument
 
 # Events one capture request may carry (announced as GS1-EPCIS-Capture-Limit).
 CAPTURE_LIMIT = 10_000
@@ -115,7 +117,9 @@ def _new_events(candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
 
 def _append(organisation: Organisation, candidates: Sequence[_Candidate]) -> None:
     items = [
-        SubmittedDocument(document=c.stored, event_hash=c.event_hash, context_inherited=c.context_inherited)
+        SubmittedDocument(
+            document=c.stored, annotations={EVENT_HASH: c.event_hash, CONTEXT_INHERITED: c.context_inherited}
+        )
         for c in candidates
     ]
     try:

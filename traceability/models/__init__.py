@@ -1,7 +1,7 @@
 from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
 from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
-from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode
+from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode, ledger_entry_columns
 from traceability.models.objects import AlloySpecification, EventRecord, MassFlow, TraceableObject
 from traceability.models.organisations import Membership, Organisation, Site
 
@@ -22,4 +22,5 @@ __all__ = [
     "SigningKey",
     "Site",
     "TraceableObject",
+    "ledger_entry_columns",
 ]

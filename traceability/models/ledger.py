@@ -2,10 +2,31 @@ from django.db import models
 
 from traceability.models.organisations import Organisation
 
-__all__ = ["Checkpoint", "LedgerEntry", "MerkleNode"]
+__all__ = ["Checkpoint", "LedgerEntry", "MerkleNode", "ledger_entry_columns"]
 
 # Tables the database itself keeps append-only (see the triggers migration).
 APPEND_ONLY_TABLES = ("traceability_ledgerentry", "traceability_checkpoint", "traceability_merklenode")
+
+
+# Every stored column of a ledger entry, in the order the writer copies them and readers
+# read them; the organisation as the name a reader chooses (its id, its slug...).
+_ENTRY_COLUMNS = (
+    "seq",
+    "kind",
+    "organisation",
+    "document",
+    "digest",
+    "key_id",
+    "signature",
+    "prev_hash",
+    "entry_hash",
+    "recorded_at",
+)
+
+
+def ledger_entry_columns(*, organisation: str = "organisation_id") -> tuple[str, ...]:
+    """The ledger entry's columns, with the organisation read as ``organisation``."""
+    return tuple(organisation if column == "organisation" else column for column in _ENTRY_COLUMNS)
 
 
 class LedgerEntry(models.Model):

@@ -16,11 +16,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from traceability.choices import ObjectKind, ScrapCategory
+from traceability.events import ledger_append
 from traceability.identifiers import GBT_PRODUCT_TYPES, battery_uri, local_uri, validate_uri, validate_vin, vehicle_uri
 from traceability.models import EventRecord, Organisation, Site
 from traceability.operations import epcis
 from traceability.operations.registry import OPERATION_FIELD
-from traceability.services import ledger_append
 
 
 @dataclass(frozen=True)
