@@ -22,7 +22,7 @@ from carbon.factors import FactorBook, canonical_value
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
 from carbon.selectors import footprints_known
 from traceability.errors import ApplicationError
-from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
 from traceability.units import registry
 
 CURSOR = "carbon"
@@ -229,8 +229,17 @@ def factor_add(
     lot: TraceableObject | None = None,
     valid_from: date | None = None,
     valid_to: date | None = None,
+    organisation: Organisation | None = None,
+    platform_staff: bool = False,
 ) -> EmissionFactor:
-    """A new factor, or a new version superseding the current one of the same code and scope."""
+    """A new factor, or a new version superseding the current one of the same code and scope.
+
+    ``organisation`` is the partner that asks for it (over the API), ``platform_staff``
+    whether its user is platform staff. The platform's own writers (PACT pulls, makers'
+    declared footprints, the Django admin) act for no organisation and pass neither.
+    """
+    if organisation is not None:
+        _factor_add_check(organisation=organisation, platform_staff=platform_staff, lot=lot)
     try:
         registry().Unit(unit)
     except Exception as exc:
@@ -255,6 +264,17 @@ def factor_add(
         version=(current.version + 1) if current else 1,
         supersedes=current,
     )
+
+
+def _factor_add_check(*, organisation: Organisation, platform_staff: bool, lot: TraceableObject | None) -> None:
+    """Who may write to the registry: a supplier footprint is bound by the lot's holder;
+    regulators only read; registry defaults are platform staff's."""
+    if lot is not None and lot.custodian_id != organisation.pk and lot.created_by_id != organisation.pk:
+        raise ApplicationError("not_custodian", "a supplier footprint is bound by the lot's holder", status=403)
+    if organisation.role == "regulator":
+        raise ApplicationError("role_not_allowed", "regulators read the registry; they do not write to it", status=403)
+    if lot is None and not platform_staff:
+        raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
 
 
 # --- batteries (Art. 7 and Art. 8 of Regulation (EU) 2023/1542) -----------------------------
