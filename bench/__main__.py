@@ -75,7 +75,7 @@ carbon_full (s, target ratio <= 1)
 carbon_incremental (s/event, target ratio <= 0.01)
     On the same graph, with the full recomputation's footprints stored in
     ``FootprintResult`` (untimed): fetch one new event's inputs' footprints
-    (``carbon.services._known``) and ``compute([], [activity], known=...)``.
+    (``carbon.selectors.footprints_known``) and ``compute([], [activity], known=...)``.
     Median of 31 events; the ratio is that time over the full recomputation's.
 
 epcis_capture (events/s, target ratio >= 0.7)

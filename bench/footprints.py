@@ -30,7 +30,7 @@ carbon_incremental (s/event, target ratio <= 0.01)
     it runs alone) are stored in ``carbon_footprintresult``, every object, by COPY,
     untimed. Subject: what the catch-up does for one new event (a melt of three ingot
     lots and a silicon lot into one melt batch, after the graph's last event): fetch
-    its inputs' footprints from the database (``carbon.services._known``, the
+    its inputs' footprints from the database (``carbon.selectors.footprints_known``, the
     catch-up's own query) and ``compute([], [activity], known=...)`` (the linear
     solution of that one event). Median over
     ``INCREMENTAL_EVENTS`` events on different inputs. Baseline: the median seconds of
@@ -90,7 +90,8 @@ from carbon.engine import (
 from carbon.engine.linear import Network, root_kinds, solve
 from carbon.factors import FactorBook
 from carbon.graph import root_source
-from carbon.services import _known, parameters
+from carbon.selectors import footprints_known
+from carbon.services import parameters
 from traceability import services
 from traceability.models import MassFlow, Site, TraceableObject
 from traceability.selectors import ledger_size
@@ -469,7 +470,7 @@ def run_incremental(database: BenchDatabase) -> Result:
     times: list[float] = []
     for activity in tqdm(events, desc="carbon_incremental: events", unit="event", leave=False):
         started = perf_counter()
-        known = _known({node for node, _ in activity.inputs}).get((METHOD, CHAIN), {})
+        known = footprints_known(node_ids={node for node, _ in activity.inputs}).get((METHOD, CHAIN), {})
         footprints = _compute(graph, [], [activity], known)
         times.append(perf_counter() - started)
         in_memory = _compute(graph, [], [activity], {node: graph.results[node] for node, _ in activity.inputs})
@@ -530,7 +531,7 @@ def _check_replay(graph: Graph) -> None:
     """A casting of the graph, recomputed from its stored inputs, is what the full recomputation gave."""
     assert graph.results is not None
     activity = _activity(graph, _last_casting(graph))
-    known = _known({node for node, _ in activity.inputs}).get((METHOD, CHAIN), {})
+    known = footprints_known(node_ids={node for node, _ in activity.inputs}).get((METHOD, CHAIN), {})
     replayed = _compute(graph, [], [activity], known)
     differing = [node for node, footprint in replayed.items() if not _same(footprint, graph.results[node])]
     if len(replayed) != len(activity.outputs) or differing:

@@ -10,19 +10,19 @@ from decimal import Decimal
 from django.db import transaction
 
 from carbon import graph
-from carbon.engine import CarbonError, Footprint, Parameters, Shares, collector_paused, compute
+from carbon.engine import CarbonError, Footprint, Parameters, collector_paused, compute_methods
 from carbon.engine.battery import (
     lifetime_energy_kwh,
     per_kwh,
     performance_class,
     recycled_content_against_minimums,
 )
-from carbon.engine.linear import network, solve, with_known
-from carbon.engine.model import MASS_BALANCE, METHODS, PHYSICAL
+from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
 from carbon.factors import FactorBook, canonical_value
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
+from carbon.selectors import footprints_known
 from traceability.errors import ApplicationError
-from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
 from traceability.units import registry
 
 CURSOR = "carbon"
@@ -55,22 +55,6 @@ def parameters(book: FactorBook) -> Parameters:
 
 def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
     return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
-
-
-def _known(node_ids: set[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
-    known: dict[tuple[str, str], dict[int, Footprint]] = {}
-    for result in FootprintResult.objects.filter(node_id__in=node_ids):
-        known.setdefault((result.method, result.chain), {})[result.node_id] = Footprint(
-            per_kg=result.per_kg,
-            shares=Shares(
-                pre_consumer=result.pre_consumer_share,
-                post_consumer=result.post_consumer_share,
-                by_make=tuple(sorted(result.post_consumer_by_make.items())),
-            ),
-            primary_data_share=result.primary_data_share,
-            pending_recycled=result.pending_recycled,
-        )
-    return known
 
 
 def _store(
@@ -123,25 +107,23 @@ def _store(
 
 
 def _compute_all_ways(sources, activities, book: FactorBook, known=None):  # type: ignore[no-untyped-def]
-    """Every method under both chains of custody. Physical custody's arrays are built once for
-    the three methods (only the known inputs' results differ); mass balance is walked."""
+    """Every method under both chains of custody."""
     params = parameters(book)
     virgin = book.value("primary_aluminium", "global")
     known = known or {}
-    arrays = network(sources, activities)
     results = {}
-    for method in METHODS:
-        given = with_known(arrays, known.get((method, PHYSICAL), {}))
-        results[(method, PHYSICAL)] = solve(given, method=method, params=params, virgin_per_kg=virgin)
-        results[(method, MASS_BALANCE)] = compute(
+    for chain in CHAINS_OF_CUSTODY:
+        by_method = compute_methods(
             sources,
             activities,
-            method=method,
-            chain=MASS_BALANCE,
+            methods=METHODS,
+            chain=chain,
             params=params,
             virgin_per_kg=virgin,
-            known=known.get((method, MASS_BALANCE), {}),
+            known={method: known.get((method, chain), {}) for method in METHODS},
         )
+        for method, footprints in by_method.items():
+            results[(method, chain)] = footprints
     return results
 
 
@@ -204,21 +186,21 @@ def footprints_catch_up() -> RecomputeReport:
     for activity in sorted([*earlier, *activities], key=lambda a: a.seq):
         needed |= {node for node, _ in activity.inputs} - produced
         produced |= {node for node, _ in activity.outputs}
-    known = _known(needed)
+    known = footprints_known(node_ids=needed)
     results = {}
     for (method, chain), footprints in _compute_all_ways(sources, activities, book, known).items():
         results[(method, chain)] = {n: f for n, f in footprints.items() if n in made}
     if earlier:
-        for method in METHODS:
-            replay = compute(
-                sources,
-                [*earlier, *activities],
-                method=method,
-                chain=MASS_BALANCE,
-                params=parameters(book),
-                virgin_per_kg=book.value("primary_aluminium", "global"),
-                known=known.get((method, MASS_BALANCE), {}),
-            )
+        replays = compute_methods(
+            sources,
+            [*earlier, *activities],
+            methods=METHODS,
+            chain=MASS_BALANCE,
+            params=parameters(book),
+            virgin_per_kg=book.value("primary_aluminium", "global"),
+            known={method: known.get((method, MASS_BALANCE), {}) for method in METHODS},
+        )
+        for method, replay in replays.items():
             results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in made}
     masses = dict(TraceableObject.objects.filter(pk__in=made).values_list("pk", "initial_kg"))
     # The inputs' results were computed with factor versions of their own: they stand behind these too.
@@ -247,8 +229,17 @@ def factor_add(
     lot: TraceableObject | None = None,
     valid_from: date | None = None,
     valid_to: date | None = None,
+    organisation: Organisation | None = None,
+    platform_staff: bool = False,
 ) -> EmissionFactor:
-    """A new factor, or a new version superseding the current one of the same code and scope."""
+    """A new factor, or a new version superseding the current one of the same code and scope.
+
+    ``organisation`` is the partner that asks for it (over the API), ``platform_staff``
+    whether its user is platform staff. The platform's own writers (PACT pulls, makers'
+    declared footprints, the Django admin) act for no organisation and pass neither.
+    """
+    if organisation is not None:
+        _factor_add_check(organisation=organisation, platform_staff=platform_staff, lot=lot)
     try:
         registry().Unit(unit)
     except Exception as exc:
@@ -273,6 +264,17 @@ def factor_add(
         version=(current.version + 1) if current else 1,
         supersedes=current,
     )
+
+
+def _factor_add_check(*, organisation: Organisation, platform_staff: bool, lot: TraceableObject | None) -> None:
+    """Who may write to the registry: a supplier footprint is bound by the lot's holder;
+    regulators only read; registry defaults are platform staff's."""
+    if lot is not None and lot.custodian_id != organisation.pk and lot.created_by_id != organisation.pk:
+        raise ApplicationError("not_custodian", "a supplier footprint is bound by the lot's holder", status=403)
+    if organisation.role == "regulator":
+        raise ApplicationError("role_not_allowed", "regulators read the registry; they do not write to it", status=403)
+    if lot is None and not platform_staff:
+        raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
 
 
 # --- batteries (Art. 7 and Art. 8 of Regulation (EU) 2023/1542) -----------------------------

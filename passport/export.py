@@ -29,11 +29,12 @@ from django.utils import timezone
 
 from carbon import graph
 from carbon import services as carbon_services
-from carbon.engine import Activity, Footprint, Shares, Source
+from carbon.engine import Activity, Source
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
 from carbon.engine.serial import activity_to_json, footprint_to_json, parameters_to_json, source_to_json
 from carbon.factors import FactorBook
 from carbon.models import FootprintResult
+from carbon.selectors import footprint_from_result
 from passport.verify import format as fmt
 from traceability import selectors as trace_selectors
 from traceability.errors import ApplicationError
@@ -419,16 +420,6 @@ def _result_lines(touched: set[int]) -> Iterator[dict[str, object]]:
         .iterator(chunk_size=RESULT_CHUNK_SIZE)
     )
     for result in results:
-        footprint = Footprint(
-            per_kg=result.per_kg,
-            shares=Shares(
-                pre_consumer=result.pre_consumer_share,
-                post_consumer=result.post_consumer_share,
-                by_make=tuple(sorted(result.post_consumer_by_make.items())),
-            ),
-            primary_data_share=result.primary_data_share,
-            pending_recycled=result.pending_recycled,
-        )
         yield {
             "type": "result",
             "node": result.node_id,
@@ -436,7 +427,7 @@ def _result_lines(touched: set[int]) -> Iterator[dict[str, object]]:
             "method": result.method,
             "chain": result.chain,
             "massKg": float(result.node.initial_kg),
-            "footprint": footprint_to_json(footprint),
+            "footprint": footprint_to_json(footprint_from_result(result)),
             "totalPerKg": result.total_per_kg,
             "totalKg": result.total_kg,
             "factors": result.factors,

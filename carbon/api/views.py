@@ -132,17 +132,11 @@ class FactorListView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         payload = FactorSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        organisation = request_organisation(request)
-        lot = payload.validated_data.get("lot")
-        if lot is not None and lot.custodian_id != organisation.pk and lot.created_by_id != organisation.pk:
-            raise ApplicationError("not_custodian", "a supplier footprint is bound by the lot's holder", status=403)
-        if organisation.role == "regulator":
-            raise ApplicationError(
-                "role_not_allowed", "regulators read the registry; they do not write to it", status=403
-            )
-        if lot is None and not request.user.is_staff:
-            raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
-        factor = services.factor_add(**payload.validated_data)
+        factor = services.factor_add(
+            **payload.validated_data,
+            organisation=request_organisation(request),
+            platform_staff=request.user.is_staff,
+        )
         return Response(FactorSerializer(factor).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,7 +1,7 @@
 """The pure carbon engine: footprints and recycled-content shares over the traceability
 graph. Imports no Django; takes plain data, returns plain values, raises ``CarbonError``."""
 
-from carbon.engine.compute import collector_paused, compute, walk
+from carbon.engine.compute import compute, compute_methods
 from carbon.engine.model import (
     ALLOCATION,
     CFF,
@@ -20,6 +20,7 @@ from carbon.engine.model import (
     Shares,
     Source,
 )
+from carbon.engine.walk import collector_paused, walk
 
 __all__ = [
     "ALLOCATION",
@@ -40,5 +41,6 @@ __all__ = [
     "Source",
     "collector_paused",
     "compute",
+    "compute_methods",
     "walk",
 ]

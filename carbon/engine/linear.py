@@ -23,7 +23,7 @@ reads: a node re-made by a later activity (hot metal hauled in a molten transfer
 read in the state it had before the reader. The result is columnar (``Results``, a
 mapping of node to ``Footprint`` that makes each footprint when it is asked for).
 
-Mass balance is a sequential account (convention 7): ``compute`` walks it in ledger order.
+Mass balance is a sequential account (convention 7): ``carbon.engine.walk`` walks it in ledger order.
 """
 
 from __future__ import annotations
@@ -36,17 +36,28 @@ import numpy as np
 from scipy.sparse import csc_array
 from scipy.sparse.linalg import spsolve_triangular
 
-from carbon.engine.compute import _EOL, _cff_end_of_life, _known_state, _root_state, _stages, _State, root_kind
 from carbon.engine.model import (
     CFF,
-    METHODS,
     STAGES,
     Activity,
-    CarbonError,
     Footprint,
     Parameters,
     Shares,
     Source,
+)
+from carbon.engine.terms import (
+    END_OF_LIFE_INDEX,
+    State,
+    cff_end_of_life,
+    cff_substituted,
+    footprint_of,
+    input_unknown_error,
+    known_state,
+    method_checked,
+    outputs_empty_error,
+    root_kind,
+    root_state,
+    stage_values,
 )
 
 _INT = np.int64
@@ -142,7 +153,7 @@ def network(
         known=[],
         seqs=np.array([a.seq for a in ordered], dtype=_INT),
         out_kg=np.array([sum(kg for _, kg in a.outputs) for a in ordered], dtype=float),
-        process=np.array([_stages(a.burdens) for a in ordered], dtype=float).reshape(len(ordered), len(STAGES)),
+        process=np.array([stage_values(a.burdens) for a in ordered], dtype=float).reshape(len(ordered), len(STAGES)),
         substitutes=np.array([a.substitutes for a in ordered], dtype=bool),
         unmixed=np.array([bool(a.flows) for a in ordered], dtype=bool),
         input_activity=np.array(inputs_a, dtype=_INT),
@@ -167,18 +178,19 @@ def with_known(net: Network, known: Mapping[int, Footprint]) -> Network:
 
 def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float = 0.0) -> Results:
     """Footprints of every root, known node and activity output of ``net`` under physical custody."""
-    if method not in METHODS:
-        raise CarbonError("method_unknown", f"method must be one of {METHODS}")
+    method_checked(method)
     activities = len(net.seqs)
     empty = np.flatnonzero(~(net.out_kg > 0))
     if empty.size:
-        raise CarbonError("outputs_empty", f"activity {int(net.seqs[empty[0]])} has no output mass")
+        raise outputs_empty_error(int(net.seqs[empty[0]]))
 
     # Given states: root kinds, then known nodes.
-    given = [_root_state(kind, method) for kind in net.kinds]
-    given += [_known_state(footprint) for footprint in net.known]
+    given = [root_state(kind, method) for kind in net.kinds]
+    given += [known_state(footprint) for footprint in net.known]
     makes = sorted({make for state in given for make, _ in state.shares.by_make})
-    given_burden = np.array([(*s.per_kg[:_EOL], s.primary_kg) for s in given], dtype=float).reshape(len(given), 4)
+    given_burden = np.array([(*s.per_kg[:END_OF_LIFE_INDEX], s.primary_kg) for s in given], dtype=float).reshape(
+        len(given), 4
+    )
     given_shares = np.array(
         [(s.shares.pre_consumer, s.shares.post_consumer, *_by_make(s.shares, makes)) for s in given], dtype=float
     ).reshape(len(given), 2 + len(makes))
@@ -227,10 +239,7 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
         made, found = timeline.before(node, activity)
         if not found.all():
             missing = int(np.flatnonzero(~found)[0])
-            raise CarbonError(
-                "input_unknown",
-                f"activity {int(seq_of[missing])} consumes node {int(node[missing])}, which has no footprint",
-            )
+            raise input_unknown_error(int(seq_of[missing]), int(node[missing]))
         refs: np.ndarray = made_ref[made]
         return refs
 
@@ -260,15 +269,14 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
         ref_pending[~from_given] = pending[refs[~from_given]]
         substituted = np.zeros(len(refs), dtype=bool)
         substituted[: len(input_ref)] = net.substitutes[net.input_activity] & ref_pending[: len(input_ref)]
-        weight = np.where(substituted, weight * params.a, weight)
-        replaced = (1 - params.a) * virgin_per_kg * params.qs_in_over_qp
-        per_out = np.concatenate((net.input_kg / out_kg[net.input_activity], np.zeros(len(flow_ref))))
-        np.add.at(extra, rows[substituted], replaced * per_out[substituted])
+        kept, replaced = cff_substituted(weight[substituted], params, virgin_per_kg)
+        weight[substituted] = kept
+        np.add.at(extra, rows[substituted], replaced)
     own = net.process / out_kg[:, None]
     burden_rhs = np.zeros((unknowns, 4))
-    burden_rhs[first[mixing], :_EOL] = own[mixing, :_EOL]
+    burden_rhs[first[mixing], :END_OF_LIFE_INDEX] = own[mixing, :END_OF_LIFE_INDEX]
     burden_rhs[first[mixing], 3] = own[mixing].sum(axis=1)
-    burden_rhs[flow_unknown, :_EOL] = own[net.flow_activity, :_EOL]
+    burden_rhs[flow_unknown, :END_OF_LIFE_INDEX] = own[net.flow_activity, :END_OF_LIFE_INDEX]
     burden_rhs[flow_unknown, 3] = own[net.flow_activity].sum(axis=1)
     burden_rhs[:, 0] += extra
     np.add.at(burden_rhs, rows[from_given], given_burden[given_of] * weight[from_given, None])
@@ -284,8 +292,8 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
     shares = _solve(unknowns, rows[~from_given], refs[~from_given], share_weight[~from_given], shares_rhs)
 
     end_of_life = np.zeros(unknowns)
-    end_of_life[first[mixing]] = own[mixing, _EOL]
-    end_of_life[flow_unknown] = own[net.flow_activity, _EOL]
+    end_of_life[first[mixing]] = own[mixing, END_OF_LIFE_INDEX]
+    end_of_life[flow_unknown] = own[net.flow_activity, END_OF_LIFE_INDEX]
 
     # Each node's result is its last state; a known node that nothing re-made has none.
     last = timeline.last()
@@ -300,7 +308,7 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
         shares=shares,
         makes=makes,
         pending=pending,
-        product_end_of_life=_cff_end_of_life(params) if method == CFF else 0.0,
+        product_end_of_life=cff_end_of_life(params) if method == CFF else 0.0,
     )
 
 
@@ -403,7 +411,7 @@ class Results(Mapping[int, Footprint]):
         nodes: np.ndarray,
         refs: np.ndarray,
         products: np.ndarray,
-        given: list[_State],
+        given: list[State],
         burdens: np.ndarray,
         end_of_life: np.ndarray,
         shares: np.ndarray,
@@ -466,13 +474,8 @@ class Results(Mapping[int, Footprint]):
             end = float(self._end_of_life[ref]) + (self._product_end_of_life if product else 0.0)
             pre, post, *fractions = self._shares[ref].tolist()
             by_make = tuple((make, f) for make, f in zip(self._makes, fractions, strict=True) if f > 0)
-            total = raw + main + distribution + end
-            made = Footprint(
-                per_kg=dict(zip(STAGES, (raw, main, distribution, end), strict=True)),
-                shares=Shares(pre_consumer=pre, post_consumer=post, by_make=by_make),
-                primary_data_share=primary / total if total > 0 else 1.0,
-                pending_recycled=bool(self._pending[ref]),
-            )
+            shares = Shares(pre_consumer=pre, post_consumer=post, by_make=by_make)
+            made = footprint_of((raw, main, distribution, end), shares, primary, bool(self._pending[ref]))
         self._made[(ref, product)] = made
         return made
 

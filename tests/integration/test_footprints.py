@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from carbon import services
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
+from tests.factories import make_partner
 from tests.loop import at, build_loop
 from traceability.choices import ObjectKind
 from traceability.errors import ApplicationError
@@ -182,6 +183,30 @@ def test_factor_registry_api(loop):
     assert {f["region"] for f in listed} == {"global", "hydro", "coal"}
     assert default.status_code == 403
     assert bound.status_code == 201 and bound.json()["version"] == 1
+
+
+def test_factor_add_decides_who_may_write_to_the_registry(loop):
+    # given: a lot the remelter holds, a partner that does not hold it, and a regulator
+    primary = TraceableObject.objects.get(identifier=loop.primary)
+    regulator = make_partner("market-authority", role="regulator").organisation
+    bound = {"code": "supplier_footprint", "lot": primary, "value": Decimal("3.3"), "unit": "kg/kg", "source": "PCF"}
+    default = {"code": "primary_aluminium", "region": "hydro", "value": Decimal(3), "unit": "kg/kg", "source": "x"}
+
+    # when
+    with pytest.raises(ApplicationError) as not_holder:
+        services.factor_add(**bound, organisation=loop.dismantler.organisation)
+    with pytest.raises(ApplicationError) as regulating:
+        services.factor_add(**default, organisation=regulator, platform_staff=True)
+    with pytest.raises(ApplicationError) as not_staff:
+        services.factor_add(**default, organisation=loop.remelter.organisation)
+    held = services.factor_add(**bound, organisation=loop.remelter.organisation)
+    staff_default = services.factor_add(**default, organisation=loop.remelter.organisation, platform_staff=True)
+
+    # then
+    assert (not_holder.value.code, not_holder.value.status) == ("not_custodian", 403)
+    assert (regulating.value.code, regulating.value.status) == ("role_not_allowed", 403)
+    assert (not_staff.value.code, not_staff.value.status) == ("role_not_allowed", 403)
+    assert held.version == 1 and staff_default.version == 2
 
 
 def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):

@@ -1,0 +1,254 @@
+"""The walk: ``compute`` by taking the activities one by one in ledger order, with the
+standard library alone. It is how mass balance is computed (its accounts are sequential)
+and an independent second solution of physical custody, the one the offline verifier
+runs. The conventions it follows are ``carbon.engine.compute``'s.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from carbon.engine.model import (
+    CFF,
+    CHAINS_OF_CUSTODY,
+    MASS_BALANCE,
+    STAGES,
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Shares,
+    Source,
+)
+from carbon.engine.terms import (
+    END_OF_LIFE_INDEX,
+    NO_SHARES,
+    State,
+    cff_end_of_life,
+    cff_substituted,
+    input_unknown_error,
+    known_state,
+    method_checked,
+    outputs_empty_error,
+    root_kind,
+    root_state,
+    stage_values,
+)
+
+
+@dataclass
+class _Account:
+    pre_kg: float = 0.0
+    post_kg: float = 0.0
+    by_make: dict[str, float] = field(default_factory=dict)
+
+
+def walk(
+    sources: Iterable[Source],
+    activities: Iterable[Activity],
+    *,
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float = 0.0,
+    known: Mapping[int, Footprint] | None = None,
+) -> dict[int, Footprint]:
+    """Footprints of every root and every activity output, walked in ledger order.
+    The walk makes millions of small objects and no reference cycles, so the cyclic garbage
+    collector is paused while it runs (it would otherwise take half the time)."""
+    with collector_paused():
+        return _compute(sources, activities, method, chain, params, virgin_per_kg, known)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building and walking a large graph makes millions
+    of small acyclic objects, and the collector would scan them all again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compute(
+    sources: Iterable[Source],
+    activities: Iterable[Activity],
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float,
+    known: Mapping[int, Footprint] | None,
+) -> dict[int, Footprint]:
+    method_checked(method)
+    if chain not in CHAINS_OF_CUSTODY:
+        raise CarbonError("chain_of_custody_unknown", f"chain of custody must be one of {CHAINS_OF_CUSTODY}")
+    known = known or {}
+    states: dict[int, State] = {}
+    for node, footprint in known.items():
+        states[node] = known_state(footprint)
+    # Roots alike (same origin, burdens, make) share one state: a graph has few kinds of roots.
+    roots: dict[tuple[object, ...], State] = {}
+    results: dict[int, Footprint] = {}
+    for source in sources:
+        kind = root_kind(source)
+        state = roots.get(kind)
+        if state is None:
+            state = roots[kind] = root_state(source, method)
+        states[source.node] = state
+        results[source.node] = state.footprint()
+    accounts: dict[tuple[int | None, str | None], _Account] = {}
+    end_of_life = cff_end_of_life(params) if method == CFF else 0.0
+    for activity in sorted(activities, key=lambda a: a.seq):
+        _run(activity, states, results, method, chain, params, virgin_per_kg, accounts, end_of_life)
+    return results
+
+
+def _run(
+    activity: Activity,
+    states: dict[int, State],
+    results: dict[int, Footprint],
+    method: str,
+    chain: str,
+    params: Parameters,
+    virgin_per_kg: float,
+    accounts: dict[tuple[int | None, str | None], _Account],
+    end_of_life: float,
+) -> None:
+    """Walk one activity: its outputs' states and results go into ``states`` and ``results``."""
+    out_kg = sum(kg for _, kg in activity.outputs)
+    if out_kg <= 0:
+        raise outputs_empty_error(activity.seq)
+    process = stage_values(activity.burdens)
+    process_primary = sum(process)
+    if activity.flows:
+        for target, made in _run_unmixed(activity, states, process, process_primary, out_kg):
+            states[target] = made
+            results[target] = made.footprint()
+        return
+
+    # Input burdens add up by stage; an input's own end of life never flows on (convention 6).
+    # This loop runs once per edge of the graph: the three stages are unrolled and the mix's
+    # shares are summed in the same pass.
+    raw, main, distribution, end = process
+    primary = process_primary
+    pending_all = bool(activity.inputs)
+    substituting = method == CFF and activity.substitutes
+    first: Shares | None = None
+    alike = True
+    total = pre = post = 0.0
+    makes: dict[str, float] = {}
+    for node, kg in activity.inputs:
+        state = states.get(node)
+        if state is None:
+            raise input_unknown_error(activity.seq, node)
+        r, m, d, _ = state.per_kg
+        if substituting and state.pending_recycled:
+            kept_kg, replaced = cff_substituted(kg, params, virgin_per_kg)
+            raw += kept_kg * r
+            raw += replaced
+            main += kept_kg * m
+            distribution += kept_kg * d
+            # The substituted virgin burden is a registry figure: secondary data.
+            primary += state.primary_kg * kept_kg
+        else:
+            raw += kg * r
+            main += kg * m
+            distribution += kg * d
+            primary += state.primary_kg * kg
+        pending_all = pending_all and state.pending_recycled
+        shares = state.shares
+        if first is None:
+            first = shares
+        elif shares is not first:
+            alike = False
+        total += kg
+        if shares is not NO_SHARES:  # virgin material adds mass, and nothing else
+            pre += kg * shares.pre_consumer
+            post += kg * shares.post_consumer
+            for make, fraction in shares.by_make:
+                makes[make] = makes.get(make, 0.0) + kg * fraction
+    if total <= 0:
+        mixed = NO_SHARES  # inputs that weigh nothing bring no recycled content
+    elif alike:
+        mixed = first or NO_SHARES  # one kind of material in: the mix has its shares
+    else:
+        by_make = tuple([(make, makes[make] / total) for make in sorted(makes)])
+        mixed = Shares(pre_consumer=pre / total, post_consumer=post / total, by_make=by_make)
+    if chain == MASS_BALANCE and activity.substitutes:
+        mixed = _claim(mixed, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
+    pending = pending_all and not activity.substitutes
+    per_kg = (raw / out_kg, main / out_kg, distribution / out_kg, end / out_kg)
+    # Outputs of a mix are identical (convention 1): one state serves them all, except
+    # products that add their own end of life under the CFF.
+    common = State(per_kg, mixed, primary / out_kg, pending)
+    footprint = common.footprint()
+    products = activity.products if method == CFF else ()
+    for node, _ in activity.outputs:
+        if node in products:
+            own = State(
+                (*per_kg[:END_OF_LIFE_INDEX], per_kg[END_OF_LIFE_INDEX] + end_of_life), mixed, primary / out_kg, pending
+            )
+            states[node] = own
+            results[node] = own.footprint()
+        else:
+            states[node] = common
+            results[node] = footprint
+
+
+def _run_unmixed(
+    activity: Activity, states: dict[int, State], process: tuple[float, ...], process_primary: float, out_kg: float
+) -> list[tuple[int, State]]:
+    made = []
+    for source, target, _kg in activity.flows:
+        state = states.get(source)
+        if state is None:
+            raise input_unknown_error(activity.seq, source)
+        per_kg = tuple(
+            (state.per_kg[index] if index != END_OF_LIFE_INDEX else 0.0) + process[index] / out_kg
+            for index in range(len(STAGES))
+        )
+        made.append(
+            (target, State(per_kg, state.shares, state.primary_kg + process_primary / out_kg, state.pending_recycled))
+        )
+    return made
+
+
+def _claim(
+    physical: Shares,
+    out_kg: float,
+    limit: float,
+    accounts: dict[tuple[int | None, str | None], _Account],
+    key: tuple[int | None, str | None],
+) -> Shares:
+    """Credit the account with this activity's recycled inputs, then claim up to the output's mass.
+
+    Credits are counted in output-equivalent kilograms (the recycled share of what came
+    out): the melt loss takes its share of the recycled input too, so a claim can never
+    turn lost metal into recycled content.
+    """
+    account = accounts.setdefault(key, _Account())
+    account.pre_kg += physical.pre_consumer * out_kg
+    account.post_kg += physical.post_consumer * out_kg
+    for make, fraction in physical.by_make:
+        account.by_make[make] = account.by_make.get(make, 0.0) + fraction * out_kg
+    ceiling = max(0.0, min(1.0, limit)) * out_kg
+    post = min(account.post_kg, ceiling)
+    pre = min(account.pre_kg, ceiling - post)
+    makes = []
+    if account.post_kg > 0:
+        for make, kg in account.by_make.items():
+            claimed = post * kg / account.post_kg
+            makes.append((make, claimed / out_kg))
+            account.by_make[make] = kg - claimed
+    account.post_kg -= post
+    account.pre_kg -= pre
+    return Shares(pre_consumer=pre / out_kg, post_consumer=post / out_kg, by_make=tuple(sorted(makes)))
+
+
+__all__ = ["collector_paused", "walk"]
