@@ -38,7 +38,7 @@ from tqdm import tqdm
 from bench.report import BenchError, Result
 from bench.workload import object_event
 from traceability import events, hooks, services
-from traceability.choices import ObjectKind, ScrapCategory
+from traceability.choices import ObjectKind, Operation, ScrapCategory
 from traceability.identifiers import local_uri, vehicle_uri, vin_check_digit
 from traceability.ledger.chain import KIND_EVENT
 from traceability.models import EventRecord, LedgerEntry, Organisation, Site, TraceableObject
@@ -178,7 +178,7 @@ def _cycle(
         code = vin(number)
         steps.append(
             Step(
-                "vehicle_intake",
+                Operation.VEHICLE_INTAKE,
                 dismantler,
                 partial(
                     ops.vehicle_intake,
@@ -197,7 +197,7 @@ def _cycle(
         housing = ops.PartOut(f"H{number:06d}", "motor_housing", HOUSING_KG, {"alloy": "A380"})
         steps.append(
             Step(
-                "dismantling",
+                Operation.DISMANTLING,
                 dismantler,
                 partial(
                     ops.dismantling,
@@ -217,7 +217,7 @@ def _cycle(
     scrap = local_uri("lot", DISMANTLER_SLUG, f"PC-{cycle:04d}")
     steps.append(
         Step(
-            "scrap_sorting",
+            Operation.SCRAP_SORTING,
             dismantler,
             partial(
                 ops.scrap_sorting,
@@ -244,7 +244,7 @@ def _cycle(
     )
     steps.append(
         Step(
-            "custody_transfer",
+            Operation.CUSTODY_TRANSFER,
             dismantler,
             partial(
                 ops.custody_transfer,
@@ -259,7 +259,7 @@ def _cycle(
     )
     steps.append(
         Step(
-            "material_receipt",
+            Operation.MATERIAL_RECEIPT,
             remelter,
             partial(
                 ops.material_receipt,
@@ -295,7 +295,7 @@ def _cycle(
     melt_kg = sum((i.kg for i in inputs), Decimal(0)) - MELT_LOSS_KG - DROSS_KG
     steps.append(
         Step(
-            "remelting",
+            Operation.REMELTING,
             remelter,
             partial(
                 ops.remelting,

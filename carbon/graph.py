@@ -15,11 +15,12 @@ from decimal import Decimal
 
 from carbon.engine import MAIN_PRODUCTION, RAW_MATERIAL, Activity, Source
 from carbon.factors import FactorBook
+from traceability.choices import Operation
 from traceability.models import EventRecord, MassFlow, TraceableObject
 
-ROOT_OPERATIONS = frozenset({"vehicle_intake", "material_receipt"})
-SUBSTITUTING = frozenset({"remelting", "black_mass_refining"})
-UNMIXED = frozenset({"dismantling", "repurposing"})
+ROOT_OPERATIONS = frozenset({Operation.VEHICLE_INTAKE, Operation.MATERIAL_RECEIPT})
+SUBSTITUTING = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
+UNMIXED = frozenset({Operation.DISMANTLING, Operation.REPURPOSING})
 # One activity in memory per event while building: bounded by the events of one run.
 TONNE = 1000.0
 
@@ -66,13 +67,13 @@ def _burdens(record: EventRecord, document: dict, consumed_kg: float, out_kg: fl
     electricity = float(energy.get("electricityKWh", 0)) * book.value("electricity_grid", country)
     gas = float(energy.get("naturalGasM3", 0)) * book.value("natural_gas_combustion")
     operation = record.operation
-    if operation == "remelting":
+    if operation == Operation.REMELTING:
         return {RAW_MATERIAL: electricity + gas}
-    if operation == "die_casting":
+    if operation == Operation.DIE_CASTING:
         return {MAIN_PRODUCTION: electricity + gas}
-    if operation == "battery_recycling":
+    if operation == Operation.BATTERY_RECYCLING:
         return {RAW_MATERIAL: consumed_kg * book.value("battery_mechanical_treatment")}
-    if operation == "black_mass_refining":
+    if operation == Operation.BLACK_MASS_REFINING:
         return {RAW_MATERIAL: out_kg * book.value("hydrometallurgy")}
     return {RAW_MATERIAL: electricity + gas} if electricity or gas else {}
 
@@ -98,7 +99,7 @@ def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source
             continue
         document = json.loads(record.entry.document)
         period = str(record.event_time.year)
-        if record.operation == "molten_transfer":
+        if record.operation == Operation.MOLTEN_TRANSFER:
             activities.append(_transport(record, document, book, period))
             continue
         inputs = tuple((int(pk), float(Decimal(kg))) for pk, kg in (record.consumed or {}).items())
@@ -120,7 +121,7 @@ def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source
                 period=period,
                 substitutes=record.operation in SUBSTITUTING,
                 products=frozenset(
-                    obj.pk for obj in outputs if obj.kind == "part" and record.operation == "die_casting"
+                    obj.pk for obj in outputs if obj.kind == "part" and record.operation == Operation.DIE_CASTING
                 ),
             )
         )

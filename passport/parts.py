@@ -15,13 +15,13 @@ from decimal import Decimal
 
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
-from traceability.choices import ObjectKind
+from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, Organisation, TraceableObject
 from traceability.selectors import objects_visible_to
 
-CAST_BY = "die_casting"
+CAST_BY = Operation.DIE_CASTING
 # Kinds of the roots a part's metal comes from, as provenance names them.
 SOURCE_KINDS = {
     ObjectKind.VEHICLE: "vehicle",

@@ -70,7 +70,7 @@ from openpyxl.styles import Font
 
 from carbon.factors import FactorBook
 from passport.choices import ARTICLE_8_METALS
-from traceability.choices import ObjectKind
+from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, TraceableObject
 from traceability.operations.engine import metal_inputs
@@ -82,7 +82,7 @@ MINIMUM_CODE = "recycled_content_minimum_"
 ARTICLE_8_DAY = (8, 18)
 # Annex XII Part C, points (a)-(e).
 RECOVERY_METALS = ("Co", "Cu", "Pb", "Li", "Ni")
-RECYCLING, REFINING = "battery_recycling", "black_mass_refining"
+RECYCLING, REFINING = Operation.BATTERY_RECYCLING, Operation.BLACK_MASS_REFINING
 PREVIOUS_IDENTITY = "previousIdentity"
 FIRST_YEAR, LAST_YEAR = 1, 9999  # what a date can hold
 # Rows read per database round trip: attributes of a pack are a few kB, so memory stays small.

@@ -13,6 +13,23 @@ class OrganisationRole(models.TextChoices):
     OPERATOR = "operator", "Platform operator"
 
 
+class Operation(models.TextChoices):
+    """A lifecycle operation of the car-to-car loop, as named in an event's ``lt:operation``."""
+
+    VEHICLE_INTAKE = "vehicle_intake", "Vehicle intake"
+    MATERIAL_RECEIPT = "material_receipt", "Material receipt"
+    DISMANTLING = "dismantling", "Dismantling"
+    BATTERY_GRADING = "battery_grading", "Battery grading"
+    REPURPOSING = "repurposing", "Repurposing"
+    BATTERY_RECYCLING = "battery_recycling", "Battery recycling"
+    BLACK_MASS_REFINING = "black_mass_refining", "Black mass refining"
+    SCRAP_SORTING = "scrap_sorting", "Scrap sorting"
+    REMELTING = "remelting", "Remelting"
+    MOLTEN_TRANSFER = "molten_transfer", "Molten transfer"
+    DIE_CASTING = "die_casting", "Die-casting"
+    CUSTODY_TRANSFER = "custody_transfer", "Custody transfer"
+
+
 class KeyCustody(models.TextChoices):
     CLIENT = "client", "Held by the organisation (client-side signing)"
     PLATFORM = "platform", "Held by the platform, encrypted (custodial signing)"

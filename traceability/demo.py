@@ -31,7 +31,7 @@ from pathlib import Path
 
 from django.db.models import Count, Sum
 
-from traceability.choices import ObjectKind, ObjectStatus, OrganisationRole, ScrapCategory
+from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole, ScrapCategory
 from traceability.identifiers import (
     battery_uri,
     local_uri,
@@ -1054,7 +1054,7 @@ def summary() -> list[str]:
             f"recycling:  black mass {black_mass:,.1f} kg; salts "
             + ", ".join(f"{compound} {kg:,.1f} kg" for compound, kg in salts)
         )
-    melts = EventRecord.objects.filter(operation="remelting", organisation__role=OrganisationRole.REMELTER)
+    melts = EventRecord.objects.filter(operation=Operation.REMELTING, organisation__role=OrganisationRole.REMELTER)
     charge: dict[str, Decimal] = {}
     met = 0
     for record in melts.select_related("entry"):

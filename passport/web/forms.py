@@ -1,4 +1,4 @@
-"""One form per lifecycle operation: validate what a person typed, then call the operation's service.
+"""One form per lifecycle operation: validate what a person typed into the operation's typed input, then record it.
 
 Quantities are typed in kilograms (kWh, m3, degC and km where named). A form only checks the
 shape of its input; the rules (mass balance, remaining mass, custody, event time order, the
@@ -15,10 +15,20 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
-from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, Chemistry, ObjectKind, ScrapCategory
+from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, Chemistry, ObjectKind, Operation, ScrapCategory
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, EventRecord, Organisation, Site, TraceableObject
-from traceability.operations import services as ops
+from traceability.operations import (
+    battery_grading,
+    die_casting,
+    dismantling,
+    molten_transfer,
+    remelting,
+    scrap_sorting,
+    vehicle_intake,
+)
+from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.services import operation_record
 
 from .selectors import MELT_KINDS, lot_choices
 
@@ -35,7 +45,7 @@ COMMON_ERROR_FIELDS = {
 class OperationForm(forms.Form):
     """Site and event time, the pickers' choices, and the mapping of failed rules to fields."""
 
-    operation = ""
+    operation: Operation
     title = ""
     summary = ""
     # kinds of the objects in the organisation's custody the form offers to pick from
@@ -107,16 +117,17 @@ class OperationForm(forms.Form):
     def save(self) -> EventRecord:
         """Record the operation; on a broken rule, attach it to its field and re-raise."""
         try:
-            return self.record(self.cleaned_data)
+            return operation_record(organisation=self.organisation, data=self.to_input(self.cleaned_data))
         except ApplicationError as error:
             self.add_error(self.field_for(error), ValidationError(error.message, code=error.code))
             raise
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+    def to_input(self, d: dict) -> object:  # type: ignore[type-arg]
+        """The operation's typed input, from the cleaned data."""
         raise NotImplementedError
 
     def common(self, d: dict) -> dict[str, object]:  # type: ignore[type-arg]
-        return {"organisation": self.organisation, "site": d["site"], "event_time": d.get("event_time")}
+        return {"site": d["site"], "event_time": d.get("event_time")}
 
 
 def composition(text: str) -> dict[str, float]:
@@ -135,7 +146,7 @@ def composition(text: str) -> dict[str, float]:
 
 
 class VehicleIntakeForm(OperationForm):
-    operation, title = "vehicle_intake", "Vehicle intake"
+    operation, title = Operation.VEHICLE_INTAKE, "Vehicle intake"
     summary = "An end-of-life vehicle arrives at the yard."
     ERROR_FIELDS = {"vin_invalid": "vin", "vin_check_digit_invalid": "vin", "identifier_taken": "vin"}
 
@@ -145,8 +156,8 @@ class VehicleIntakeForm(OperationForm):
     model = forms.CharField(max_length=64)
     model_year = forms.IntegerField(required=False, min_value=1950, max_value=2100)
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
-        return ops.vehicle_intake(
+    def to_input(self, d: dict) -> vehicle_intake.VehicleIntakeInput:  # type: ignore[type-arg]
+        return vehicle_intake.VehicleIntakeInput(
             **self.common(d),  # type: ignore[arg-type]
             vin=d["vin"],
             kg=d["mass_kg"],
@@ -157,7 +168,7 @@ class VehicleIntakeForm(OperationForm):
 
 
 class DismantlingForm(OperationForm):
-    operation, title = "dismantling", "Dismantling"
+    operation, title = Operation.DISMANTLING, "Dismantling"
     summary = "The traction battery and aluminium parts come out of a vehicle; the hulk remains."
     picks = (ObjectKind.VEHICLE,)
     ERROR_FIELDS = {
@@ -204,11 +215,11 @@ class DismantlingForm(OperationForm):
             raise ValidationError("the data sheet is a JSON object", code="datasheet_invalid")
         return sheet
 
-    def clean_parts(self) -> list[ops.PartOut]:
+    def clean_parts(self) -> list[PartOut]:
         parts = []
         for number, row in enumerate(self.lines("parts", min_columns=3, max_columns=4), start=1):
             attributes = {"alloy": row[3]} if len(row) == 4 else {}
-            parts.append(ops.PartOut(row[0], row[1], self.kg(row[2], number), attributes))
+            parts.append(PartOut(row[0], row[1], self.kg(row[2], number), attributes))
         return parts
 
     def clean(self) -> dict[str, object]:
@@ -221,19 +232,24 @@ class DismantlingForm(OperationForm):
             self.add_error("parts", ValidationError("remove at least a battery or a part", code="required"))
         return d
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+    def to_input(self, d: dict) -> dismantling.DismantlingInput:  # type: ignore[type-arg]
         batteries = []
         if d.get("battery_code"):
             batteries.append(
-                ops.BatteryOut(
+                BatteryOut(
                     d["battery_code"], d["battery_chemistry"], d["battery_kwh"], d["battery_kg"], d["battery_datasheet"]
                 )
             )
-        return ops.dismantling(**self.common(d), vehicle=d["vehicle"], batteries=batteries, parts=d["parts"])  # type: ignore[arg-type]
+        return dismantling.DismantlingInput(
+            **self.common(d),  # type: ignore[arg-type]
+            vehicle=d["vehicle"],
+            batteries=batteries,
+            parts=d["parts"],
+        )
 
 
 class BatteryGradingForm(OperationForm):
-    operation, title = "battery_grading", "Battery grading"
+    operation, title = Operation.BATTERY_GRADING, "Battery grading"
     summary = "A removed pack is tested and routed to second life or to recycling."
     picks = tuple(BATTERY_KINDS)
     ERROR_FIELDS = {
@@ -252,8 +268,8 @@ class BatteryGradingForm(OperationForm):
     def setup(self) -> None:
         self.fields["battery"].choices = self.choices(tuple(BATTERY_KINDS))
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
-        return ops.battery_grading(
+    def to_input(self, d: dict) -> battery_grading.BatteryGradingInput:  # type: ignore[type-arg]
+        return battery_grading.BatteryGradingInput(
             **self.common(d),  # type: ignore[arg-type]
             battery=d["battery"],
             state_of_health_pct=d["state_of_health"],
@@ -275,7 +291,7 @@ INPUT_ERRORS = {
 class InputsMixin:
     """An ``inputs`` text field: one line per input, ``identifier-or-label [kg]``."""
 
-    def parsed_inputs(self, form: OperationForm, *, whole_items: bool) -> tuple[list[str], list[ops.LotIn]]:
+    def parsed_inputs(self, form: OperationForm, *, whole_items: bool) -> tuple[list[str], list[LotIn]]:
         serialised = {o.identifier for o in form.available if o.kind in SERIALISED_KINDS}
         items, lots = [], []
         rows = form.lines("inputs", min_columns=1, max_columns=2)
@@ -288,12 +304,12 @@ class InputsMixin:
                     raise ValidationError(f"line {number}: give the kg taken from {row[0]}", code="kg_missing")
                 items.append(identifier)
             else:
-                lots.append(ops.LotIn(identifier, form.kg(row[1], number)))
+                lots.append(LotIn(identifier, form.kg(row[1], number)))
         return items, lots
 
 
 class ScrapSortingForm(InputsMixin, OperationForm):
-    operation, title = "scrap_sorting", "Scrap sorting"
+    operation, title = Operation.SCRAP_SORTING, "Scrap sorting"
     summary = "Parts and lots are sorted into one scrap lot of a category."
     picks = (ObjectKind.PART, ObjectKind.SCRAP_LOT)
     ERROR_FIELDS = {
@@ -315,30 +331,30 @@ class ScrapSortingForm(InputsMixin, OperationForm):
     composition = forms.CharField(required=False, help_text="assay in mass %, e.g. Si=7.1 Fe=0.11 Mg=0.32")
     sorting_loss_kg = forms.DecimalField(label="Sorting loss (kg)", required=False, **KG)
 
-    def clean_inputs(self) -> tuple[list[str], list[ops.LotIn]]:
+    def clean_inputs(self) -> tuple[list[str], list[LotIn]]:
         return self.parsed_inputs(self, whole_items=True)
 
     def clean_composition(self) -> dict[str, float]:
         return composition(self.cleaned_data.get("composition", ""))
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+    def to_input(self, d: dict) -> scrap_sorting.ScrapSortingInput:  # type: ignore[type-arg]
         parts, lots = d["inputs"]
         attributes: dict[str, object] = {"scrapCategory": d["category"]}
         if d.get("alloy_family"):
             attributes["alloyFamily"] = d["alloy_family"]
         if d.get("composition"):
             attributes["composition"] = d["composition"]
-        return ops.scrap_sorting(
+        return scrap_sorting.ScrapSortingInput(
             **self.common(d),  # type: ignore[arg-type]
             parts=parts,
             lots=lots,
-            outputs=[ops.LotOut(ObjectKind.SCRAP_LOT, d["output_kg"], code=d["output_code"], attributes=attributes)],
+            outputs=[LotOut(ObjectKind.SCRAP_LOT, d["output_kg"], code=d["output_code"], attributes=attributes)],
             losses={"sortingLoss": d.get("sorting_loss_kg") or Decimal(0)},
         )
 
 
 class RemeltingForm(InputsMixin, OperationForm):
-    operation, title = "remelting", "Remelting"
+    operation, title = Operation.REMELTING, "Remelting"
     summary = "Scrap, primary ingot and alloying additions are melted into one batch, ladle or ingot lot."
     picks = (ObjectKind.SCRAP_LOT, ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING, *MELT_KINDS)
     ERROR_FIELDS = {
@@ -370,14 +386,14 @@ class RemeltingForm(InputsMixin, OperationForm):
         names = AlloySpecification.objects.order_by("name").values_list("name", flat=True)
         self.fields["target_alloy"].choices = [("", "—")] + [(name, name) for name in names]
 
-    def clean_inputs(self) -> list[ops.LotIn]:
+    def clean_inputs(self) -> list[LotIn]:
         return self.parsed_inputs(self, whole_items=False)[1]
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
-        return ops.remelting(
+    def to_input(self, d: dict) -> remelting.RemeltingInput:  # type: ignore[type-arg]
+        return remelting.RemeltingInput(
             **self.common(d),  # type: ignore[arg-type]
             inputs=d["inputs"],
-            output=ops.LotOut(d["output_kind"], d["output_kg"], code=d["output_code"]),
+            output=LotOut(d["output_kind"], d["output_kg"], code=d["output_code"]),
             melt_loss_kg=d["melt_loss_kg"],
             dross_kg=d.get("dross_kg") or Decimal(0),
             natural_gas_m3=d["natural_gas_m3"],
@@ -387,7 +403,7 @@ class RemeltingForm(InputsMixin, OperationForm):
 
 
 class MoltenTransferForm(OperationForm):
-    operation, title = "molten_transfer", "Molten transfer"
+    operation, title = Operation.MOLTEN_TRANSFER, "Molten transfer"
     summary = "Liquid metal goes hot to a nearby die-caster's site, who becomes its custodian."
     picks = MELT_KINDS
     ERROR_FIELDS = {
@@ -412,10 +428,10 @@ class MoltenTransferForm(OperationForm):
         )
         self.fields["destination"].label_from_instance = lambda site: f"{site.name} ({site.organisation.name})"
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
-        return ops.molten_transfer(
+    def to_input(self, d: dict) -> molten_transfer.MoltenTransferInput:  # type: ignore[type-arg]
+        return molten_transfer.MoltenTransferInput(
             **self.common(d),  # type: ignore[arg-type]
-            lot=ops.LotIn(d["lot"], d["kg"]),
+            lot=LotIn(d["lot"], d["kg"]),
             destination=d["destination"],
             temperature_c=d["temperature_c"],
             distance_km=d["distance_km"],
@@ -423,7 +439,7 @@ class MoltenTransferForm(OperationForm):
 
 
 class DieCastingForm(OperationForm):
-    operation, title = "die_casting", "Die-casting"
+    operation, title = Operation.DIE_CASTING, "Die-casting"
     summary = "A melt is cast into serialised parts, run-around scrap and rejects."
     picks = MELT_KINDS
     ERROR_FIELDS = {
@@ -450,11 +466,11 @@ class DieCastingForm(OperationForm):
     def setup(self) -> None:
         self.fields["melt"].choices = self.choices(MELT_KINDS)
 
-    def clean_castings(self) -> list[ops.PartOut]:
+    def clean_castings(self) -> list[PartOut]:
         castings = []
         for number, row in enumerate(self.lines("castings", min_columns=3, max_columns=4), start=1):
             attributes = {"alloy": row[3]} if len(row) == 4 else {}
-            castings.append(ops.PartOut(row[0], row[1], self.kg(row[2], number), attributes))
+            castings.append(PartOut(row[0], row[1], self.kg(row[2], number), attributes))
         if not castings:
             raise ValidationError("cast at least one part", code="required")
         return castings
@@ -465,34 +481,38 @@ class DieCastingForm(OperationForm):
             self.add_error("run_around_kg", ValidationError("give both the code and the kg", code="required"))
         return d
 
-    def record(self, d: dict) -> EventRecord:  # type: ignore[type-arg]
+    def to_input(self, d: dict) -> die_casting.DieCastingInput:  # type: ignore[type-arg]
         scrap = []
         if d.get("run_around_code"):
             scrap.append(
-                ops.LotOut(
+                LotOut(
                     ObjectKind.SCRAP_LOT,
                     d["run_around_kg"],
                     code=d["run_around_code"],
                     attributes={"scrapSource": "runAround"},
                 )
             )
-        return ops.die_casting(
+        return die_casting.DieCastingInput(
             **self.common(d),  # type: ignore[arg-type]
-            melt=ops.LotIn(d["melt"], d["melt_kg"]),
+            melt=LotIn(d["melt"], d["melt_kg"]),
             castings=d["castings"],
             scrap=scrap,
             losses={"castingLoss": d.get("casting_loss_kg") or Decimal(0)},
         )
 
 
+# By URL path segment: the operation's name, hyphenated.
 FORMS: dict[str, type[OperationForm]] = {
-    "vehicle-intake": VehicleIntakeForm,
-    "dismantling": DismantlingForm,
-    "battery-grading": BatteryGradingForm,
-    "scrap-sorting": ScrapSortingForm,
-    "remelting": RemeltingForm,
-    "molten-transfer": MoltenTransferForm,
-    "die-casting": DieCastingForm,
+    form.operation.replace("_", "-"): form
+    for form in (
+        VehicleIntakeForm,
+        DismantlingForm,
+        BatteryGradingForm,
+        ScrapSortingForm,
+        RemeltingForm,
+        MoltenTransferForm,
+        DieCastingForm,
+    )
 }
 
 

@@ -24,6 +24,8 @@ from traceability.ledger.errors import LedgerError
 from traceability.ledger.signing import b64decode, public_key_from_raw, verify_bytes
 from traceability.models import EventRecord, LedgerEntry, Organisation, SigningKey, TraceableObject
 from traceability.operations.engine import mass_balance_tolerance
+from traceability.operations.registry import OPERATIONS
+from traceability.operations.rules import mass_balanced
 from traceability.selectors import (
     READ_ALL_ROLES,
     checkpoint_latest,
@@ -35,7 +37,7 @@ from traceability.selectors import (
 from .svg import GraphEdge, GraphNode
 
 # Transformations whose inputs must equal outputs plus declared losses (the engine's rule).
-BALANCED_OPERATIONS = frozenset({"scrap_sorting", "remelting", "die_casting", "battery_recycling"})
+BALANCED_OPERATIONS = frozenset(o.name for o in OPERATIONS if mass_balanced in o.rules)
 MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 # Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
 CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)

@@ -28,7 +28,7 @@ from passport.tiers import tier_rank
 from passport.verify.format import MEDIA_TYPE
 from passport.views import CHAIN_NAMES, METHOD_NAMES
 from traceability.api.authentication import request_organisation
-from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, OrganisationRole
+from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, Operation, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 from traceability.operations.registry import operation_for
@@ -40,13 +40,13 @@ from .forms import FORMS, first_output
 
 PAGE_SIZE = 25
 DASHBOARD_OPERATIONS = [
-    ("vehicle_intake", "Vehicles received"),
-    ("dismantling", "Vehicles dismantled"),
-    ("battery_grading", "Packs graded"),
-    ("scrap_sorting", "Scrap sortings"),
-    ("remelting", "Melts"),
-    ("molten_transfer", "Molten deliveries"),
-    ("die_casting", "Casting runs"),
+    (Operation.VEHICLE_INTAKE, "Vehicles received"),
+    (Operation.DISMANTLING, "Vehicles dismantled"),
+    (Operation.BATTERY_GRADING, "Packs graded"),
+    (Operation.SCRAP_SORTING, "Scrap sortings"),
+    (Operation.REMELTING, "Melts"),
+    (Operation.MOLTEN_TRANSFER, "Molten deliveries"),
+    (Operation.DIE_CASTING, "Casting runs"),
 ]
 # Chart labels: short enough for the chart's label column.
 METHOD_SHORT_NAMES = {"cut_off": "Cut-off", "allocation": "Allocation", "cff": "CFF"}
@@ -162,7 +162,8 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
             **_paged(request, events),
             "query": query,
             "operation": operation,
-            "operations": [op for op, _ in DASHBOARD_OPERATIONS] + ["material_receipt", "custody_transfer"],
+            "operations": [op for op, _ in DASHBOARD_OPERATIONS]
+            + [Operation.MATERIAL_RECEIPT, Operation.CUSTODY_TRANSFER],
             "filtered": bool(query or operation),
         },
     )
@@ -287,7 +288,9 @@ def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> Htt
             "verification": selectors.entry_verification(seq=lot.created_seq),
             "passport": passport,
             "tiers": tiers,
-            "part_passport": lot.kind == ObjectKind.PART and cast is not None and cast.operation == "die_casting",
+            "part_passport": lot.kind == ObjectKind.PART
+            and cast is not None
+            and cast.operation == Operation.DIE_CASTING,
             **_footprint_context(lot),
         },
     )

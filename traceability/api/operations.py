@@ -1,9 +1,9 @@
 """POST endpoints, one per lifecycle operation.
 
 Each serializer validates the body and converts every quantity with its unit (pint)
-to the service's units; each view calls the operation's service and answers 201 with
-the event it recorded. Bodies name units explicitly: ``{"value": 1.2, "unit": "t"}``
-or ``"1.2 t"``.
+to the service's units, into the operation's typed input; each view hands that to
+``operation_record`` (which checks every rule) and answers 201 with the event it
+recorded. Bodies name units explicitly: ``{"value": 1.2, "unit": "t"}`` or ``"1.2 t"``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,25 @@ from rest_framework.views import APIView
 
 from traceability.api.authentication import request_organisation
 from traceability.api.idempotency import idempotent
-from traceability.choices import Chemistry, ObjectKind, ScrapCategory
+from traceability.choices import Chemistry, ObjectKind, Operation, ScrapCategory
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, Organisation, Site
-from traceability.operations import services as ops
-from traceability.operations.registry import OPERATION_FIELD, operation_for
+from traceability.operations import (
+    battery_grading,
+    battery_recycling,
+    black_mass_refining,
+    custody_transfer,
+    die_casting,
+    dismantling,
+    material_receipt,
+    molten_transfer,
+    remelting,
+    repurposing,
+    scrap_sorting,
+    vehicle_intake,
+)
+from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.services import operation_authorise, operation_record
 from traceability.units import to_kg, to_unit
 
 # Ids are 64-bit in the database: a larger number is no id, and must not reach a query.
@@ -71,10 +85,15 @@ class Base(serializers.Serializer):
     eventTime = serializers.DateTimeField(required=False, help_text="when it happened (default: now)")
 
     def validate_site(self, value: int) -> Site:
+        # Whose site it is, the engine checks with every other rule.
         site = Site.objects.select_related("organisation").filter(pk=value).first()
-        if site is None or site.organisation != self.context["organisation"]:
+        if site is None:
             raise serializers.ValidationError("not one of your sites", code="site_not_yours")
         return site
+
+    def to_input(self, d: dict) -> object:
+        """The operation's typed input, from the validated body."""
+        raise NotImplementedError
 
 
 class LotOutSerializer(serializers.Serializer):
@@ -112,24 +131,24 @@ class BatteryOutSerializer(serializers.Serializer):
     mass = QuantityField()
 
 
-def lot_out(data: dict[str, object], kind: str, **extra: object) -> ops.LotOut:
+def lot_out(data: dict[str, object], kind: str, **extra: object) -> LotOut:
     attributes = {**data.get("attributes", {}), **extra}
     if data.get("composition"):
         attributes["composition"] = data["composition"]
-    return ops.LotOut(kind, data["mass"], data["code"], data["identifier"], attributes)
+    return LotOut(kind, data["mass"], data["code"], data["identifier"], attributes)
 
 
-def lot_in(data: dict[str, object]) -> ops.LotIn:
-    return ops.LotIn(data["identifier"], data["mass"])
+def lot_in(data: dict[str, object]) -> LotIn:
+    return LotIn(data["identifier"], data["mass"])
 
 
-def part_out(data: dict[str, object]) -> ops.PartOut:
+def part_out(data: dict[str, object]) -> PartOut:
     attributes = {"alloy": data["alloy"]} if data.get("alloy") else {}
-    return ops.PartOut(data["serial"], data["partType"], data["mass"], attributes)
+    return PartOut(data["serial"], data["partType"], data["mass"], attributes)
 
 
-def battery_out(data: dict[str, object]) -> ops.BatteryOut:
-    return ops.BatteryOut(data["code"], data["chemistry"], data["ratedEnergy"], data["mass"])
+def battery_out(data: dict[str, object]) -> BatteryOut:
+    return BatteryOut(data["code"], data["chemistry"], data["ratedEnergy"], data["mass"])
 
 
 def losses(**named: Decimal | None) -> dict[str, Decimal]:
@@ -143,9 +162,8 @@ class VehicleIntake(Base):
     model = serializers.CharField(max_length=64)
     modelYear = serializers.IntegerField(required=False, min_value=1950, max_value=2100)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.vehicle_intake(
-            organisation=organisation,
+    def to_input(self, d: dict) -> vehicle_intake.VehicleIntakeInput:
+        return vehicle_intake.VehicleIntakeInput(
             site=d["site"],
             vin=d["vin"],
             kg=d["mass"],
@@ -164,14 +182,14 @@ class MaterialReceipt(Base):
 
     lots = Lot(many=True, allow_empty=False)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+    def to_input(self, d: dict) -> material_receipt.MaterialReceiptInput:
         lots = []
         for lot in d["lots"]:
             extra = {"supplier": lot["supplier"]}
             if lot.get("scrapCategory"):
                 extra["scrapCategory"] = lot["scrapCategory"]
             lots.append(lot_out(lot, lot["kind"], **extra))
-        return ops.material_receipt(organisation=organisation, site=d["site"], lots=lots, event_time=d.get("eventTime"))
+        return material_receipt.MaterialReceiptInput(site=d["site"], lots=lots, event_time=d.get("eventTime"))
 
 
 class Dismantling(Base):
@@ -179,9 +197,8 @@ class Dismantling(Base):
     batteries = BatteryOutSerializer(many=True, required=False, default=list)
     parts = PartOutSerializer(many=True, required=False, default=list)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.dismantling(
-            organisation=organisation,
+    def to_input(self, d: dict) -> dismantling.DismantlingInput:
+        return dismantling.DismantlingInput(
             site=d["site"],
             vehicle=d["vehicle"],
             batteries=[battery_out(b) for b in d["batteries"]],
@@ -198,9 +215,8 @@ class BatteryGrading(Base):
     capacity = QuantityField("kWh", mass=False)
     route = serializers.ChoiceField(choices=["second_life", "recycling"])
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.battery_grading(
-            organisation=organisation,
+    def to_input(self, d: dict) -> battery_grading.BatteryGradingInput:
+        return battery_grading.BatteryGradingInput(
             site=d["site"],
             battery=d["battery"],
             state_of_health_pct=d["stateOfHealth"],
@@ -215,9 +231,8 @@ class Repurposing(Base):
     newBattery = BatteryOutSerializer()
     application = serializers.CharField(max_length=200)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.repurposing(
-            organisation=organisation,
+    def to_input(self, d: dict) -> repurposing.RepurposingInput:
+        return repurposing.RepurposingInput(
             site=d["site"],
             battery=d["battery"],
             new_battery=battery_out(d["newBattery"]),
@@ -232,11 +247,10 @@ class BatteryRecycling(Base):
     fractions = LotOutSerializer(many=True, required=False, default=list)
     losses = QuantityField(required=False)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+    def to_input(self, d: dict) -> battery_recycling.BatteryRecyclingInput:
         outputs = [lot_out(d["blackMass"], ObjectKind.BLACK_MASS)]
         outputs += [lot_out(f, ObjectKind.BATTERY_FRACTION) for f in d["fractions"]]
-        return ops.battery_recycling(
-            organisation=organisation,
+        return battery_recycling.BatteryRecyclingInput(
             site=d["site"],
             batteries=d["batteries"],
             outputs=outputs,
@@ -255,13 +269,12 @@ class BlackMassRefining(Base):
     salts = Salt(many=True, allow_empty=False)
     losses = QuantityField(required=False)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+    def to_input(self, d: dict) -> black_mass_refining.BlackMassRefiningInput:
         salts = [
             lot_out(s, ObjectKind.SALT, compound=s["compound"], metal=s["metal"], metalContentPct=s["metalContent"])
             for s in d["salts"]
         ]
-        return ops.black_mass_refining(
-            organisation=organisation,
+        return black_mass_refining.BlackMassRefiningInput(
             site=d["site"],
             inputs=[lot_in(i) for i in d["inputs"]],
             salts=salts,
@@ -280,15 +293,14 @@ class ScrapSorting(Base):
     outputs = ScrapLot(many=True, allow_empty=False)
     sortingLoss = QuantityField(required=False)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+    def to_input(self, d: dict) -> scrap_sorting.ScrapSortingInput:
         outputs = []
         for lot in d["outputs"]:
             extra = {"scrapCategory": lot["scrapCategory"]}
             if lot.get("alloyFamily"):
                 extra["alloyFamily"] = lot["alloyFamily"]
             outputs.append(lot_out(lot, ObjectKind.SCRAP_LOT, **extra))
-        return ops.scrap_sorting(
-            organisation=organisation,
+        return scrap_sorting.ScrapSortingInput(
             site=d["site"],
             parts=d["parts"],
             lots=[lot_in(i) for i in d["lots"]],
@@ -312,9 +324,8 @@ class Remelting(Base):
     electricity = QuantityField("kWh", mass=False)
     targetAlloy = serializers.CharField(required=False, max_length=64)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.remelting(
-            organisation=organisation,
+    def to_input(self, d: dict) -> remelting.RemeltingInput:
+        return remelting.RemeltingInput(
             site=d["site"],
             inputs=[lot_in(i) for i in d["inputs"]],
             output=lot_out(d["output"], d["output"]["kind"]),
@@ -339,9 +350,8 @@ class MoltenTransfer(Base):
             raise serializers.ValidationError("no such site", code="site_unknown")
         return site
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.molten_transfer(
-            organisation=organisation,
+    def to_input(self, d: dict) -> molten_transfer.MoltenTransferInput:
+        return molten_transfer.MoltenTransferInput(
             site=d["site"],
             lot=lot_in(d["lot"]),
             destination=d["destinationSite"],
@@ -358,12 +368,11 @@ class DieCasting(Base):
     rejects = LotOutSerializer(required=False)
     castingLoss = QuantityField(required=False)
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
+    def to_input(self, d: dict) -> die_casting.DieCastingInput:
         scrap = [
             lot_out(d[name], ObjectKind.SCRAP_LOT, scrapSource=name) for name in ("runAround", "rejects") if d.get(name)
         ]
-        return ops.die_casting(
-            organisation=organisation,
+        return die_casting.DieCastingInput(
             site=d["site"],
             melt=lot_in(d["melt"]),
             castings=[part_out(c) for c in d["castings"]],
@@ -383,9 +392,8 @@ class CustodyTransfer(Base):
             raise serializers.ValidationError("ship at least one item or lot")
         return attrs
 
-    def record(self, organisation: Organisation, d: dict) -> EventRecord:
-        return ops.custody_transfer(
-            organisation=organisation,
+    def to_input(self, d: dict) -> custody_transfer.CustodyTransferInput:
+        return custody_transfer.CustodyTransferInput(
             site=d["site"],
             items=d["items"],
             lots=[lot_in(i) for i in d["lots"]],
@@ -394,19 +402,23 @@ class CustodyTransfer(Base):
         )
 
 
+SERIALIZERS: dict[Operation, type[Base]] = {
+    Operation.VEHICLE_INTAKE: VehicleIntake,
+    Operation.MATERIAL_RECEIPT: MaterialReceipt,
+    Operation.DISMANTLING: Dismantling,
+    Operation.BATTERY_GRADING: BatteryGrading,
+    Operation.REPURPOSING: Repurposing,
+    Operation.BATTERY_RECYCLING: BatteryRecycling,
+    Operation.BLACK_MASS_REFINING: BlackMassRefining,
+    Operation.SCRAP_SORTING: ScrapSorting,
+    Operation.REMELTING: Remelting,
+    Operation.MOLTEN_TRANSFER: MoltenTransfer,
+    Operation.DIE_CASTING: DieCasting,
+    Operation.CUSTODY_TRANSFER: CustodyTransfer,
+}
+# By URL path segment: the operation's name, hyphenated.
 OPERATIONS: dict[str, type[Base]] = {
-    "vehicle-intake": VehicleIntake,
-    "material-receipt": MaterialReceipt,
-    "dismantling": Dismantling,
-    "battery-grading": BatteryGrading,
-    "repurposing": Repurposing,
-    "battery-recycling": BatteryRecycling,
-    "black-mass-refining": BlackMassRefining,
-    "scrap-sorting": ScrapSorting,
-    "remelting": Remelting,
-    "molten-transfer": MoltenTransfer,
-    "die-casting": DieCasting,
-    "custody-transfer": CustodyTransfer,
+    operation.replace("_", "-"): serializer for operation, serializer in SERIALIZERS.items()
 }
 
 
@@ -438,27 +450,25 @@ class RecordedEventSerializer(serializers.ModelSerializer):
 
 
 def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Response]:
-    allowed_roles = operation_for({OPERATION_FIELD: name.replace("-", "_")}).roles
+    operation = Operation(name.replace("-", "_"))
 
     class OperationView(APIView):
         @extend_schema(
             request=serializer_class,
             responses={201: RecordedEventSerializer},
             summary=f"Record {name.replace('-', ' ')}",
-            description=(serializer_class.record.__doc__ or "") + " Send `Idempotency-Key` to make a retry safe.",
+            description=(serializer_class.to_input.__doc__ or "") + " Send `Idempotency-Key` to make a retry safe.",
             tags=["operations"],
             operation_id=f"operations_{name.replace('-', '_')}",
         )
         @idempotent
         def post(self, request: Request) -> Response:
             organisation = request_organisation(request)
-            if organisation.role not in allowed_roles:
-                raise ApplicationError(
-                    "role_not_allowed", f"{name} is recorded by {', '.join(sorted(allowed_roles))}", status=403
-                )
-            payload = serializer_class(data=request.data, context={"organisation": organisation})
+            # Before the body is read: a caller who may never record this learns so first.
+            operation_authorise(organisation=organisation, operation=operation)
+            payload = serializer_class(data=request.data)
             payload.is_valid(raise_exception=True)
-            record = payload.record(organisation, payload.validated_data)
+            record = operation_record(organisation=organisation, data=payload.to_input(payload.validated_data))
             return Response(RecordedEventSerializer(record).data, status=status.HTTP_201_CREATED)
 
     OperationView.__name__ = f"{serializer_class.__name__}View"

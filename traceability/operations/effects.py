@@ -49,7 +49,6 @@ class Effects:
     # Inputs mix (a melt): every output gets the same share of every input.
     homogeneous: bool = True
     flows: list[Flow] = field(default_factory=list)
-    mass_balanced: bool = True
     observed: dict[str, dict[str, object]] = field(default_factory=dict)
     moved: list[str] = field(default_factory=list)
     destination_site_id: int | None = None

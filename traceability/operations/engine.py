@@ -1,21 +1,22 @@
-"""Rules and projection of operation events.
+"""Checking and projecting operation events.
 
 ``project`` is called for every ledger event, in ``seq`` order, inside the append
 transaction (with ``check=True``: a broken rule raises and the whole append rolls
 back) and by ``rebuild_projections`` (with ``check=False``: the ledger already
-accepted the event, so replaying it must give the state it gave then).
+accepted the event, so replaying it must give the state it gave then). The rows
+the rules and the projection read are fetched once, by ``_gather``; the rules
+themselves are ``rules``' named functions, listed by each operation's module.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
-from traceability.choices import ENDED_STATUSES, SERIALISED_KINDS, CompositionPolicy, ObjectStatus
-from traceability.errors import ApplicationError
+from traceability.choices import CompositionPolicy, ObjectStatus
 from traceability.models import (
     AlloySpecification,
     EventRecord,
@@ -25,13 +26,12 @@ from traceability.models import (
     Site,
     TraceableObject,
 )
+from traceability.operations import rules
+from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.registry import OPERATION_FIELD, operation_for
-
-# How far in the future an event time may lie (clock skew between partners' systems).
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-# Rounding slack when checking remaining mass: a gram.
-MASS_EPSILON = Decimal("0.001")
+from traceability.operations.epcis import OPERATION_FIELD
+from traceability.operations.registry import operation_for
+from traceability.operations.rules import MASS_EPSILON, Known, metal_inputs
 
 
 def mass_balance_tolerance() -> Decimal:
@@ -43,8 +43,33 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
     """Apply one ledger event to the projections; ``None`` for events that are no operation."""
     if OPERATION_FIELD not in document:
         return None
-    organisation = entry.organisation
-    effects = operation_for(document).parse(document)
+    operation = operation_for(document)
+    effects = operation.parse(document)
+    known = _gather(effects, entry.organisation)
+    if check:
+        _check(operation, effects, known)
+    consumed = {str(obj.pk): str(kg) for obj, kg in rules.consumed(effects, known.objects)}
+    warnings = _apply(effects, entry, known)
+    record = EventRecord.objects.create(
+        entry=entry,
+        operation=effects.operation,
+        event_type=str(document.get("type", "")),
+        biz_step=str(document.get("bizStep", "")),
+        event_time=effects.event_time,
+        organisation=entry.organisation,
+        site_id=effects.site_id,
+        warnings=warnings,
+        consumed=consumed,
+    )
+    objects = known.objects
+    involved = {objects[i].pk for i in effects.touched} | {objects[o.identifier].pk for o in effects.outputs}
+    through = EventRecord.involved.through
+    through.objects.bulk_create(through(eventrecord_id=entry.seq, traceableobject_id=pk) for pk in involved)
+    return record
+
+
+def _gather(effects: Effects, organisation: Organisation) -> Known:
+    """Every row the rules and the projection read, in one place."""
     # No row locks: this runs under the ledger's append lock, which serialises every writer.
     objects = {
         o.identifier: o
@@ -58,137 +83,32 @@ def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> 
         if effects.target_alloy
         else None
     )
-    if check:
-        _check(effects, organisation, objects, site=site, alloy=alloy)
-    consumed = {str(obj.pk): str(kg) for obj, kg in _consumed(effects, objects)}
-    warnings = _apply(effects, entry, organisation, objects, site=site, alloy=alloy)
-    record = EventRecord.objects.create(
-        entry=entry,
-        operation=effects.operation,
-        event_type=str(document.get("type", "")),
-        biz_step=str(document.get("bizStep", "")),
-        event_time=effects.event_time,
-        organisation=organisation,
-        site_id=effects.site_id,
-        warnings=warnings,
-        consumed=consumed,
+    new_custodian = (
+        Organisation.objects.filter(slug=effects.new_custodian).order_by().first()
+        if effects.new_custodian is not None
+        else None
     )
-    involved = {objects[i].pk for i in effects.touched} | {objects[o.identifier].pk for o in effects.outputs}
-    through = EventRecord.involved.through
-    through.objects.bulk_create(through(eventrecord_id=entry.seq, traceableobject_id=pk) for pk in involved)
-    return record
+    destination = (
+        Site.objects.select_related("organisation").filter(pk=effects.destination_site_id).order_by().first()
+        if effects.destination_site_id is not None
+        else None
+    )
+    return Known(
+        organisation=organisation,
+        now=timezone.now(),
+        tolerance=mass_balance_tolerance(),
+        objects=objects,
+        site=site,
+        alloy=alloy,
+        new_custodian=new_custodian,
+        destination=destination,
+    )
 
 
-# --- rules -------------------------------------------------------------------------------
-
-
-def _check(
-    effects: Effects,
-    organisation: Organisation,
-    objects: dict[str, TraceableObject],
-    *,
-    site: Site | None,
-    alloy: AlloySpecification | None,
-) -> None:
-    operation = effects.operation
-    spec = operation_for({OPERATION_FIELD: operation})
-    if organisation.role not in spec.roles:
-        raise ApplicationError(
-            "role_not_allowed",
-            f"{operation} is recorded by {', '.join(sorted(spec.roles))}, not by a {organisation.role}",
-            status=403,
-        )
-    if effects.event_time > timezone.now() + MAX_CLOCK_SKEW:
-        raise ApplicationError("event_time_in_future", "the event time lies in the future")
-    if effects.site_id is not None and (site is None or site.organisation_id != organisation.pk):
-        raise ApplicationError("site_not_yours", "the site is not one of the recording organisation's sites")
-    for output in effects.outputs:
-        if output.identifier in objects:
-            raise ApplicationError("identifier_taken", f"{output.identifier} already exists")
-    seen_outputs = [o.identifier for o in effects.outputs]
-    if len(set(seen_outputs)) != len(seen_outputs):
-        raise ApplicationError("identifier_repeated", "an output identifier appears twice")
-    for identifier in effects.touched:
-        obj = objects.get(identifier)
-        if obj is None:
-            raise ApplicationError("object_unknown", f"{identifier} is not known to Looptrace", status=404)
-        if obj.status in ENDED_STATUSES:
-            raise ApplicationError(
-                "object_ended", f"{obj.label} was {obj.status} (entry {obj.ended_seq}) and cannot be used again"
-            )
-        if effects.event_time < obj.created_at:
-            raise ApplicationError(
-                "input_not_yet_existing", f"{obj.label} did not exist yet at {effects.event_time.isoformat()}"
-            )
-        if obj.custodian_id != organisation.pk:
-            raise ApplicationError(
-                "not_custodian", f"{obj.label} is in the custody of another organisation", status=403
-            )
-    consumed_kg = Decimal(0)
-    for consumption, (obj, kg) in zip(effects.inputs, _consumed(effects, objects), strict=True):
-        divided = consumption.kg is not None and consumption.kg != obj.remaining_kg
-        if obj.kind in SERIALISED_KINDS and divided and effects.homogeneous:
-            raise ApplicationError(
-                "item_not_divisible", f"{obj.label} is a serialised item: it is used whole ({obj.remaining_kg} kg)"
-            )
-        if kg > obj.remaining_kg + MASS_EPSILON:
-            raise ApplicationError(
-                "lot_overconsumed",
-                f"{obj.label}: {kg} kg requested but only {obj.remaining_kg} kg remain",
-                extra={"identifier": obj.identifier, "remainingKg": str(obj.remaining_kg)},
-            )
-        consumed_kg += kg
-    if effects.mass_balanced and effects.inputs:
-        produced = effects.outputs_kg + effects.losses_kg
-        tolerance = mass_balance_tolerance()
-        if abs(consumed_kg - produced) > tolerance * consumed_kg:
-            raise ApplicationError(
-                "mass_unbalanced",
-                f"inputs {consumed_kg} kg != outputs {effects.outputs_kg} kg + losses {effects.losses_kg} kg "
-                f"(tolerance {tolerance * 100}%)",
-                extra={
-                    "inputsKg": str(consumed_kg),
-                    "outputsKg": str(effects.outputs_kg),
-                    "lossesKg": str(effects.losses_kg),
-                },
-            )
-    if effects.metals_out:
-        _check_metal_balance(effects, objects)
-    if effects.new_custodian is not None and not Organisation.objects.filter(slug=effects.new_custodian).exists():
-        raise ApplicationError("organisation_unknown", f"no organisation {effects.new_custodian!r}")
-    if effects.destination_site_id is not None and not Site.objects.filter(pk=effects.destination_site_id).exists():
-        raise ApplicationError("site_unknown", "the destination site does not exist")
-    if effects.target_alloy is not None and alloy is None:
-        raise ApplicationError("alloy_unknown", f"no alloy specification {effects.target_alloy!r}")
-
-
-def _consumed(effects: Effects, objects: dict[str, TraceableObject]) -> list[tuple[TraceableObject, Decimal]]:
-    """Each input with the kg this event takes from it (a serialised item: all that remains)."""
-    return [
-        (objects[c.identifier], c.kg if c.kg is not None else objects[c.identifier].remaining_kg)
-        for c in effects.inputs
-    ]
-
-
-def metal_inputs(consumed: list[tuple[TraceableObject, Decimal]]) -> dict[str, Decimal]:
-    """kg of each element contained in the inputs, from their assays (mass %)."""
-    contained: dict[str, Decimal] = {}
-    for obj, kg in consumed:
-        for element, pct in (obj.attributes.get("composition") or {}).items():
-            contained[element] = contained.get(element, Decimal(0)) + kg * Decimal(str(pct)) / 100
-    return contained
-
-
-def _check_metal_balance(effects: Effects, objects: dict[str, TraceableObject]) -> None:
-    contained = metal_inputs(_consumed(effects, objects))
-    tolerance = mass_balance_tolerance()
-    for metal, kg_out in effects.metals_out.items():
-        kg_in = contained.get(metal, Decimal(0))
-        if kg_out > kg_in * (1 + tolerance):
-            raise ApplicationError(
-                "recovery_exceeds_input",
-                f"{kg_out:.3f} kg of {metal} leave in salts but the inputs contain {kg_in:.3f} kg",
-            )
+def _check(operation: OperationDefinition, effects: Effects, known: Known) -> None:
+    rules.recorder_role_allowed(effects.operation, known.organisation.role, operation.roles)
+    for rule in (*rules.RECORDING, *operation.rules):
+        rule(effects, known)
 
 
 # --- composition --------------------------------------------------------------------------
@@ -220,26 +140,19 @@ def specification_misses(composition: dict[str, float], alloy: AlloySpecificatio
 # --- applying ------------------------------------------------------------------------------
 
 
-def _apply(
-    effects: Effects,
-    entry: LedgerEntry,
-    organisation: Organisation,
-    objects: dict[str, TraceableObject],
-    *,
-    site: Site | None,
-    alloy: AlloySpecification | None,
-) -> list[str]:
+def _apply(effects: Effects, entry: LedgerEntry, known: Known) -> list[str]:
     warnings: list[str] = []
-    consumed = _consumed(effects, objects)
+    objects = known.objects
+    consumed = rules.consumed(effects, objects)
     contained = metal_inputs(consumed) if effects.metals_out else {}
 
     composition = None
     if effects.mixes_composition:
         composition = mixed_composition([(kg, obj.attributes.get("composition") or {}) for obj, kg in consumed])
-        if alloy is not None:
-            misses = specification_misses(composition, alloy)
-            if misses and site is not None and site.composition_policy == CompositionPolicy.REFUSE:
-                raise ApplicationError("composition_out_of_spec", "; ".join(misses), extra={"composition": composition})
+        if known.alloy is not None:
+            misses = specification_misses(composition, known.alloy)
+            if known.site is not None and known.site.composition_policy == CompositionPolicy.REFUSE:
+                rules.composition_within_specification(composition, misses)
             warnings.extend(misses)
 
     for obj, kg in consumed:
@@ -253,9 +166,9 @@ def _apply(
     if effects.moved:
         custodian = None
         if effects.new_custodian:
-            custodian = Organisation.objects.get(slug=effects.new_custodian)
-        elif effects.destination_site_id is not None:
-            custodian = Site.objects.select_related("organisation").get(pk=effects.destination_site_id).organisation
+            custodian = known.new_custodian
+        elif known.destination is not None:
+            custodian = known.destination.organisation
         for identifier in effects.moved:
             obj = objects[identifier]
             if custodian is not None:
@@ -277,8 +190,8 @@ def _apply(
             identifier=output.identifier,
             kind=output.kind,
             label=output.label,
-            created_by=organisation,
-            custodian=organisation,
+            created_by=known.organisation,
+            custodian=known.organisation,
             site_id=effects.site_id,
             attributes=attributes,
             initial_kg=output.kg,

@@ -19,6 +19,8 @@ CONTEXT = [EPCIS_CONTEXT, {"lt": LOOPTRACE_NAMESPACE}]
 KILOGRAM = "KGM"
 SITE_PREFIX = "urn:looptrace:site:"
 PARTY_PREFIX = "urn:looptrace:org:"
+# The Looptrace extension field naming the operation an event records.
+OPERATION_FIELD = "lt:operation"
 
 
 def event_time_text(moment: datetime) -> str:

@@ -1,39 +1,46 @@
-"""Which operation an event document records, and who may record it."""
+"""Every lifecycle operation, and which one an event document or a typed input is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from traceability.errors import ApplicationError
-from traceability.operations.effects import Effects
+from traceability.operations import (
+    battery_grading,
+    battery_recycling,
+    black_mass_refining,
+    custody_transfer,
+    die_casting,
+    dismantling,
+    material_receipt,
+    molten_transfer,
+    remelting,
+    repurposing,
+    scrap_sorting,
+    vehicle_intake,
+)
+from traceability.operations.definition import OperationDefinition
+from traceability.operations.epcis import OPERATION_FIELD
 
-OPERATION_FIELD = "lt:operation"
+OPERATIONS: tuple[OperationDefinition, ...] = (
+    vehicle_intake.OPERATION,
+    material_receipt.OPERATION,
+    dismantling.OPERATION,
+    battery_grading.OPERATION,
+    repurposing.OPERATION,
+    battery_recycling.OPERATION,
+    black_mass_refining.OPERATION,
+    scrap_sorting.OPERATION,
+    remelting.OPERATION,
+    molten_transfer.OPERATION,
+    die_casting.OPERATION,
+    custody_transfer.OPERATION,
+)
+BY_NAME: dict[str, OperationDefinition] = {operation.name.value: operation for operation in OPERATIONS}
+BY_INPUT_TYPE: dict[type, OperationDefinition] = {operation.input_type: operation for operation in OPERATIONS}
 
 
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    roles: frozenset[str]
-    parse: Callable[[dict[str, object]], Effects]
-
-
-REGISTRY: dict[str, Operation] = {}
-
-
-def register(name: str, *roles: str) -> Callable[[Callable[[dict[str, object]], Effects]], Callable[..., Effects]]:
-    def decorator(parse: Callable[[dict[str, object]], Effects]) -> Callable[[dict[str, object]], Effects]:
-        REGISTRY[name] = Operation(name=name, roles=frozenset(roles), parse=parse)
-        return parse
-
-    return decorator
-
-
-def operation_for(document: dict[str, object]) -> Operation:
-    from traceability.operations import catalogue  # noqa: F401 - fills the registry
-
+def operation_for(document: dict[str, object]) -> OperationDefinition:
     name = document.get(OPERATION_FIELD)
-    operation = REGISTRY.get(str(name))
+    operation = BY_NAME.get(str(name))
     if operation is None:
-        raise ApplicationError("operation_unknown", f"unknown {OPERATION_FIELD} {name!r}; known: {sorted(REGISTRY)}")
+        raise ApplicationError("operation_unknown", f"unknown {OPERATION_FIELD} {name!r}; known: {sorted(BY_NAME)}")
     return operation

@@ -1,0 +1,214 @@
+"""The rules an operation's event must keep, each a named function, each raising the error that names it.
+
+Rules read data and query nothing: the engine gathers what they read (``Known``) in one
+place before any of them runs. Every event keeps ``RECORDING`` (after the recorder's role);
+each operation lists the rules of its own that it keeps, in the order they are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from traceability.choices import ENDED_STATUSES, SERIALISED_KINDS
+from traceability.errors import ApplicationError
+from traceability.models import AlloySpecification, Organisation, Site, TraceableObject
+from traceability.operations.effects import Consumption, Effects
+
+# How far in the future an event time may lie (clock skew between partners' systems).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Rounding slack when checking remaining mass: a gram.
+MASS_EPSILON = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the rules of one event read: the recorder, the clock and the rows the event names."""
+
+    organisation: Organisation
+    now: datetime
+    # Relative tolerance of a mass balance.
+    tolerance: Decimal
+    # The existing objects among the event's touched objects and outputs, by identifier.
+    objects: dict[str, TraceableObject]
+    site: Site | None
+    alloy: AlloySpecification | None
+    new_custodian: Organisation | None
+    destination: Site | None
+
+
+Rule = Callable[[Effects, Known], None]
+
+
+def consumed(effects: Effects, objects: dict[str, TraceableObject]) -> list[tuple[TraceableObject, Decimal]]:
+    """Each input with the kg this event takes from it (a serialised item: all that remains)."""
+    return [
+        (objects[c.identifier], c.kg if c.kg is not None else objects[c.identifier].remaining_kg)
+        for c in effects.inputs
+    ]
+
+
+def metal_inputs(consumed: list[tuple[TraceableObject, Decimal]]) -> dict[str, Decimal]:
+    """kg of each element contained in the inputs, from their assays (mass %)."""
+    contained: dict[str, Decimal] = {}
+    for obj, kg in consumed:
+        for element, pct in (obj.attributes.get("composition") or {}).items():
+            contained[element] = contained.get(element, Decimal(0)) + kg * Decimal(str(pct)) / 100
+    return contained
+
+
+# --- every event --------------------------------------------------------------------------
+
+
+def recorder_role_allowed(operation: str, role: str, roles: Collection[str]) -> None:
+    if role not in roles:
+        raise ApplicationError(
+            "role_not_allowed", f"{operation} is recorded by {', '.join(sorted(roles))}, not by a {role}", status=403
+        )
+
+
+def event_time_not_in_future(effects: Effects, known: Known) -> None:
+    if effects.event_time > known.now + MAX_CLOCK_SKEW:
+        raise ApplicationError("event_time_in_future", "the event time lies in the future")
+
+
+def site_is_recorders(effects: Effects, known: Known) -> None:
+    if effects.site_id is not None and (known.site is None or known.site.organisation_id != known.organisation.pk):
+        raise ApplicationError("site_not_yours", "the site is not one of the recording organisation's sites")
+
+
+RECORDING: tuple[Rule, ...] = (event_time_not_in_future, site_is_recorders)
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+def outputs_are_new(effects: Effects, known: Known) -> None:
+    for output in effects.outputs:
+        if output.identifier in known.objects:
+            raise ApplicationError("identifier_taken", f"{output.identifier} already exists")
+    identifiers = [o.identifier for o in effects.outputs]
+    if len(set(identifiers)) != len(identifiers):
+        raise ApplicationError("identifier_repeated", "an output identifier appears twice")
+
+
+# --- the existing objects an event uses -----------------------------------------------------
+
+
+def object_exists(identifier: str, obj: TraceableObject | None) -> TraceableObject:
+    if obj is None:
+        raise ApplicationError("object_unknown", f"{identifier} is not known to Looptrace", status=404)
+    return obj
+
+
+def object_not_ended(obj: TraceableObject) -> None:
+    if obj.status in ENDED_STATUSES:
+        raise ApplicationError(
+            "object_ended", f"{obj.label} was {obj.status} (entry {obj.ended_seq}) and cannot be used again"
+        )
+
+
+def object_existed_at(obj: TraceableObject, moment: datetime) -> None:
+    """An input cannot be used before it exists."""
+    if moment < obj.created_at:
+        raise ApplicationError("input_not_yet_existing", f"{obj.label} did not exist yet at {moment.isoformat()}")
+
+
+def object_in_custody_of(obj: TraceableObject, organisation: Organisation) -> None:
+    if obj.custodian_id != organisation.pk:
+        raise ApplicationError("not_custodian", f"{obj.label} is in the custody of another organisation", status=403)
+
+
+def touched_objects_usable(effects: Effects, known: Known) -> None:
+    """Every object the event reads or changes exists, has not ended, existed then and is the recorder's."""
+    for identifier in effects.touched:
+        obj = object_exists(identifier, known.objects.get(identifier))
+        object_not_ended(obj)
+        object_existed_at(obj, effects.event_time)
+        object_in_custody_of(obj, known.organisation)
+
+
+# --- inputs and mass ------------------------------------------------------------------------
+
+
+def item_used_whole(consumption: Consumption, obj: TraceableObject, *, mixed: bool) -> None:
+    """A serialised item goes whole into a mix; only where mass does not mix may a share of it leave."""
+    divided = consumption.kg is not None and consumption.kg != obj.remaining_kg
+    if obj.kind in SERIALISED_KINDS and divided and mixed:
+        raise ApplicationError(
+            "item_not_divisible", f"{obj.label} is a serialised item: it is used whole ({obj.remaining_kg} kg)"
+        )
+
+
+def within_remaining_mass(obj: TraceableObject, kg: Decimal) -> None:
+    """A lot cannot be consumed beyond its remaining mass."""
+    if kg > obj.remaining_kg + MASS_EPSILON:
+        raise ApplicationError(
+            "lot_overconsumed",
+            f"{obj.label}: {kg} kg requested but only {obj.remaining_kg} kg remain",
+            extra={"identifier": obj.identifier, "remainingKg": str(obj.remaining_kg)},
+        )
+
+
+def inputs_available(effects: Effects, known: Known) -> None:
+    for consumption, (obj, kg) in zip(effects.inputs, consumed(effects, known.objects), strict=True):
+        item_used_whole(consumption, obj, mixed=effects.homogeneous)
+        within_remaining_mass(obj, kg)
+
+
+def mass_balance(*, inputs_kg: Decimal, outputs_kg: Decimal, losses_kg: Decimal, tolerance: Decimal) -> None:
+    """Inputs consumed = outputs + declared losses, within ``tolerance`` of the inputs."""
+    if abs(inputs_kg - (outputs_kg + losses_kg)) > tolerance * inputs_kg:
+        raise ApplicationError(
+            "mass_unbalanced",
+            f"inputs {inputs_kg} kg != outputs {outputs_kg} kg + losses {losses_kg} kg (tolerance {tolerance * 100}%)",
+            extra={"inputsKg": str(inputs_kg), "outputsKg": str(outputs_kg), "lossesKg": str(losses_kg)},
+        )
+
+
+def mass_balanced(effects: Effects, known: Known) -> None:
+    if effects.inputs:
+        mass_balance(
+            inputs_kg=sum((kg for _, kg in consumed(effects, known.objects)), Decimal(0)),
+            outputs_kg=effects.outputs_kg,
+            losses_kg=effects.losses_kg,
+            tolerance=known.tolerance,
+        )
+
+
+def metals_recoverable(effects: Effects, known: Known) -> None:
+    """A chemical conversion recovers no more of a metal than its inputs contain."""
+    contained = metal_inputs(consumed(effects, known.objects))
+    for metal, kg_out in effects.metals_out.items():
+        kg_in = contained.get(metal, Decimal(0))
+        if kg_out > kg_in * (1 + known.tolerance):
+            raise ApplicationError(
+                "recovery_exceeds_input",
+                f"{kg_out:.3f} kg of {metal} leave in salts but the inputs contain {kg_in:.3f} kg",
+            )
+
+
+def composition_within_specification(composition: dict[str, float], misses: list[str]) -> None:
+    """At a site that refuses off-specification melts, a melt meets its target alloy's limits."""
+    if misses:
+        raise ApplicationError("composition_out_of_spec", "; ".join(misses), extra={"composition": composition})
+
+
+# --- what else the event names ----------------------------------------------------------------
+
+
+def new_custodian_known(effects: Effects, known: Known) -> None:
+    if effects.new_custodian is not None and known.new_custodian is None:
+        raise ApplicationError("organisation_unknown", f"no organisation {effects.new_custodian!r}")
+
+
+def destination_site_known(effects: Effects, known: Known) -> None:
+    if effects.destination_site_id is not None and known.destination is None:
+        raise ApplicationError("site_unknown", "the destination site does not exist")
+
+
+def target_alloy_known(effects: Effects, known: Known) -> None:
+    if effects.target_alloy is not None and known.alloy is None:
+        raise ApplicationError("alloy_unknown", f"no alloy specification {effects.target_alloy!r}")
