@@ -15,7 +15,6 @@ from django.db import connection
 from tests.factories import make_partner
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("LOOPTRACE_SHARED", PROJECT_ROOT.parent / "shared"))
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
