@@ -1,3 +1,4 @@
+import io
 import re
 
 import pytest
@@ -30,6 +31,7 @@ def test_create_partner_prints_a_working_key_and_api_key_once(capsys):
     api_key = re.search(r"API key:\s+(\S+)", out).group(1)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
+    call_command("ledger_checkpoint", stdout=io.StringIO())
     assert client.get("/api/v1/ledger/checkpoint").status_code == 200
     assert api_key.split(".")[1] not in ApiCredential.objects.get().secret_hash
 
