@@ -119,6 +119,7 @@ def run_sign_helper(partner, tmp_path, document, *options: str) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):
     # given: the partner signs on its own machine with the documented helper
     body = json.loads(run_sign_helper(partner, tmp_path, object_event(1), "--request"))
@@ -159,6 +160,7 @@ def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, t
     )
 
 
+@pytest.mark.slow
 def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_path):
     signature = run_sign_helper(partner, tmp_path, object_event(2)).strip()
     response = client_for(partner).post(
@@ -171,6 +173,7 @@ def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_pa
     assert response.json()["signature"] == signature
 
 
+@pytest.mark.slow
 def test_the_sign_helper_fails_clearly_on_a_bad_key(tmp_path):
     key_file = tmp_path / "bad.pem"
     key_file.write_text("not a key")

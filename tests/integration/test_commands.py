@@ -71,6 +71,7 @@ def test_ledger_checkpoint_prints_a_note_signed_by_the_platform(partner, capsys)
     assert checkpoint.size == LedgerEntry.objects.count() == 5
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_a_verifiable_start_and_is_idempotent(capsys, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", "--vehicles", "6")

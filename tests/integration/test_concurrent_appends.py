@@ -10,6 +10,7 @@ from traceability import services
 from traceability.models import LedgerEntry, Organisation
 from traceability.verification import verify_ledger
 
+pytestmark = pytest.mark.slow
 WRITERS = 4
 ROUNDS = 15
 
