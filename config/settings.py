@@ -238,9 +238,10 @@ PLATFORM_ORGANISATION_SLUG = os.environ.get("PLATFORM_ORGANISATION_SLUG", "loopt
 # one at the first ledger write and holds it encrypted like custodial keys.
 PLATFORM_SIGNING_KEY = os.environ.get("PLATFORM_SIGNING_KEY", "")
 
-# An EPCIS eventID written as a CBV 2.0 hash that is not the event's own hash: "warn" stores the
-# event and reports the mismatch in its capture job (GS1's own examples carry placeholder
-# hashes); "strict" refuses the event.
+# An EPCIS eventID written as a CBV 2.0 hash that is not the event's own hash: "warn" (any value
+# but "strict") stores the event as it came and records nothing about the mismatch (GS1's own
+# examples carry placeholder hashes; the computed hash stays the de-duplication key and finds the
+# event too); "strict" refuses the event and names the mismatch in its capture job.
 EPCIS_EVENT_ID_HASH_CHECK = os.environ.get("EPCIS_EVENT_ID_HASH_CHECK", "warn")
 
 # Relative tolerance of a transformation mass balance: inputs = outputs + declared losses.

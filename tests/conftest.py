@@ -15,9 +15,10 @@ from django.db import connection
 from tests.factories import make_partner
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("LOOPTRACE_SHARED", PROJECT_ROOT.parent / "shared"))
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# A test using one of these starts a server (and a browser): marked slow wherever it lives.
+SLOW_FIXTURES = frozenset({"live_server", "chromium"})
 
 
 def _missing(reason: str) -> None:
@@ -30,6 +31,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     for item in items:
         if item.get_closest_marker("postgres") or item.get_closest_marker("redis"):
             item.fixturenames.append("_required_services")
+        if SLOW_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -16,9 +16,3 @@ def pact_request_answer_task(self, event_pk: int) -> str:  # type: ignore[no-unt
     if event.answer == PactEvent.Answer.UNDELIVERED and not self.request.is_eager:
         raise self.retry(countdown=min(60 * 2**self.request.retries, MAX_BACKOFF_SECONDS))
     return event.answer
-
-
-@shared_task(name="carbon.pact.tasks.pact_footprints_issue_task", acks_late=True)
-def pact_footprints_issue_task() -> int:
-    """Issue the footprint versions of every changed result now, instead of at the next read."""
-    return services.footprints_issue()

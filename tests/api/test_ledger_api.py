@@ -1,9 +1,12 @@
 import base64
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tests.conftest import PROJECT_ROOT
@@ -13,7 +16,7 @@ from traceability.ledger import checkpoint as notes
 from traceability.ledger import merkle
 from traceability.ledger.chain import EntryHeader, parse_time
 from traceability.ledger.signing import b64encode, private_key_pem
-from traceability.models import LedgerEntry
+from traceability.models import Checkpoint, LedgerEntry, Membership, Organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +25,11 @@ def client_for(partner) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}")
     return client
+
+
+def sign_checkpoint() -> None:
+    """What the operator (or Celery beat) does to publish the current tree head."""
+    call_command("ledger_checkpoint", stdout=io.StringIO())
 
 
 def platform_public_key(client: APIClient) -> bytes:
@@ -50,6 +58,7 @@ def test_requests_without_a_valid_api_key_are_refused(partner):
 
 def test_checkpoint_and_public_keys_are_public(partner):
     anonymous = APIClient()
+    sign_checkpoint()
 
     checkpoint = anonymous.get("/api/v1/ledger/checkpoint")
     keys = anonymous.get("/api/v1/ledger/keys")
@@ -58,6 +67,41 @@ def test_checkpoint_and_public_keys_are_public(partner):
     assert checkpoint.json()["treeSize"] == LedgerEntry.objects.count()
     assert keys.status_code == 200
     assert len(keys.json()["results"]) == 3
+
+
+def test_reading_the_checkpoint_signs_nothing_and_says_when_there_is_none(partner):
+    # given a ledger no checkpoint was signed for
+    anonymous = APIClient()
+
+    # when it is read
+    response = anonymous.get("/api/v1/ledger/checkpoint")
+
+    # then the answer is a 404 with its code, and nothing was written
+    assert response.status_code == 404
+    assert response.json()["code"] == "checkpoint_missing"
+    assert not Checkpoint.objects.exists()
+
+
+def test_only_the_platform_operator_signs_a_checkpoint(partner):
+    # given a partner, and a member of the platform operator signed in
+    events.ledger_append(organisation=partner.organisation, document=object_event(1))
+    operator_user = get_user_model().objects.create_user("operator", password="pw-for-tests-only", is_staff=True)
+    Membership.objects.create(user=operator_user, organisation=Organisation.objects.get(slug="looptrace"))
+    operator = APIClient()
+    operator.force_login(operator_user)
+
+    # when each asks for a checkpoint
+    refused = client_for(partner).post("/api/v1/ledger/checkpoint")
+    anonymous = APIClient().post("/api/v1/ledger/checkpoint")
+    signed = operator.post("/api/v1/ledger/checkpoint")
+
+    # then only the operator's request signs one, and it is what anyone reads afterwards
+    assert refused.status_code == 403 and refused.json()["code"] == "role_not_allowed"
+    assert anonymous.status_code in {401, 403}
+    assert signed.status_code == 201
+    assert signed.json()["treeSize"] == LedgerEntry.objects.count()
+    assert APIClient().get("/api/v1/ledger/checkpoint").json() == signed.json()
+    assert Checkpoint.objects.count() == 1
 
 
 def run_sign_helper(partner, tmp_path, document, *options: str) -> str:
@@ -75,6 +119,7 @@ def run_sign_helper(partner, tmp_path, document, *options: str) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, tmp_path):
     # given: the partner signs on its own machine with the documented helper
     body = json.loads(run_sign_helper(partner, tmp_path, object_event(1), "--request"))
@@ -115,6 +160,7 @@ def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, t
     )
 
 
+@pytest.mark.slow
 def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_path):
     signature = run_sign_helper(partner, tmp_path, object_event(2)).strip()
     response = client_for(partner).post(
@@ -127,6 +173,7 @@ def test_the_signature_the_helper_prints_is_what_the_api_expects(partner, tmp_pa
     assert response.json()["signature"] == signature
 
 
+@pytest.mark.slow
 def test_the_sign_helper_fails_clearly_on_a_bad_key(tmp_path):
     key_file = tmp_path / "bad.pem"
     key_file.write_text("not a key")
@@ -189,9 +236,11 @@ def test_a_batch_is_all_or_nothing(partner):
 
 def test_consistency_proof_links_two_checkpoints(partner):
     client = client_for(partner)
+    sign_checkpoint()
     first = client.get("/api/v1/ledger/checkpoint").json()
     for n in range(20, 27):
         events.ledger_append(organisation=partner.organisation, document=object_event(n))
+    sign_checkpoint()
     second = client.get("/api/v1/ledger/checkpoint").json()
 
     response = client.get("/api/v1/ledger/consistency", {"first": first["treeSize"], "second": second["treeSize"]})

@@ -419,6 +419,7 @@ def run_verifier(*args: str, block_django: bool = False) -> subprocess.Completed
     )
 
 
+@pytest.mark.slow
 def test_the_verifier_command_exits_0_on_a_good_export_without_django(export, platform_key_file):
     result = run_verifier(str(export), "--trusted-key", str(platform_key_file), block_django=True)
 
@@ -426,6 +427,7 @@ def test_the_verifier_command_exits_0_on_a_good_export_without_django(export, pl
     assert result.stdout.startswith("OK: audit export")
 
 
+@pytest.mark.slow
 def test_the_verifier_command_exits_1_and_names_each_failure(export):
     lines = read_lines(export)
     victim = entry_lines(lines)[0]
@@ -441,6 +443,7 @@ def test_the_verifier_command_exits_1_and_names_each_failure(export):
     ]
 
 
+@pytest.mark.slow
 def test_the_verifier_command_exits_2_when_it_cannot_start(export, tmp_path):
     bad_key = tmp_path / "bad.pub"
     bad_key.write_text("not a key")
@@ -504,6 +507,7 @@ def test_entries_are_read_and_proved_in_chunks(loop, tmp_path, monkeypatch):
     assert report.entries == LedgerEntry.objects.count() > 4 * 4
 
 
+@pytest.mark.slow
 def test_an_export_of_the_demo_verifies_offline(tmp_path, settings):
     # given: the demo the platform ships, its footprints computed
     settings.VAR_DIR = tmp_path

@@ -20,7 +20,7 @@ from traceability.choices import ObjectKind
 from traceability.models import Checkpoint, LedgerEntry
 from traceability.operations import services as ops
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_a_real_worker_signs_a_checkpoint_from_the_queue(partner):

@@ -1,3 +1,4 @@
+import io
 import re
 
 import pytest
@@ -30,6 +31,7 @@ def test_create_partner_prints_a_working_key_and_api_key_once(capsys):
     api_key = re.search(r"API key:\s+(\S+)", out).group(1)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
+    call_command("ledger_checkpoint", stdout=io.StringIO())
     assert client.get("/api/v1/ledger/checkpoint").status_code == 200
     assert api_key.split(".")[1] not in ApiCredential.objects.get().secret_hash
 
@@ -69,6 +71,7 @@ def test_ledger_checkpoint_prints_a_note_signed_by_the_platform(partner, capsys)
     assert checkpoint.size == LedgerEntry.objects.count() == 5
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_a_verifiable_start_and_is_idempotent(capsys, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", "--vehicles", "6")

@@ -11,6 +11,7 @@ from traceability.models import LedgerEntry, Organisation
 from traceability.verification import verify_ledger
 from traceability.writer import SubmittedDocument
 
+pytestmark = pytest.mark.slow
 WRITERS = 4
 ROUNDS = 15
 

@@ -26,7 +26,7 @@ from tests.workers import database_url
 from traceability.models import LedgerEntry
 from traceability.verification import verify_ledger
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 CLIENTS = 3
 BATCHES = 8
 BATCH_SIZE = 25

@@ -23,7 +23,7 @@ from traceability.models import LedgerEntry, Organisation, Site, TraceableObject
 from traceability.operations import services as ops
 from traceability.verification import verify_ledger
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 WRITERS = 8
 MELTS_PER_WRITER = 3
 MELT_INPUT_KG = Decimal("50")

@@ -241,6 +241,7 @@ def test_passports_follow_every_committed_append_without_being_asked():
     assert Passport.objects.count() == len(loop.packs)
 
 
+@pytest.mark.slow
 def test_every_demo_battery_has_a_passport_valid_against_all_seven_schemas(settings, tmp_path):
     # given
     settings.VAR_DIR = tmp_path

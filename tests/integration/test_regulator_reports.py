@@ -288,6 +288,7 @@ def test_an_output_in_a_missing_directory_is_refused(db, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_command_line_exits_non_zero_on_bad_input(tmp_path):
     out = tmp_path / "r.csv"
     for arguments in (["recycling", "--format", "csv", "--year", "0"], ["recycling", "--format", "doc"]):

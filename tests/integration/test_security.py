@@ -34,6 +34,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deployment_checks():
     result = manage(
         "check",
@@ -48,6 +49,7 @@ def test_production_settings_pass_the_deployment_checks():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_secrets_from_the_environment():
     result = manage("check", KEY_ENCRYPTION_KEY=secrets.token_urlsafe(40))
 

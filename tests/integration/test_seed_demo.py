@@ -10,7 +10,7 @@ from traceability.genealogy import genealogy
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
 from traceability.verification import verify_ledger
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture

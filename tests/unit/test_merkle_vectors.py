@@ -1,4 +1,4 @@
-"""RFC 9162 proof vectors of transparency-dev/merkle, read from the shared standards folder.
+"""RFC 9162 proof vectors of transparency-dev/merkle, carried in ``tests/data/merkle_rfc9162/``.
 
 Every vector file is one case: happy paths must verify, every mutation must raise
 LedgerError. The happy paths built from the RFC 6962 reference leaves must also be
@@ -7,7 +7,6 @@ reproduced byte for byte by MemoryTree.
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,7 @@ import pytest
 from traceability.ledger import merkle
 from traceability.ledger.errors import LedgerError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-SHARED = Path(os.environ.get("LOOPTRACE_SHARED", PROJECT_ROOT.parent / "shared"))
-VECTORS = SHARED / "standards" / "merkle-rfc9162"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "merkle_rfc9162"
 
 REFERENCE_LEAVES = [
     "",
@@ -78,7 +75,7 @@ def _verify_consistency(vector: dict[str, Any]) -> None:
 
 
 def test_vector_folder_is_present() -> None:
-    # given the shared standards folder (or LOOPTRACE_SHARED)
+    # given the vectors carried with the tests
     # then it holds the full vector set: a missing folder must fail, not skip
     assert len(INCLUSION_FILES) + len(CONSISTENCY_FILES) > 150, VECTORS
     assert INCLUSION_FILES

@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from traceability import events, selectors, services
 from traceability.api import serializers as s
 from traceability.api.authentication import request_organisation
+from traceability.choices import OrganisationRole
+from traceability.errors import ApplicationError
 from traceability.ledger.signing import b64encode
 from traceability.models import LedgerEntry, SigningKey
 from traceability.writer import SubmittedDocument
@@ -35,14 +37,43 @@ class HealthView(APIView):
 
 
 class CheckpointView(APIView):
-    # Checkpoints are meant to be gossiped: anyone may fetch and keep one.
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+    """GET serves the latest stored checkpoint to anyone (checkpoints are meant to be gossiped) and
+    signs nothing; POST signs the current tree head, as Celery beat and ``ledger_checkpoint`` do."""
 
-    @extend_schema(responses=s.CheckpointSerializer, summary="The latest signed checkpoint (C2SP signed note)")
+    def _reading(self) -> bool:
+        # The schema generator asks for authenticators and permissions without a request at first.
+        return getattr(self.request, "method", None) == "GET"
+
+    def get_authenticators(self):  # type: ignore[no-untyped-def]
+        # Reading needs no credentials, and a stale or wrong one must not turn it into a 401.
+        return [] if self._reading() else super().get_authenticators()
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        return [AllowAny()] if self._reading() else super().get_permissions()
+
+    @extend_schema(
+        responses={200: s.CheckpointSerializer, 404: OpenApiTypes.OBJECT},
+        summary="The latest signed checkpoint (C2SP signed note)",
+    )
     def get(self, request: Request) -> Response:
-        checkpoint = services.ledger_checkpoint_create()
+        checkpoint = selectors.checkpoint_latest()
+        if checkpoint is None:
+            raise ApplicationError("checkpoint_missing", "no checkpoint has been signed yet", status=404)
         return Response(s.CheckpointSerializer(checkpoint).data)
+
+    @extend_schema(
+        request=None,
+        responses={201: s.CheckpointSerializer, 403: OpenApiTypes.OBJECT},
+        summary="Sign the current tree head (platform operator; the existing one if the tree has not grown)",
+    )
+    def post(self, request: Request) -> Response:
+        # The platform's key signs every checkpoint, so only its operator may ask; the web admin's
+        # staff flag is held by partners' users too, so it is not enough.
+        organisation = request_organisation(request)
+        if organisation is None or organisation.role != OrganisationRole.OPERATOR:
+            raise ApplicationError("role_not_allowed", "checkpoints are signed by the platform operator", status=403)
+        checkpoint = services.ledger_checkpoint_create()
+        return Response(s.CheckpointSerializer(checkpoint).data, status=status.HTTP_201_CREATED)
 
 
 class BatchCreateView(APIView):

@@ -38,8 +38,6 @@ EVENT_COLUMNS = (
     "transformation_id",
     "context_inherited",
 )
-# The capture service marks events whose @context it copied from their document.
-INHERITED_CONTEXT_MARK = "inherited"
 
 
 def indexed_events(

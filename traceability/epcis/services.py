@@ -43,7 +43,8 @@ class _Candidate:
 
 
 def hash_check_strict() -> bool:
-    """Whether a hash-form eventID that is not the event's own hash is an error (else: accepted, reported)."""
+    """Whether a hash-form eventID that is not the event's own hash is an error (else: stored as it came,
+    the mismatch not recorded)."""
     return settings.EPCIS_EVENT_ID_HASH_CHECK == "strict"
 
 
