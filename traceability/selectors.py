@@ -1,12 +1,23 @@
-"""Reads of the traceability app: ledger entries, proofs, checkpoints, keys."""
+"""Reads of the traceability app: ledger entries, proofs, checkpoints, keys, and the figures of the
+recycler console's pages (lots, events, mass balance, verification) in a few queries each."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from traceability.choices import OrganisationRole
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, OrganisationRole
 from traceability.errors import ApplicationError
+from traceability.ledger import checkpoint as notes
 from traceability.ledger import merkle
+from traceability.ledger.canonical import sha256
+from traceability.ledger.chain import EntryHeader
+from traceability.ledger.errors import LedgerError
+from traceability.ledger.signing import b64decode, public_key_from_raw, verify_bytes
 from traceability.models import (
     Checkpoint,
     EventRecord,
@@ -16,9 +27,13 @@ from traceability.models import (
     SigningKey,
     TraceableObject,
 )
+from traceability.operations.engine import mass_balance_tolerance
 
 # Roles that read every organisation's objects, events and documents.
 READ_ALL_ROLES = frozenset({OrganisationRole.REGULATOR, OrganisationRole.OPERATOR})
+# Transformations whose inputs must equal outputs plus declared losses (the engine's rule).
+BALANCED_OPERATIONS = frozenset({"scrap_sorting", "remelting", "die_casting", "battery_recycling"})
+MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 
 
 def merkle_nodes_get(keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -105,3 +120,198 @@ def events_visible_to(*, organisation: Organisation) -> QuerySet[EventRecord]:
         traceableobject__in=objects_visible_to(organisation=organisation).values("pk")
     ).values("eventrecord_id")
     return events.filter(Q(organisation=organisation) | Q(pk__in=concerning))
+
+
+# --- the recycler console's pages ----------------------------------------------------------
+
+
+def _own_events(organisation: Organisation) -> QuerySet[EventRecord]:
+    events = EventRecord.objects.all()
+    return events if organisation.role in READ_ALL_ROLES else events.filter(organisation=organisation)
+
+
+@dataclass
+class DashboardCounts:
+    operations: dict[str, int]
+    routes: dict[str, int]
+    scrap: list[dict[str, object]]
+    castings: int
+
+
+def dashboard_counts(*, organisation: Organisation) -> DashboardCounts:
+    """Operations the organisation recorded, its graded packs by route, its scrap lots by category."""
+    operations = dict(_own_events(organisation).values_list("operation").annotate(n=Count("pk")).order_by("operation"))
+    visible = objects_visible_to(organisation=organisation)
+    routes = dict(
+        visible.filter(kind__in=BATTERY_KINDS, attributes__has_key="route")
+        .values_list("attributes__route")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    scrap = list(
+        visible.filter(kind=ObjectKind.SCRAP_LOT)
+        .values(category=F("attributes__scrapCategory"))
+        .annotate(lots=Count("pk"), kg=Sum("initial_kg"), active=Count("pk", filter=Q(status=ObjectStatus.ACTIVE)))
+        .order_by("category")
+    )
+    castings = visible.filter(kind=ObjectKind.PART, created_by__role=OrganisationRole.DIE_CASTER).count()
+    return DashboardCounts(operations=operations, routes=routes, scrap=scrap, castings=castings)
+
+
+def lots_search(*, organisation: Organisation, query: str = "", kind: str = "", status: str = "") -> QuerySet:
+    objects = objects_visible_to(organisation=organisation).select_related("site")
+    if query:
+        objects = objects.filter(Q(label__icontains=query) | Q(identifier__icontains=query))
+    if kind:
+        objects = objects.filter(kind=kind)
+    if status:
+        objects = objects.filter(status=status)
+    return objects.order_by("-created_seq", "-pk")
+
+
+def events_search(*, organisation: Organisation, query: str = "", operation: str = "") -> QuerySet:
+    events = events_visible_to(organisation=organisation).select_related("site")
+    if query:
+        condition = Q(operation__icontains=query) | Q(organisation__slug__icontains=query)
+        if query.isdigit():
+            condition |= Q(entry_id=int(query))
+        events = events.filter(condition)
+    if operation:
+        events = events.filter(operation=operation)
+    return events.order_by("-entry_id")
+
+
+def lot_choices(*, organisation: Organisation, kinds: frozenset[str] | tuple[str, ...]) -> list[TraceableObject]:
+    """Active objects in the organisation's custody, for the pickers of the forms."""
+    return list(
+        TraceableObject.objects.filter(custodian=organisation, status=ObjectStatus.ACTIVE, kind__in=kinds)
+        .only("identifier", "label", "kind", "remaining_kg")
+        .order_by("-created_seq")[:500]
+    )
+
+
+def lot_get(*, organisation: Organisation, pk: int) -> TraceableObject:
+    lot = objects_visible_to(organisation=organisation).select_related("site").filter(pk=pk).first()
+    if lot is None:
+        raise ApplicationError("object_not_found", f"no object {pk} that you can see", status=404)
+    return lot
+
+
+@dataclass
+class Balance:
+    event: EventRecord
+    inputs: list[tuple[TraceableObject, Decimal]]
+    outputs: list[TraceableObject]
+    losses: dict[str, Decimal]
+    balanced: bool  # the engine requires inputs = outputs + losses for this operation
+    inputs_kg: Decimal = Decimal(0)
+    outputs_kg: Decimal = Decimal(0)
+    losses_kg: Decimal = Decimal(0)
+    difference_kg: Decimal = Decimal(0)
+    within_tolerance: bool = True
+
+
+def lot_history(*, lot: TraceableObject) -> list[Balance]:
+    """Every event about the object, oldest first, with the mass that went in, out and was lost.
+
+    Three queries: the events, the objects they consumed, the objects they made."""
+    events = list(EventRecord.objects.filter(involved=lot).select_related("entry", "site").order_by("entry_id"))
+    consumed_ids = {int(pk) for event in events for pk in event.consumed}
+    consumed = TraceableObject.objects.in_bulk(consumed_ids) if consumed_ids else {}
+    seqs = [event.entry_id for event in events]
+    made: dict[int, list[TraceableObject]] = {}
+    for obj in TraceableObject.objects.filter(created_seq__in=seqs).order_by("pk"):
+        made.setdefault(obj.created_seq, []).append(obj)
+    tolerance = mass_balance_tolerance()
+    history = []
+    for event in events:
+        document = json.loads(event.entry.document)
+        losses = {str(k): Decimal(str(v)) for k, v in (document.get("lt:lossesKg") or {}).items()}
+        inputs = [(consumed[int(pk)], Decimal(kg)) for pk, kg in event.consumed.items() if int(pk) in consumed]
+        outputs = made.get(event.entry_id, [])
+        balance = Balance(event, inputs, outputs, losses, event.operation in BALANCED_OPERATIONS)
+        balance.inputs_kg = sum((kg for _, kg in inputs), Decimal(0))
+        balance.outputs_kg = sum((o.initial_kg for o in outputs), Decimal(0))
+        balance.losses_kg = sum(losses.values(), Decimal(0))
+        balance.difference_kg = balance.inputs_kg - balance.outputs_kg - balance.losses_kg
+        balance.within_tolerance = abs(balance.difference_kg) <= tolerance * balance.inputs_kg
+        history.append(balance)
+    return history
+
+
+@dataclass
+class Verification:
+    """The verdict on the entry that created an object, checked here, on the server."""
+
+    seq: int
+    ok: bool = False
+    pending: bool = False  # no signed checkpoint covers the entry yet
+    tree_size: int | None = None
+    root_hash: str = ""
+    proof_length: int = 0
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+
+def _platform_keys() -> list[bytes]:
+    return [
+        bytes(key)
+        for key in SigningKey.objects.filter(organisation__slug=settings.PLATFORM_ORGANISATION_SLUG).values_list(
+            "public_key", flat=True
+        )
+    ]
+
+
+def entry_verification(*, seq: int) -> Verification:
+    """Recompute the entry's hash, check its digest and signature, check the latest checkpoint's
+    platform signature, then verify the RFC 9162 inclusion proof of the entry against that root."""
+    result = Verification(seq=seq)
+    entry = LedgerEntry.objects.select_related("organisation").filter(seq=seq).first()
+    if entry is None:
+        result.checks.append(("entry", False, f"ledger entry {seq} is missing"))
+        return result
+    document = entry.document.encode("utf-8")
+    header = EntryHeader(
+        seq=entry.seq,
+        kind=entry.kind,
+        organisation=entry.organisation.slug,
+        digest=bytes.fromhex(entry.digest),
+        key_id=entry.key_id,
+        signature=b64decode(entry.signature, what="signature"),
+        prev_hash=bytes.fromhex(entry.prev_hash),
+        recorded_at=entry.recorded_at,
+    )
+    leaf = header.entry_hash()
+    result.checks.append(("entry hash", leaf.hex() == entry.entry_hash, "the stored header hashes to its entry hash"))
+    result.checks.append(("digest", sha256(document) == header.digest, "the document matches its SHA-256 digest"))
+    key = SigningKey.objects.filter(key_id=entry.key_id, organisation=entry.organisation).first()
+    try:
+        if key is None:
+            raise LedgerError("key_unknown", "the signing key is not registered to the organisation")
+        verify_bytes(public_key_from_raw(bytes(key.public_key)), document, header.signature)
+        result.checks.append(("signature", True, f"Ed25519 signature of {entry.organisation.slug}"))
+    except LedgerError as exc:
+        result.checks.append(("signature", False, exc.message))
+    checkpoint = checkpoint_latest()
+    if checkpoint is None or checkpoint.tree_size < seq:
+        result.pending = True
+        return result
+    signed = None
+    for public_key in _platform_keys():
+        try:
+            signed = notes.verify_checkpoint(checkpoint.note, settings.LEDGER_ORIGIN, public_key)
+            break
+        except LedgerError:
+            continue
+    result.checks.append(("checkpoint", signed is not None, "the platform signed the checkpoint"))
+    result.tree_size = checkpoint.tree_size
+    if signed is not None:
+        result.root_hash = signed.root_hash.hex()
+        proof = inclusion_proof(seq=seq, tree_size=signed.size)
+        result.proof_length = len(proof)
+        try:
+            merkle.verify_inclusion(leaf, seq - 1, signed.size, proof, signed.root_hash)
+            result.checks.append(("inclusion", True, f"leaf {seq - 1} of {signed.size} leads to the signed root"))
+        except LedgerError as exc:
+            result.checks.append(("inclusion", False, exc.message))
+    result.ok = all(ok for _, ok, _ in result.checks)
+    return result

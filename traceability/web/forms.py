@@ -19,8 +19,7 @@ from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, Chemistry, Obj
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, EventRecord, Organisation, Site, TraceableObject
 from traceability.operations import services as ops
-
-from .selectors import MELT_KINDS, lot_choices
+from traceability.selectors import MELT_KINDS, lot_choices
 
 KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0)}
 LINE = re.compile(r"\s+")
