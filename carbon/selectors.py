@@ -1,13 +1,24 @@
 """Reads of the carbon app."""
 
-from collections.abc import Iterable
+from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, TruncWeek
 
 from carbon.engine import Footprint, Shares
+from carbon.engine.model import CUT_OFF, PHYSICAL
 from carbon.models import EmissionFactor, FootprintResult
+from traceability.choices import ObjectKind, OrganisationRole
 from traceability.errors import ApplicationError
-from traceability.models import TraceableObject
+from traceability.models import Organisation, TraceableObject
+from traceability.selectors import MELT_KINDS, READ_ALL_ROLES
+
+# Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
+CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)
 
 
 def footprints_of(*, node: TraceableObject) -> QuerySet[FootprintResult]:
@@ -47,3 +58,34 @@ def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[i
     for result in FootprintResult.objects.filter(node_id__in=node_ids):
         known.setdefault((result.method, result.chain), {})[result.node_id] = footprint_from_result(result)
     return known
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: date
+    recycled_share: float
+    footprint_per_kg: float
+
+
+def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
+    """Per week of production: the mass-weighted recycled-content share and footprint per kg of the
+    melts and castings the organisation made (cut-off method, physical chain of custody)."""
+    results = FootprintResult.objects.filter(Q(node__kind__in=MELT_KINDS) | CASTINGS, method=CUT_OFF, chain=PHYSICAL)
+    if organisation.role not in READ_ALL_ROLES:
+        results = results.filter(node__created_by=organisation)
+    kg = Cast("node__initial_kg", FloatField())
+    rows = (
+        results.annotate(week=TruncWeek("node__created_at"))
+        .values("week")
+        .annotate(
+            mass=Sum(kg),
+            recycled=Sum((F("pre_consumer_share") + F("post_consumer_share")) * kg, output_field=FloatField()),
+            footprint=Sum("total_kg"),
+        )
+        .order_by("week")
+    )
+    return [
+        WeekPoint(row["week"].date(), row["recycled"] / row["mass"], row["footprint"] / row["mass"])
+        for row in rows
+        if row["mass"]
+    ]

@@ -145,6 +145,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # The web admin's sign-in page; the Django admin keeps its own at /admin/login/.
 LOGIN_URL = "/app/login/"
+# The sections of the console's lot page after its facts and verification, in order: the lot page
+# lives in traceability, which never imports carbon or passport, so their panels are named here.
+LOT_PAGE_PANELS = [
+    "carbon.web.panels.footprint_panel",
+    "traceability.web.panels.genealogy_panel",
+    "traceability.web.panels.mass_balance_panel",
+    "passport.web.panels.passport_panel",
+]
 
 # Sign-in and API-key failures are counted per address (traceability/throttle.py).
 AUTHENTICATION_BACKENDS = ["traceability.auth_backends.ThrottledModelBackend"]

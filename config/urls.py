@@ -2,13 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from carbon.web import urls as carbon_pages
 from passport.api.audit import AuditExportView
+from passport.web import urls as passport_pages
 from traceability.views import home
+from traceability.web import urls as traceability_pages
+
+# The recycler console: every app's pages under /app/, in one ``web`` namespace.
+console = [*traceability_pages.urlpatterns, *carbon_pages.urlpatterns, *passport_pages.urlpatterns]
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
-    path("app/", include("passport.web.urls")),
+    path("app/", include((console, "web"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("traceability.api.urls")),

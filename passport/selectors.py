@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+from django.db.models import Q, QuerySet
+
 from passport.choices import AccessTier
 from passport.models import Passport, PassportVersion
 from passport.tiers import filter_for_tier, tier_rank
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
-from traceability.selectors import objects_visible_to
+from traceability.selectors import READ_ALL_ROLES, objects_visible_to
 
 URN_PREFIX = "urn:looptrace:"
 
@@ -108,3 +110,17 @@ def passport_versions(*, passport: Passport) -> list[PassportVersion]:
 def passport_view(*, version: PassportVersion, tier: AccessTier) -> dict[str, object]:
     """What a reader of ``tier`` sees of one version; its digest is in the version's ledger fact."""
     return filter_for_tier(version.document, tier)
+
+
+def passports_search(*, organisation: Organisation, query: str = "") -> QuerySet[Passport]:
+    """The passports of batteries the organisation can see, newest first, by identifier, label or serial."""
+    passports = Passport.objects.select_related("battery").order_by("-created_at")
+    if organisation.role not in READ_ALL_ROLES:
+        passports = passports.filter(battery__in=objects_visible_to(organisation=organisation).values("pk"))
+    if query:
+        passports = passports.filter(
+            Q(battery__identifier__icontains=query)
+            | Q(battery__label__icontains=query)
+            | Q(battery__attributes__serialNumber=query)
+        )
+    return passports

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from passport import views
+from passport.web import views
 
 urlpatterns = [
     path("passports/", views.passport_index, name="passport-index"),

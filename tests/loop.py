@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from passport.demo import battery_datasheet
 from tests.factories import battery_code, make_partner, make_site, valid_vin
 from traceability.choices import ObjectKind, ScrapCategory
-from traceability.demo import battery_datasheet
 from traceability.identifiers import local_uri, vehicle_uri
 from traceability.models import Site, TraceableObject
 from traceability.operations import services as ops

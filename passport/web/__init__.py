@@ -1,2 +1,3 @@
-"""The recycler's web admin, mounted at ``/app/``: it shows footprints and passports, so it lives in
-the passport app (traceability never imports carbon or passport)."""
+"""Passport pages: the public passport pages (no login, behind QR codes and GS1 Digital Links,
+routed by ``passport.urls``) and the recycler console's passport list, audit export and the lot
+page's passport panel (routed by ``passport.web.urls`` under ``/app/``)."""

@@ -1,326 +1,288 @@
-"""The recycler's web admin: pages for signed-in members of an organisation.
+"""Passport pages. The public passport page: no login, behind a QR code, at a GS1 Digital Link
+style URL (``/01/{gtin}/21/{serial}``) and at ``/passport/{id}``.
 
-Views only read the request, call a selector or a form's service, and render; the figures come
-from ``passport.web.selectors`` in a constant number of queries per page.
+One view serves people and machines: a browser gets the page, ``Accept: application/json``
+(or ``?format=json``) gets the same JSON as ``/api/v1/passports/{id}``. Signed-in readers
+and API keys read at their tier, anyone else at the public tier (Annex XIII).
+
+The recycler console's passport pages (``/app/passports/``, ``/app/audit/``) are for signed-in
+members of an organisation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from carbon.engine.model import METHODS, STAGES
-from passport import charts
-from passport.choices import TIER_ORDER, AccessTier
+from carbon.choices import CHAIN_NAMES, METHOD_NAMES
+from carbon.engine.model import STAGES
+from carbon.factors import FactorBook
+from carbon.web import charts
+from passport import parts, selectors
+from passport.api.views import VersionSerializer, passport_header
+from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
-from passport.selectors import reader_tier
+from passport.qr import qr_code
+from passport.schemas import ASPECTS
 from passport.tiers import tier_rank
 from passport.verify.format import MEDIA_TYPE
-from passport.views import CHAIN_NAMES, METHOD_NAMES
 from traceability.api.authentication import request_organisation
-from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, Operation, OrganisationRole
+from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
+from traceability.identifiers import validate_gs1_serial, validate_gtin
 from traceability.models import Organisation
-from traceability.operations.registry import operation_for
-from traceability.selectors import READ_ALL_ROLES, objects_visible_to
-from traceability.services import ledger_checkpoint_create
+from traceability.web.views import member_required, paged
 
-from . import selectors, svg
-from .forms import FORMS, first_output
-
-PAGE_SIZE = 25
-DASHBOARD_OPERATIONS = [
-    (Operation.VEHICLE_INTAKE, "Vehicles received"),
-    (Operation.DISMANTLING, "Vehicles dismantled"),
-    (Operation.BATTERY_GRADING, "Packs graded"),
-    (Operation.SCRAP_SORTING, "Scrap sortings"),
-    (Operation.REMELTING, "Melts"),
-    (Operation.MOLTEN_TRANSFER, "Molten deliveries"),
-    (Operation.DIE_CASTING, "Casting runs"),
-]
-# Chart labels: short enough for the chart's label column.
-METHOD_SHORT_NAMES = {"cut_off": "Cut-off", "allocation": "Allocation", "cff": "CFF"}
-STAGE_SHORT_NAMES = {
-    "raw_material_acquisition": "raw material",
-    "main_production": "production",
-    "distribution": "distribution",
-    "end_of_life_and_recycling": "end of life",
+ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
+MINIMUM_YEARS = ("2031", "2036")
+STAGE_NAMES = {
+    "RawMaterialExtraction": "Raw material acquisition",
+    "MainProduction": "Main production",
+    "Distribution": "Distribution",
+    "Recycling": "End of life and recycling",
 }
-SCRAP_NAMES = {"post_consumer": "Post-consumer", "pre_consumer": "Pre-consumer", "internal": "Internal (run-around)"}
+QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
-def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, and a member of an organisation: the organisation is passed to the view."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        organisation = request_organisation(request)
-        if organisation is None:
-            return render(request, "web/no_organisation.html", status=403)
-        request.organisation = organisation  # type: ignore[attr-defined]
-        return view(request, organisation, *args, **kwargs)
-
-    return wrapper
+def digital_link_path(passport: Passport) -> str | None:
+    """``/01/{gtin}/21/{serial}`` when the battery carries a GTIN and a serial number."""
+    attributes = passport.battery.attributes or {}
+    gtin, serial = attributes.get("gtin"), attributes.get("serialNumber")
+    if not gtin or not serial:
+        return None
+    return f"/01/{gtin}/21/{serial}"
 
 
-def allowed_forms(organisation: Organisation) -> list[tuple[str, str, str]]:
-    """(slug, title, summary) of the forms of the operations the organisation's role records."""
-    return [
-        (slug, form.title, form.summary)
-        for slug, form in FORMS.items()
-        if organisation.role in operation_for({"lt:operation": form.operation}).roles
-    ]
+def public_url(request: HttpRequest, passport: Passport) -> str:
+    """The URL the QR code carries: the Digital Link if there is one, on the resolver's host."""
+    path = digital_link_path(passport) or f"/passport/{passport.pk}"
+    base = settings.PASSPORT_BASE_URL.rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
-def _paged(request: HttpRequest, queryset: object) -> dict[str, object]:
-    """The requested page, and the query string that keeps the search on the other pages."""
-    others = request.GET.copy()
-    others.pop("page", None)
-    return {
-        "page": Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query_string": others.urlencode(),
-    }
+def flatten(value: object, path: str = "") -> list[tuple[str, str]]:
+    """An aspect as (attribute path, value) rows, for people to read."""
+    if isinstance(value, dict):
+        rows = []
+        for key, inner in value.items():
+            rows.extend(flatten(inner, f"{path}/{key}" if path else str(key)))
+        return rows
+    if isinstance(value, list):
+        if all(not isinstance(item, dict | list) for item in value):
+            return [(path, ", ".join(str(item) for item in value))]
+        rows = []
+        for index, item in enumerate(value, start=1):
+            rows.extend(flatten(item, f"{path}[{index}]"))
+        return rows
+    return [(path, "" if value is None else str(value))]
 
 
-@member_required
-def dashboard(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    counts = selectors.dashboard_counts(organisation=organisation)
-    series = selectors.dashboard_series(organisation=organisation)
-    recycled_plot = footprint_plot = None
-    if series:
-        recycled_plot = svg.line_chart(
-            [svg.Series("recycled content", [(p.week, p.recycled_share * 100) for p in series])],
-            title="Recycled-content share of melts and castings, by week",
-            unit="%",
-            value_format="{:.1f}".format,
-        )
-        footprint_plot = svg.line_chart(
-            [svg.Series("cut-off", [(p.week, p.footprint_per_kg) for p in series])],
-            title="Carbon footprint of melts and castings, by week",
-            unit="kg CO2e/kg",
-        )
-    return render(
-        request,
-        "web/dashboard.html",
-        {
-            "organisation": organisation,
-            "tiles": [(label, counts.operations.get(op, 0)) for op, label in DASHBOARD_OPERATIONS],
-            "routes": [
-                (name, counts.routes.get(key, 0))
-                for key, name in (("second_life", "Second life"), ("recycling", "Recycling"))
-            ],
-            "scrap": [
-                {**row, "name": SCRAP_NAMES.get(str(row["category"]), row["category"] or "uncategorised")}
-                for row in counts.scrap
-            ],
-            "castings": counts.castings,
-            "recycled_plot": recycled_plot,
-            "footprint_plot": footprint_plot,
-            "forms": allowed_forms(organisation),
-        },
-    )
-
-
-@member_required
-def lot_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    query, kind, status = (request.GET.get(name, "").strip() for name in ("q", "kind", "status"))
-    lots = selectors.lots_search(organisation=organisation, query=query, kind=kind, status=status)
-    return render(
-        request,
-        "web/lot_list.html",
-        {
-            **_paged(request, lots),
-            "query": query,
-            "kind": kind,
-            "status": status,
-            "kinds": ObjectKind.choices,
-            "statuses": ObjectStatus.choices,
-            "filtered": bool(query or kind or status),
-        },
-    )
-
-
-@member_required
-def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    query, operation = request.GET.get("q", "").strip(), request.GET.get("operation", "").strip()
-    events = selectors.events_search(organisation=organisation, query=query, operation=operation)
-    return render(
-        request,
-        "web/event_list.html",
-        {
-            **_paged(request, events),
-            "query": query,
-            "operation": operation,
-            "operations": [op for op, _ in DASHBOARD_OPERATIONS]
-            + [Operation.MATERIAL_RECEIPT, Operation.CUSTODY_TRANSFER],
-            "filtered": bool(query or operation),
-        },
-    )
-
-
-@member_required
-def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation)})
-
-
-@member_required
-def record(request: HttpRequest, organisation: Organisation, operation: str) -> HttpResponse:
-    form_class = FORMS.get(operation)
-    if form_class is None:
-        raise Http404("no such operation")
-    form = form_class(request.POST or None, organisation=organisation)
-    rule = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = form.save()
-        except ApplicationError as error:
-            rule = error
-        else:
-            made = first_output(event)
-            messages.success(request, f"{form.title} recorded as ledger entry #{event.entry_id}.")
-            if made is not None:
-                return redirect("web:lot", pk=made.pk)
-            return redirect(reverse("web:events") + f"?q={event.entry_id}")
-    errors = form.errors.as_data()
+def footprint_chart(document: dict[str, object]) -> str | None:
+    aspect = document.get("CarbonFootprintForBatteries")
+    stages = aspect.get("carbonFootprintPerLifecycleStage") if isinstance(aspect, dict) else None
+    if not stages:
+        return None
     rows = [
-        (field, [(error.code, message) for error in errors.get(field.name, []) for message in error.messages])
-        for field in form
+        (
+            STAGE_NAMES.get(str(stage.get("lifecycleStage")), str(stage.get("lifecycleStage"))),
+            float(stage["carbonFootprint"]),
+        )
+        for stage in stages
+        if isinstance(stage, dict) and isinstance(stage.get("carbonFootprint"), int | float)
+        for name in [str(stage.get("lifecycleStage", ""))]
     ]
-    general = [(error.code, message) for error in errors.get("__all__", []) for message in error.messages]
-    return render(
-        request,
-        "web/record.html",
-        {
-            "form": form,
-            "rows": rows,
-            "general": general,
-            "rule": rule,
-            "allowed": organisation.role in operation_for({"lt:operation": form.operation}).roles,
-        },
-        status=422 if request.method == "POST" else 200,
+    return charts.bar_chart(rows, unit="kg CO2e/kWh", title="Carbon footprint by lifecycle stage") if rows else None
+
+
+def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
+    aspect = document.get("Circularity")
+    contents = aspect.get("recycledContent") if isinstance(aspect, dict) else None
+    if not contents:
+        return None
+    minimums = {year: book.by_region(f"recycled_content_minimum_{year}") for year in MINIMUM_YEARS}
+    bars = []
+    for content in contents:
+        if not isinstance(content, dict):
+            continue
+        material = str(content.get("recycledMaterial", ""))
+        symbol = ARTICLE_8_SYMBOLS.get(material)
+        bars.append(
+            charts.RecycledBar(
+                material=f"{material} ({symbol})" if symbol else material,
+                pre_consumer_pct=float(content.get("preConsumerShare") or 0),
+                post_consumer_pct=float(content.get("postConsumerShare") or 0),
+                minimums_pct={
+                    year: by_metal[symbol] * 100 for year, by_metal in minimums.items() if symbol in by_metal
+                },
+            )
+        )
+    title = "Recycled content against the Art. 8 minimums"
+    return charts.recycled_chart(bars, title=title) if bars else None
+
+
+@extend_schema(exclude=True)  # the same JSON as /api/v1/passports/{id}, documented there
+class PassportPageView(APIView):
+    """A passport for people (HTML) and machines (JSON), by id or by GS1 Digital Link."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    template_name = "passport/passport.html"
+
+    def get(
+        self, request: Request, reference: str | None = None, gtin: str | None = None, serial: str | None = None
+    ) -> Response:
+        html = request.accepted_renderer.format == "html"
+        try:
+            if reference is not None:
+                passport = selectors.passport_get(reference=reference)
+            else:
+                passport = selectors.passport_by_digital_link(
+                    gtin=validate_gtin(gtin or ""), serial=validate_gs1_serial(serial or "")
+                )
+            allowed = selectors.reader_tier(organisation=request_organisation(request), passport=passport)
+            tier = selectors.read_tier(allowed=allowed, requested=request.query_params.get("tier"))
+            version = selectors.passport_version_get(passport=passport)
+        except ApplicationError as exc:
+            if not html:
+                raise
+            return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
+        view = selectors.passport_view(version=version, tier=tier)
+        payload = {
+            **passport_header(passport, tier),
+            **VersionSerializer(version, context={"tier": tier}).data,
+            "passport": view,
+        }
+        if not html:
+            return Response(payload)
+        return Response(
+            {
+                "passport": passport,
+                "version": version,
+                "tier": tier,
+                "tiers": [each for each in TIER_ORDER if tier_rank(each) <= tier_rank(allowed)],
+                "digest": version.tier_digests[tier],
+                "aspects": [(aspect, flatten(view[aspect])) for aspect in ASPECTS if aspect in view],
+                "footprint_chart": footprint_chart(view),
+                "recycled_chart": recycled_chart(view, FactorBook.load()),
+                "public_url": public_url(request, passport),
+                "successors": list(passport.successors.order_by("created_at")),
+            }
+        )
+
+
+class PartPassportView(APIView):
+    """A die-cast part's passport for people (HTML) and machines (JSON)."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    template_name = "passport/part.html"
+
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="A die-cast part's passport: shares per chain of custody, footprint per method, provenance",
     )
-
-
-def _footprint_context(lot: object) -> dict[str, object]:
-    results = list(lot.footprints.all())  # type: ignore[attr-defined]
-    physical = {r.method: r for r in results if r.chain == "physical"}
-    methods = [m for m in METHODS if m in physical]
-    by_chain = {r.chain: r for r in results if r.method == "cut_off"}
-    context: dict[str, object] = {"footprints": results}
-    if methods:
-        context["footprint_chart"] = charts.bar_chart(
-            [
-                (
-                    f"{METHOD_SHORT_NAMES.get(m, m)} · {STAGE_SHORT_NAMES.get(stage, stage)}",
-                    physical[m].per_kg.get(stage, 0.0),
+    def get(self, request: Request, pk: int) -> Response:
+        html = request.accepted_renderer.format == "html"
+        try:
+            part = parts.cast_part_get(pk=pk)
+        except ApplicationError as exc:
+            if not html:
+                raise
+            return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
+        detailed = parts.may_see_sources(organisation=request_organisation(request), part=part)
+        document = parts.part_passport(part=part, detailed=detailed)
+        if not html:
+            return Response(document)
+        footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
+        recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
+        return Response(
+            {
+                "part": part,
+                "part_type": str(document["partType"] or "part").replace("_", " "),
+                "document": document,
+                "detailed": detailed,
+                "footprint_chart": charts.bar_chart(
+                    [(METHOD_NAMES.get(m, m), float(f["totalPerKg"])) for m, f in footprint.items()],  # type: ignore[arg-type]
+                    unit="kg CO2e/kg",
+                    title="Carbon footprint per kg, by method",
                 )
-                for m in methods
-                for stage in STAGES
-                if physical[m].per_kg.get(stage)
-            ]
-            or [(METHOD_NAMES.get(m, m), physical[m].total_per_kg) for m in methods],
-            unit="kg CO2e/kg",
-            title="Carbon footprint per kg, by method and lifecycle stage",
-        )
-        context["methods"] = [METHOD_NAMES.get(m, m) for m in methods]
-        context["stages"] = [
-            (stage.replace("_", " "), [physical[m].per_kg.get(stage, 0.0) for m in methods]) for stage in STAGES
-        ]
-        context["totals"] = [(physical[m].total_per_kg, physical[m].total_kg) for m in methods]
-    if by_chain:
-        context["recycled_chart"] = charts.recycled_chart(
-            [
-                charts.RecycledBar(
-                    material=CHAIN_NAMES.get(chain, chain),
-                    pre_consumer_pct=result.pre_consumer_share * 100,
-                    post_consumer_pct=result.post_consumer_share * 100,
-                    minimums_pct={},
+                if footprint
+                else None,
+                "stages": [
+                    (stage.replace("_", " "), [f["perKg"][stage] for f in footprint.values()])  # type: ignore[index]
+                    for stage in STAGES
+                ],
+                "methods": [METHOD_NAMES.get(m, m) for m in footprint],
+                "recycled_chart": charts.recycled_chart(
+                    [
+                        charts.RecycledBar(
+                            material=CHAIN_NAMES.get(chain, chain),
+                            pre_consumer_pct=shares["preConsumer"] * 100,
+                            post_consumer_pct=shares["postConsumer"] * 100,
+                            minimums_pct={},
+                        )
+                        for chain, shares in recycled.items()
+                    ],
+                    title="Recycled content by chain of custody",
                 )
-                for chain, result in by_chain.items()
-            ],
-            title="Recycled content by chain of custody",
+                if recycled
+                else None,
+                "recycled": [(CHAIN_NAMES.get(chain, chain), shares) for chain, shares in recycled.items()],
+            }
         )
-        context["recycled"] = [
-            (CHAIN_NAMES.get(chain, chain), r.pre_consumer_share, r.post_consumer_share, r.pending_recycled)
-            for chain, r in by_chain.items()
-        ]
-    return context
 
 
-@member_required
-def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> HttpResponse:
+INDEX_PAGE_SIZE = 25
+
+
+def passport_index(request: HttpRequest) -> HttpResponse:
+    """Every passport, newest first, searchable by battery identifier, GTIN or serial number."""
+    query = request.GET.get("q", "").strip()
+    passports = Passport.objects.select_related("battery").order_by("-created_at")
+    if query:
+        passports = passports.filter(
+            Q(battery__identifier__icontains=query)
+            | Q(battery__attributes__serialNumber=query)
+            | Q(battery__attributes__gtin=query)
+        )
+    page = Paginator(passports, INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "passport/index.html", {"page": page, "query": query})
+
+
+def passport_qr(request: HttpRequest, reference: str, kind: str) -> HttpResponse:
+    """The passport's QR code, SVG or PNG, encoding its public URL."""
     try:
-        lot = selectors.lot_get(organisation=organisation, pk=pk)
-    except ApplicationError as error:
-        raise Http404(error.message) from error
-    history = selectors.lot_history(lot=lot)
-    nodes, edges = selectors.genealogy_graph_data(
-        organisation=organisation, lot=lot, href=reverse("web:lot", kwargs={"pk": 0}).replace("/0/", "/{pk}/")
-    )
-    passport = None
-    tiers: list[AccessTier] = []
-    if lot.kind in BATTERY_KINDS:
-        passport = Passport.objects.filter(battery=lot).first()
-        if passport is not None:
-            allowed = reader_tier(organisation=organisation, passport=passport)
-            tiers = [tier for tier in TIER_ORDER if tier_rank(tier) <= tier_rank(allowed)]
-    cast = next((b.event for b in history if b.event.entry_id == lot.created_seq), None)
-    return render(
-        request,
-        "web/lot_detail.html",
-        {
-            "lot": lot,
-            "history": history,
-            "graph": svg.genealogy_graph(nodes, edges, title=f"Genealogy of {lot.label}") if len(nodes) > 1 else None,
-            "ancestors": sorted((n for n in nodes if n.column < 0), key=lambda n: (n.column, -n.kg)),
-            "descendants": sorted((n for n in nodes if n.column > 0), key=lambda n: (n.column, -n.kg)),
-            "verification": selectors.entry_verification(seq=lot.created_seq),
-            "passport": passport,
-            "tiers": tiers,
-            "part_passport": lot.kind == ObjectKind.PART
-            and cast is not None
-            and cast.operation == Operation.DIE_CASTING,
-            **_footprint_context(lot),
-        },
-    )
+        passport = selectors.passport_get(reference=reference)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    response = HttpResponse(qr_code(public_url(request, passport), kind=kind), content_type=QR_TYPES[kind])
+    response["Content-Disposition"] = f'inline; filename="passport-{passport.pk}.{kind}"'
+    return response
 
 
-@require_POST
-@member_required
-def checkpoint_request(request: HttpRequest, organisation: Organisation, pk: int) -> HttpResponse:
-    """Sign a checkpoint now, so an entry newer than the last one can be proven at once."""
-    checkpoint = ledger_checkpoint_create()
-    messages.success(request, f"Checkpoint of {checkpoint.tree_size} entries signed.")
-    return redirect("web:lot", pk=pk)
+# --- the recycler console ----------------------------------------------------------------------
 
 
 @member_required
 def passport_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    passports = Passport.objects.select_related("battery").order_by("-created_at")
-    if organisation.role not in READ_ALL_ROLES:
-        passports = passports.filter(battery__in=objects_visible_to(organisation=organisation).values("pk"))
-    if query:
-        passports = passports.filter(
-            Q(battery__identifier__icontains=query)
-            | Q(battery__label__icontains=query)
-            | Q(battery__attributes__serialNumber=query)
-        )
+    passports = selectors.passports_search(organisation=organisation, query=query)
     return render(
         request,
         "web/passport_list.html",
-        {**_paged(request, passports), "query": query, "tiers": TIER_ORDER},
+        {**paged(request, passports), "query": query, "tiers": TIER_ORDER},
     )
 
 

@@ -14,9 +14,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from passport.demo import battery_datasheet
 from tests.factories import battery_code, valid_vin
 from tests.loop import build_loop
-from traceability.demo import battery_datasheet
 from traceability.identifiers import vehicle_uri
 from traceability.models import MassFlow, Membership, TraceableObject
 from traceability.operations import services as ops

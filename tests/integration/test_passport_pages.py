@@ -9,7 +9,7 @@ from carbon.services import footprints_catch_up
 from passport import services
 from passport.models import Passport
 from passport.qr import qr_code
-from passport.views import flatten
+from passport.web.views import flatten
 from tests.factories import make_partner
 from tests.loop import build_loop
 from traceability.identifiers import gtin_check_digit

@@ -184,8 +184,8 @@ def test_a_rejected_form_shows_the_rule_next_to_its_field_and_stores_nothing(loo
 def test_a_dismantling_in_the_form_removes_pack_and_parts_and_the_pack_gets_its_passport(
     loop, django_capture_on_commit_callbacks
 ):
+    from passport.demo import battery_datasheet
     from tests.factories import battery_code, valid_vin
-    from traceability.demo import battery_datasheet
     from traceability.identifiers import vehicle_uri
 
     vin = valid_vin(77)

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from xml.etree import ElementTree
 
-from passport.web.svg import MAX_NODES_PER_COLUMN, GraphEdge, GraphNode, Series, genealogy_graph, line_chart
+from traceability.web.svg import MAX_NODES_PER_COLUMN, GraphEdge, GraphNode, Series, genealogy_graph, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

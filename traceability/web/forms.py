@@ -29,8 +29,7 @@ from traceability.operations import (
 )
 from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
 from traceability.operations.services import operation_record
-
-from .selectors import MELT_KINDS, lot_choices
+from traceability.selectors import MELT_KINDS, lot_choices
 
 KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0)}
 LINE = re.compile(r"\s+")

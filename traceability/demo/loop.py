@@ -18,410 +18,81 @@ the others are marked as assumptions of the demo.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
-from functools import lru_cache
-from pathlib import Path
+from decimal import ROUND_DOWN, Decimal
+from typing import Protocol
 
-from django.db.models import Count, Sum
-
-from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole, ScrapCategory
-from traceability.identifiers import (
-    battery_uri,
-    local_uri,
-    validate_battery_code,
-    validate_vin,
-    vehicle_uri,
-    vin_check_digit,
-)
+from traceability.choices import ObjectKind, ScrapCategory
+from traceability.identifiers import battery_uri, local_uri, vehicle_uri
 from traceability.models import EventRecord, Organisation, Site, TraceableObject
 from traceability.operations import services as ops
 
-GRAM = Decimal("0.001")
-Composition = dict[str, float]
-
-# --- domain facts, with their sources ------------------------------------------------------
-
-# Service life of a traction battery: about 5-8 years (003:323); the vehicles scrapped now
-# were built that long ago.
-SERVICE_LIFE_YEARS = (5, 8)
-# LFP suits reuse, NMC suits recycling (003:699-703). The SoH threshold is the demo's
-# assumption of a usual second-life acceptance criterion.
-SECOND_LIFE_CHEMISTRY = "LFP"
-SECOND_LIFE_MIN_SOH_PCT = 80.0
-# State of health at end of vehicle life: LFP capacity declines slowly (about 4,000 cycles),
-# NMC lasts 2,000 cycles or fewer (003:717-723); the ranges are assumptions within 60-95 %.
-STATE_OF_HEALTH_PCT = {"LFP": (70.0, 95.0), "NMC": (60.0, 88.0)}
-# Brunp recovery rates: Ni/Co/Mn 99.3 %, Li 90 % (003:1409-1414).
-RECOVERY = {"Ni": Decimal("0.993"), "Co": Decimal("0.993"), "Mn": Decimal("0.993"), "Li": Decimal("0.90")}
-
-# Burn (melt) loss (004:354): about 2 % in secondary smelting (melts cast into ingots),
-# about 0.9 % when the metal goes to the die-caster molten, 2-2.5 % when a die-caster
-# remelts ingots.
-MELT_LOSS_INGOT_ROUTE = Decimal("0.020")
-MELT_LOSS_MOLTEN_ROUTE = Decimal("0.009")
-MELT_LOSS_REMELTING_INGOTS = Decimal("0.0225")
-# Energy per tonne melted: 70-90 m3 natural gas and 90-100 kWh electricity (004:354).
-NATURAL_GAS_M3_PER_T = (70.0, 90.0)
-ELECTRICITY_KWH_PER_T = (90.0, 100.0)
-# Molten delivery: above 700 C (004:356), best over 30-50 km (004:384).
-MOLTEN_TEMPERATURE_C = (715.0, 760.0)
-MOLTEN_DISTANCE_KM = Decimal("38")
-# Thin-wall integrated die-castings need Fe < 0.12 % (004:273; the "thin-wall-structural"
-# alloy specification row). The remelter plans its charge for a little less, as margin.
-TARGET_ALLOY = "thin-wall-structural"
-CHARGE_TARGET = {"Fe": 0.110, "Si": 10.0, "Mg": 0.30}
-# Primary ingot from coal-powered regions has about five times the carbon footprint of
-# hydropower-based primary (002:590): the demo buys from one smelter of each.
-PRIMARY_POWER_SOURCES = ("hydro", "coal")
-
-# --- assumptions of the demo (typical values, not in the seeds) -----------------------------
-
-DEMO_SEED = 34014
-DEMO_DAYS = 60
-# Typical assays in mass %: scrap 0.10-0.15 % Fe, primary about 0.07 % Fe.
-ALLOYS: dict[str, Composition] = {
-    "A356.2": {"Si": 7.0, "Fe": 0.10, "Mg": 0.35, "Cu": 0.02, "Mn": 0.03, "Zn": 0.03},
-    "AlSi10MnMg": {"Si": 10.2, "Fe": 0.15, "Mg": 0.30, "Cu": 0.02, "Mn": 0.60, "Zn": 0.05},
-    "AlSi7Mg0.3": {"Si": 7.0, "Fe": 0.12, "Mg": 0.32, "Cu": 0.02, "Mn": 0.05, "Zn": 0.04},
-}
-PRIMARY_INGOT: Composition = {"Si": 0.04, "Fe": 0.07}
-PRE_CONSUMER_SCRAP: Composition = {"Si": 9.8, "Fe": 0.11, "Mg": 0.30, "Cu": 0.02, "Mn": 0.55, "Zn": 0.04}
-SILICON_METAL: Composition = {"Si": 99.5, "Fe": 0.25}
-MAGNESIUM_INGOT: Composition = {"Mg": 99.9}
-PRIMARY_SUPPLIERS = [
-    {"supplier": "Fjord Aluminium smelter", "powerSource": PRIMARY_POWER_SOURCES[0], "country": "NO"},
-    {"supplier": "Inland Aluminium smelter", "powerSource": PRIMARY_POWER_SOURCES[1], "country": "CN"},
-]
-PRE_CONSUMER_SUPPLIER = "Rhine Precision Machining (trimmings and chips of structural castings)"
-ALLOYING_SUPPLIER = "Alloying additions trader"
-# Purchase units: primary ingot bundles, silicon in bags, magnesium ingots, scrap bales.
-PRIMARY_BUNDLE_KG = Decimal("250")
-SILICON_BAG_KG = Decimal("25")
-MAGNESIUM_UNIT_KG = Decimal("5")
-PRE_CONSUMER_BALE_KG = Decimal("50")
-PRE_CONSUMER_SHARE = 0.10  # of the charge
-DROSS_SHARE = Decimal("0.005")  # skimmed at every melt
-SORTING_LOSS = {"wheel": Decimal("0.015"), "structural": Decimal("0.020")}  # valves, weights, steel inserts
-SORTING_GROUP_VEHICLES = 8  # vehicles whose parts make one pair of scrap lots
-# Die-casting: five trays per vehicle, 3 % rejected, runners/overflows/biscuits 35 % of
-# the castings' mass, 0.5 % lost in the holding furnace. Run-around scrap and rejects are
-# internal scrap (casting stage, 004:176) and go back to the remelter.
-TRAYS_PER_VEHICLE = 5
-REJECT_SHARE = 0.03
-RUN_AROUND_SHARE = Decimal("0.35")
-HOLDING_LOSS_SHARE = Decimal("0.005")
-TRAY_DESIGNS = [("BT-C", Decimal("18.6")), ("BT-V", Decimal("21.4")), ("BT-S", Decimal("24.2"))]
-TRAY_ALLOY = "AlSi10Mg (Fe < 0.12)"
-# The castline casts its trays for this carmaker: the closed loop is scrap from its own vehicles.
-TRAY_CUSTOMER = "Volta"
-# Every third melt is cast into ingots at the Norwegian shop; the others go molten.
-INGOT_ROUTE_EVERY = 3
-# What a shredded pack becomes, as shares of its mass (the rest is electrolyte and
-# moisture driven off); black mass assays in mass %.
-PACK_SPLIT = {
-    "NMC": {"black mass": "0.36", "aluminium": "0.20", "copper": "0.09", "steel": "0.12", "plastics": "0.13"},
-    "LFP": {"black mass": "0.34", "aluminium": "0.21", "copper": "0.09", "steel": "0.13", "plastics": "0.13"},
-}
-BLACK_MASS: dict[str, Composition] = {
-    "NMC": {"Ni": 20.5, "Co": 6.4, "Mn": 6.1, "Li": 3.7},
-    "LFP": {"Li": 3.9, "Fe": 27.5, "P": 15.4},
-}
-# Share of each black mass lot refined right away (the rest waits in stock).
-REFINED_SHARE = {"NMC": Decimal("1"), "LFP": Decimal("0.5")}
-# Salts: compound and metal content in mass % from the molar masses.
-SALTS = {
-    "Ni": ("NiSO4.6H2O", Decimal("22.33")),
-    "Co": ("CoSO4.7H2O", Decimal("20.97")),
-    "Mn": ("MnSO4.H2O", Decimal("32.51")),
-    "Li": ("Li2CO3", Decimal("18.79")),
-}
-SECOND_LIFE_APPLICATION = "stationary energy storage"
-# Its Battery Pass category (GeneralProductInformation/batteryCategory).
-SECOND_LIFE_CATEGORY = "stationary"
+from .facts import (
+    ALLOYING_SUPPLIER,
+    ALLOYS,
+    BLACK_MASS,
+    CHARGE_TARGET,
+    DEMO_DAYS,
+    DEMO_SEED,
+    DROSS_SHARE,
+    ELECTRICITY_KWH_PER_T,
+    GRAM,
+    HOLDING_LOSS_SHARE,
+    INGOT_ROUTE_EVERY,
+    MAGNESIUM_INGOT,
+    MAGNESIUM_UNIT_KG,
+    MELT_LOSS_INGOT_ROUTE,
+    MELT_LOSS_MOLTEN_ROUTE,
+    MELT_LOSS_REMELTING_INGOTS,
+    MOLTEN_DISTANCE_KM,
+    MOLTEN_TEMPERATURE_C,
+    NATURAL_GAS_M3_PER_T,
+    PACK_SPLIT,
+    PRE_CONSUMER_BALE_KG,
+    PRE_CONSUMER_SCRAP,
+    PRE_CONSUMER_SHARE,
+    PRE_CONSUMER_SUPPLIER,
+    PRIMARY_BUNDLE_KG,
+    PRIMARY_INGOT,
+    PRIMARY_SUPPLIERS,
+    RECOVERY,
+    REFINED_SHARE,
+    REJECT_SHARE,
+    RUN_AROUND_SHARE,
+    SALTS,
+    SECOND_LIFE_APPLICATION,
+    SECOND_LIFE_CATEGORY,
+    SECOND_LIFE_CHEMISTRY,
+    SECOND_LIFE_MIN_SOH_PCT,
+    SERVICE_LIFE_YEARS,
+    SILICON_BAG_KG,
+    SILICON_METAL,
+    SORTING_GROUP_VEHICLES,
+    SORTING_LOSS,
+    STATE_OF_HEALTH_PCT,
+    TARGET_ALLOY,
+    TRAY_ALLOY,
+    TRAY_CUSTOMER,
+    TRAY_DESIGNS,
+    TRAYS_PER_VEHICLE,
+    Composition,
+)
+from .stock import Pool, Stock, grams, mix, round_up
+from .vehicles import MODELS, demo_vin, gbt_battery_code
 
 
-@dataclass(frozen=True)
-class VehicleModel:
-    make: str
-    model: str
-    wmi: str  # world manufacturer identifier; an "L" one (China) needs a VIN check digit
-    vds: str
-    kg: int
-    chemistry: str
-    kwh: Decimal
-    pack_kg: Decimal
-    battery_maker: str
-    battery_spec: str
-    wheel_kg: Decimal
-    housing_kg: Decimal
-    subframe_kg: Decimal | None
+class Datasheet(Protocol):
+    """The attributes a pack is registered with, from its maker's data sheet: the Battery Pass aspects are
+    the passport app's to build (``passport.demo``), so the loop is handed the builder."""
 
-
-MODELS = [
-    VehicleModel(
-        make="Volta",
-        model="E-Compact",
-        wmi="LVT",
-        vds="C5B1A",
-        kg=1580,
-        chemistry="LFP",
-        kwh=Decimal("50"),
-        pack_kg=Decimal("350"),
-        battery_maker="VBT",
-        battery_spec="50",
-        wheel_kg=Decimal("9.6"),
-        housing_kg=Decimal("14.5"),
-        subframe_kg=None,
-    ),
-    VehicleModel(
-        make="Nordwagen",
-        model="Aurora SUV",
-        wmi="WNW",
-        vds="SU75E",
-        kg=2350,
-        chemistry="NMC",
-        kwh=Decimal("75"),
-        pack_kg=Decimal("450"),
-        battery_maker="EUC",
-        battery_spec="75",
-        wheel_kg=Decimal("11.8"),
-        housing_kg=Decimal("15.8"),
-        subframe_kg=Decimal("18.4"),
-    ),
-    VehicleModel(
-        make="Volta",
-        model="E-Van",
-        wmi="LVT",
-        vds="V6L2B",
-        kg=2150,
-        chemistry="LFP",
-        kwh=Decimal("60"),
-        pack_kg=Decimal("400"),
-        battery_maker="VBT",
-        battery_spec="60",
-        wheel_kg=Decimal("10.4"),
-        housing_kg=Decimal("15.2"),
-        subframe_kg=Decimal("17.6"),
-    ),
-]
-
-# ISO 3779 model-year letters (position 10) and GB/T 34014-2017 date codes.
-VIN_YEARS = {2016: "G", 2017: "H", 2018: "J", 2019: "K", 2020: "L", 2021: "M"}
-GBT_DATE_CODES = "123456789ABCDEFGHJKLMNPRSTUVWXY"  # years from 2001, days from 1
-GBT_MONTH_CODES = "123456789ABC"
-GBT_BATTERY_TYPES = {"LFP": "B", "NMC": "E"}  # B lithium iron phosphate, E ternary (NCM)
-
-
-def demo_vin(model: VehicleModel, number: int, model_year: int) -> str:
-    """A VIN of the model: Chinese ones carry the ISO 3779 check digit, European ones a filler."""
-    body = f"{model.wmi}{model.vds}0{VIN_YEARS[model_year]}S{number:06d}"
-    check = vin_check_digit(body) if model.wmi.startswith("L") else "Z"
-    return validate_vin(body[:8] + check + body[9:])
-
-
-def gbt_battery_code(maker: str, chemistry: str, spec: str, trace: str, made: datetime, serial: int) -> str:
-    """A GB/T 34014-2017 pack code: maker, P, type, spec, traceability, year/month/day, serial."""
-    date = GBT_DATE_CODES[made.year - 2001] + GBT_MONTH_CODES[made.month - 1] + GBT_DATE_CODES[made.day - 1]
-    return validate_battery_code(f"{maker}P{GBT_BATTERY_TYPES[chemistry]}{spec}{trace:0>7}{date}{serial:07d}")
-
-
-# Where a GB/T 34014 code's unique part starts: traceability code, production date, serial.
-GBT_SERIAL_FROM = 7
-DATASHEETS_FILE = Path(__file__).resolve().parent / "data" / "demo_battery_datasheets.json"
-
-
-@lru_cache(maxsize=1)
-def _datasheets() -> dict:  # type: ignore[type-arg]
-    return json.loads(DATASHEETS_FILE.read_text(encoding="utf-8"))
-
-
-def battery_datasheet(  # type: ignore[type-arg]
-    *, maker: str, chemistry: str, kwh: Decimal, made: datetime, read_at: datetime, code: str | None = None
-) -> dict:
-    """The attributes a pack is registered with: its maker's (invented) data sheet, shaped as the
-    Battery Pass 1.2.0 aspects, with the maker's declared footprint; ``read_at`` is when its
-    battery management system was read out. With its GB/T 34014 ``code``, it also gets its GS1
-    keys for the passport's Digital Link: the model's GTIN and, as serial number (AI 21, at most
-    20 characters), the code's traceability part, production date and serial (17 characters)."""
-    sheets = _datasheets()
-    maker_sheet, model, common = sheets["makers"][maker], sheets["chemistries"][chemistry], sheets["common"]
-    gtins = maker_sheet["gtinByChemistry"]
-    maker_sheet = {key: value for key, value in maker_sheet.items() if key != "gtinByChemistry"}
-    keys = {"gtin": gtins[chemistry], "serialNumber": code[GBT_SERIAL_FROM:]} if code else {}
-    energy = float(kwh)
-    readout = read_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    power = common["power"]["ratedMaximumPowerKWPerKWh"] * energy
-    technical = model["technical"]
-    return {
-        **keys,
-        "makerFootprintKgCO2ePerKWh": model["makerFootprintKgCO2ePerKWh"],
-        "batteryPass": {
-            "GeneralProductInformation": {
-                **maker_sheet,
-                "batteryCategory": common["batteryCategory"],
-                "manufacturingDate": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "puttingIntoService": (made + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "warrentyPeriod": common["warrentyPeriod"],
-            },
-            "CarbonFootprintForBatteries": {"carbonFootprintStudy": common["carbonFootprintStudy"]},
-            "Circularity": {
-                "dismantlingAndRemovalInformation": [
-                    {
-                        "documentType": "DismantlingManual",
-                        "mimeType": "application/pdf",
-                        "documentURL": common["dismantlingManual"],
-                    }
-                ],
-                "sparePartSources": [common["sparePartSupplier"]],
-                "recycledContent": model["recycledContent"],
-                "safetyMeasures": {
-                    "safetyInstructions": common["safetyInstructions"],
-                    "extinguishingAgent": common["extinguishingAgent"],
-                },
-                "endOfLifeInformation": common["endOfLife"],
-                "renewableContent": common["renewableContent"],
-            },
-            "MaterialComposition": {
-                "batteryMaterials": [
-                    {
-                        "batteryMaterialName": m["batteryMaterialName"],
-                        "batteryMaterialIdentifier": m["batteryMaterialIdentifier"],
-                        "batteryMaterialLocation": {"componentName": m["componentName"]},
-                        "batteryMaterialMass": round(m["kgPerKWh"] * energy, 2),
-                        "isCriticalRawMaterial": m["isCriticalRawMaterial"],
-                    }
-                    for m in model["materials"]
-                ],
-                "hazardousSubstances": [],
-            },
-            "PerformanceAndDurability": {
-                "batteryTechicalProperties": {
-                    "originalPowerCapability": [{"atSoC": 80, "powerCapabilityAt": power}],
-                    "ratedMaximumPower": power,
-                    "powerCapabilityRatio": common["power"]["ratedMaximumPowerKWPerKWh"],
-                    "expectedNumberOfCycles": technical["expectedNumberOfCycles"],
-                    "initialSelfDischarge": common["initialSelfDischarge"],
-                    "roundtripEfficiency": technical["roundtripEfficiency"],
-                    "ratedCapacity": round(common["power"]["ratedCapacityAhPerKWh"] * energy, 1),
-                    "initialInternalResistance": [
-                        {"ohmicResistance": common["ohmicResistance"], "batteryComponent": "pack"}
-                    ],
-                    "expectedLifetime": common["expectedLifetimeYears"],
-                    "cRate": common["cRate"],
-                    "nominalVoltage": technical["nominalVoltage"],
-                    "minimumVoltage": technical["minimumVoltage"],
-                    "maximumVoltage": technical["maximumVoltage"],
-                    "capacityThresholdForExhaustion": common["capacityThresholdForExhaustion"],
-                    "lifetimeReferenceTest": common["lifetimeReferenceTest"],
-                    "cRateLifeCycleTest": common["cRateLifeCycleTest"],
-                    "temperatureRangeIdleState": common["temperatureRangeIdleState"],
-                },
-                "batteryCondition": {
-                    "energyThroughput": 0.0,
-                    "capacityThroughput": {"capacityThroughputValue": 0.0, "lastUpdate": readout},
-                    "numberOfFullCycles": {"numberOfFullCyclesValue": 0, "lastUpdate": readout},
-                    "stateOfCertifiedEnergy": {"stateOfCertifiedEnergyValue": 100.0, "lastUpdate": readout},
-                    "capacityFade": {"capacityFadeValue": 0.0, "lastUpdate": readout},
-                    "remainingEnergy": {"remainingEnergyalue": energy, "lastUpdate": readout},
-                    "remainingCapacity": {"remainingCapacityValue": 0.0, "lastUpdate": readout},
-                    "negativeEvents": [],
-                    "temperatureInformation": {
-                        "timeExtremeHighTemp": 0.0,
-                        "timeExtremeLowTemp": 0.0,
-                        "timeExtremeHighTempCharging": 0.0,
-                        "timeExtremeLowTempCharging": 0.0,
-                        "lastUpdate": readout,
-                    },
-                    "remainingPowerCapability": [],
-                    "powerFade": 0.0,
-                    "roundTripEfficiencyFade": 0.0,
-                    "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": 0.0},
-                    "currentSelfDischargingRate": {
-                        "currentSelfDischargingRateEntity": common["initialSelfDischarge"],
-                        "lastUpdate": readout,
-                    },
-                    "internalResistanceIncrease": [],
-                    "roundTripEfficiencyat50PerCentCycleLife": technical["roundTripEfficiencyat50PerCentCycleLife"],
-                    "remainingRoundTripEnergyEfficiency": {
-                        "remainingRoundTripEnergyEfficiencyValue": technical["roundtripEfficiency"],
-                        "lastUpdate": readout,
-                    },
-                    "stateOfCharge": {"stateOfChargeValue": 30.0, "lastUpdate": readout},
-                },
-            },
-            "SupplyChainDueDiligence": {
-                "supplyChainDueDiligenceReport": common["dueDiligenceReport"],
-                "thirdPartyAussurances": common["thirdPartyAssurances"],
-            },
-            "Labeling": {
-                "declarationOfConformity": common["declarationOfConformity"],
-                "resultOfTestReport": common["resultOfTestReport"],
-                "labels": common["labels"],
-            },
-        },
-    }
-
-
-def grams(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(GRAM)
-
-
-def round_up(kg: Decimal, unit: Decimal) -> Decimal:
-    return (kg / unit).to_integral_value(rounding=ROUND_UP) * unit
-
-
-def mix(parts: Sequence[tuple[Decimal | float, Composition]]) -> Composition:
-    total = sum(float(kg) for kg, _ in parts)
-    if total <= 0:
-        return {}
-    elements = sorted({element for _, composition in parts for element in composition})
-    return {e: round(sum(float(kg) * c.get(e, 0.0) for kg, c in parts) / total, 4) for e in elements}
-
-
-@dataclass
-class Stock:
-    """A lot the planner may draw from, as the engine sees it (what remains, its assay)."""
-
-    identifier: str
-    kg: Decimal
-    composition: Composition
-
-
-@dataclass
-class Pool:
-    """Lots of one material held by one organisation, used first in, first out."""
-
-    lots: list[Stock] = field(default_factory=list)
-
-    @property
-    def kg(self) -> Decimal:
-        return sum((lot.kg for lot in self.lots), Decimal(0))
-
-    def plan(self, kg: Decimal) -> list[tuple[Stock, Decimal]]:
-        taken, left = [], kg
-        for lot in self.lots:
-            if left <= 0:
-                break
-            used = min(lot.kg, left)
-            taken.append((lot, used))
-            left -= used
-        if left > 0:
-            raise ValueError(f"the pool holds {self.kg} kg, {kg} kg wanted")
-        return taken
-
-    def take(self, kg: Decimal) -> list[ops.LotIn]:
-        taken = self.plan(kg)
-        for lot, used in taken:
-            lot.kg -= used
-        self.lots = [lot for lot in self.lots if lot.kg > 0]
-        return [ops.LotIn(lot.identifier, used) for lot, used in taken]
+    def __call__(
+        self, *, maker: str, chemistry: str, kwh: Decimal, made: datetime, read_at: datetime, code: str | None = None
+    ) -> dict: ...  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -456,9 +127,16 @@ class Wave:
 
 class DemoLoop:
     def __init__(
-        self, partners: Partners, *, vehicles: int, end: datetime, progress: Callable[[int], object] | None = None
+        self,
+        partners: Partners,
+        *,
+        vehicles: int,
+        end: datetime,
+        datasheet: Datasheet,
+        progress: Callable[[int], object] | None = None,
     ) -> None:
         self.p = partners
+        self.datasheet = datasheet
         self.vehicles = vehicles
         self.end = end
         self.start = end - timedelta(days=DEMO_DAYS)
@@ -565,7 +243,7 @@ class DemoLoop:
                         model.chemistry,
                         model.kwh,
                         model.pack_kg,
-                        battery_datasheet(
+                        self.datasheet(
                             maker=model.battery_maker,
                             chemistry=model.chemistry,
                             kwh=model.kwh,
@@ -1017,63 +695,11 @@ def estimated_events(vehicles: int) -> int:
 
 
 def build_loop(
-    partners: Partners, *, vehicles: int, end: datetime, progress: Callable[[int], object] | None = None
+    partners: Partners,
+    *,
+    vehicles: int,
+    end: datetime,
+    datasheet: Datasheet,
+    progress: Callable[[int], object] | None = None,
 ) -> None:
-    DemoLoop(partners, vehicles=vehicles, end=end, progress=progress).run()
-
-
-# --- what the demo holds -------------------------------------------------------------------
-
-
-def summary() -> list[str]:
-    """Lines describing what is in the database: objects, operations, trays, melts, batteries."""
-    kinds = dict(TraceableObject.objects.values_list("kind").annotate(n=Count("id")).order_by("kind"))
-    operations = dict(EventRecord.objects.values_list("operation").annotate(n=Count("entry")).order_by("operation"))
-    trays = TraceableObject.objects.filter(kind=ObjectKind.PART, attributes__partType="battery_tray")
-    tray_kg = trays.aggregate(kg=Sum("initial_kg"))["kg"] or Decimal(0)
-    removed = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK).exclude(
-        attributes__has_key="previousIdentity"
-    )
-    lines = [
-        "objects:    " + ", ".join(f"{kind} {n}" for kind, n in kinds.items()),
-        "operations: " + ", ".join(f"{operation} {n}" for operation, n in operations.items()),
-        f"trays:      {trays.count()} battery trays, {tray_kg:,.1f} kg",
-        f"packs:      {removed.count()} removed from vehicles: "
-        f"{removed.filter(status=ObjectStatus.REPURPOSED).count()} repurposed for {SECOND_LIFE_APPLICATION}, "
-        f"{removed.filter(status=ObjectStatus.RECYCLED).count()} recycled",
-    ]
-    black_mass = TraceableObject.objects.filter(kind=ObjectKind.BLACK_MASS).aggregate(kg=Sum("initial_kg"))["kg"]
-    salts = (
-        TraceableObject.objects.filter(kind=ObjectKind.SALT)
-        .values_list("attributes__compound")
-        .annotate(kg=Sum("initial_kg"))
-        .order_by("attributes__compound")
-    )
-    if black_mass:
-        lines.append(
-            f"recycling:  black mass {black_mass:,.1f} kg; salts "
-            + ", ".join(f"{compound} {kg:,.1f} kg" for compound, kg in salts)
-        )
-    melts = EventRecord.objects.filter(operation=Operation.REMELTING, organisation__role=OrganisationRole.REMELTER)
-    charge: dict[str, Decimal] = {}
-    met = 0
-    for record in melts.select_related("entry"):
-        met += not record.warnings
-        quantities = json.loads(record.entry.document).get("inputQuantityList", [])
-        found = TraceableObject.objects.in_bulk([q["epcClass"] for q in quantities], field_name="identifier")
-        for q in quantities:
-            obj = found[q["epcClass"]]
-            source = str(obj.attributes.get("scrapCategory") or obj.kind)
-            charge[source] = charge.get(source, Decimal(0)) + Decimal(str(q["quantity"]))
-    total = sum(charge.values(), Decimal(0))
-    if total:
-        shares = ", ".join(f"{name} {kg / total:.1%}" for name, kg in sorted(charge.items(), key=lambda i: -i[1]))
-        post = charge.get(ScrapCategory.POST_CONSUMER, Decimal(0))
-        pre = charge.get(ScrapCategory.PRE_CONSUMER, Decimal(0))
-        internal = charge.get(ScrapCategory.INTERNAL, Decimal(0))
-        lines += [
-            f"melts:      {melts.count()} at the remelter, {met} meet {TARGET_ALLOY}; charge {total:,.0f} kg: {shares}",
-            f"post-consumer scrap in the melts: {post / total:.1%}; recycled content (ISO 14021: post- and "
-            f"pre-consumer, run-around scrap excluded, 004:176): {(post + pre) / (total - internal):.1%}",
-        ]
-    return lines
+    DemoLoop(partners, vehicles=vehicles, end=end, datasheet=datasheet, progress=progress).run()

@@ -1,6 +1,6 @@
 """Server-side SVG for the web admin: a line chart over time and a genealogy graph.
 
-Plain functions of plain values (no Django, no database), like ``passport.charts``: every
+Plain functions of plain values (no Django, no database), like ``carbon.web.charts``: every
 text is escaped and every number formatted here, so a template can include the result as is.
 """
 

@@ -1,4 +1,4 @@
-"""Small SVG charts for passport pages, drawn on the server: no script, nothing fetched.
+"""Small SVG charts of footprints and recycled content, drawn on the server: no script, nothing fetched.
 
 Plain functions of plain values (no Django), so the page, a test and an export can share them.
 Every text is escaped; every number is formatted here, never taken as markup.

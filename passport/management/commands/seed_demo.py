@@ -10,8 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from passport.demo import battery_datasheet
 from traceability import hooks
-from traceability.demo import Partners, build_loop, estimated_events, summary
+from traceability.demo.loop import Partners, build_loop, estimated_events
+from traceability.demo.summary import summary
 from traceability.models import Membership, Organisation, Site
 from traceability.selectors import ledger_size
 from traceability.services import (
@@ -114,6 +116,6 @@ class Command(BaseCommand):
         with tqdm(
             total=estimated_events(vehicles), unit="event", desc="demo loop", file=sys.stderr, disable=None
         ) as bar:
-            build_loop(partners, vehicles=vehicles, end=end, progress=bar.update)
+            build_loop(partners, vehicles=vehicles, end=end, datasheet=battery_datasheet, progress=bar.update)
             bar.total = bar.n
             bar.refresh()

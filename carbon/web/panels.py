@@ -1,0 +1,67 @@
+"""Carbon's panel of the lot page (named in ``settings.LOT_PAGE_PANELS``)."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from carbon.choices import CHAIN_NAMES, METHOD_NAMES
+from carbon.engine.model import METHODS, STAGES
+from carbon.web import charts
+from traceability.web.panels import LotPage
+
+# Chart labels: short enough for the chart's label column.
+METHOD_SHORT_NAMES = {"cut_off": "Cut-off", "allocation": "Allocation", "cff": "CFF"}
+STAGE_SHORT_NAMES = {
+    "raw_material_acquisition": "raw material",
+    "main_production": "production",
+    "distribution": "distribution",
+    "end_of_life_and_recycling": "end of life",
+}
+
+
+def footprint_panel(page: LotPage) -> str:
+    """The lot's footprint per method and lifecycle stage, and its recycled content per chain of custody."""
+    lot = page.lot
+    results = list(lot.footprints.all())  # type: ignore[attr-defined]
+    physical = {r.method: r for r in results if r.chain == "physical"}
+    methods = [m for m in METHODS if m in physical]
+    by_chain = {r.chain: r for r in results if r.method == "cut_off"}
+    context: dict[str, object] = {"lot": lot, "footprints": results}
+    if methods:
+        context["footprint_chart"] = charts.bar_chart(
+            [
+                (
+                    f"{METHOD_SHORT_NAMES.get(m, m)} · {STAGE_SHORT_NAMES.get(stage, stage)}",
+                    physical[m].per_kg.get(stage, 0.0),
+                )
+                for m in methods
+                for stage in STAGES
+                if physical[m].per_kg.get(stage)
+            ]
+            or [(METHOD_NAMES.get(m, m), physical[m].total_per_kg) for m in methods],
+            unit="kg CO2e/kg",
+            title="Carbon footprint per kg, by method and lifecycle stage",
+        )
+        context["methods"] = [METHOD_NAMES.get(m, m) for m in methods]
+        context["stages"] = [
+            (stage.replace("_", " "), [physical[m].per_kg.get(stage, 0.0) for m in methods]) for stage in STAGES
+        ]
+        context["totals"] = [(physical[m].total_per_kg, physical[m].total_kg) for m in methods]
+    if by_chain:
+        context["recycled_chart"] = charts.recycled_chart(
+            [
+                charts.RecycledBar(
+                    material=CHAIN_NAMES.get(chain, chain),
+                    pre_consumer_pct=result.pre_consumer_share * 100,
+                    post_consumer_pct=result.post_consumer_share * 100,
+                    minimums_pct={},
+                )
+                for chain, result in by_chain.items()
+            ],
+            title="Recycled content by chain of custody",
+        )
+        context["recycled"] = [
+            (CHAIN_NAMES.get(chain, chain), r.pre_consumer_share, r.post_consumer_share, r.pending_recycled)
+            for chain, r in by_chain.items()
+        ]
+    return render_to_string("web/_footprint_panel.html", context, request=page.request)

@@ -1,0 +1,68 @@
+"""What the demo holds: a few lines about the objects, operations, trays, melts and batteries in the
+database."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole, ScrapCategory
+from traceability.models import EventRecord, TraceableObject
+
+from .facts import SECOND_LIFE_APPLICATION, TARGET_ALLOY
+
+
+def summary() -> list[str]:
+    """Lines describing what is in the database: objects, operations, trays, melts, batteries."""
+    kinds = dict(TraceableObject.objects.values_list("kind").annotate(n=Count("id")).order_by("kind"))
+    operations = dict(EventRecord.objects.values_list("operation").annotate(n=Count("entry")).order_by("operation"))
+    trays = TraceableObject.objects.filter(kind=ObjectKind.PART, attributes__partType="battery_tray")
+    tray_kg = trays.aggregate(kg=Sum("initial_kg"))["kg"] or Decimal(0)
+    removed = TraceableObject.objects.filter(kind=ObjectKind.BATTERY_PACK).exclude(
+        attributes__has_key="previousIdentity"
+    )
+    lines = [
+        "objects:    " + ", ".join(f"{kind} {n}" for kind, n in kinds.items()),
+        "operations: " + ", ".join(f"{operation} {n}" for operation, n in operations.items()),
+        f"trays:      {trays.count()} battery trays, {tray_kg:,.1f} kg",
+        f"packs:      {removed.count()} removed from vehicles: "
+        f"{removed.filter(status=ObjectStatus.REPURPOSED).count()} repurposed for {SECOND_LIFE_APPLICATION}, "
+        f"{removed.filter(status=ObjectStatus.RECYCLED).count()} recycled",
+    ]
+    black_mass = TraceableObject.objects.filter(kind=ObjectKind.BLACK_MASS).aggregate(kg=Sum("initial_kg"))["kg"]
+    salts = (
+        TraceableObject.objects.filter(kind=ObjectKind.SALT)
+        .values_list("attributes__compound")
+        .annotate(kg=Sum("initial_kg"))
+        .order_by("attributes__compound")
+    )
+    if black_mass:
+        lines.append(
+            f"recycling:  black mass {black_mass:,.1f} kg; salts "
+            + ", ".join(f"{compound} {kg:,.1f} kg" for compound, kg in salts)
+        )
+    melts = EventRecord.objects.filter(operation=Operation.REMELTING, organisation__role=OrganisationRole.REMELTER)
+    charge: dict[str, Decimal] = {}
+    met = 0
+    for record in melts.select_related("entry"):
+        met += not record.warnings
+        quantities = json.loads(record.entry.document).get("inputQuantityList", [])
+        found = TraceableObject.objects.in_bulk([q["epcClass"] for q in quantities], field_name="identifier")
+        for q in quantities:
+            obj = found[q["epcClass"]]
+            source = str(obj.attributes.get("scrapCategory") or obj.kind)
+            charge[source] = charge.get(source, Decimal(0)) + Decimal(str(q["quantity"]))
+    total = sum(charge.values(), Decimal(0))
+    if total:
+        shares = ", ".join(f"{name} {kg / total:.1%}" for name, kg in sorted(charge.items(), key=lambda i: -i[1]))
+        post = charge.get(ScrapCategory.POST_CONSUMER, Decimal(0))
+        pre = charge.get(ScrapCategory.PRE_CONSUMER, Decimal(0))
+        internal = charge.get(ScrapCategory.INTERNAL, Decimal(0))
+        lines += [
+            f"melts:      {melts.count()} at the remelter, {met} meet {TARGET_ALLOY}; charge {total:,.0f} kg: {shares}",
+            f"post-consumer scrap in the melts: {post / total:.1%}; recycled content (ISO 14021: post- and "
+            f"pre-consumer, run-around scrap excluded, 004:176): {(post + pre) / (total - internal):.1%}",
+        ]
+    return lines

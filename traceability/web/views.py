@@ -1,0 +1,184 @@
+"""The recycler console's traceability pages, for signed-in members of an organisation: lots
+(list, and a page per lot with its genealogy and mass balance), events, and one form per operation.
+
+Views only read the request, call a selector or a form's service, and render; the figures come
+from ``traceability.selectors`` in a constant number of queries per page. The lot page's panels
+are declared in ``settings.LOT_PAGE_PANELS`` (see ``traceability.web.panels``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from traceability import selectors
+from traceability.api.authentication import request_organisation
+from traceability.choices import ObjectKind, ObjectStatus, Operation
+from traceability.errors import ApplicationError
+from traceability.models import Organisation
+from traceability.operations.registry import operation_for
+from traceability.operations.selectors import lot_history
+from traceability.services import ledger_checkpoint_create
+
+from .forms import FORMS, first_output
+from .panels import LotPage, lot_panels
+
+PAGE_SIZE = 25
+DASHBOARD_OPERATIONS = [
+    (Operation.VEHICLE_INTAKE, "Vehicles received"),
+    (Operation.DISMANTLING, "Vehicles dismantled"),
+    (Operation.BATTERY_GRADING, "Packs graded"),
+    (Operation.SCRAP_SORTING, "Scrap sortings"),
+    (Operation.REMELTING, "Melts"),
+    (Operation.MOLTEN_TRANSFER, "Molten deliveries"),
+    (Operation.DIE_CASTING, "Casting runs"),
+]
+
+
+def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, and a member of an organisation: the organisation is passed to the view."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        organisation = request_organisation(request)
+        if organisation is None:
+            return render(request, "web/no_organisation.html", status=403)
+        request.organisation = organisation  # type: ignore[attr-defined]
+        return view(request, organisation, *args, **kwargs)
+
+    return wrapper
+
+
+def allowed_forms(organisation: Organisation) -> list[tuple[str, str, str]]:
+    """(slug, title, summary) of the forms of the operations the organisation's role records."""
+    return [
+        (slug, form.title, form.summary)
+        for slug, form in FORMS.items()
+        if organisation.role in operation_for({"lt:operation": form.operation}).roles
+    ]
+
+
+def paged(request: HttpRequest, queryset: object) -> dict[str, object]:
+    """The requested page, and the query string that keeps the search on the other pages."""
+    others = request.GET.copy()
+    others.pop("page", None)
+    return {
+        "page": Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page")),
+        "query_string": others.urlencode(),
+    }
+
+
+@member_required
+def lot_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    query, kind, status = (request.GET.get(name, "").strip() for name in ("q", "kind", "status"))
+    lots = selectors.lots_search(organisation=organisation, query=query, kind=kind, status=status)
+    return render(
+        request,
+        "web/lot_list.html",
+        {
+            **paged(request, lots),
+            "query": query,
+            "kind": kind,
+            "status": status,
+            "kinds": ObjectKind.choices,
+            "statuses": ObjectStatus.choices,
+            "filtered": bool(query or kind or status),
+        },
+    )
+
+
+@member_required
+def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    query, operation = request.GET.get("q", "").strip(), request.GET.get("operation", "").strip()
+    events = selectors.events_search(organisation=organisation, query=query, operation=operation)
+    return render(
+        request,
+        "web/event_list.html",
+        {
+            **paged(request, events),
+            "query": query,
+            "operation": operation,
+            "operations": [op for op, _ in DASHBOARD_OPERATIONS]
+            + [Operation.MATERIAL_RECEIPT, Operation.CUSTODY_TRANSFER],
+            "filtered": bool(query or operation),
+        },
+    )
+
+
+@member_required
+def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation)})
+
+
+@member_required
+def record(request: HttpRequest, organisation: Organisation, operation: str) -> HttpResponse:
+    form_class = FORMS.get(operation)
+    if form_class is None:
+        raise Http404("no such operation")
+    form = form_class(request.POST or None, organisation=organisation)
+    rule = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = form.save()
+        except ApplicationError as error:
+            rule = error
+        else:
+            made = first_output(event)
+            messages.success(request, f"{form.title} recorded as ledger entry #{event.entry_id}.")
+            if made is not None:
+                return redirect("web:lot", pk=made.pk)
+            return redirect(reverse("web:events") + f"?q={event.entry_id}")
+    errors = form.errors.as_data()
+    rows = [
+        (field, [(error.code, message) for error in errors.get(field.name, []) for message in error.messages])
+        for field in form
+    ]
+    general = [(error.code, message) for error in errors.get("__all__", []) for message in error.messages]
+    return render(
+        request,
+        "web/record.html",
+        {
+            "form": form,
+            "rows": rows,
+            "general": general,
+            "rule": rule,
+            "allowed": organisation.role in operation_for({"lt:operation": form.operation}).roles,
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@member_required
+def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> HttpResponse:
+    try:
+        lot = selectors.lot_get(organisation=organisation, pk=pk)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+    page = LotPage(request, organisation, lot, lot_history(lot=lot))
+    return render(
+        request,
+        "web/lot_detail.html",
+        {
+            "lot": lot,
+            "verification": selectors.entry_verification(seq=lot.created_seq),
+            "panels": [panel(page) for panel in lot_panels()],
+        },
+    )
+
+
+@require_POST
+@member_required
+def checkpoint_request(request: HttpRequest, organisation: Organisation, pk: int) -> HttpResponse:
+    """Sign a checkpoint now, so an entry newer than the last one can be proven at once."""
+    checkpoint = ledger_checkpoint_create()
+    messages.success(request, f"Checkpoint of {checkpoint.tree_size} entries signed.")
+    return redirect("web:lot", pk=pk)
