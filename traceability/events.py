@@ -7,7 +7,7 @@ refuses duplicates by canonical event hash).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from traceability.choices import OrganisationRole
 from traceability.epcis.core.schema import EVENT_TYPES
@@ -39,10 +39,14 @@ def ledger_append_batch(*, organisation: Organisation, items: Sequence[Submitted
 
 
 def ledger_append(
-    *, organisation: Organisation, document: object, signature: str | None = None, key_id: str | None = None
+    *,
+    organisation: Organisation,
+    document: object,
+    signature: str | None = None,
+    key_id: str | None = None,
+    annotations: Mapping[str, object] | None = None,
 ) -> LedgerEntry:
     """Append one document signed client-side (``signature`` and ``key_id``) or custodially."""
-    (entry,) = ledger_append_batch(
-        organisation=organisation, items=[SubmittedDocument(document=document, signature=signature, key_id=key_id)]
-    )
+    item = SubmittedDocument(document=document, signature=signature, key_id=key_id, annotations=annotations or {})
+    (entry,) = ledger_append_batch(organisation=organisation, items=[item])
     return entry

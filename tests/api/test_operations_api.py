@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import battery_code, make_partner, make_site, signed, valid_vin
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.operations import rules
 from traceability.operations.epcis import CONTEXT, location
 
 pytestmark = pytest.mark.django_db
@@ -365,3 +366,64 @@ def test_an_operation_signed_client_side_goes_through_the_same_rules(parties):
     assert TraceableObject.objects.get(identifier=uri).created_seq == accepted.json()["seq"]
     assert duplicate.status_code == 400
     assert duplicate.json()["code"] == "identifier_taken"
+
+
+def _count_role_checks(monkeypatch) -> list[str]:
+    checked: list[str] = []
+    real = rules.recorder_role_allowed
+
+    def counting(operation, role, roles):  # type: ignore[no-untyped-def]
+        checked.append(operation)
+        return real(operation, role, roles)
+
+    monkeypatch.setattr(rules, "recorder_role_allowed", counting)
+    return checked
+
+
+def test_the_recorders_role_is_checked_once_per_request(parties, monkeypatch):
+    # given a dismantler and a count of the role checks
+    _, yard, dismantler = parties["dismantler"]
+    checked = _count_role_checks(monkeypatch)
+
+    # when it records a vehicle intake through the API
+    post(
+        dismantler, "vehicle-intake", {"site": yard.pk, "vin": valid_vin(7), "mass": "1.7 t", "make": "V", "model": "M"}
+    )
+
+    # then the role was checked exactly once
+    assert checked == ["vehicle_intake"]
+
+
+def test_a_document_sent_to_the_ledger_has_its_recorders_role_checked_by_the_engine(parties, monkeypatch):
+    # given a remelter who signs a vehicle intake (a dismantler's operation) itself
+    partner, shop, remelter = parties["remelter"]
+    checked = _count_role_checks(monkeypatch)
+    vin = valid_vin(43)
+    uri = f"urn:looptrace:vin:{vin}"
+    document = {
+        "@context": CONTEXT,
+        "type": "ObjectEvent",
+        "eventTime": "2026-10-01T08:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [uri],
+        "action": "ADD",
+        "bizStep": "receiving",
+        "readPoint": location(shop),
+        "bizLocation": location(shop),
+        "lt:operation": "vehicle_intake",
+        "lt:objects": {uri: {"kind": "vehicle", "label": vin, "massKg": 1700, "make": "V", "model": "M"}},
+    }
+    item = signed(partner, document)
+
+    # when it sends the document to the ledger
+    response = remelter.post(
+        "/api/v1/ledger/entries",
+        {"document": document, "signature": item.signature, "keyId": item.key_id},
+        format="json",
+    )
+
+    # then the engine checked the role, refused it, and nothing was stored
+    assert response.status_code == 403
+    assert response.json()["code"] == "role_not_allowed"
+    assert checked == ["vehicle_intake"]
+    assert not TraceableObject.objects.filter(identifier=uri).exists()

@@ -465,10 +465,12 @@ def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Res
         def post(self, request: Request) -> Response:
             organisation = request_organisation(request)
             # Before the body is read: a caller who may never record this learns so first.
-            operation_authorise(organisation=organisation, operation=operation)
+            authorisation = operation_authorise(organisation=organisation, operation=operation)
             payload = serializer_class(data=request.data)
             payload.is_valid(raise_exception=True)
-            record = operation_record(organisation=organisation, data=payload.to_input(payload.validated_data))
+            record = operation_record(
+                organisation=organisation, data=payload.to_input(payload.validated_data), authorisation=authorisation
+            )
             return Response(RecordedEventSerializer(record).data, status=status.HTTP_201_CREATED)
 
     OperationView.__name__ = f"{serializer_class.__name__}View"

@@ -39,15 +39,20 @@ def mass_balance_tolerance() -> Decimal:
     return Decimal(str(getattr(settings, "MASS_BALANCE_TOLERANCE", "0.005")))
 
 
-def project(entry: LedgerEntry, document: dict[str, object], *, check: bool) -> EventRecord | None:
-    """Apply one ledger event to the projections; ``None`` for events that are no operation."""
+def project(
+    entry: LedgerEntry, document: dict[str, object], *, check: bool, recorder_authorised: bool = False
+) -> EventRecord | None:
+    """Apply one ledger event to the projections; ``None`` for events that are no operation.
+
+    ``recorder_authorised``: the recording service has already checked the recorder's role.
+    """
     if OPERATION_FIELD not in document:
         return None
     operation = operation_for(document)
     effects = operation.parse(document)
     known = _gather(effects, entry.organisation)
     if check:
-        _check(operation, effects, known)
+        _check(operation, effects, known, recorder_authorised=recorder_authorised)
     consumed = {str(obj.pk): str(kg) for obj, kg in rules.consumed(effects, known.objects)}
     warnings = _apply(effects, entry, known)
     record = EventRecord.objects.create(
@@ -105,8 +110,9 @@ def _gather(effects: Effects, organisation: Organisation) -> Known:
     )
 
 
-def _check(operation: OperationDefinition, effects: Effects, known: Known) -> None:
-    rules.recorder_role_allowed(effects.operation, known.organisation.role, operation.roles)
+def _check(operation: OperationDefinition, effects: Effects, known: Known, *, recorder_authorised: bool) -> None:
+    if not recorder_authorised:
+        rules.recorder_role_allowed(effects.operation, known.organisation.role, operation.roles)
     for rule in (*rules.RECORDING, *operation.rules):
         rule(effects, known)
 

@@ -2,9 +2,9 @@
 
 ``operation_record`` is the one service the API, the web forms, the demo and the benchmarks
 call. It writes exactly one ledger entry, signed custodially for the organisation, and
-returns the ``EventRecord`` the projection made of it. Every rule (the recorder's role,
-the site, the operation's own rules) runs once, inside the append (see ``engine``): when
-one fails, nothing is stored.
+returns the ``EventRecord`` the projection made of it. Every rule runs once: the recorder's
+role here, the site and the operation's own rules inside the append (see ``engine``, which
+checks the role too for events that arrive as documents); when one fails, nothing is stored.
 
 The keyword services below (``remelting(organisation=..., site=..., ...)``) fill in the
 operation's input type and record it, for callers that hold the fields one by one.
@@ -12,12 +12,13 @@ operation's input type and record it, for callers that hold the fields one by on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from traceability.choices import Operation
-from traceability.errors import ApplicationError
 from traceability.events import ledger_append
 from traceability.models import EventRecord, Organisation
+from traceability.operations import rules
 from traceability.operations.battery_grading import BatteryGradingInput
 from traceability.operations.battery_recycling import BatteryRecyclingInput
 from traceability.operations.black_mass_refining import BlackMassRefiningInput
@@ -27,29 +28,48 @@ from traceability.operations.dismantling import DismantlingInput
 from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
 from traceability.operations.material_receipt import MaterialReceiptInput
 from traceability.operations.molten_transfer import MoltenTransferInput
+from traceability.operations.projector import RECORDER_AUTHORISED
 from traceability.operations.registry import BY_INPUT_TYPE, BY_NAME
 from traceability.operations.remelting import RemeltingInput
 from traceability.operations.repurposing import RepurposingInput
 from traceability.operations.scrap_sorting import ScrapSortingInput
 from traceability.operations.vehicle_intake import VehicleIntakeInput
 
-__all__ = ["BatteryOut", "LotIn", "LotOut", "PartOut", "operation_authorise", "operation_record"]
+__all__ = ["Authorisation", "BatteryOut", "LotIn", "LotOut", "PartOut", "operation_authorise", "operation_record"]
 
 
-def operation_record(*, organisation: Organisation, data: object) -> EventRecord:
-    """Record the operation whose input ``data`` is (one of the operations' ``*Input`` types)."""
+@dataclass(frozen=True, slots=True)
+class Authorisation:
+    """What ``operation_authorise`` grants: this organisation may record this operation."""
+
+    organisation_id: int
+    operation: Operation
+
+
+def operation_authorise(*, organisation: Organisation, operation: Operation) -> Authorisation:
+    """Refuse a caller whose role never records ``operation`` (the API asks before reading the body)."""
+    rules.recorder_role_allowed(operation, organisation.role, BY_NAME[operation].roles)
+    return Authorisation(organisation_id=organisation.pk, operation=operation)
+
+
+def operation_record(
+    *, organisation: Organisation, data: object, authorisation: Authorisation | None = None
+) -> EventRecord:
+    """Record the operation whose input ``data`` is (one of the operations' ``*Input`` types).
+
+    The recorder's role is checked once: here, unless ``authorisation`` shows it was already,
+    and the engine is told so; every other rule runs in the engine, inside the append.
+    """
     operation = BY_INPUT_TYPE[type(data)]
-    entry = ledger_append(organisation=organisation, document=operation.build(organisation, data))
+    if authorisation != Authorisation(organisation_id=organisation.pk, operation=operation.name):
+        operation_authorise(organisation=organisation, operation=operation.name)
+    entry = ledger_append(
+        organisation=organisation,
+        document=operation.build(organisation, data),
+        annotations={RECORDER_AUTHORISED: True},
+    )
     # The projection created the record in the same transaction and cached it on the entry.
     return entry.event_record
-
-
-def operation_authorise(*, organisation: Organisation, operation: Operation) -> None:
-    """Refuse a caller whose role never records ``operation`` before reading what it sent."""
-    roles = BY_NAME[operation].roles
-    if organisation.role not in roles:
-        name = operation.replace("_", "-")
-        raise ApplicationError("role_not_allowed", f"{name} is recorded by {', '.join(sorted(roles))}", status=403)
 
 
 def vehicle_intake(*, organisation: Organisation, **fields: Any) -> EventRecord:
