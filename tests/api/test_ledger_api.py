@@ -135,7 +135,8 @@ def test_a_document_signed_with_the_cli_helper_is_appended_and_proven(partner, t
     assert entry["keyId"] == partner.client_key.key_id
     assert entry["document"] == object_event(1)
 
-    # and: its inclusion proof verifies against the platform-signed checkpoint
+    # and: once a checkpoint is signed, its inclusion proof verifies against it
+    sign_checkpoint()
     proven = client.get(f"/api/v1/ledger/entries/{entry['seq']}").json()
     checkpoint = notes.verify_checkpoint(
         proven["inclusionProof"]["checkpoint"]["note"], "looptrace.example/ledger", platform_public_key(client)
@@ -323,3 +324,35 @@ def test_openapi_schema_describes_the_ledger_api(client):
         "/api/v1/ledger/batches",
     } <= set(schema["paths"])
     assert "apiKey" in schema["components"]["securitySchemes"]
+
+
+def _tree_head(leaves: list[bytes]) -> bytes:
+    """RFC 9162 MTH over leaf hashes (an entry hash is its leaf hash), written out for the test."""
+    if len(leaves) == 1:
+        return leaves[0]
+    split = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return merkle.node_hash(_tree_head(leaves[:split]), _tree_head(leaves[split:]))
+
+
+def test_reading_an_entry_signs_nothing_and_proves_it_against_the_newest_tree_it_can(partner):
+    # given a checkpoint of the first entries, then one entry more
+    events.ledger_append(organisation=partner.organisation, document=object_event(60))
+    sign_checkpoint()
+    signed = Checkpoint.objects.get()
+    newer = events.ledger_append(organisation=partner.organisation, document=object_event(61))
+    client = client_for(partner)
+
+    # when both entries are read
+    covered = client.get(f"/api/v1/ledger/entries/{signed.tree_size}").json()["inclusionProof"]
+    uncovered = client.get(f"/api/v1/ledger/entries/{newer.seq}").json()["inclusionProof"]
+
+    # then no checkpoint was signed by the reads
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [signed.tree_size]
+    # and the covered entry is proven against the signed checkpoint, the newer one against the tree as it is
+    assert covered["treeSize"] == signed.tree_size and covered["checkpoint"]["note"] == signed.note
+    assert uncovered["treeSize"] == newer.seq and uncovered["checkpoint"] is None
+    leaf = bytes.fromhex(newer.entry_hash)
+    root = _tree_head(
+        [bytes.fromhex(h) for h in LedgerEntry.objects.order_by("seq").values_list("entry_hash", flat=True)]
+    )
+    merkle.verify_inclusion(leaf, newer.seq - 1, newer.seq, [base64.b64decode(h) for h in uncovered["hashes"]], root)

@@ -96,7 +96,12 @@ class BatchCreateView(APIView):
 class EntryDetailView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("tree_size", int, description="prove against this size (default: latest checkpoint)")
+            OpenApiParameter(
+                "tree_size",
+                int,
+                description="prove against this size (default: the latest checkpoint if it covers the entry, "
+                "else the current tree, with no checkpoint)",
+            )
         ],
         responses=s.EntryWithProofSerializer,
         summary="One ledger entry with its RFC 9162 inclusion proof",
@@ -108,8 +113,14 @@ class EntryDetailView(APIView):
         tree_size = query.validated_data.get("tree_size")
         checkpoint = None
         if tree_size is None:
-            checkpoint = services.ledger_checkpoint_create()
-            tree_size = checkpoint.tree_size
+            # A read signs nothing: the latest signed checkpoint proves the entry when it covers
+            # it; an entry newer than that is proven against the current tree, unsigned, until
+            # the next checkpoint (beat, the command or a POST) covers it.
+            latest = selectors.checkpoint_latest()
+            if latest is not None and latest.tree_size >= seq:
+                checkpoint, tree_size = latest, latest.tree_size
+            else:
+                tree_size = selectors.ledger_size()
         proof = selectors.inclusion_proof(seq=seq, tree_size=tree_size)
         context = {"readable_documents": _document_reader(request)}
         return Response(
