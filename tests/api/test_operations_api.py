@@ -339,11 +339,11 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
 
 
-def test_an_operation_signed_client_side_goes_through_the_same_rules(parties):
-    partner, yard, dismantler = parties["dismantler"]
-    vin = valid_vin(42)
+def _intake_signed_by_hand(site, number: int) -> tuple[str, dict]:
+    """A vehicle intake event as a partner builds it itself, for the ledger API."""
+    vin = valid_vin(number)
     uri = f"urn:looptrace:vin:{vin}"
-    document = {
+    return uri, {
         "@context": CONTEXT,
         "type": "ObjectEvent",
         "eventTime": "2026-10-01T08:00:00.000Z",
@@ -351,11 +351,16 @@ def test_an_operation_signed_client_side_goes_through_the_same_rules(parties):
         "epcList": [uri],
         "action": "ADD",
         "bizStep": "receiving",
-        "readPoint": location(yard),
-        "bizLocation": location(yard),
+        "readPoint": location(site),
+        "bizLocation": location(site),
         "lt:operation": "vehicle_intake",
         "lt:objects": {uri: {"kind": "vehicle", "label": vin, "massKg": 1700, "make": "V", "model": "M"}},
     }
+
+
+def test_an_operation_signed_client_side_goes_through_the_same_rules(parties):
+    partner, yard, dismantler = parties["dismantler"]
+    uri, document = _intake_signed_by_hand(yard, 42)
     item = signed(partner, document)
     body = {"document": document, "signature": item.signature, "keyId": item.key_id}
 
@@ -398,21 +403,7 @@ def test_a_document_sent_to_the_ledger_has_its_recorders_role_checked_by_the_eng
     # given a remelter who signs a vehicle intake (a dismantler's operation) itself
     partner, shop, remelter = parties["remelter"]
     checked = _count_role_checks(monkeypatch)
-    vin = valid_vin(43)
-    uri = f"urn:looptrace:vin:{vin}"
-    document = {
-        "@context": CONTEXT,
-        "type": "ObjectEvent",
-        "eventTime": "2026-10-01T08:00:00.000Z",
-        "eventTimeZoneOffset": "+00:00",
-        "epcList": [uri],
-        "action": "ADD",
-        "bizStep": "receiving",
-        "readPoint": location(shop),
-        "bizLocation": location(shop),
-        "lt:operation": "vehicle_intake",
-        "lt:objects": {uri: {"kind": "vehicle", "label": vin, "massKg": 1700, "make": "V", "model": "M"}},
-    }
+    uri, document = _intake_signed_by_hand(shop, 43)
     item = signed(partner, document)
 
     # when it sends the document to the ledger
