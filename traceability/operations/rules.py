@@ -158,9 +158,14 @@ def inputs_available(effects: Effects, known: Known) -> None:
         within_remaining_mass(obj, kg)
 
 
-def mass_balance(*, inputs_kg: Decimal, outputs_kg: Decimal, losses_kg: Decimal, tolerance: Decimal) -> None:
+def mass_balance_holds(*, inputs_kg: Decimal, outputs_kg: Decimal, losses_kg: Decimal, tolerance: Decimal) -> bool:
     """Inputs consumed = outputs + declared losses, within ``tolerance`` of the inputs."""
-    if abs(inputs_kg - (outputs_kg + losses_kg)) > tolerance * inputs_kg:
+    return abs(inputs_kg - (outputs_kg + losses_kg)) <= tolerance * inputs_kg
+
+
+def mass_balance(*, inputs_kg: Decimal, outputs_kg: Decimal, losses_kg: Decimal, tolerance: Decimal) -> None:
+    """Refuse a transformation that does not balance (``mass_balance_holds``)."""
+    if not mass_balance_holds(inputs_kg=inputs_kg, outputs_kg=outputs_kg, losses_kg=losses_kg, tolerance=tolerance):
         raise ApplicationError(
             "mass_unbalanced",
             f"inputs {inputs_kg} kg != outputs {outputs_kg} kg + losses {losses_kg} kg (tolerance {tolerance * 100}%)",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from traceability.models import EventRecord, TraceableObject
 from traceability.operations.engine import mass_balance_tolerance
 from traceability.operations.registry import OPERATIONS
-from traceability.operations.rules import mass_balanced
+from traceability.operations.rules import mass_balance_holds, mass_balanced
 
 # Transformations whose inputs must equal outputs plus declared losses (their rules say so).
 BALANCED_OPERATIONS = frozenset(operation.name for operation in OPERATIONS if mass_balanced in operation.rules)
@@ -52,6 +52,11 @@ def lot_history(*, lot: TraceableObject) -> list[Balance]:
         balance.outputs_kg = sum((o.initial_kg for o in outputs), Decimal(0))
         balance.losses_kg = sum(losses.values(), Decimal(0))
         balance.difference_kg = balance.inputs_kg - balance.outputs_kg - balance.losses_kg
-        balance.within_tolerance = abs(balance.difference_kg) <= tolerance * balance.inputs_kg
+        balance.within_tolerance = mass_balance_holds(
+            inputs_kg=balance.inputs_kg,
+            outputs_kg=balance.outputs_kg,
+            losses_kg=balance.losses_kg,
+            tolerance=tolerance,
+        )
         history.append(balance)
     return history
