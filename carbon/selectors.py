@@ -15,7 +15,8 @@ from carbon.models import EmissionFactor, FootprintResult
 from traceability.choices import ObjectKind, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, TraceableObject
-from traceability.selectors import MELT_KINDS, READ_ALL_ROLES
+from traceability.selectors import MELT_KINDS
+from traceability.visibility import READ_ALL_ROLES
 
 # Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
 CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)

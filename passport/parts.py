@@ -19,7 +19,7 @@ from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, Organisation, TraceableObject
-from traceability.selectors import objects_visible_to
+from traceability.visibility import objects_visible_to
 
 CAST_BY = Operation.DIE_CASTING
 # Kinds of the roots a part's metal comes from, as provenance names them.

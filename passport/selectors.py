@@ -12,7 +12,7 @@ from passport.tiers import filter_for_tier, tier_rank
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
-from traceability.selectors import READ_ALL_ROLES, objects_visible_to
+from traceability.visibility import READ_ALL_ROLES, objects_visible_to
 
 URN_PREFIX = "urn:looptrace:"
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from traceability import selectors
+from traceability import visibility
 from traceability.models import (
     AlloySpecification,
     ApiCredential,
@@ -130,7 +130,7 @@ class TraceableObjectAdmin(MemberReadable, ReadOnlyAdmin):
         organisation = _member_organisation(request)
         if organisation is None:
             return super().get_queryset(request)
-        return selectors.objects_visible_to(organisation=organisation)
+        return visibility.objects_visible_to(organisation=organisation)
 
 
 @admin.register(EventRecord)
@@ -146,7 +146,7 @@ class EventRecordAdmin(MemberReadable, ReadOnlyAdmin):
         organisation = _member_organisation(request)
         if organisation is None:
             return super().get_queryset(request)
-        return selectors.events_visible_to(organisation=organisation)
+        return visibility.events_visible_to(organisation=organisation)
 
 
 @admin.register(AlloySpecification)

@@ -26,9 +26,8 @@ from traceability.models import (
     SigningKey,
     TraceableObject,
 )
+from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
 
-# Roles that read every organisation's objects, events and documents.
-READ_ALL_ROLES = frozenset({OrganisationRole.REGULATOR, OrganisationRole.OPERATOR})
 MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 
 
@@ -89,33 +88,6 @@ def merkle_root(*, tree_size: int) -> bytes:
 
 def signing_keys_list() -> QuerySet[SigningKey]:
     return SigningKey.objects.select_related("organisation").order_by("registered_seq")
-
-
-def may_read_documents_of(*, reader: Organisation, owner_id: int) -> bool:
-    """Documents are the recorder's; regulators and the operator read all of them."""
-    return reader.pk == owner_id or reader.role in READ_ALL_ROLES
-
-
-def objects_visible_to(*, organisation: Organisation) -> QuerySet[TraceableObject]:
-    """What an organisation made, holds, or held (it recorded an event about it then)."""
-    objects = TraceableObject.objects.select_related("created_by", "custodian")
-    if organisation.role in READ_ALL_ROLES:
-        return objects.all()
-    held = EventRecord.involved.through.objects.filter(eventrecord__organisation=organisation).values(
-        "traceableobject_id"
-    )
-    return objects.filter(Q(created_by=organisation) | Q(custodian=organisation) | Q(pk__in=held))
-
-
-def events_visible_to(*, organisation: Organisation) -> QuerySet[EventRecord]:
-    """Events an organisation recorded, and events about objects it can see."""
-    events = EventRecord.objects.select_related("entry", "organisation")
-    if organisation.role in READ_ALL_ROLES:
-        return events.all()
-    concerning = EventRecord.involved.through.objects.filter(
-        traceableobject__in=objects_visible_to(organisation=organisation).values("pk")
-    ).values("eventrecord_id")
-    return events.filter(Q(organisation=organisation) | Q(pk__in=concerning))
 
 
 # --- the recycler console's pages ----------------------------------------------------------

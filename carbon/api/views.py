@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from carbon import selectors, services
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
 from carbon.models import EmissionFactor, FootprintResult
-from traceability import selectors as trace_selectors
+from traceability import visibility
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
 from traceability.models import TraceableObject
@@ -72,7 +72,7 @@ class FootprintView(APIView):
         summary="Footprint and recycled-content shares of an object, per method and chain of custody",
     )
     def get(self, request: Request, pk: int) -> Response:
-        visible = trace_selectors.objects_visible_to(organisation=request_organisation(request))
+        visible = visibility.objects_visible_to(organisation=request_organisation(request))
         node = visible.filter(pk=pk).first()
         if node is None:
             raise ApplicationError("not_found", "no such object among those you may read", status=404)
@@ -150,7 +150,7 @@ class BatteryFootprintView(APIView):
         summary="Battery footprint per kWh of lifetime energy (Art. 7) and recycled content against Art. 8",
     )
     def get(self, request: Request, pk: int) -> Response:
-        visible = trace_selectors.objects_visible_to(organisation=request_organisation(request))
+        visible = visibility.objects_visible_to(organisation=request_organisation(request))
         battery = visible.filter(pk=pk).first()
         if battery is None:
             raise ApplicationError("not_found", "no such object among those you may read", status=404)

@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from carbon.models import ProductFootprint
 from carbon.pact import documents
 from carbon.pact.errors import PactError
-from traceability import selectors as trace_selectors
+from traceability import visibility
 from traceability.models import Organisation
 
 STATUSES = ("Active", "Deprecated")
@@ -93,7 +93,7 @@ def footprints_all() -> QuerySet[ProductFootprint]:
 def footprints_visible_to(*, organisation: Organisation) -> QuerySet[ProductFootprint]:
     """Footprints of the objects the organisation may read (made, holds or held, or every one for
     regulators and the operator): a partner's access to a product is its access to the footprint."""
-    visible = trace_selectors.objects_visible_to(organisation=organisation).values("identifier")
+    visible = visibility.objects_visible_to(organisation=organisation).values("identifier")
     return footprints_all().filter(node_id__in=visible)
 
 

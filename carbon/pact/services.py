@@ -37,7 +37,7 @@ from carbon.pact import schemas, sealing, selectors
 from carbon.pact.client import PactClient
 from carbon.pact.documents import iso
 from carbon.pact.errors import OAuthError, PactError
-from traceability import selectors as trace_selectors
+from traceability import visibility
 from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, ObjectKind
 from traceability.errors import ApplicationError
 from traceability.models import ApiCredential, Organisation, TraceableObject
@@ -375,7 +375,7 @@ def _answer_of(event: PactEvent) -> dict[str, Any]:
     """The Fulfilled event with the matching active footprints, or Rejected when none matches."""
     organisation = event.organisation
     criteria = criteria_of(event.spec, event.body["data"])
-    footprints_issue(nodes=trace_selectors.objects_visible_to(organisation=organisation))
+    footprints_issue(nodes=visibility.objects_visible_to(organisation=organisation))
     matches = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
     if not criteria.statuses:
         matches = matches.filter(deprecated=False)

@@ -10,7 +10,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from traceability import selectors
+from traceability import visibility
 from traceability.api.authentication import request_organisation
 from traceability.choices import SERIALISED_KINDS, ObjectKind
 from traceability.errors import ApplicationError
@@ -97,7 +97,7 @@ class VisibleObjects(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[TraceableObject]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
             return TraceableObject.objects.none()
-        objects = selectors.objects_visible_to(organisation=request_organisation(self.request))
+        objects = visibility.objects_visible_to(organisation=request_organisation(self.request))
         return objects.filter(kind__in=self.kinds) if self.kinds is not None else objects
 
 
@@ -164,7 +164,9 @@ class VisibleEvents(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[EventRecord]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
             return EventRecord.objects.none()
-        return selectors.events_visible_to(organisation=request_organisation(self.request)).prefetch_related("involved")
+        return visibility.events_visible_to(organisation=request_organisation(self.request)).prefetch_related(
+            "involved"
+        )
 
 
 class EventListView(VisibleEvents, generics.ListAPIView):

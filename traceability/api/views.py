@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from traceability import events, selectors, services
+from traceability import events, selectors, services, visibility
 from traceability.api import serializers as s
 from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
@@ -21,7 +21,7 @@ from traceability.writer import SubmittedDocument
 
 def _document_reader(request: Request):  # type: ignore[no-untyped-def]
     reader = request_organisation(request)
-    return lambda entry: selectors.may_read_documents_of(reader=reader, owner_id=entry.organisation_id)
+    return lambda entry: visibility.may_read_documents_of(reader=reader, owner_id=entry.organisation_id)
 
 
 class HealthView(APIView):

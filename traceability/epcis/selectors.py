@@ -17,7 +17,7 @@ from traceability.epcis.core.vocabulary import full_uri
 from traceability.errors import ApplicationError
 from traceability.models import EpcisEvent, EpcisEventEpc, Organisation
 from traceability.operations.epcis import EPCIS_CONTEXT
-from traceability.selectors import READ_ALL_ROLES, events_visible_to, objects_visible_to
+from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 1000

@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 from traceability.genealogy import genealogy
 from traceability.models import Organisation, TraceableObject
 from traceability.operations.selectors import Balance
-from traceability.selectors import objects_visible_to
+from traceability.visibility import objects_visible_to
 
 from .svg import GraphEdge, GraphNode, genealogy_graph
 

@@ -26,8 +26,7 @@ from rest_framework.views import APIView
 from carbon.pact import selectors, services
 from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, require_https
 from carbon.pact.errors import OAuthError, PactError
-from traceability import selectors as trace_selectors
-from traceability import throttle
+from traceability import throttle, visibility
 from traceability.errors import ApplicationError
 
 DEFAULT_LIMIT = 100
@@ -194,7 +193,7 @@ class FootprintListView(PactView):
                 values.setdefault(by_name[key.lower()], []).extend(params.getlist(key))
         criteria = selectors.criteria_from(values)
         organisation = request.user.organisation
-        services.footprints_issue(nodes=trace_selectors.objects_visible_to(organisation=organisation))
+        services.footprints_issue(nodes=visibility.objects_visible_to(organisation=organisation))
         matching = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
         page = list(matching[offset : offset + limit + 1])
         headers = {}
@@ -218,7 +217,7 @@ class FootprintDetailView(PactView):
         footprint = selectors.footprint_get(pf_id=pf_id, organisation=organisation)
         # A newer result may have superseded it since: issue first, so its status is current.
         services.footprints_issue(
-            nodes=trace_selectors.objects_visible_to(organisation=organisation).filter(identifier=footprint.node_id)
+            nodes=visibility.objects_visible_to(organisation=organisation).filter(identifier=footprint.node_id)
         )
         footprint = selectors.footprint_get(pf_id=pf_id, organisation=organisation)
         return Response({"data": selectors.footprint_document(footprint=footprint, spec=self.spec)})
