@@ -192,6 +192,11 @@ def prepare_submissions(
             kind = kind_of(item.document)
             data = canonical_document(item.document)
             if item.signature is None:
+                if item.key_id:
+                    # Signing with another key than the one named would hide that the named key signed nothing.
+                    raise ApplicationError(
+                        "signature_missing", "a keyId names the key that signed the document: send its signature too"
+                    )
                 if custodial is None:
                     key = _custodial_key(organisation)
                     _check_key_usable(key, organisation, now)
