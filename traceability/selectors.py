@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, OrganisationRole
+from traceability.choices import BATTERY_KINDS, KeyCustody, ObjectKind, ObjectStatus, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.ledger import checkpoint as notes
 from traceability.ledger import merkle
@@ -179,12 +179,12 @@ class Verification:
 
 
 def _platform_keys() -> list[bytes]:
-    return [
-        bytes(key)
-        for key in SigningKey.objects.filter(organisation__slug=settings.PLATFORM_ORGANISATION_SLUG).values_list(
-            "public_key", flat=True
-        )
-    ]
+    """Every key the platform has held, newest first (an older checkpoint may be signed by an older one);
+    a client key registered for the operator's organisation is no platform key."""
+    keys = SigningKey.objects.filter(
+        organisation__slug=settings.PLATFORM_ORGANISATION_SLUG, custody=KeyCustody.PLATFORM
+    ).order_by("-registered_seq")
+    return [bytes(key) for key in keys.values_list("public_key", flat=True)]
 
 
 def entry_verification(*, seq: int) -> Verification:

@@ -77,9 +77,14 @@ def platform_organisation() -> Organisation:
 
 
 def platform_signing_key() -> tuple[SigningKey, Ed25519PrivateKey]:
-    """The platform's current key (it signs key facts and checkpoints), bootstrapping the ledger if empty."""
+    """The platform's current key (it signs key facts and checkpoints), bootstrapping the ledger if empty.
+
+    Chosen by custody first, recency second: a client key registered for the operator's
+    organisation is that organisation's own, and never signs for the platform."""
     key = (
-        SigningKey.objects.filter(organisation__slug=_platform_slug(), revoked_at__isnull=True)
+        SigningKey.objects.filter(
+            organisation__slug=_platform_slug(), custody=KeyCustody.PLATFORM, revoked_at__isnull=True
+        )
         .order_by("-registered_seq")
         .first()
     )

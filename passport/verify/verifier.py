@@ -29,6 +29,7 @@ from traceability.ledger import checkpoint as notes
 from traceability.ledger import merkle
 from traceability.ledger.audit import RootAccumulator, platform_key_names
 from traceability.ledger.chain import (
+    CUSTODY_PLATFORM,
     GENESIS_PREV,
     KEY_KINDS,
     EntryHeader,
@@ -454,7 +455,7 @@ class _Verifier:
         if self.header_key is not None and self.header_key != public_key:
             self.fail("manifest", "header_key_mismatch", "the header names another platform key than the manifest")
         record = self.keyring.keys.get(signer)
-        if record is None or record.organisation != self.keyring.platform:
+        if record is None or record.organisation != self.keyring.platform or record.custody != CUSTODY_PLATFORM:
             self.fail("manifest", "manifest_key_unregistered", "the signing key is not a platform key of this ledger")
         elif record.revoked_seq is not None:
             self.fail("manifest", "manifest_key_revoked", f"the platform revoked this key at seq {record.revoked_seq}")

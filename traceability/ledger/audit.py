@@ -4,7 +4,7 @@ and the check of signed checkpoints against recomputed roots."""
 from dataclasses import dataclass
 
 from traceability.ledger import checkpoint as notes
-from traceability.ledger.chain import Failure, KeyRing
+from traceability.ledger.chain import CUSTODY_PLATFORM, Failure, KeyRing
 from traceability.ledger.errors import LedgerError
 from traceability.ledger.merkle import EMPTY_ROOT, node_hash
 
@@ -45,8 +45,11 @@ class StoredCheckpoint:
 
 
 def platform_key_names(keyring: KeyRing) -> list[bytes]:
-    """Public keys of the platform, newest first: any of them may have signed a checkpoint."""
-    keys = [k for k in keyring.keys.values() if k.organisation == keyring.platform]
+    """Public keys of the platform, newest first: any of them may have signed a checkpoint.
+
+    The platform's keys are the ones its organisation registered in the platform's custody; a
+    client key registered for that organisation signs its events, never checkpoints."""
+    keys = [k for k in keyring.keys.values() if k.organisation == keyring.platform and k.custody == CUSTODY_PLATFORM]
     return [k.public_key for k in sorted(keys, key=lambda k: k.registered_seq, reverse=True)]
 
 

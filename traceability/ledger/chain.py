@@ -49,6 +49,9 @@ KIND_PASSPORT_VERSION = "passport.version"
 KEY_KINDS = frozenset({KIND_KEY_REGISTERED, KIND_KEY_REVOKED})
 # Facts only the platform signs, whatever organisation they concern.
 PLATFORM_KINDS = frozenset({KIND_ORGANISATION_REGISTERED, KIND_PASSPORT_VERSION, *KEY_KINDS})
+# A key registration's ``custody``: the platform holds the private key. Only such keys of the
+# platform's organisation are platform keys (facts, checkpoints); a client key it registers is not.
+CUSTODY_PLATFORM = "platform"
 ENTRY_KINDS = frozenset({KIND_EVENT, *PLATFORM_KINDS})
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -125,6 +128,7 @@ class KeyRecord:
     public_key: bytes
     valid_from: datetime
     registered_seq: int
+    custody: str = CUSTODY_PLATFORM
     revoked_seq: int | None = None
     revoked_at: datetime | None = None
     _verifier: Ed25519PublicKey | None = field(default=None, repr=False)
@@ -192,6 +196,7 @@ class KeyRing:
             public_key=public_key,
             valid_from=parse_time(str(document.get("validFrom", ""))),
             registered_seq=seq,
+            custody=str(document.get("custody", "")),
         )
 
     def _revoke(self, seq: int, document: dict[str, object]) -> None:
@@ -233,6 +238,8 @@ def verify_entry(header: EntryHeader, document: bytes, keyring: KeyRing) -> None
     record = keyring.key_for(
         key_id_hex=header.key_id, organisation=signer_organisation, seq=header.seq, at=header.recorded_at
     )
+    if header.kind in PLATFORM_KINDS and record.custody != CUSTODY_PLATFORM:
+        raise LedgerError("key_not_platform", "a platform fact is signed by a key the platform does not hold")
     verify_bytes(record.verifier(), document, header.signature)
 
 
