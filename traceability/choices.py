@@ -13,6 +13,21 @@ class OrganisationRole(models.TextChoices):
     OPERATOR = "operator", "Platform operator"
 
 
+# The organisations that can hold material: each partner works on what it holds, while a
+# regulator reads and the platform operator keeps the ledger, and neither takes material in.
+# Who may ship, and who may receive custody, are both this set.
+MATERIAL_HOLDING_ROLES = frozenset(
+    {
+        OrganisationRole.OEM,
+        OrganisationRole.DISMANTLER,
+        OrganisationRole.BATTERY_RECYCLER,
+        OrganisationRole.REMELTER,
+        OrganisationRole.DIE_CASTER,
+        OrganisationRole.BATTERY_MAKER,
+    }
+)
+
+
 class Operation(models.TextChoices):
     """A lifecycle operation of the car-to-car loop, as named in an event's ``lt:operation``."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from traceability.choices import Operation, OrganisationRole
+from traceability.choices import MATERIAL_HOLDING_ROLES, Operation
 from traceability.errors import ApplicationError
 from traceability.identifiers import validate_uri
 from traceability.models import Organisation, Site
@@ -16,18 +16,6 @@ from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
 from traceability.operations.inputs import LotIn
-
-# Every partner ships what it holds; regulators and the platform hold nothing.
-SHIPPERS = frozenset(
-    {
-        OrganisationRole.DISMANTLER,
-        OrganisationRole.REMELTER,
-        OrganisationRole.DIE_CASTER,
-        OrganisationRole.BATTERY_RECYCLER,
-        OrganisationRole.BATTERY_MAKER,
-        OrganisationRole.OEM,
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,9 +61,9 @@ def parse(document: dict[str, object]) -> Effects:
 
 OPERATION = OperationDefinition(
     name=Operation.CUSTODY_TRANSFER,
-    roles=SHIPPERS,
+    roles=MATERIAL_HOLDING_ROLES,
     input_type=CustodyTransferInput,
     build=build,
     parse=parse,
-    rules=(rules.touched_objects_usable, rules.new_custodian_known),
+    rules=(rules.touched_objects_usable, rules.new_custodian_known, rules.custody_goes_to_a_holder),
 )

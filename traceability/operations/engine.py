@@ -16,9 +16,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from traceability.choices import CompositionPolicy, ObjectStatus
+from traceability.choices import CompositionPolicy, ObjectStatus, Operation
+from traceability.epcis.core.fields import canonical_id, named_identifiers, parse_time
+from traceability.epcis.core.hashing import EventHashError
 from traceability.models import (
     AlloySpecification,
+    EpcisEventEpc,
     EventRecord,
     LedgerEntry,
     MassFlow,
@@ -47,6 +50,8 @@ def project(
     ``recorder_authorised``: the recording service has already checked the recorder's role.
     """
     if OPERATION_FIELD not in document:
+        if check:
+            _check_other_event(document, entry.organisation)
         return None
     operation = operation_for(document)
     effects = operation.parse(document)
@@ -71,6 +76,32 @@ def project(
     through = EventRecord.involved.through
     through.objects.bulk_create(through(eventrecord_id=entry.seq, traceableobject_id=pk) for pk in involved)
     return record
+
+
+def _check_other_event(document: dict[str, object], organisation: Organisation) -> None:
+    """The rules an event without an operation keeps: a plausible time, and objects its recorder held."""
+    try:
+        moment = parse_time(document.get("eventTime"))
+    except EventHashError:
+        moment = None  # the EPCIS index refuses it, naming the field
+    if moment is not None:
+        rules.event_time_within_bounds(moment, timezone.now())
+    named = named_identifiers(document)
+    if not named:
+        return
+    forms = set(named) | {canonical_id(value) for value in named}
+    # The forms other events wrote the same identifiers in (an EPC URN for a Digital Link, say).
+    forms |= set(EpcisEventEpc.objects.filter(canonical__in=forms).values_list("value", flat=True).distinct())
+    objects = list(TraceableObject.objects.filter(identifier__in=forms))
+    if not objects:
+        return
+    held = {obj.pk for obj in objects if organisation.pk in (obj.created_by_id, obj.custodian_id)}
+    held |= set(
+        EventRecord.involved.through.objects.filter(
+            traceableobject_id__in=[obj.pk for obj in objects], eventrecord__organisation=organisation
+        ).values_list("traceableobject_id", flat=True)
+    )
+    rules.objects_held_by_capturer(organisation, objects, held)
 
 
 def _gather(effects: Effects, organisation: Organisation) -> Known:
@@ -100,6 +131,7 @@ def _gather(effects: Effects, organisation: Organisation) -> Known:
     )
     return Known(
         organisation=organisation,
+        custody_since=_custody_since(objects, effects.touched),
         now=timezone.now(),
         tolerance=mass_balance_tolerance(),
         objects=objects,
@@ -108,6 +140,29 @@ def _gather(effects: Effects, organisation: Organisation) -> Known:
         new_custodian=new_custodian,
         destination=destination,
     )
+
+
+# The operations that pass objects from one organisation to another.
+CUSTODY_MOVES = (Operation.CUSTODY_TRANSFER, Operation.MOLTEN_TRANSFER)
+
+
+def _custody_since(objects: dict[str, TraceableObject], touched: list[str]) -> dict[str, datetime]:
+    """When each touched object's current custodian took it: the time of the last move recorded by another
+    organisation (the shipper), else the object's creation. One query, over the moves of these objects."""
+    held = {objects[i].pk: objects[i] for i in touched if i in objects}
+    since = {obj.pk: obj.created_at for obj in held.values()}
+    if held:
+        moves = (
+            EventRecord.involved.through.objects.filter(
+                traceableobject_id__in=held, eventrecord__operation__in=CUSTODY_MOVES
+            )
+            .order_by("eventrecord_id")
+            .values_list("traceableobject_id", "eventrecord__organisation_id", "eventrecord__event_time")
+        )
+        for pk, shipper, moment in moves:
+            if shipper != held[pk].custodian_id:
+                since[pk] = moment
+    return {obj.identifier: since[pk] for pk, obj in held.items()}
 
 
 def _check(operation: OperationDefinition, effects: Effects, known: Known, *, recorder_authorised: bool) -> None:

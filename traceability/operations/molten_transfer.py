@@ -64,5 +64,5 @@ OPERATION = OperationDefinition(
     input_type=MoltenTransferInput,
     build=build,
     parse=parse,
-    rules=(rules.touched_objects_usable, rules.destination_site_known),
+    rules=(rules.touched_objects_usable, rules.destination_site_known, rules.custody_goes_to_a_holder),
 )

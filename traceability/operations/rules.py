@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from traceability.choices import ENDED_STATUSES, SERIALISED_KINDS
+from traceability.choices import ENDED_STATUSES, MATERIAL_HOLDING_ROLES, SERIALISED_KINDS
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, Organisation, Site, TraceableObject
 from traceability.operations.effects import Consumption, Effects
 
 # How far in the future an event time may lie (clock skew between partners' systems).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# The earliest plausible event time. Every EPCIS event names its objects by Electronic Product
+# Code, which MIT's Auto-ID Center defined from its founding in 1999, and Looptrace's own events
+# record dismantling and recycling of vehicles and traction batteries, done by partners
+# recording as they work: an earlier time is a typing error (a year 1, a zero date), not history.
+# GS1's own EPCIS 2.0 examples (dated 2005) stay capturable.
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Rounding slack when checking remaining mass: a gram.
 MASS_EPSILON = Decimal("0.001")
 
@@ -29,6 +35,8 @@ class Known:
 
     organisation: Organisation
     now: datetime
+    # When the current custodian of each touched object took it (its creation, or the last move to it).
+    custody_since: dict[str, datetime]
     # Relative tolerance of a mass balance.
     tolerance: Decimal
     # The existing objects among the event's touched objects and outputs, by identifier.
@@ -69,9 +77,20 @@ def recorder_role_allowed(operation: str, role: str, roles: Collection[str]) -> 
         )
 
 
-def event_time_not_in_future(effects: Effects, known: Known) -> None:
-    if effects.event_time > known.now + MAX_CLOCK_SKEW:
+def event_time_within_bounds(moment: datetime, now: datetime) -> None:
+    """An event happened between ``EARLIEST_EVENT_TIME`` and now (give or take ``MAX_CLOCK_SKEW``)."""
+    if moment < EARLIEST_EVENT_TIME:
+        raise ApplicationError(
+            "event_time_too_early",
+            f"the event time {moment.isoformat()} is before {EARLIEST_EVENT_TIME.date().isoformat()}, "
+            "the earliest plausible time of an event",
+        )
+    if moment > now + MAX_CLOCK_SKEW:
         raise ApplicationError("event_time_in_future", "the event time lies in the future")
+
+
+def event_time_plausible(effects: Effects, known: Known) -> None:
+    event_time_within_bounds(effects.event_time, known.now)
 
 
 def site_is_recorders(effects: Effects, known: Known) -> None:
@@ -79,7 +98,27 @@ def site_is_recorders(effects: Effects, known: Known) -> None:
         raise ApplicationError("site_not_yours", "the site is not one of the recording organisation's sites")
 
 
-RECORDING: tuple[Rule, ...] = (event_time_not_in_future, site_is_recorders)
+RECORDING: tuple[Rule, ...] = (event_time_plausible, site_is_recorders)
+
+
+# --- events without an operation (any other EPCIS event) --------------------------------------
+
+
+def objects_held_by_capturer(organisation: Organisation, named: Collection[TraceableObject], held: set[int]) -> None:
+    """An event about an object Looptrace tracks is captured only by an organisation that holds or held it.
+
+    ``held``: the ids among ``named`` that ``organisation`` made, holds, or recorded an event about
+    (which only its custodian can). An identifier unknown to Looptrace is nobody's: anyone may name it.
+    """
+    for obj in named:
+        if obj.pk not in held:
+            raise ApplicationError(
+                "object_never_held",
+                f"{obj.label} is another organisation's: only an organisation that holds or held it records "
+                "events about it",
+                status=403,
+                extra={"identifier": obj.identifier},
+            )
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -121,13 +160,26 @@ def object_in_custody_of(obj: TraceableObject, organisation: Organisation) -> No
         raise ApplicationError("not_custodian", f"{obj.label} is in the custody of another organisation", status=403)
 
 
+def object_held_at(obj: TraceableObject, since: datetime, moment: datetime) -> None:
+    """Custody is checked at the event's time: the recorder held the object then, not only now."""
+    if moment < since:
+        raise ApplicationError(
+            "not_custodian_at_event_time",
+            f"{obj.label} came into the recorder's custody at {since.isoformat()}, after the event time "
+            f"{moment.isoformat()}",
+            extra={"identifier": obj.identifier, "custodySince": since.isoformat()},
+        )
+
+
 def touched_objects_usable(effects: Effects, known: Known) -> None:
-    """Every object the event reads or changes exists, has not ended, existed then and is the recorder's."""
+    """Every object the event reads or changes exists, has not ended, existed then and was the recorder's
+    then and still is."""
     for identifier in effects.touched:
         obj = object_exists(identifier, known.objects.get(identifier))
         object_not_ended(obj)
         object_existed_at(obj, effects.event_time)
         object_in_custody_of(obj, known.organisation)
+        object_held_at(obj, known.custody_since[identifier], effects.event_time)
 
 
 # --- inputs and mass ------------------------------------------------------------------------
@@ -207,6 +259,26 @@ def composition_within_specification(composition: dict[str, float], misses: list
 def new_custodian_known(effects: Effects, known: Known) -> None:
     if effects.new_custodian is not None and known.new_custodian is None:
         raise ApplicationError("organisation_unknown", f"no organisation {effects.new_custodian!r}")
+
+
+def custody_goes_to_a_holder(effects: Effects, known: Known) -> None:
+    """Custody passes to another organisation that can hold material (``MATERIAL_HOLDING_ROLES``).
+
+    A delivery to a site passes custody to the site's organisation, which may be the sender's own.
+    """
+    if known.new_custodian is not None:
+        receiver = known.new_custodian
+        if receiver.pk == known.organisation.pk:
+            raise ApplicationError("custody_to_self", "custody passes to another organisation, not to its holder")
+    elif known.destination is not None:
+        receiver = known.destination.organisation
+    else:
+        return
+    if receiver.role not in MATERIAL_HOLDING_ROLES:
+        raise ApplicationError(
+            "receiver_cannot_hold",
+            f"{receiver.slug} is a {receiver.get_role_display().lower()}: it holds no material",
+        )
 
 
 def destination_site_known(effects: Effects, known: Known) -> None:

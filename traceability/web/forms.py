@@ -37,6 +37,8 @@ LINE = re.compile(r"\s+")
 COMMON_ERROR_FIELDS = {
     "site_not_yours": "site",
     "event_time_in_future": "event_time",
+    "event_time_too_early": "event_time",
+    "not_custodian_at_event_time": "event_time",
     "input_not_yet_existing": "event_time",
 }
 

@@ -46,6 +46,18 @@ def canonical_id(value: str) -> str:
     return canonical_digital_link(value) or value
 
 
+def named_identifiers(event: Mapping[str, object]) -> list[str]:
+    """Every object identifier an event names: its EPC lists, parent and quantity classes, as written."""
+    values = [v for field, _ in EPC_ROLES for v in (event.get(field) or []) if isinstance(v, str)]
+    if isinstance(event.get("parentID"), str):
+        values.append(str(event["parentID"]))
+    for field, _ in QUANTITY_ROLES:
+        for item in event.get(field) or []:
+            if isinstance(item, dict) and isinstance(item.get("epcClass"), str):
+                values.append(item["epcClass"])
+    return values
+
+
 def _location(value: object) -> str:
     return str(value.get("id", ""))[:MAX_VALUE] if isinstance(value, dict) else ""
 
@@ -93,4 +105,4 @@ def index_event(
     )
 
 
-__all__ = ["IndexedEvent", "canonical_id", "index_event", "is_event_hash", "parse_time"]
+__all__ = ["IndexedEvent", "canonical_id", "index_event", "is_event_hash", "named_identifiers", "parse_time"]
