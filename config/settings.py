@@ -154,11 +154,16 @@ LOT_PAGE_PANELS = [
     "passport.web.panels.passport_panel",
 ]
 
-# Sign-in and API-key failures are counted per address (traceability/throttle.py).
+# Sign-in and API-key failures are counted per credential and per address (traceability/throttle.py):
+# ten failures in five minutes keep an online guesser to about three thousand guesses a day per
+# credential, hopeless against a 256-bit API secret and slow against a password (NIST SP 800-63B
+# 5.2.2 asks for at most 100 consecutive failures per account).
 AUTHENTICATION_BACKENDS = ["traceability.auth_backends.ThrottledModelBackend"]
 AUTH_FAILURE_LIMIT = int(os.environ.get("AUTH_FAILURE_LIMIT", "10"))
+AUTH_CREDENTIAL_FAILURE_LIMIT = int(os.environ.get("AUTH_CREDENTIAL_FAILURE_LIMIT", "10"))
 AUTH_FAILURE_WINDOW_SECONDS = int(os.environ.get("AUTH_FAILURE_WINDOW_SECONDS", "300"))
-# Only behind a proxy that sets X-Forwarded-For itself (else clients could pick their address).
+# Only behind a proxy that appends the client's address to X-Forwarded-For itself, and with the
+# application reachable through it alone (else clients could pick their address).
 AUTH_TRUST_FORWARDED_FOR = env_flag("AUTH_TRUST_FORWARDED_FOR", False)
 
 # A shared cache (Redis) when several processes serve: the failure counts must be shared.

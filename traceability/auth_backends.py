@@ -1,4 +1,4 @@
-"""Password sign-in (web admin) that refuses an address after too many failures."""
+"""Password sign-in (web admin and console) throttled per username and per address (``traceability.throttle``)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ class ThrottledModelBackend(ModelBackend):
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ):  # type: ignore[no-untyped-def,override]
-        if throttle.blocked(request):
-            raise PermissionDenied("too many failed sign-ins from this address; try again later")
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        if throttle.blocked(request, username):
+            raise PermissionDenied("too many failed sign-ins for this user or from this address; try again later")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None and username:
+            throttle.record_success(request, username)
+        return user
 
 
 @receiver(user_login_failed)
 def _count_failure(
     sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    throttle.record_failure(request)
+    throttle.record_failure(request, credentials.get("username"))

@@ -36,9 +36,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme != SCHEME:
             return None
-        if throttle.blocked(request):
-            raise exceptions.Throttled(detail="too many failed API keys from this address; try again later")
         client_id, _, secret = token.strip().partition(".")
+        if throttle.blocked(request, client_id):
+            raise exceptions.Throttled(detail="too many failed attempts with this API key or from this address")
         if not client_id or not secret:
             throttle.record_failure(request)
             raise exceptions.AuthenticationFailed("malformed API key: expected <client_id>.<secret>")
@@ -49,8 +49,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         )
         expected = credential.secret_hash if credential else hash_api_secret("")
         if not hmac.compare_digest(expected, hash_api_secret(secret)) or credential is None:
-            throttle.record_failure(request)
+            throttle.record_failure(request, client_id)
             raise exceptions.AuthenticationFailed("invalid API key")
+        throttle.record_success(request, client_id)
         return OrganisationPrincipal(organisation=credential.organisation, client_id=client_id), credential
 
     def authenticate_header(self, request):  # type: ignore[no-untyped-def]

@@ -27,18 +27,22 @@ class PactBearerAuthentication(authentication.BaseAuthentication):
         scheme, _, token = authentication.get_authorization_header(request).decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        if throttle.blocked(request):
-            raise exceptions.Throttled(detail="too many invalid tokens from this address; try again later")
         row = (
             PactAccessToken.objects.select_related("credential__organisation")
             .filter(token_hash=hash_token(token.strip()))
             .first()
         )
+        # A token names its client only once looked up: an address refused for its failures
+        # still serves the clients known there (``traceability.throttle``).
+        client_id = row.credential.client_id if row is not None else None
+        if throttle.blocked(request, client_id):
+            raise exceptions.Throttled(detail="too many invalid tokens from this address; try again later")
         if row is None or row.credential.revoked_at is not None:
-            throttle.record_failure(request)
+            throttle.record_failure(request, client_id)
             raise PactError("AccessDenied", "invalid access token", status=401)
         if row.expires_at <= timezone.now():
             raise PactError("TokenExpired", "the access token has expired; request a new one", status=401)
+        throttle.record_success(request, row.credential.client_id)
         return OrganisationPrincipal(organisation=row.credential.organisation, client_id=row.credential.client_id), row
 
     def authenticate_header(self, request):  # type: ignore[no-untyped-def]

@@ -131,14 +131,15 @@ class TokenView(PactView):
     )
     def post(self, request: Request) -> Response:
         require_https(request)
-        if throttle.blocked(request):
-            raise OAuthError("invalid_client", "too many failed attempts; try again later", status=429)
         client_id, secret = _basic_credentials(request)
+        if throttle.blocked(request, client_id):
+            raise OAuthError("invalid_client", "too many failed attempts; try again later", status=429)
         try:
             token, lifetime = services.access_token_issue(client_id=client_id, client_secret=secret)
         except OAuthError:
-            throttle.record_failure(request)
+            throttle.record_failure(request, client_id)
             raise
+        throttle.record_success(request, client_id)
         grant_type = request.data.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
