@@ -4,6 +4,8 @@ and the owner's queries show only the history written by those who held its obje
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.factories import make_partner, make_site, valid_vin
@@ -156,3 +158,23 @@ def test_those_who_hold_or_held_an_object_record_events_about_it(owner_and_vehic
     assert by_former.status_code == 201, by_former.json()
     assert by_holder.status_code == 201, by_holder.json()
     assert by_stranger.status_code == 403
+
+
+def test_the_check_reads_a_batch_once_whatever_its_size(owner_and_vehicle):
+    # given: batches of the owner's own observations of its vehicle
+    _, _, client, vehicle = owner_and_vehicle
+
+    def queries_for(count: int, hour: int) -> int:
+        documents = [
+            {**event(vehicle, action="OBSERVE"), "eventTime": f"2026-11-03T{hour:02d}:{n // 60:02d}:{n % 60:02d}.000Z"}
+            for n in range(count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                "/api/v1/ledger/batches", {"entries": [{"document": d} for d in documents]}, format="json"
+            )
+        assert response.status_code == 201, response.json()
+        return len(captured.captured_queries)
+
+    # when / then: they pass, and fifty events cost the queries five do
+    assert queries_for(50, 2) == queries_for(5, 1)

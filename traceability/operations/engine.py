@@ -10,6 +10,8 @@ themselves are ``rules``' named functions, listed by each operation's module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -43,15 +45,23 @@ def mass_balance_tolerance() -> Decimal:
 
 
 def project(
-    entry: LedgerEntry, document: dict[str, object], *, check: bool, recorder_authorised: bool = False
+    entry: LedgerEntry,
+    document: dict[str, object],
+    *,
+    check: bool,
+    recorder_authorised: bool = False,
+    tracked: Tracked | None = None,
 ) -> EventRecord | None:
     """Apply one ledger event to the projections; ``None`` for events that are no operation.
 
     ``recorder_authorised``: the recording service has already checked the recorder's role.
+    ``tracked``: what ``tracked_objects`` read for the batch (else read for this event alone).
     """
     if OPERATION_FIELD not in document:
         if check:
-            _check_other_event(document, entry.organisation)
+            if tracked is None:
+                tracked = tracked_objects([document], entry.organisation)
+            check_other_event(document, entry.organisation, tracked)
         return None
     operation = operation_for(document)
     effects = operation.parse(document)
@@ -78,7 +88,46 @@ def project(
     return record
 
 
-def _check_other_event(document: dict[str, object], organisation: Organisation) -> None:
+@dataclass(frozen=True)
+class Tracked:
+    """The objects Looptrace tracks that a batch's events without an operation name (by each form
+    the events wrote), and which of them the recorder made, holds or held."""
+
+    named: dict[str, list[TraceableObject]]
+    held: set[int]
+
+
+def tracked_objects(documents: Sequence[dict[str, object]], organisation: Organisation) -> Tracked:
+    """Read once per batch (three queries), before its events are checked one by one.
+
+    A batch is one organisation's, so an object an earlier event of the batch makes is the
+    recorder's own, and no event of the batch can make another organisation's object the recorder's.
+    """
+    named = {value for d in documents if OPERATION_FIELD not in d for value in named_identifiers(d)}
+    if not named:
+        return Tracked({}, set())
+    canonical = {value: canonical_id(value) for value in named}
+    # The forms other events wrote the same identifiers in (an EPC URN for a Digital Link, say).
+    aliases: dict[str, set[str]] = {}
+    written = EpcisEventEpc.objects.filter(canonical__in=set(canonical.values())).values_list("canonical", "value")
+    for form, value in written.distinct():
+        aliases.setdefault(form, set()).add(value)
+    forms = {value: {value, canonical[value], *aliases.get(canonical[value], ())} for value in named}
+    identifiers = set().union(*forms.values())
+    objects = {o.identifier: o for o in TraceableObject.objects.filter(identifier__in=identifiers)}
+    if not objects:
+        return Tracked({}, set())
+    held = {obj.pk for obj in objects.values() if organisation.pk in (obj.created_by_id, obj.custodian_id)}
+    held |= set(
+        EventRecord.involved.through.objects.filter(
+            traceableobject_id__in=[obj.pk for obj in objects.values()], eventrecord__organisation=organisation
+        ).values_list("traceableobject_id", flat=True)
+    )
+    found = {value: [objects[f] for f in sorted(alike) if f in objects] for value, alike in forms.items()}
+    return Tracked({value: hits for value, hits in found.items() if hits}, held)
+
+
+def check_other_event(document: dict[str, object], organisation: Organisation, tracked: Tracked) -> None:
     """The rules an event without an operation keeps: a plausible time, and objects its recorder held."""
     try:
         moment = parse_time(document.get("eventTime"))
@@ -86,22 +135,8 @@ def _check_other_event(document: dict[str, object], organisation: Organisation) 
         moment = None  # the EPCIS index refuses it, naming the field
     if moment is not None:
         rules.event_time_within_bounds(moment, timezone.now())
-    named = named_identifiers(document)
-    if not named:
-        return
-    forms = set(named) | {canonical_id(value) for value in named}
-    # The forms other events wrote the same identifiers in (an EPC URN for a Digital Link, say).
-    forms |= set(EpcisEventEpc.objects.filter(canonical__in=forms).values_list("value", flat=True).distinct())
-    objects = list(TraceableObject.objects.filter(identifier__in=forms))
-    if not objects:
-        return
-    held = {obj.pk for obj in objects if organisation.pk in (obj.created_by_id, obj.custodian_id)}
-    held |= set(
-        EventRecord.involved.through.objects.filter(
-            traceableobject_id__in=[obj.pk for obj in objects], eventrecord__organisation=organisation
-        ).values_list("traceableobject_id", flat=True)
-    )
-    rules.objects_held_by_capturer(organisation, objects, held)
+    named = [obj for value in named_identifiers(document) for obj in tracked.named.get(value, ())]
+    rules.objects_held_by_capturer(organisation, named, tracked.held)
 
 
 def _gather(effects: Effects, organisation: Organisation) -> Known:

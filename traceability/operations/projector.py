@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from traceability.errors import ApplicationError
-from traceability.operations.engine import project
+from traceability.operations.engine import project, tracked_objects
 from traceability.writer import Appended, Projector
 
 # Annotation of an event whose recording service has checked the recorder's role already
@@ -14,6 +14,12 @@ RECORDER_AUTHORISED = "recorder_authorised"
 
 
 def _check_and_project(appended: Sequence[Appended]) -> None:
+    # A batch is one organisation's (``events.ledger_append_batch``): what its events name is read once.
+    organisations = {item.entry.organisation_id: item.entry.organisation for item in appended}
+    tracked = {
+        pk: tracked_objects([i.document for i in appended if i.entry.organisation_id == pk], organisation)
+        for pk, organisation in organisations.items()
+    }
     for position, item in enumerate(appended):
         try:
             project(
@@ -21,6 +27,7 @@ def _check_and_project(appended: Sequence[Appended]) -> None:
                 item.document,
                 check=True,
                 recorder_authorised=item.annotations.get(RECORDER_AUTHORISED) is True,
+                tracked=tracked[item.entry.organisation_id],
             )
         except ApplicationError as exc:
             raise exc.at_position(position, len(appended)) from exc
