@@ -4,6 +4,8 @@ plausible event times, a keyId without its signature, and the platform key chose
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -11,7 +13,7 @@ from tests.factories import make_partner, make_site, object_event
 from traceability import services
 from traceability.ledger import checkpoint as notes
 from traceability.ledger.signing import generate_private_key, public_key_raw
-from traceability.models import Checkpoint, LedgerEntry, TraceableObject
+from traceability.models import Checkpoint, LedgerEntry, Membership, TraceableObject
 from traceability.selectors import entry_verification, ledger_size, merkle_root
 from traceability.verification import verify_ledger
 
@@ -157,6 +159,22 @@ def test_a_molten_delivery_to_a_regulators_site_is_refused(parties):
 
     assert response.status_code == 400 and response.json()["code"] == "receiver_cannot_hold"
     assert ledger_size() == size
+
+
+def test_the_console_offers_molten_deliveries_only_to_sites_of_organisations_that_hold_material(parties):
+    remelter, _, _ = parties["remelter"]
+    caster = make_partner("castline", role="die_caster")
+    make_site(caster, "Press hall")
+    make_site(make_partner("market-watch", role="regulator"), "Inspectorate")
+    user = get_user_model().objects.create_user("melter")
+    Membership.objects.create(user=user, organisation=remelter.organisation)
+    console = Client()
+    console.force_login(user)
+
+    page = console.get("/app/record/molten-transfer/").content.decode()
+
+    assert "Press hall (Castline)" in page
+    assert "Inspectorate" not in page
 
 
 # --- plausible event times --------------------------------------------------------------------

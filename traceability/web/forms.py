@@ -15,7 +15,15 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
-from traceability.choices import BATTERY_KINDS, SERIALISED_KINDS, Chemistry, ObjectKind, Operation, ScrapCategory
+from traceability.choices import (
+    BATTERY_KINDS,
+    MATERIAL_HOLDING_ROLES,
+    SERIALISED_KINDS,
+    Chemistry,
+    ObjectKind,
+    Operation,
+    ScrapCategory,
+)
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, EventRecord, Organisation, Site, TraceableObject
 from traceability.operations import (
@@ -413,6 +421,7 @@ class MoltenTransferForm(OperationForm):
         "object_ended": "lot",
         "lot_overconsumed": "kg",
         "site_unknown": "destination",
+        "receiver_cannot_hold": "destination",
         "delivery_invalid": "temperature_c",
     }
 
@@ -425,7 +434,10 @@ class MoltenTransferForm(OperationForm):
     def setup(self) -> None:
         self.fields["lot"].choices = self.choices(MELT_KINDS)
         self.fields["destination"].queryset = (
-            Site.objects.exclude(organisation=self.organisation).select_related("organisation").order_by("name")
+            Site.objects.exclude(organisation=self.organisation)
+            .filter(organisation__role__in=MATERIAL_HOLDING_ROLES)
+            .select_related("organisation")
+            .order_by("name")
         )
         self.fields["destination"].label_from_instance = lambda site: f"{site.name} ({site.organisation.name})"
 
