@@ -354,3 +354,29 @@ def test_captured_events_do_not_change_when_stored(partner):
     stored = EpcisEvent.objects.get(organisation=partner.organisation)
     answer = client.get("/epcis/events/" + quote(stored.event_id, safe="")).json()
     assert answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == [original]
+
+
+def test_proceed_checks_each_events_rules_about_once_however_many_break_them(partner, monkeypatch):
+    # given: 200 events, every second one breaking a rule
+    from traceability.operations import projector
+
+    checked = []
+    real_project = projector.project
+
+    def counting(entry, document, **kwargs):  # type: ignore[no-untyped-def]
+        checked.append(entry.seq)
+        return real_project(entry, document, **kwargs)
+
+    monkeypatch.setattr(projector, "project", counting)
+    events = [broken_operation(n) if n % 2 else foreign_event(n, **{"ex:n": n}) for n in range(200)]
+    client = client_for(partner)
+    size = ledger_size()
+
+    # when
+    job = job_of(client, capture(client, document(*events), "proceed"))
+
+    # then: the good half is stored and each bad event reported by its index, with the rules
+    # run at most twice per event (retrying the rest after each failure ran them ~100 times each)
+    assert job["capturedCount"] == 100 and ledger_size() == size + 100
+    assert [(e["code"], e["eventIndex"]) for e in job["errors"]] == [("operation_unknown", n) for n in range(1, 200, 2)]
+    assert len(checked) <= 2 * len(events)
