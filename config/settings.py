@@ -215,8 +215,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "traceability.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 100,
+    # Every list is paged, and no page holds more than traceability.paging.MAX_PAGE_SIZE rows.
+    "DEFAULT_PAGINATION_CLASS": "traceability.api.pagination.CappedLimitOffset",
 }
 
 SPECTACULAR_SETTINGS = {
