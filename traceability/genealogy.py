@@ -24,7 +24,7 @@ timeout (``DB_STATEMENT_TIMEOUT_MS``) bounds what one request may spend.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import connection
 
@@ -41,7 +41,8 @@ WITH RECURSIVE reached(id) AS (
   UNION
     SELECT f.source_id FROM traceability_massflow f JOIN reached r ON f.target_id = r.id
 )
-SELECT f.source_id, f.target_id, f.kg, o.identifier, o.kind, o.label, o.initial_kg, o.inflow_kg
+SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
+       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
 FROM reached r
 JOIN traceability_massflow f ON f.target_id = r.id
 JOIN traceability_traceableobject o ON o.id = f.source_id
@@ -53,7 +54,8 @@ WITH RECURSIVE reached(id) AS (
   UNION
     SELECT f.target_id FROM traceability_massflow f JOIN reached r ON f.source_id = r.id
 )
-SELECT f.source_id, f.target_id, f.kg, o.identifier, o.kind, o.label, o.initial_kg, o.inflow_kg
+SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
+       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
 FROM reached r
 JOIN traceability_massflow f ON f.source_id = r.id
 JOIN traceability_traceableobject o ON o.id = f.target_id
@@ -87,11 +89,9 @@ class Genealogy:
     edges: list[Edge]
 
 
-KG = Decimal("0.001")
-# Shares are floating point: kilograms are reported to the gram, far above a double's
-# precision, and exact decimal arithmetic would grow its scale at every step. A double
-# carries 15 significant decimal digits; the rest is noise and is not rounded on.
-DOUBLE_DIGITS = 15
+# Kilograms are floating point in the walk: they are reported to the gram, far above a
+# double's precision (flows are numeric(16, 3), exact in a double), and exact decimal
+# arithmetic would grow its scale at every step.
 
 
 def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
@@ -104,43 +104,39 @@ def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
         rows = cursor.fetchall()
 
     # Per object: its columns, the kilograms flowing through it (the share's basis), its
-    # kilograms in the answer and its shortest distance from the root.
+    # kilograms in the answer and its shortest distance from the root. Backward, the root's
+    # kilograms are its own mass; forward, an edge out of the root carries its own kilograms.
+    root_basis = _basis(float(root.initial_kg), float(root.inflow_kg))
     found: dict[int, tuple[str, str, str]] = {}
-    basis: dict[int, float] = {root.pk: _basis(root.initial_kg, root.inflow_kg)}
-    kg: dict[int, float] = {}
-    depth: dict[int, int] = {root.pk: 0}
-    edge_kg: dict[tuple[int, int], Decimal] = {}
+    basis = {root.pk: root_basis}
+    kg = {root.pk: float(root.initial_kg) if backward else root_basis}
+    depth = {root.pk: 0}
+    edge_kg: dict[tuple[int, int], float] = {}
     for source, target, flow_kg, identifier, kind, label, initial_kg, inflow_kg in rows:
         near, far = (target, source) if backward else (source, target)
         if far not in found:
             found[far] = (identifier, kind, label)
             basis[far] = _basis(initial_kg, inflow_kg)
-        # Backward, the root's kilograms are its own mass; forward, an edge out of the root
-        # carries its own kilograms of the root.
-        near_kg = kg.get(near, float(root.initial_kg) if backward else basis[root.pk])
-        share = near_kg * float(flow_kg) / basis[near] if basis[near] else 0.0
-        kg[far] = kg.get(far, 0.0) + share
-        depth[far] = min(depth.get(far, depth[near] + 1), depth[near] + 1)
-        edge_kg[source, target] = edge_kg.get((source, target), Decimal(0)) + _decimal(flow_kg)
+            kg[far] = 0.0
+            depth[far] = depth[near] + 1
+        elif depth[near] + 1 < depth[far]:
+            depth[far] = depth[near] + 1
+        if basis[near]:
+            kg[far] += kg[near] * flow_kg / basis[near]
+        edge_kg[source, target] = edge_kg.get((source, target), 0.0) + flow_kg
 
     nodes = sorted(
-        (Node(pk, *found[pk], _kg(kg[pk]), depth[pk]) for pk in found if pk != root.pk),
+        (Node(pk, *columns, _kg(kg[pk]), depth[pk]) for pk, columns in found.items() if pk != root.pk),
         key=lambda node: (node.depth, node.id),
     )
-    edges = [Edge(source, target, value) for (source, target), value in sorted(edge_kg.items())]
+    edges = [Edge(source, target, _kg(value)) for (source, target), value in edge_kg.items()]
     return Genealogy(root=root, direction=direction, nodes=nodes, edges=edges)
 
 
-def _basis(initial_kg: object, inflow_kg: object) -> float:
+def _basis(initial_kg: float, inflow_kg: float) -> float:
     """The kilograms a node's mass is shared over: what flowed in, or its own mass for a root."""
-    inflow = float(inflow_kg)  # type: ignore[arg-type]
-    return inflow if inflow > 0 else float(initial_kg)  # type: ignore[arg-type]
-
-
-def _decimal(value: object) -> Decimal:
-    """PostgreSQL returns Decimal; SQLite returns a float or an int."""
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(KG)
+    return inflow_kg if inflow_kg > 0 else initial_kg
 
 
 def _kg(value: float) -> Decimal:
-    return Decimal(f"{value:.{DOUBLE_DIGITS}g}").quantize(KG, rounding=ROUND_HALF_UP)
+    return Decimal(f"{value:.3f}")
