@@ -89,11 +89,6 @@ class Genealogy:
     edges: list[Edge]
 
 
-# Kilograms are floating point in the walk: they are reported to the gram, far above a
-# double's precision (flows are numeric(16, 3), exact in a double), and exact decimal
-# arithmetic would grow its scale at every step.
-
-
 def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
     """Every ancestor (backward) or descendant (forward) of ``root`` with its kg, and the edges between them."""
     if direction not in WALKS:
@@ -103,6 +98,9 @@ def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
         cursor.execute(WALKS[direction], {"start": root.pk})
         rows = cursor.fetchall()
 
+    # Kilograms are floating point in the walk: they are reported to the gram, far above a
+    # double's precision (flows are numeric(16, 3), exact in a double), and exact decimal
+    # arithmetic would grow its scale at every step.
     # Per object: its columns, the kilograms flowing through it (the share's basis), its
     # kilograms in the answer and its shortest distance from the root. Backward, the root's
     # kilograms are its own mass; forward, an edge out of the root carries its own kilograms.
