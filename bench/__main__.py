@@ -59,6 +59,13 @@ genealogy_backward (s/query, target ratio <= 2)
     baseline time, and 2 means the service (objects, depths, edges) at most
     doubles the cost of the bare query.
 
+genealogy_adversarial (s/query, target ratio <= 1.5)
+    The same ancestry under organisations of its own, with an 80 kg lot of the melt split
+    in halves and remerged 30 times (2**30 paths) and cast into one more casting. Subject:
+    ``genealogy`` of that casting (9,949 ancestors); baseline: ``genealogy`` of a plain
+    casting of the same melt (9,858). Median of alternating repetitions; 1 means the loops
+    cost only their 91 nodes, never their paths (``bench/genealogy_adversarial.py``).
+
 carbon_full (s, target ratio <= 1)
     On a synthetic graph of 999,972 objects (40% roots: end-of-life vehicles,
     bought scrap, primary and alloying lots; shredded lots, ingot lots, castings)
@@ -85,6 +92,13 @@ epcis_capture (events/s, target ratio >= 0.7)
     Baseline: as many events of the same shape through ``ledger_append_batch`` in
     batches of 500, custodially signed; the two alternate batch by batch. The ratio is
     the fraction of the plain append rate capture keeps (``bench/epcis_capture.py``).
+
+epcis_capture_bad (s, target ratio <= 2)
+    Subject: one EPCISDocument of 10,000 ObjectEvents, every second one breaking a rule
+    (an unknown ``lt:operation``), captured in ``proceed`` mode: the good half stored, the
+    bad half reported by index. Baseline: a document of 10,000 good events of the same
+    shape, captured in ``proceed`` mode too. Seconds per document; 2 means the bad events
+    cost at most as much again as the clean capture (``bench/epcis_capture_bad.py``).
 
 passport_load (req/s, target ratio >= 0.5)
     gunicorn (2 workers, production settings) on the demo's passports; Locust, 16 users,
@@ -116,9 +130,11 @@ BENCHMARKS = (
     "verify_ledger",
     "operations_record",
     "genealogy_backward",
+    "genealogy_adversarial",
     "carbon_full",
     "carbon_incremental",
     "epcis_capture",
+    "epcis_capture_bad",
     "passport_load",
 )
 
@@ -140,7 +156,17 @@ def _setup_django(database: BenchDatabase) -> None:
 
 def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
     # Imported once Django is set up: these modules import models.
-    from bench import append, epcis_capture, footprints, genealogy, load, operations, verify
+    from bench import (
+        append,
+        epcis_capture,
+        epcis_capture_bad,
+        footprints,
+        genealogy,
+        genealogy_adversarial,
+        load,
+        operations,
+        verify,
+    )
     from bench.workload import Workload
 
     @cache
@@ -153,9 +179,11 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "verify_ledger": lambda: verify.run(workload()),
         "operations_record": operations.run,
         "genealogy_backward": genealogy.run,
+        "genealogy_adversarial": genealogy_adversarial.run,
         "carbon_full": lambda: footprints.run_full(database),
         "carbon_incremental": lambda: footprints.run_incremental(database),
         "epcis_capture": epcis_capture.run,
+        "epcis_capture_bad": epcis_capture_bad.run,
         "passport_load": lambda: load.run(database),
     }
     results = {}

@@ -43,7 +43,7 @@ from tqdm import tqdm
 from bench.report import BenchError, Result
 from traceability import services
 from traceability.choices import ObjectKind, ObjectStatus, ScrapCategory
-from traceability.genealogy import MAX_DEPTH, genealogy
+from traceability.genealogy import genealogy
 from traceability.identifiers import local_uri, vehicle_uri, vin_check_digit
 from traceability.models import MassFlow, Organisation, Site, TraceableObject
 from traceability.selectors import ledger_size
@@ -58,6 +58,8 @@ CASTINGS = 1000
 # + 1 alloying + 1 melt = 9,858 ancestors of the casting.
 EXPECTED_ANCESTORS = 9858
 INSERT_BATCH = 2000
+# The baseline walks paths, so it needs a stop; the graph is seven layers deep.
+BASELINE_DEPTH = 64
 
 GRAM = Decimal("0.001")
 PACK_KG = Decimal("452.0")
@@ -98,7 +100,7 @@ def vin(number: int) -> str:
 
 
 def run() -> Result:
-    casting = _build_ancestry()
+    casting, _ = _build_ancestry()
     _settle()
 
     subject_kg = _subject_once(casting)
@@ -128,7 +130,7 @@ def _subject_once(casting: TraceableObject) -> dict[int, Decimal]:
 def _baseline_once(casting: TraceableObject) -> dict[int, Decimal]:
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        cursor.execute(BASELINE, {"start": casting.pk, "depth": MAX_DEPTH})
+        cursor.execute(BASELINE, {"start": casting.pk, "depth": BASELINE_DEPTH})
         rows = cursor.fetchall()
     return dict(rows)
 
@@ -219,20 +221,23 @@ class _Graph:
                 self.flow(source, output, (kg * self.objects[output].initial_kg / leaving).quantize(GRAM), seq)
 
 
-def _build_ancestry() -> TraceableObject:
-    dismantler = services.organisation_create(
-        slug="bench-gen-dismantler", name="Bench Gen Dismantler", role="dismantler"
-    )
-    remelter = services.organisation_create(slug="bench-gen-remelter", name="Bench Gen Remelter", role="remelter")
-    caster = services.organisation_create(slug="bench-gen-caster", name="Bench Gen Caster", role="die_caster")
-    yard = Site.objects.create(organisation=dismantler, name="Bench gen yard", country="DE")
-    shop = Site.objects.create(organisation=remelter, name="Bench gen remelt shop", country="DE")
-    hall = Site.objects.create(organisation=caster, name="Bench gen casting hall", country="DE")
+def _build_ancestry(
+    *, name: str = "genealogy_backward", slug: str = "bench-gen", first_vehicle: int = 1, loops: int = 0
+) -> tuple[TraceableObject, TraceableObject | None]:
+    """The ancestry above; with ``loops``, also a lot of the melt split and remerged ``loops``
+    times and cast into one more casting, which is returned second (else None)."""
+    dismantler = services.organisation_create(slug=f"{slug}-dismantler", name=f"{slug} dismantler", role="dismantler")
+    remelter = services.organisation_create(slug=f"{slug}-remelter", name=f"{slug} remelter", role="remelter")
+    caster = services.organisation_create(slug=f"{slug}-caster", name=f"{slug} caster", role="die_caster")
+    yard = Site.objects.create(organisation=dismantler, name=f"{slug} yard", country="DE")
+    shop = Site.objects.create(organisation=remelter, name=f"{slug} remelt shop", country="DE")
+    hall = Site.objects.create(organisation=caster, name=f"{slug} casting hall", country="DE")
     graph = _Graph(start_seq=ledger_size() + 1, start_time=timezone.now().replace(microsecond=0) - timedelta(days=60))
 
     # Vehicles, dismantled: explicit flows of each part's own mass.
     parts: list[int] = []
-    for number in tqdm(range(1, VEHICLES + 1), desc="genealogy_backward: vehicles", unit="vehicle", leave=False):
+    vehicles = range(first_vehicle, first_vehicle + VEHICLES)
+    for number in tqdm(vehicles, desc=f"{name}: vehicles", unit="vehicle", leave=False):
         code = vin(number)
         seq, at = graph.event()
         facts = {"make": "Volta", "model": "E-Compact", "modelYear": 2015 + number % 8}
@@ -409,7 +414,8 @@ def _build_ancestry() -> TraceableObject:
     # ...cast into CASTINGS castings and run-around scrap.
     melt_kg = graph.objects[melt].initial_kg
     casting_loss = (melt_kg * CASTING_LOSS_SHARE).quantize(GRAM)
-    run_around = melt_kg - CASTINGS * CASTING_KG - casting_loss
+    held_back = CASTING_KG if loops else Decimal(0)
+    run_around = melt_kg - CASTINGS * CASTING_KG - held_back - casting_loss
     if run_around <= 0:
         raise BenchError(f"the melt ({melt_kg} kg) is too small for {CASTINGS} castings")
     seq, at = graph.event()
@@ -442,16 +448,72 @@ def _build_ancestry() -> TraceableObject:
             attributes={"scrapCategory": ScrapCategory.INTERNAL, "composition": MELT_COMPOSITION},
         )
     )
+    looped = None
+    if loops:
+        lot = graph.add(
+            6,
+            seq,
+            at,
+            organisation=caster,
+            site=hall,
+            identifier=local_uri("lot", caster.slug, "HB-0001"),
+            kind=ObjectKind.MELT_BATCH,
+            label="HB-0001",
+            kg=held_back,
+            attributes={"composition": MELT_COMPOSITION},
+        )
+        outputs.append(lot)
     graph.mix([(melt, melt_kg)], outputs, casting_loss, seq, at)
+    if loops:
+        looped = _split_and_merge(graph, lot, loops, organisation=caster, site=hall)
 
     _insert(graph)
     casting = graph.objects[outputs[0]]
     _check_inflows([dismantler, remelter, caster])
     print(
-        f"bench: genealogy_backward: {len(graph.objects)} objects, {len(graph.flows)} flows written; "
+        f"bench: {name}: {len(graph.objects)} objects, {len(graph.flows)} flows written; "
         f"subject casting {casting.identifier}",
         file=sys.stderr,
     )
+    return casting, (graph.objects[looped] if looped is not None else None)
+
+
+def _split_and_merge(graph: _Graph, lot: int, loops: int, *, organisation: Organisation, site: Site) -> int:
+    """``lot`` split in halves and remerged ``loops`` times (2**loops paths through 3 * loops
+    lots), then cast whole into one casting; returns the casting."""
+    layer = graph.layers[lot]
+    kg = graph.objects[lot].initial_kg
+
+    def new(kind: str, code: str, kg: Decimal, seq: int, at: datetime, **attributes: object) -> int:
+        return graph.add(
+            layer,
+            seq,
+            at,
+            organisation=organisation,
+            site=site,
+            identifier=local_uri("part" if kind == ObjectKind.PART else "lot", organisation.slug, code),
+            kind=kind,
+            label=code,
+            kg=kg,
+            attributes={"composition": MELT_COMPOSITION, **attributes},
+        )
+
+    for number in range(loops):
+        seq, at = graph.event()
+        layer += 1
+        halves = [
+            new(ObjectKind.MELT_BATCH, f"{half}-{number:04d}", _half(kg, first=half == "A"), seq, at)
+            for half in ("A", "B")
+        ]
+        graph.mix([(lot, kg)], halves, Decimal(0), seq, at)
+        seq, at = graph.event()
+        layer += 1
+        lot = new(ObjectKind.MELT_BATCH, f"L-{number:04d}", kg, seq, at)
+        graph.mix([(h, graph.objects[h].initial_kg) for h in halves], [lot], Decimal(0), seq, at)
+    seq, at = graph.event()
+    layer += 1
+    casting = new(ObjectKind.PART, "LOOPED-TRAY", kg, seq, at, partType="battery_tray")
+    graph.mix([(lot, kg)], [casting], Decimal(0), seq, at)
     return casting
 
 

@@ -126,6 +126,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing on a lock upgrade; the ledger's ordering relies on that.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 
+# No database statement of a request-serving process may run longer than this (PostgreSQL
+# ``statement_timeout``, set when the connection opens, so it costs no query): one request must
+# not hold a backend for minutes, whatever it asks for. 15 s is far above the slowest legitimate
+# request (a 10,000-node genealogy takes well under a second) and below gunicorn's default 30 s
+# worker timeout, so a cancelled query still answers with JSON (503 ``query_timeout``) before the
+# worker is killed. 0 switches it off. It applies only where ``LOOPTRACE_SERVES_REQUESTS`` is set,
+# which the web entry points do (config/wsgi.py, config/asgi.py, ``manage.py runserver``): Celery
+# workers, beat and management commands (catch-ups, verify_ledger, audit exports, migrations) are
+# long by design, are never started by a caller, and run without a timeout. With eager tasks (no
+# broker) the followers' catch-ups run inside the request and share its timeout; a cancelled one
+# is logged and caught up at the next nudge.
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "15000"))
+SERVES_REQUESTS = env_flag("LOOPTRACE_SERVES_REQUESTS", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and SERVES_REQUESTS and DB_STATEMENT_TIMEOUT_MS:
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -203,8 +220,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "traceability.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 100,
+    # Every list is paged, and no page holds more than traceability.paging.MAX_PAGE_SIZE rows.
+    "DEFAULT_PAGINATION_CLASS": "traceability.api.pagination.CappedLimitOffset",
 }
 
 SPECTACULAR_SETTINGS = {

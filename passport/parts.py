@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.cache import cache
+
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
 from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, Organisation, TraceableObject
+from traceability.selectors import ledger_version
 from traceability.visibility import objects_visible_to
 
 CAST_BY = Operation.DIE_CASTING
@@ -40,6 +43,13 @@ def cast_part_get(*, pk: int) -> TraceableObject:
 
 def may_see_sources(*, organisation: Organisation | None, part: TraceableObject) -> bool:
     return organisation is not None and objects_visible_to(organisation=organisation).filter(pk=part.pk).exists()
+
+
+# A part's provenance (its whole backward genealogy) is what its public passport costs: it is
+# cached under the ledger's head, which moves with every event, so an entry is never
+# served once an event may have changed what is under it (objects change only by events).
+# Seconds an entry lives: only bounds the cache's memory, since a grown ledger never reads it.
+PROVENANCE_CACHE_SECONDS = 600
 
 
 def _round(value: float) -> float:
@@ -109,6 +119,16 @@ def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
     return summary
 
 
+def _provenance_cached(part: TraceableObject) -> dict[str, object]:
+    """The public provenance (the same for every reader who may not see the sources), cached."""
+    key = f"part:provenance:public:{part.pk}:{ledger_version()}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = _provenance(part, detailed=False)
+        cache.set(key, summary, PROVENANCE_CACHE_SECONDS)
+    return summary
+
+
 def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]:
     attributes = part.attributes or {}
     results = list(FootprintResult.objects.filter(node=part))
@@ -126,6 +146,6 @@ def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]
         "ledgerSeq": part.created_seq,
         "footprint": _footprints(results),
         "recycledContent": _recycled(results, str(oem) if oem else None),
-        "provenance": _provenance(part, detailed),
+        "provenance": _provenance_cached(part) if not detailed else _provenance(part, detailed),
         "computedAtLedgerSize": max((r.ledger_size for r in results), default=None),
     }

@@ -16,7 +16,7 @@ from traceability.errors import ApplicationError
 from traceability.ledger.chain import KIND_EVENT
 from traceability.models import LedgerEntry, Organisation
 from traceability.operations.projector import OPERATION_RULES
-from traceability.writer import SubmittedDocument, append_submissions
+from traceability.writer import Proceeded, SubmittedDocument, append_submissions, append_submissions_proceeding
 
 EVENT_PROJECTORS = (OPERATION_RULES, EPCIS_INDEX)
 
@@ -36,6 +36,15 @@ def ledger_append_batch(*, organisation: Organisation, items: Sequence[Submitted
         raise ApplicationError("role_not_allowed", "regulators read the ledger; they do not write to it", status=403)
     # No bootstrap here: a partner signs with a registered key, and registering one wrote the genesis.
     return append_submissions(organisation=organisation, items=items, kind_of=_event_kind, projectors=EVENT_PROJECTORS)
+
+
+def ledger_append_proceeding(*, organisation: Organisation, items: Sequence[SubmittedDocument]) -> Proceeded:
+    """Append every partner document that keeps the rules, in order; the others are reported by position."""
+    if organisation.role == OrganisationRole.REGULATOR:
+        raise ApplicationError("role_not_allowed", "regulators read the ledger; they do not write to it", status=403)
+    return append_submissions_proceeding(
+        organisation=organisation, items=items, kind_of=_event_kind, projectors=EVENT_PROJECTORS
+    )
 
 
 def ledger_append(

@@ -1,10 +1,24 @@
-"""Genealogy in the database: one recursive query walks the mass flows either way.
+"""Genealogy in the database: the mass flows reached from an object, either way.
 
 Backward from an object, every ancestor gets the kilograms of it that ended up in
 the object (summed over every path); forward from an object, every descendant gets
 the kilograms of the object it contains. Along an edge the share is the edge's kg
 over the total mass flowing through the node (its inflow, or its own mass for a
 root such as a vehicle), which is exact for mixes and for disassembly alike.
+
+The work is bounded by the nodes and edges reached, never by the paths between them:
+a lot split and remerged 30 times has 2**30 paths but only 90 flows. One recursive
+query collects the reached objects as a set (``UNION``: each object once) and returns
+the flows of that subgraph; the kilograms are then summed per node in one pass over
+those flows in topological order. Flows are written with the seq of the event that
+created their target, and an event only consumes objects that existed before it, so
+every flow into an object has a smaller seq than every flow out of it: seq order is a
+topological order (and the set walk would end even if the data held a cycle).
+
+No depth cap: the walk's cost is the subgraph's size whatever its depth, and a cap
+would silently cut a real history short (a foundry remelting its own run-around scrap
+every day makes ancestries hundreds of generations deep). The request's statement
+timeout (``DB_STATEMENT_TIMEOUT_MS``) bounds what one request may spend.
 """
 
 from __future__ import annotations
@@ -17,38 +31,36 @@ from django.db import connection
 from traceability.errors import ApplicationError
 from traceability.models import TraceableObject
 
-# Deepest walk allowed: the loop has about ten steps, so this only stops a runaway.
-MAX_DEPTH = 64
-
-# Shares are floating point in the walk: kilograms are reported to the gram, far above a
-# double's precision, and exact decimal arithmetic would grow its scale at every step.
-BASIS = "CAST(CASE WHEN o.inflow_kg > 0 THEN o.inflow_kg ELSE o.initial_kg END AS DOUBLE PRECISION)"
-
+# The set of objects reached (each once), then the flows of that subgraph with the far
+# end's columns, in the order the kilograms propagate: for a backward walk each node's
+# outgoing flows come before its incoming ones (seq descending), forward the reverse.
 WALKS = {
-    "backward": f"""
-WITH RECURSIVE walk(source_id, contributed, depth) AS (
-    SELECT f.source_id, CAST(o.initial_kg AS DOUBLE PRECISION) * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, 1
-    FROM traceability_massflow f JOIN traceability_traceableobject o ON o.id = f.target_id
-    WHERE f.target_id = %(start)s
-  UNION ALL
-    SELECT f.source_id, w.contributed * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, w.depth + 1
-    FROM walk w
-    JOIN traceability_massflow f ON f.target_id = w.source_id
-    JOIN traceability_traceableobject o ON o.id = f.target_id
-    WHERE w.depth < %(depth)s
-)""",  # noqa: S608 - only constants are interpolated; values are bound parameters
-    "forward": f"""
-WITH RECURSIVE walk(target_id, contributed, depth) AS (
-    SELECT f.target_id, CAST(f.kg AS DOUBLE PRECISION), 1
-    FROM traceability_massflow f
-    WHERE f.source_id = %(start)s
-  UNION ALL
-    SELECT f.target_id, w.contributed * CAST(f.kg AS DOUBLE PRECISION) / {BASIS}, w.depth + 1
-    FROM walk w
-    JOIN traceability_massflow f ON f.source_id = w.target_id
-    JOIN traceability_traceableobject o ON o.id = f.source_id
-    WHERE w.depth < %(depth)s
-)""",  # noqa: S608 - only constants are interpolated; values are bound parameters
+    "backward": """
+WITH RECURSIVE reached(id) AS (
+    SELECT CAST(%(start)s AS BIGINT)
+  UNION
+    SELECT f.source_id FROM traceability_massflow f JOIN reached r ON f.target_id = r.id
+)
+SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
+       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
+FROM reached r
+JOIN traceability_massflow f ON f.target_id = r.id
+JOIN traceability_traceableobject o ON o.id = f.source_id
+ORDER BY f.seq DESC, f.id
+""",
+    "forward": """
+WITH RECURSIVE reached(id) AS (
+    SELECT CAST(%(start)s AS BIGINT)
+  UNION
+    SELECT f.target_id FROM traceability_massflow f JOIN reached r ON f.source_id = r.id
+)
+SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
+       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
+FROM reached r
+JOIN traceability_massflow f ON f.source_id = r.id
+JOIN traceability_traceableobject o ON o.id = f.target_id
+ORDER BY f.seq, f.id
+""",
 }
 
 
@@ -77,56 +89,52 @@ class Genealogy:
     edges: list[Edge]
 
 
-# The walk yields one row per path; the nodes are its rows summed per object, joined to
-# the few columns a genealogy shows, all in the database.
-NODES = """
-{walk},
-reached(id, kg, depth) AS (
-    SELECT {end}, ROUND(CAST(SUM(contributed) AS NUMERIC), 3), MIN(depth) FROM walk GROUP BY {end}
-)
-SELECT o.id, o.identifier, o.kind, o.label, r.kg, r.depth
-FROM reached r JOIN traceability_traceableobject o ON o.id = r.id
-ORDER BY r.depth, o.id
-"""
-EDGES = """
-SELECT source_id, target_id, SUM(kg) FROM traceability_massflow WHERE {end} IN ({ids}) GROUP BY source_id, target_id
-"""
-# SQLite binds at most 32,766 parameters in one statement; PostgreSQL takes one array.
-SQLITE_CHUNK = 30_000
-KG = Decimal("0.001")
-
-
 def genealogy(*, root: TraceableObject, direction: str) -> Genealogy:
     """Every ancestor (backward) or descendant (forward) of ``root`` with its kg, and the edges between them."""
     if direction not in WALKS:
         raise ApplicationError("direction_invalid", "direction is backward or forward")
     backward = direction == "backward"
     with connection.cursor() as cursor:
-        cursor.execute(
-            NODES.format(walk=WALKS[direction], end="source_id" if backward else "target_id"),
-            {"start": root.pk, "depth": MAX_DEPTH},
-        )
-        nodes = [
-            Node(pk, identifier, kind, label, _kg(kg), depth)
-            for pk, identifier, kind, label, kg, depth in cursor.fetchall()
-        ]
-        # Every flow into an ancestor comes from an ancestor (and out of a descendant goes
-        # to one), so the subgraph's edges are the flows ending (starting) in it.
-        ids = [root.pk, *(n.id for n in nodes)]
-        end = "target_id" if backward else "source_id"
-        rows = []
-        if connection.vendor == "postgresql":
-            cursor.execute(EDGES.format(end=end, ids="SELECT unnest(%s::bigint[])"), [ids])
-            rows = cursor.fetchall()
-        else:
-            for start in range(0, len(ids), SQLITE_CHUNK):
-                chunk = ids[start : start + SQLITE_CHUNK]
-                cursor.execute(EDGES.format(end=end, ids=", ".join(["%s"] * len(chunk))), chunk)
-                rows += cursor.fetchall()
-    edges = [Edge(source, target, _kg(kg)) for source, target, kg in rows]
+        cursor.execute(WALKS[direction], {"start": root.pk})
+        rows = cursor.fetchall()
+
+    # Kilograms are floating point in the walk: they are reported to the gram, far above a
+    # double's precision (flows are numeric(16, 3), exact in a double), and exact decimal
+    # arithmetic would grow its scale at every step.
+    # Per object: its columns, the kilograms flowing through it (the share's basis), its
+    # kilograms in the answer and its shortest distance from the root. Backward, the root's
+    # kilograms are its own mass; forward, an edge out of the root carries its own kilograms.
+    root_basis = _basis(float(root.initial_kg), float(root.inflow_kg))
+    found: dict[int, tuple[str, str, str]] = {}
+    basis = {root.pk: root_basis}
+    kg = {root.pk: float(root.initial_kg) if backward else root_basis}
+    depth = {root.pk: 0}
+    edge_kg: dict[tuple[int, int], float] = {}
+    for source, target, flow_kg, identifier, kind, label, initial_kg, inflow_kg in rows:
+        near, far = (target, source) if backward else (source, target)
+        if far not in found:
+            found[far] = (identifier, kind, label)
+            basis[far] = _basis(initial_kg, inflow_kg)
+            kg[far] = 0.0
+            depth[far] = depth[near] + 1
+        elif depth[near] + 1 < depth[far]:
+            depth[far] = depth[near] + 1
+        if basis[near]:
+            kg[far] += kg[near] * flow_kg / basis[near]
+        edge_kg[source, target] = edge_kg.get((source, target), 0.0) + flow_kg
+
+    nodes = sorted(
+        (Node(pk, *columns, _kg(kg[pk]), depth[pk]) for pk, columns in found.items() if pk != root.pk),
+        key=lambda node: (node.depth, node.id),
+    )
+    edges = [Edge(source, target, _kg(value)) for (source, target), value in edge_kg.items()]
     return Genealogy(root=root, direction=direction, nodes=nodes, edges=edges)
 
 
-def _kg(value: object) -> Decimal:
-    """PostgreSQL returns Decimal already rounded in SQL; SQLite returns a float."""
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(KG)
+def _basis(initial_kg: float, inflow_kg: float) -> float:
+    """The kilograms a node's mass is shared over: what flowed in, or its own mass for a root."""
+    return inflow_kg if inflow_kg > 0 else initial_kg
+
+
+def _kg(value: float) -> Decimal:
+    return Decimal(f"{value:.3f}")

@@ -46,6 +46,14 @@ def ledger_size() -> int:
     return LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
 
 
+def ledger_version() -> str:
+    """A token that changes with every append: the head's seq and entry hash (so two ledgers,
+    say before and after a database is recreated, never share one). Cache keys of data built
+    on the ledger carry it."""
+    head = LedgerEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    return f"{head[0]}-{head[1][:16]}" if head else "0"
+
+
 def ledger_entry_get(*, seq: int) -> LedgerEntry:
     entry = LedgerEntry.objects.select_related("organisation").filter(seq=seq).first()
     if entry is None:

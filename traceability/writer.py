@@ -179,13 +179,33 @@ def prepare_submissions(
 ) -> list[Prepared]:
     """Canonicalise, then verify each client signature or sign custodially. Nothing is written.
 
-    ``kind_of`` names the ledger kind of a submitted document, or refuses it.
+    ``kind_of`` names the ledger kind of a submitted document, or refuses it. The first
+    document refused (by position) raises its error.
     """
+    results = prepare_each(organisation, items, kind_of=kind_of, projectors=projectors)
+    prepared = []
+    for position, result in enumerate(results):
+        if isinstance(result, ApplicationError):
+            raise result.at_position(position, len(items))
+        prepared.append(result)
+    return prepared
+
+
+def prepare_each(
+    organisation: Organisation,
+    items: Sequence[SubmittedDocument],
+    *,
+    kind_of: Callable[[object], str],
+    projectors: Sequence[Projector],
+) -> list[Prepared | ApplicationError]:
+    """Each document prepared (canonical, signed or its signature checked, parsed and passed
+    through the projectors' ``prepare``), or the error that refuses it. Nothing is written, and
+    each document is prepared once whatever the others do."""
     now = timezone.now()
     wanted_ids = {item.key_id for item in items if item.signature is not None}
     keys = {key.key_id: key for key in SigningKey.objects.filter(key_id__in=wanted_ids)}
-    custodial: tuple[SigningKey, Ed25519PrivateKey] | None = None
-    prepared = []
+    custodial: tuple[SigningKey, Ed25519PrivateKey] | ApplicationError | None = None
+    results: list[Prepared | ApplicationError] = []
     to_verify: list[tuple[int, Ed25519PublicKey, bytes, bytes]] = []
     for position, item in enumerate(items):
         try:
@@ -198,9 +218,9 @@ def prepare_submissions(
                         "signature_missing", "a keyId names the key that signed the document: send its signature too"
                     )
                 if custodial is None:
-                    key = _custodial_key(organisation)
-                    _check_key_usable(key, organisation, now)
-                    custodial = (key, decrypt_private_key(key.encrypted_private_key, key_id=key.key_id))
+                    custodial = _custodial_signer(organisation, now)
+                if isinstance(custodial, ApplicationError):
+                    raise custodial
                 key, private_key = custodial
                 signature = sign_bytes(private_key, data)
             else:
@@ -213,10 +233,12 @@ def prepare_submissions(
                 signature = b64decode(item.signature, what="signature")
                 to_verify.append((position, public_key_from_raw(bytes(key.public_key)), data, signature))
         except LedgerError as exc:
-            raise ApplicationError.from_ledger(exc).at_position(position, len(items)) from exc
+            results.append(ApplicationError.from_ledger(exc))
+            continue
         except ApplicationError as exc:
-            raise exc.at_position(position, len(items)) from exc
-        prepared.append(
+            results.append(exc)
+            continue
+        results.append(
             Prepared(
                 organisation=organisation,
                 kind=kind,
@@ -227,19 +249,36 @@ def prepare_submissions(
                 annotations=item.annotations,
             )
         )
-    finish = _start_verifying(to_verify, len(items))
+    finish = _start_verifying(to_verify)
     # While other cores check the signatures, this one parses the documents for the projectors.
     if projectors:
-        prepared = [_for_projectors(item, projectors) for item in prepared]
-    finish()
-    return prepared
+        results = [
+            _for_projectors(result, projectors) if isinstance(result, Prepared) else result for result in results
+        ]
+    for position, error in finish():
+        results[position] = ApplicationError.from_ledger(error)
+    return results
 
 
-def _for_projectors(item: Prepared, projectors: Sequence[Projector]) -> Prepared:
+def _custodial_signer(
+    organisation: Organisation, now: datetime
+) -> tuple[SigningKey, Ed25519PrivateKey] | ApplicationError:
+    try:
+        key = _custodial_key(organisation)
+        _check_key_usable(key, organisation, now)
+    except ApplicationError as exc:
+        return exc
+    return key, decrypt_private_key(key.encrypted_private_key, key_id=key.key_id)
+
+
+def _for_projectors(item: Prepared, projectors: Sequence[Projector]) -> Prepared | ApplicationError:
     item = dataclasses.replace(item, parsed=json.loads(item.document))
-    for projector in projectors:
-        if projector.prepare is not None:
-            item = projector.prepare(item)
+    try:
+        for projector in projectors:
+            if projector.prepare is not None:
+                item = projector.prepare(item)
+    except ApplicationError as exc:
+        return exc
     return item
 
 
@@ -252,8 +291,10 @@ def _signature_error(job: tuple[int, Ed25519PublicKey, bytes, bytes]) -> tuple[i
     return None
 
 
-def _start_verifying(jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]], count: int) -> Callable[[], None]:
-    """Start checking a batch's signatures; the returned function waits and raises the first failure.
+def _start_verifying(
+    jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]],
+) -> Callable[[], list[tuple[int, LedgerError]]]:
+    """Start checking a batch's signatures; the returned function waits and names the failures.
 
     Ed25519 verification releases the GIL, so a large batch is checked on every core while
     the caller goes on; a small one is checked when the caller waits.
@@ -267,11 +308,8 @@ def _start_verifying(jobs: list[tuple[int, Ed25519PublicKey, bytes, bytes]], cou
         futures = [pool.submit(lambda chunk=chunk: [_signature_error(job) for job in chunk]) for chunk in chunks]
         pending = (result for future in futures for result in future.result())
 
-    def finish() -> None:
-        failures = [result for result in pending if result is not None]
-        if failures:
-            position, error = min(failures, key=lambda failure: failure[0])
-            raise ApplicationError.from_ledger(error).at_position(position, count) from error
+    def finish() -> list[tuple[int, LedgerError]]:
+        return [result for result in pending if result is not None]
 
     return finish
 
@@ -395,3 +433,86 @@ def append_submissions(
         raise ApplicationError("batch_too_large", f"a batch holds at most {MAX_BATCH_DOCUMENTS} documents", status=413)
     prepared = prepare_submissions(organisation, items, kind_of=kind_of, projectors=projectors)
     return append_prepared(prepared, projectors=projectors)
+
+
+@dataclass(frozen=True, slots=True)
+class Proceeded:
+    """What ``append_submissions_proceeding`` did: the entries stored, and each refused
+    document's position with its error (``None`` when the error named no document, and the
+    documents still pending were left out)."""
+
+    entries: list[LedgerEntry]
+    failures: list[tuple[int | None, ApplicationError]]
+
+
+def append_submissions_proceeding(
+    *,
+    organisation: Organisation,
+    items: Sequence[SubmittedDocument],
+    kind_of: Callable[[object], str],
+    projectors: Sequence[Projector],
+) -> Proceeded:
+    """Append, in order and in one transaction, every document that keeps the rules; report the others.
+
+    Each document is prepared once (``prepare_each``: what needs only the document, the
+    projectors' ``prepare`` included, refuses it there, before the lock). The rest are
+    appended in attempts, each in a savepoint: an attempt that a projector refuses at one
+    document is rolled back, the refused one is reported, and the documents before it (which
+    passed) go in as the next attempt. Attempts start at the whole batch, shrink to what
+    passed after a refusal and double after a success, so rows written and rolled back stay
+    within a constant factor of the rows kept, and every document's rules run at most twice:
+    never once per earlier failure (which made a document with many bad events quadratic).
+    """
+    if not items:
+        raise ApplicationError("batch_empty", "a batch needs at least one document")
+    if len(items) > MAX_BATCH_DOCUMENTS:
+        raise ApplicationError("batch_too_large", f"a batch holds at most {MAX_BATCH_DOCUMENTS} documents", status=413)
+    failures: list[tuple[int | None, ApplicationError]] = []
+    pending: list[tuple[int, Prepared]] = []
+    for position, result in enumerate(prepare_each(organisation, items, kind_of=kind_of, projectors=projectors)):
+        if isinstance(result, ApplicationError):
+            failures.append((position, result))
+        else:
+            pending.append((position, result))
+    entries: list[LedgerEntry] = []
+    if pending:
+        # Followers hear of the stored entries once, after the commit, not once per attempt.
+        with transaction.atomic():
+            take_append_lock()
+            with hooks.paused():
+                entries = _append_in_attempts(pending, projectors, failures)
+            if entries:
+                hooks.after_commit(entries[-1].seq)
+    failures.sort(key=lambda failure: -1 if failure[0] is None else failure[0])
+    return Proceeded(entries, failures)
+
+
+def _append_in_attempts(
+    pending: list[tuple[int, Prepared]],
+    projectors: Sequence[Projector],
+    failures: list[tuple[int | None, ApplicationError]],
+) -> list[LedgerEntry]:
+    """Append ``pending`` in order, leaving out each document a projector refuses (see above).
+
+    An error that names no document stops here: the documents still pending are left out.
+    """
+    entries: list[LedgerEntry] = []
+    size = len(pending)
+    while pending:
+        attempt = pending[:size]
+        try:
+            entries += append_prepared([item for _, item in attempt], projectors=projectors, locked=True)
+        except ApplicationError as exc:
+            index = exc.extra.get("index", 0 if len(attempt) == 1 else None)
+            if not isinstance(index, int) or not 0 <= index < len(attempt):
+                failures.append((None, exc))
+                break
+            # The caller names documents by their own positions, not by the attempt's.
+            exc.message = exc.message.removeprefix(f"document {index}: ")
+            failures.append((attempt[index][0], exc))
+            del pending[index]
+            size = max(index, 1)
+            continue
+        del pending[:size]
+        size *= 2
+    return entries

@@ -2,15 +2,20 @@
 
 import copy
 import json
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.conftest import PROJECT_ROOT
-from tests.factories import make_partner
+from tests.factories import make_partner, make_site
+from traceability.choices import ObjectKind
 from traceability.epcis.core.hashing import event_hash
 from traceability.models import CaptureJob, EpcisEvent, LedgerEntry
+from traceability.operations import projector
+from traceability.operations.material_receipt import OPERATION, MaterialReceiptInput
+from traceability.operations.services import LotOut
 from traceability.selectors import ledger_size
 
 pytestmark = pytest.mark.django_db
@@ -354,3 +359,61 @@ def test_captured_events_do_not_change_when_stored(partner):
     stored = EpcisEvent.objects.get(organisation=partner.organisation)
     answer = client.get("/epcis/events/" + quote(stored.event_id, safe="")).json()
     assert answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == [original]
+
+
+def test_proceed_checks_each_events_rules_about_once_however_many_break_them(partner, monkeypatch):
+    # given: 200 events, every second one breaking a rule (an unknown operation)
+    checked = []
+    real_project = projector.project
+
+    def counting(entry, document, **kwargs):  # type: ignore[no-untyped-def]
+        checked.append(entry.seq)
+        return real_project(entry, document, **kwargs)
+
+    monkeypatch.setattr(projector, "project", counting)
+    events = [broken_operation(n) if n % 2 else foreign_event(n, **{"ex:n": n}) for n in range(200)]
+    client = client_for(partner)
+    size = ledger_size()
+
+    # when
+    job = job_of(client, capture(client, document(*events), "proceed"))
+
+    # then: the good half is stored and each bad event reported by its index, with the rules
+    # run at most twice per event (retrying the rest after each failure ran them ~100 times each)
+    assert job["capturedCount"] == 100 and ledger_size() == size + 100
+    assert [(e["code"], e["eventIndex"]) for e in job["errors"]] == [("operation_unknown", n) for n in range(1, 200, 2)]
+    assert len(checked) <= 2 * len(events)
+
+
+def test_proceed_checks_rules_that_read_the_projections_about_once_too(partner, monkeypatch):
+    # given: 100 material receipts, every second one re-using the lot code of the one before
+    # (refused by a rule that reads the stored lots, inside the append)
+    site = make_site(partner)
+    checked = []
+    real_project = projector.project
+
+    def counting(entry, document, **kwargs):  # type: ignore[no-untyped-def]
+        checked.append(entry.seq)
+        return real_project(entry, document, **kwargs)
+
+    monkeypatch.setattr(projector, "project", counting)
+    receipts = [
+        OPERATION.build(
+            partner.organisation,
+            MaterialReceiptInput(
+                site=site,
+                lots=[LotOut(ObjectKind.PRIMARY_INGOT, Decimal(100 + n), code=f"P-{n - n % 2}", attributes={})],
+            ),
+        )
+        for n in range(100)
+    ]
+    client = client_for(partner)
+    size = ledger_size()
+
+    # when
+    job = job_of(client, capture(client, document(*receipts), "proceed"))
+
+    # then
+    assert job["capturedCount"] == 50 and ledger_size() == size + 50
+    assert [(e["code"], e["eventIndex"]) for e in job["errors"]] == [("identifier_taken", n) for n in range(1, 100, 2)]
+    assert len(checked) <= 2 * len(receipts)

@@ -1,18 +1,26 @@
 """Part passports: a die-cast tray's alloy, mass, shares under each chain of custody, footprint
 under each method and provenance back to vehicles, for everyone and in detail for those who may."""
 
+from decimal import Decimal
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from carbon.models import FootprintResult
 from carbon.services import footprints_catch_up
 from tests.factories import make_partner
 from tests.loop import build_loop
+from traceability.choices import ObjectKind
+from traceability.genealogy import WALKS
 from traceability.models import TraceableObject
+from traceability.operations import services as ops
 
 pytestmark = pytest.mark.django_db
 # Mass flows are recorded to the gram at each of the 4 steps from vehicle to tray.
 GRAMS = 0.005
+WALK_START = WALKS["backward"].lstrip().split("\n")[0]
 
 
 @pytest.fixture
@@ -99,3 +107,42 @@ def test_only_die_cast_parts_have_part_passports(loop):
 
     assert as_json.status_code == 404 and as_json.json()["code"] == "part_not_found"
     assert as_page.status_code == 404
+
+
+def walks(queries: CaptureQueriesContext) -> int:
+    """How many genealogy walks the captured queries ran."""
+    return sum(1 for q in queries.captured_queries if q["sql"].lstrip().startswith(WALK_START))
+
+
+def test_the_public_part_page_reads_its_genealogy_once_until_the_ledger_grows(loop):
+    # given: the public reads a tray's passport once
+    tray = loop.obj(loop.trays[0])
+    with CaptureQueriesContext(connection) as first_queries:
+        first = passport_json(tray.pk)
+
+    # when: it reads it again
+    with CaptureQueriesContext(connection) as second_queries:
+        second = passport_json(tray.pk)
+
+    # then: the same page, without walking the genealogy again
+    assert second == first
+    assert walks(first_queries) == 1 and walks(second_queries) == 0
+
+    # given: a vehicle's make changed behind the ledger's back: the cached page does not see it
+    vehicle = loop.obj(loop.vehicles[0])
+    TraceableObject.objects.filter(pk=vehicle.pk).update(attributes={**vehicle.attributes, "make": "Renamed"})
+    assert passport_json(tray.pk)["provenance"] == first["provenance"]
+
+    # when: the ledger grows by one event
+    ops.material_receipt(
+        organisation=loop.remelter.organisation,
+        site=loop.remelt_site,
+        lots=[ops.LotOut(ObjectKind.PRIMARY_INGOT, Decimal("1"), code="P-2", attributes={"supplier": "Smelter"})],
+    )
+    with CaptureQueriesContext(connection) as after_queries:
+        after = passport_json(tray.pk)
+
+    # then: the page is built again from what is under it now
+    assert walks(after_queries) == 1
+    assert "Renamed" in after["provenance"]["kgByVehicleMake"]
+    assert after["provenance"] != first["provenance"]

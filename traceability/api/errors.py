@@ -1,5 +1,6 @@
 """One error body for every API failure: ``{"code": ..., "detail": ...}`` with a 4xx status."""
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -11,9 +12,29 @@ from traceability.ledger.errors import LedgerError
 
 # Seconds a client should wait before retrying when the database is unreachable (a restart).
 RETRY_AFTER_SECONDS = 2
+# SQLSTATE of a statement the server cancelled: ``statement_timeout`` (DB_STATEMENT_TIMEOUT_MS)
+# ran out. psycopg raises it as QueryCanceled, which Django wraps in OperationalError.
+QUERY_CANCELED = "57014"
+
+
+def query_timed_out(exc: BaseException) -> bool:
+    """Whether a database error is the statement timeout, not the database going away."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == QUERY_CANCELED or getattr(cause, "pgcode", None) == QUERY_CANCELED
 
 
 def exception_handler(exc, context):  # type: ignore[no-untyped-def]
+    if isinstance(exc, OperationalError) and query_timed_out(exc):
+        # The request asked for more work than one request may do; the same request will
+        # time out again, so it is not marked retryable.
+        return Response(
+            {
+                "code": "query_timeout",
+                "detail": f"the request needed more than the {settings.DB_STATEMENT_TIMEOUT_MS} ms of database "
+                "time one request may use; ask for less (a smaller page, a narrower filter)",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         # The database went away (restart, failover): nothing was committed by this request, and
         # a retry with the same Idempotency-Key is safe. Say so, instead of a bare 500.

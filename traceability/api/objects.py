@@ -6,24 +6,17 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from traceability import visibility
 from traceability.api.authentication import request_organisation
+from traceability.api.pagination import NewestFirst
 from traceability.choices import SERIALISED_KINDS, ObjectKind
 from traceability.errors import ApplicationError
 from traceability.filtersets import EventRecordFilterSet, TraceableObjectFilterSet
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, TraceableObject
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-pk"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class TraceableObjectSerializer(serializers.ModelSerializer):

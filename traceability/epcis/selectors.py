@@ -17,10 +17,11 @@ from traceability.epcis.core.vocabulary import full_uri
 from traceability.errors import ApplicationError
 from traceability.models import EpcisEvent, EpcisEventEpc, Organisation
 from traceability.operations.epcis import EPCIS_CONTEXT
+from traceability.paging import page_size
 from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
 
+# EPCIS 2.0's default perPage; a larger one is clamped to the platform's page cap.
 DEFAULT_PER_PAGE = 30
-MAX_PER_PAGE = 1000
 SCHEMA_VERSION = "2.0"
 
 # MATCH_ parameters: the roles of the identifiers each one searches.
@@ -161,9 +162,10 @@ def _per_page(params: Mapping[str, str]) -> int:
         value = int(params["perPage"])
     except ValueError as exc:
         raise _parameter_error("perPage", "must be a whole number") from exc
-    if not 1 <= value <= MAX_PER_PAGE:
-        raise _parameter_error("perPage", f"must be between 1 and {MAX_PER_PAGE}")
-    return value
+    if value < 1:
+        raise _parameter_error("perPage", "must be at least 1")
+    # The standard lets the server return fewer than perPage; the cap is stated in the docs.
+    return page_size(value)
 
 
 def epcis_event_get(*, organisation: Organisation, event_id: str) -> EpcisEvent:

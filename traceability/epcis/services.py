@@ -22,7 +22,7 @@ from traceability.epcis.core.hashing import EventHashError, event_hash, is_event
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
 from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
-from traceability.events import ledger_append_batch
+from traceability.events import ledger_append_batch, ledger_append_proceeding
 from traceability.models import CaptureJob, EpcisEvent, Organisation
 from traceability.writer import MAX_BATCH_DOCUMENTS, SubmittedDocument
 
@@ -116,15 +116,18 @@ def _new_events(candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
     return fresh, len(candidates) - len(fresh)
 
 
-def _append(organisation: Organisation, candidates: Sequence[_Candidate]) -> None:
-    items = [
+def _submitted(candidates: Sequence[_Candidate]) -> list[SubmittedDocument]:
+    return [
         SubmittedDocument(
             document=c.stored, annotations={EVENT_HASH: c.event_hash, CONTEXT_INHERITED: c.context_inherited}
         )
         for c in candidates
     ]
+
+
+def _append(organisation: Organisation, candidates: Sequence[_Candidate]) -> None:
     try:
-        ledger_append_batch(organisation=organisation, items=items)
+        ledger_append_batch(organisation=organisation, items=_submitted(candidates))
     except ApplicationError as exc:
         index = exc.extra.get("index")
         if isinstance(index, int) and 0 <= index < len(candidates):
@@ -148,27 +151,29 @@ def _capture_rollback(organisation: Organisation, candidates: list[_Candidate]) 
     return []
 
 
-def _capture_proceed(organisation: Organisation, candidates: list[_Candidate]) -> tuple[list[dict[str, object]], int]:
-    """Append what can be appended; an event that breaks a rule is reported and left out."""
+def _capture_proceed(
+    organisation: Organisation, candidates: list[_Candidate]
+) -> tuple[list[dict[str, object]], int, int]:
+    """Append what can be appended; an event that breaks a rule is reported and left out.
+
+    Each event's rules run about once (see ``append_submissions_proceeding``), however many
+    events of the document break them. Returns the errors, the duplicates found while
+    appending and the number of events stored.
+    """
     errors: list[dict[str, object]] = []
-    duplicates = 0
+    duplicates = captured = 0
     for start in range(0, len(candidates), MAX_BATCH_DOCUMENTS):
-        pending = list(candidates[start : start + MAX_BATCH_DOCUMENTS])
-        while pending:
-            try:
-                _append(organisation, pending)
-                break
-            except ApplicationError as exc:
-                index = exc.extra.get("index")
-                if not isinstance(index, int) or not 0 <= index < len(pending):
-                    errors.append(_error_of(exc))
-                    break
+        batch = candidates[start : start + MAX_BATCH_DOCUMENTS]
+        result = ledger_append_proceeding(organisation=organisation, items=_submitted(batch))
+        captured += len(result.entries)
+        for index, exc in result.failures:
+            if index is not None:
+                exc.extra["eventIndex"] = batch[index].position
                 if exc.code == "event_duplicate":
                     duplicates += 1
-                else:
-                    errors.append(_error_of(exc))
-                del pending[index]
-    return errors, duplicates
+                    continue
+            errors.append(_error_of(exc))
+    return errors, duplicates, captured
 
 
 def epcis_capture(*, organisation: Organisation, document: object, error_behaviour: str = "rollback") -> CaptureJob:
@@ -205,10 +210,9 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
         errors = _capture_rollback(organisation, fresh)
         captured = 0 if errors else len(fresh)
     else:
-        failures, late_duplicates = _capture_proceed(organisation, fresh)
+        failures, late_duplicates, captured = _capture_proceed(organisation, fresh)
         errors += failures
         duplicates += late_duplicates
-        captured = len(fresh) - len(failures) - late_duplicates
     return _finish(job, errors=errors, captured=captured, duplicates=duplicates)
 
 

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from traceability.errors import ApplicationError
 from traceability.operations.engine import project, tracked_objects
-from traceability.writer import Appended, Projector
+from traceability.operations.epcis import OPERATION_FIELD
+from traceability.operations.registry import operation_for
+from traceability.writer import Appended, Prepared, Projector
 
 # Annotation of an event whose recording service has checked the recorder's role already
 # (set only in process, by ``operations.services``; a submitted document never carries it).
@@ -33,4 +35,13 @@ def _check_and_project(appended: Sequence[Appended]) -> None:
             raise exc.at_position(position, len(appended)) from exc
 
 
-OPERATION_RULES = Projector(name="operation rules and projection", project=_check_and_project)
+def _check_document(item: Prepared) -> Prepared:
+    """The rules that need only the document (a known operation, well-formed fields), checked
+    when it is prepared: before the append lock, once per document, and a batch that breaks
+    one writes nothing first. The rules that read the projections run in ``project``."""
+    if item.parsed is not None and OPERATION_FIELD in item.parsed:
+        operation_for(item.parsed).parse(item.parsed)
+    return item
+
+
+OPERATION_RULES = Projector(name="operation rules and projection", project=_check_and_project, prepare=_check_document)

@@ -28,9 +28,9 @@ from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, 
 from carbon.pact.errors import OAuthError, PactError
 from traceability import throttle, visibility
 from traceability.errors import ApplicationError
+from traceability.paging import MAX_PAGE_SIZE, page_size
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 # Past any page that can exist, and inside the database's integers.
 MAX_OFFSET = 10**12
 CODES_BY_STATUS = {400: "BadRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
@@ -152,7 +152,11 @@ class TokenView(PactView):
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("limit", int, description="at most this many footprints; the next page is in the Link header"),
+    OpenApiParameter(
+        "limit",
+        int,
+        description=f"at most this many footprints (up to {MAX_PAGE_SIZE}); the next page is in the Link header",
+    ),
     OpenApiParameter("offset", int, description="set by the Link header's next page"),
     *[OpenApiParameter(name, str, many=True, explode=True) for name in ("productId", "companyId", "geography")],
     OpenApiParameter("classification", str, many=True, explode=True),
@@ -184,7 +188,8 @@ class FootprintListView(PactView):
         params = request.query_params
         if self.spec == "2" and params.get("$filter"):
             raise PactError("NotImplemented", "$filter (OData) is not supported; use the 3.0 query parameters")
-        limit = min(_count(params.get("limit"), name="limit", default=DEFAULT_LIMIT), MAX_LIMIT)
+        # PACT lets a host return fewer footprints than asked for: a limit over the cap is clamped.
+        limit = page_size(_count(params.get("limit"), name="limit", default=DEFAULT_LIMIT))
         offset = _count(params.get("offset"), name="offset", default=0)
         # PACT matches parameter names as given, and its own example spells productId in lower case.
         by_name = {name.lower(): name for name in selectors.FILTERS}

@@ -16,6 +16,7 @@ from traceability.api.authentication import request_organisation
 from traceability.epcis import selectors, services
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
+from traceability.paging import MAX_PAGE_SIZE
 
 EPCIS_VERSION = "2.0.0"
 CBV_VERSION = "2.0.0"
@@ -76,7 +77,7 @@ class CaptureView(EpcisView):
         operation_id="epcis_capture_list",
     )
     def get(self, request: Request) -> Response:
-        jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[: selectors.MAX_PER_PAGE]
+        jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[:MAX_PAGE_SIZE]
         return Response([capture_job_data(job) for job in jobs], headers=_headers())
 
     def options(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -117,7 +118,11 @@ class EventListView(EpcisView):
             OpenApiParameter(name, str, description="pipe-delimited values")
             for name in sorted(selectors.SUPPORTED - {"perPage"})
         ]
-        + [OpenApiParameter("perPage", int)],
+        + [
+            OpenApiParameter(
+                "perPage", int, description=f"events per page, at most {MAX_PAGE_SIZE} (larger is clamped)"
+            )
+        ],
         summary="Query events (EPCIS 2.0 query parameters); an EPCISQueryDocument, paged by Link rel=next",
     )
     def get(self, request: Request) -> Response:
