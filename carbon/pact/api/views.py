@@ -16,7 +16,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -27,6 +27,7 @@ from carbon.pact import selectors, services
 from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, require_https
 from carbon.pact.errors import OAuthError, PactError
 from traceability import throttle, visibility
+from traceability.api.parsers import StrictJSONParser
 from traceability.errors import ApplicationError
 
 DEFAULT_LIMIT = 100
@@ -36,7 +37,7 @@ MAX_OFFSET = 10**12
 CODES_BY_STATUS = {400: "BadRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
 
 
-class CloudEventsParser(JSONParser):
+class CloudEventsParser(StrictJSONParser):
     media_type = "application/cloudevents+json"
 
 
@@ -86,7 +87,7 @@ class PactView(APIView):
     authentication_classes = [PactBearerAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    parser_classes = [CloudEventsParser, JSONParser]
+    parser_classes = [CloudEventsParser, StrictJSONParser]
     throttle_classes: list[type] = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -120,7 +121,7 @@ class TokenView(PactView):
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
-    parser_classes = [FormParser, JSONParser]
+    parser_classes = [FormParser, StrictJSONParser]
 
     @extend_schema(
         request={"application/x-www-form-urlencoded": TOKEN_REQUEST},

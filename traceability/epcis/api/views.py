@@ -7,12 +7,12 @@ from urllib.parse import quote, urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from traceability.api.authentication import request_organisation
+from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
@@ -22,7 +22,7 @@ CBV_VERSION = "2.0.0"
 ERROR_BEHAVIOUR_HEADER = "GS1-Capture-Error-Behaviour"
 
 
-class JSONLDParser(JSONParser):
+class JSONLDParser(StrictJSONParser):
     """EPCIS documents arrive as JSON-LD."""
 
     media_type = "application/ld+json"
@@ -50,7 +50,7 @@ def capture_job_data(job: CaptureJob) -> dict[str, object]:
 
 
 class EpcisView(APIView):
-    parser_classes = [JSONParser, JSONLDParser]
+    parser_classes = [StrictJSONParser, JSONLDParser]
 
 
 class CaptureView(EpcisView):
