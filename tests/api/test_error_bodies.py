@@ -168,3 +168,15 @@ def test_epcis_capture_takes_bodies_up_to_its_own_larger_limit(partner, settings
     assert beyond.status_code == 413 and json_body(beyond)["code"] == "body_too_large"
     assert elsewhere.status_code == 413
     assert CaptureJob.objects.count() == 0
+
+
+def test_the_token_endpoint_refuses_a_wrong_method_or_malformed_body_in_oauths_shape():
+    client = anonymous()
+
+    wrong_method = client.get("/auth/token", secure=True)
+    malformed = client.post("/auth/token", "{" * 100, content_type="application/json", secure=True)
+
+    assert wrong_method.status_code == 405
+    assert json_body(wrong_method)["error"] == "invalid_request"
+    assert malformed.status_code in {400, 401}
+    assert set(json_body(malformed)) == {"error", "error_description"}

@@ -72,6 +72,13 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     return Response(error.body(spec), status=status, headers=headers)
 
 
+def token_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """OAuth's body (RFC 6749 5.2) for every refusal of the token endpoint, a malformed request too."""
+    if isinstance(exc, exceptions.APIException):
+        exc = OAuthError("invalid_request", str(exc.detail), status=exc.status_code)
+    return pact_exception_handler(exc, context, spec="3")
+
+
 class PactSchema(AutoSchema):
     """Operation ids by PACT action and version: one view class serves both ``/2/`` and ``/3/``."""
 
@@ -122,6 +129,9 @@ class TokenView(PactView):
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
     parser_classes = [FormParser, StrictJSONParser]
+
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return token_exception_handler
 
     @extend_schema(
         request={"application/x-www-form-urlencoded": TOKEN_REQUEST},
