@@ -145,8 +145,21 @@ def body_too_large(request: HttpRequest) -> HttpResponse:
 def nul_character(request: HttpRequest) -> HttpResponse:
     detail = "the address, query or headers contain the NUL character"
     if not wants_json(request):
-        return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+        return defaults.bad_request(request, SuspiciousOperation(detail))
     return error_response(request, 400, "nul_character", detail)
+
+
+def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """An HTML error page as JSON with the same status: a DRF view's own error body (its browsable
+    page, for a browser) with its headers, else the generic body (Django's debug pages)."""
+    data = getattr(response, "data", None)
+    if not isinstance(data, dict) or not data:
+        return generic_response(request, response.status_code)
+    replaced = JsonResponse(data, status=response.status_code)
+    for name, value in response.headers.items():
+        if name.lower() not in {"content-type", "content-length"}:
+            replaced.headers[name] = value
+    return replaced
 
 
 def _has_nul(request: HttpRequest) -> bool:
@@ -183,8 +196,7 @@ class ErrorBodyMiddleware:
             and wants_json(request)
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            # Django's own page (a debug page with DEBUG on, or a view's HTML error): same status, JSON.
-            return generic_response(request, response.status_code)
+            return _as_json(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

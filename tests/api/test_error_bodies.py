@@ -180,3 +180,12 @@ def test_the_token_endpoint_refuses_a_wrong_method_or_malformed_body_in_oauths_s
     assert json_body(wrong_method)["error"] == "invalid_request"
     assert malformed.status_code in {400, 401}
     assert set(json_body(malformed)) == {"error", "error_description"}
+
+
+def test_a_browser_on_the_api_gets_the_views_own_json_error_not_the_browsable_page(debug, partner):
+    response = anonymous().get(
+        "/api/v1/passports/123456", HTTP_ACCEPT="text/html", HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}"
+    )
+
+    assert response.status_code == 404
+    assert json_body(response)["code"] == "passport_not_found"
