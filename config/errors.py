@@ -4,7 +4,8 @@ DRF views shape their own refusals (``traceability.api.errors``, PACT's handler)
 answers by itself (an unknown URL, a bad Host, an oversized body, a failed CSRF check, an
 uncaught exception) is shaped here by the path's family:
 
-- ``/api/``, ``/epcis/``: ``{"code", "detail"}``, as the API and EPCIS views answer;
+- ``/api/``: ``{"code", "detail"}``, as the API views answer; ``/epcis/``: the same inside EPCIS's
+  RFC 7807 problem (``type``, ``title``, ``status``), as the EPCIS views answer;
 - ``/2/``, ``/3/``: PACT's ``{"code", "message"}`` with PACT's codes; ``/auth/token``: OAuth's
   ``{"error", "error_description"}`` (RFC 6749 5.2);
 - pages (``/app/``, ``/passports/``, ``/admin/``...): Django's plain HTML error pages, never a
@@ -36,12 +37,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 
 from carbon.pact.api.views import CODES_BY_STATUS as PACT_CODES_BY_STATUS
+from traceability.epcis.problems import problem
 
 logger = logging.getLogger("django.request")
 
 PACT_PREFIXES = ("/2/", "/3/")
 PACT_AUTH_PATH = "/auth/token"
-JSON_PREFIXES = ("/api/", "/epcis/")
+API_PREFIX = "/api/"
+EPCIS_PREFIX = "/epcis/"
 EPCIS_CAPTURE_PATH = "/epcis/capture"
 
 # The code and generic detail of each status Django answers by itself.
@@ -57,12 +60,14 @@ OAUTH_ERRORS = {401: "invalid_client", 500: "server_error"}
 
 
 def family(path: str) -> str:
-    """Which error body a path gets: ``json``, ``pact``, ``oauth`` or ``page``."""
+    """Which error body a path gets: ``json``, ``epcis``, ``pact``, ``oauth`` or ``page``."""
     if path.startswith(PACT_PREFIXES):
         return "pact"
     if path == PACT_AUTH_PATH:
         return "oauth"
-    if path.startswith(JSON_PREFIXES):
+    if path.startswith(EPCIS_PREFIX):
+        return "epcis"
+    if path.startswith(API_PREFIX):
         return "json"
     return "page"
 
@@ -87,6 +92,8 @@ def error_response(request: HttpRequest, status: int, code: str, detail: str) ->
         body: dict[str, object] = {"code": pact_code, "message": detail}
     elif kind == "oauth":
         body = {"error": OAUTH_ERRORS.get(status, "invalid_request"), "error_description": detail}
+    elif kind == "epcis":
+        body = problem({"code": code, "detail": detail}, status)
     else:
         body = {"code": code, "detail": detail}
     response = JsonResponse(body, status=status)
@@ -186,8 +193,11 @@ class ErrorBodyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _has_nul(request):
-            return nul_character(request)
+        try:
+            if _has_nul(request):
+                return nul_character(request)
+        except SuspiciousOperation as exc:  # more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return bad_request(request, exc)
         if _declared_length(request) > body_limit(request.path):
             return body_too_large(request)
         response = self.get_response(request)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 # (path, the body's keys, its code for a 500 and a 404)
 FAMILIES = {
     "api": ("/api/v1/", {"code", "detail"}, "server_error", "not_found"),
-    "epcis": ("/epcis/", {"code", "detail"}, "server_error", "not_found"),
+    "epcis": ("/epcis/", {"code", "detail", "type", "title", "status"}, "server_error", "not_found"),
     "pact3": ("/3/", {"code", "message"}, "InternalError", "NotFound"),
     "pact2": ("/2/", {"code", "message"}, "InternalError", "NoSuchFootprint"),
 }
@@ -47,6 +47,8 @@ def test_an_uncaught_exception_is_the_familys_json_500_naming_no_exception(debug
     assert response.status_code == 500
     body = json_body(response)
     assert set(body) == keys and body["code"] == code
+    if family == "epcis":
+        assert body["type"] == "epcisException:ImplementationException" and body["status"] == 500
     assert SECRET not in response.content.decode() and "Traceback" not in response.content.decode()
 
 
@@ -166,6 +168,7 @@ def test_epcis_capture_takes_bodies_up_to_its_own_larger_limit(partner, settings
     # then: within capture's limit the document is read (and refused as no EPCIS document)
     assert within.status_code == 400 and json_body(within)["code"] == "epcis_document_invalid"
     assert beyond.status_code == 413 and json_body(beyond)["code"] == "body_too_large"
+    assert json_body(beyond)["type"] == "epcisException:CaptureLimitExceededException"
     assert elsewhere.status_code == 413
     assert CaptureJob.objects.count() == 0
 
@@ -189,3 +192,12 @@ def test_a_browser_on_the_api_gets_the_views_own_json_error_not_the_browsable_pa
 
     assert response.status_code == 404
     assert json_body(response)["code"] == "passport_not_found"
+
+
+def test_too_many_query_parameters_is_a_json_400_in_either_mode(debug, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+
+    response = anonymous().get("/api/v1/ledger/keys?" + "&".join(f"p{n}=1" for n in range(20)))
+
+    assert response.status_code == 400
+    assert json_body(response)["code"] == "bad_request"

@@ -185,7 +185,10 @@ def test_a_lone_surrogate_in_a_json_body_is_refused(dismantler):
 def test_an_impossible_epcis_query_time_is_a_400(dismantler, moment):
     response = dismantler.client.get("/epcis/events", {"GE_eventTime": moment})
 
-    assert refused(response)["code"] == "query_parameter_invalid"
+    body = refused(response)
+    assert body["code"] == "query_parameter_invalid"
+    # EPCIS's own problem body around the code
+    assert body["type"] == "epcisException:QueryParameterException" and body["status"] == 400
 
 
 def test_the_widest_offsets_are_accepted_in_an_epcis_query(dismantler):

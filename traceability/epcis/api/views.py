@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,8 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from traceability.api.authentication import request_organisation
+from traceability.api.errors import exception_handler
 from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
+from traceability.epcis.problems import problem
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
 
@@ -49,8 +52,19 @@ def capture_job_data(job: CaptureJob) -> dict[str, object]:
     return data
 
 
+def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``)."""
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict):
+        response.data = problem(response.data, response.status_code)
+    return response
+
+
 class EpcisView(APIView):
     parser_classes = [StrictJSONParser, JSONLDParser]
+
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return epcis_exception_handler
 
 
 class CaptureView(EpcisView):
