@@ -37,6 +37,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 
 from carbon.pact.api.views import CODES_BY_STATUS as PACT_CODES_BY_STATUS
+from carbon.pact.errors import PactError
 from traceability.epcis.problems import problem
 
 logger = logging.getLogger("django.request")
@@ -85,11 +86,8 @@ def error_response(request: HttpRequest, status: int, code: str, detail: str) ->
     """``code`` and ``detail`` in the body the path's family speaks."""
     kind = family(request.path)
     if kind == "pact":
-        spec = request.path.split("/")[1]
         pact_code = PACT_CODES_BY_STATUS.get(status, "InternalError" if status >= 500 else "BadRequest")
-        if spec == "2" and pact_code == "NotFound":
-            pact_code = "NoSuchFootprint"
-        body: dict[str, object] = {"code": pact_code, "message": detail}
+        body: dict[str, object] = {**PactError(pact_code, detail, status=status).body(request.path.split("/")[1])}
     elif kind == "oauth":
         body = {"error": OAUTH_ERRORS.get(status, "invalid_request"), "error_description": detail}
     elif kind == "epcis":
