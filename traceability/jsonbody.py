@@ -25,6 +25,8 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 _DEPTH_CHANGE = {"[": 1, "{": 1, "]": -1, "}": -1}
 # ``\u0000`` preceded by an even number of backslashes: an escaped NUL, not the text "\u0000".
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# The escape of a UTF-16 surrogate (D800 to DFFF): only then can a string hold an unpaired one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JsonBodyError(ValueError):
@@ -62,7 +64,7 @@ def loads(raw: bytes | str) -> object:
     depth = nesting_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise JsonBodyError("json_too_deep", f"JSON nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted")
-    if _NUL_ESCAPE.search(text):
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise JsonBodyError("nul_character", "JSON strings may not contain the NUL character (\\u0000)")
     try:
         value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
@@ -71,8 +73,9 @@ def loads(raw: bytes | str) -> object:
     except (ValueError, RecursionError) as exc:
         # ValueError: malformed JSON, or an integer beyond Python's digit limit for conversion.
         raise JsonBodyError("parse_error", f"JSON parse error - {exc}") from exc
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise JsonBodyError("surrogate_character", "JSON strings may not contain unpaired surrogates") from exc
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise JsonBodyError("surrogate_character", "JSON strings may not contain unpaired surrogates") from exc
     return value
