@@ -84,6 +84,8 @@ LEDGER_FOLLOWERS = (
 )
 
 MIDDLEWARE = [
+    # First: refuses a NUL in the address and oversized bodies, and gives machine paths JSON errors.
+    "config.errors.ErrorBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "traceability.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,6 +97,17 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A failed CSRF check: JSON on API paths, Django's page elsewhere (config/errors.py).
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+
+# Request bodies larger than this are refused with 413 before they are read: Django's own default
+# (2.5 MiB) fits a batch of 1,000 ledger documents of 2.5 KB and every operation.
+REQUEST_BODY_MAX_BYTES = int(os.environ.get("REQUEST_BODY_MAX_BYTES", str(2_621_440)))
+# EPCIS capture documents hold up to 10,000 events (CAPTURE_LIMIT) of about 1 to 1.5 KB each; parsed,
+# a body takes about ten times its size in memory, so one capture needs at most about 160 MB.
+EPCIS_CAPTURE_MAX_BODY_BYTES = int(os.environ.get("EPCIS_CAPTURE_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
+# Django's own ceiling must let the larger limit through; ErrorBodyMiddleware applies each path's.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_BODY_MAX_BYTES, EPCIS_CAPTURE_MAX_BODY_BYTES)
 
 TEMPLATES = [
     {
@@ -219,6 +232,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["traceability.api.permissions.IsOrganisationMember"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies are read strictly (traceability/jsonbody.py: nesting, NaN, NUL, out-of-range numbers).
+    "DEFAULT_PARSER_CLASSES": [
+        "traceability.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "traceability.api.errors.exception_handler",
     # Every list is paged, and no page holds more than traceability.paging.MAX_PAGE_SIZE rows.
     "DEFAULT_PAGINATION_CLASS": "traceability.api.pagination.CappedLimitOffset",

@@ -11,6 +11,12 @@ from traceability.web import urls as traceability_pages
 # The recycler console: every app's pages under /app/, in one ``web`` namespace.
 console = [*traceability_pages.urlpatterns, *carbon_pages.urlpatterns, *passport_pages.urlpatterns]
 
+# Django's own errors (unknown URL, bad Host, uncaught exception) in each path family's body.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),

@@ -110,11 +110,12 @@ def _moment(text: str, *, name: str, end_of_day: bool) -> datetime:
         return moment + timedelta(days=1) if end_of_day else moment
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        # In UTC: the database takes no offsets beyond 15:59, and some times have no UTC equivalent.
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise ApplicationError(
-            "date_invalid", f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, not {text!r}"
+            "date_invalid", f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time in years 1 to 9999, not {text!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def audit_selection(

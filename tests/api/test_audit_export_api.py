@@ -91,6 +91,8 @@ def test_an_anonymous_caller_is_refused(db):
     [
         ({"organisation": "nobody"}, 404, "organisation_unknown"),
         ({"since": "last tuesday"}, 400, "date_invalid"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, 400, "date_invalid"),
+        ({"until": "9999-12-31T23:00:00-23:59"}, 400, "date_invalid"),
         ({"since": "2026-02-01", "until": "2026-01-01"}, 400, "date_range_invalid"),
         ({"consistency_from": "999"}, 404, "checkpoint_unknown"),
         ({"consistency_from": "0"}, 400, "min_value"),

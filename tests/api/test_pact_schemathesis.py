@@ -19,6 +19,12 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 )
 
 
+@pytest.fixture(autouse=True)
+def _production_mode(settings):  # type: ignore[no-untyped-def]
+    """DEBUG off, as in production (pytest-django's default too; explicit so the run stays honest)."""
+    settings.DEBUG = False
+
+
 @pytest.fixture
 def bearer(db):  # type: ignore[no-untyped-def]
     return f"Bearer {token_of(build_loop().die_caster)}"
@@ -57,3 +63,8 @@ def test_pact_endpoints_answer_no_server_error(case, bearer):  # type: ignore[no
     response = call(case, bearer)
 
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.content[:300])
+    if response.status_code >= 400:
+        # PACT's own error body, or OAuth's on the token endpoint
+        keys = {"error", "error_description"} if case.path == "/auth/token" else {"code", "message"}
+        assert response["Content-Type"].startswith("application/json"), response.content[:300]
+        assert keys <= set(response.json()), response.content[:300]

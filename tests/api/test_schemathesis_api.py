@@ -4,6 +4,8 @@ partner's API key. Whatever it generates, no answer is a server error, and every
 status the schema documents matches its schema. (PACT's operations have their own run, with a
 bearer token: ``test_pact_schemathesis``.)"""
 
+import json
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -17,7 +19,27 @@ from tests.loop import build_loop
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application).exclude(
     path_regex=r"^/(auth/token|2/|3/)"
 )
-CHECKS = [checks.not_a_server_error, checks.response_schema_conformance]
+
+
+def errors_are_json_with_code_and_detail(ctx, response, case):  # type: ignore[no-untyped-def]
+    """Every refusal on the API and EPCIS is ``{"code", "detail"}``, whatever went wrong."""
+    if response.status_code < 400 or not case.path.startswith(("/api/", "/epcis/")):
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (response.status_code, content_type)
+    body = json.loads(response.content)
+    assert isinstance(body.get("code"), str) and isinstance(body.get("detail"), str), body
+    return None
+
+
+CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, errors_are_json_with_code_and_detail]
+
+
+@pytest.fixture(autouse=True)
+def _production_mode(settings):  # type: ignore[no-untyped-def]
+    """DEBUG off, as in production: a failure must be the JSON 500, not a debug page (pytest-django
+    switches DEBUG off too; this keeps the run honest if that default ever changes)."""
+    settings.DEBUG = False
 
 
 @pytest.fixture(autouse=True)

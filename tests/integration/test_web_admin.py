@@ -166,6 +166,10 @@ def test_a_melt_recorded_in_the_form_is_a_signed_event_and_opens_the_new_lots_pa
         ({"output_code": "M-1"}, "output_code", "identifier_taken"),
         ({"inputs": "NOPE 10"}, "inputs", "label_unknown"),
         ({"inputs": "P-1"}, "inputs", "kg_missing"),
+        ({"inputs": "P-1 NaN"}, "inputs", "kg_invalid"),
+        ({"inputs": "P-1 Infinity"}, "inputs", "kg_invalid"),
+        ({"inputs": "P-1 1e13"}, "inputs", "kg_invalid"),
+        ({"output_kg": "9999999999999"}, "output_kg", "max_value"),
     ],
 )
 def test_a_rejected_form_shows_the_rule_next_to_its_field_and_stores_nothing(loop, changes, field, code):
@@ -230,6 +234,20 @@ def test_a_dismantling_in_the_form_removes_pack_and_parts_and_the_pack_gets_its_
     assert f"/passport/{passport.pk}/qr.svg" in page and f"/passport/{passport.pk}?format=json" in page
     assert f"/passport/{passport.pk}?tier=legitimate_interest" in page
     assert f"/passport/{passport.pk}?tier=authorities" not in page
+
+
+@pytest.mark.parametrize("datasheet", ["[" * 5000 + "]" * 5000, '{"maker": "a\\u0000"}', '{"kwh": NaN}'])
+def test_a_data_sheet_too_deep_or_with_nul_or_nan_is_a_form_error_not_a_500(loop, datasheet):
+    size = ledger_size()
+
+    response = loop.dismantler_client.post(
+        "/app/record/dismantling/",
+        {"site": loop.dismantling_site.pk, "vehicle": "x", "battery_datasheet": datasheet},
+    )
+
+    assert response.status_code == 422
+    assert "<code>datasheet_invalid</code>" in response.content.decode()
+    assert ledger_size() == size
 
 
 def test_each_organisation_is_offered_the_forms_of_its_role(loop):

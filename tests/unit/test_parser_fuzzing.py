@@ -2,6 +2,8 @@
 with its own error type (turned into a 4xx) or a value, never an unexpected exception (a 5xx)."""
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 import rfc8785
@@ -11,9 +13,13 @@ from hypothesis import strategies as st
 from tests.conftest import PROJECT_ROOT
 from traceability.epcis.core import schema
 from traceability.epcis.core.hashing import EventHashError, event_hash
+from traceability.errors import ApplicationError
+from traceability.jsonbody import MAX_JSON_DEPTH, JsonBodyError, loads, nesting_depth
 from traceability.ledger.canonical import _same_as_json, canonical_json
 from traceability.ledger.checkpoint import parse_checkpoint, parse_verifier_key
 from traceability.ledger.errors import LedgerError
+from traceability.moments import MAX_UTC_OFFSET, MomentError, parse_moment
+from traceability.units import MAX_PLAUSIBLE_MASS_KG, MAX_QUANTITY_MAGNITUDE, to_kg, to_unit
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -112,3 +118,123 @@ def test_the_verifier_key_parser_answers_any_text_or_its_error(text):
         parse_verifier_key(text)
     except LedgerError:
         pass
+
+
+# --- quantities, times and JSON bodies: a value within bounds, or the parser's own error ----------
+
+
+WILD_NUMBERS = (
+    st.floats()
+    | st.integers(-(10**30), 10**30)
+    | st.sampled_from(["NaN", "-Infinity", "sNaN", "1e309", "1e99999999999", "-0", "1e-400", "12.5", "0x10"])
+    | st.decimals(allow_nan=True, allow_infinity=True).map(str)
+)
+UNITS = st.sampled_from(
+    ["kg", "t", "g", "lb", "kWh", "MJ", "degC", "m**3", "km", "9**9**9 kg", "1e309 kg", ""]
+) | st.text(max_size=12)
+QUANTITIES = (
+    st.fixed_dictionaries({"value": WILD_NUMBERS, "unit": UNITS})
+    | st.builds(lambda n, u: f"{n} {u}", WILD_NUMBERS, UNITS)
+    | st.text(max_size=30)
+    | JSON
+)
+
+
+@FUZZ
+@given(QUANTITIES)
+def test_a_mass_is_a_plausible_positive_decimal_or_a_coded_refusal(quantity):
+    try:
+        kg = to_kg(quantity, field="mass")
+    except ApplicationError as error:
+        assert error.code and error.status == 400
+        return
+    assert isinstance(kg, Decimal) and kg.is_finite() and 0 < kg <= MAX_PLAUSIBLE_MASS_KG
+
+
+@FUZZ
+@given(QUANTITIES, st.sampled_from(["kWh", "m**3", "degC", "km"]))
+def test_any_quantity_is_a_bounded_decimal_or_a_coded_refusal(quantity, unit):
+    try:
+        value = to_unit(quantity, unit, field="q")
+    except ApplicationError as error:
+        assert error.code and error.status == 400
+        return
+    assert value.is_finite() and abs(value) <= MAX_QUANTITY_MAGNITUDE
+
+
+OFFSETS = st.integers(-24 * 60 + 1, 24 * 60 - 1).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@FUZZ
+@given(st.datetimes(timezones=OFFSETS | st.none()), st.sampled_from(["T", " "]))
+def test_a_time_is_read_as_utc_or_refused_for_its_offset_or_range(moment, separator):
+    text = moment.isoformat(sep=separator)
+    try:
+        parsed = parse_moment(text)
+    except MomentError:
+        offset = moment.utcoffset()
+        assert offset is None or abs(offset) > MAX_UTC_OFFSET or not _has_utc(moment)
+        return
+    assert parsed.tzinfo is UTC and parsed == moment
+
+
+def _has_utc(moment: datetime) -> bool:
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+@FUZZ
+@given(st.text(max_size=40) | JSON)
+def test_any_text_is_a_time_or_a_moment_error(text):
+    try:
+        assert parse_moment(text).tzinfo is UTC
+    except MomentError:
+        pass
+
+
+def _nest(value: object, depth: int) -> object:
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@FUZZ
+@given(JSON, st.integers(0, 3 * MAX_JSON_DEPTH))
+def test_json_bodies_nested_beyond_the_limit_are_refused_and_others_read_back(value, extra_depth):
+    text = json.dumps(_nest(value, extra_depth), allow_nan=True)
+    depth = nesting_depth(text)
+    try:
+        parsed = loads(text)
+    except JsonBodyError as error:
+        assert depth > MAX_JSON_DEPTH or error.code in {"number_not_finite", "nul_character", "surrogate_character"}
+        return
+    assert depth <= MAX_JSON_DEPTH
+    assert json.dumps(parsed, allow_nan=False) == text
+
+
+@FUZZ
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_any_body_is_json_or_a_coded_refusal(raw):
+    try:
+        loads(raw)
+    except JsonBodyError as error:
+        assert error.code in {
+            "parse_error",
+            "json_too_deep",
+            "number_out_of_range",
+            "number_not_finite",
+            "nul_character",
+            "surrogate_character",
+        }
+
+
+@FUZZ
+@given(st.integers(MAX_JSON_DEPTH + 1, 20_000), st.sampled_from(["[", '{"a":']))
+def test_deep_bodies_are_refused_without_parsing(depth, opener):
+    closer = "]" if opener == "[" else "}"
+    with pytest.raises(JsonBodyError) as refused:
+        loads(opener * depth + "0" + closer * depth)
+    assert refused.value.code == "json_too_deep"

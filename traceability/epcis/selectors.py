@@ -16,6 +16,7 @@ from traceability.epcis.core.fields import canonical_id
 from traceability.epcis.core.vocabulary import full_uri
 from traceability.errors import ApplicationError
 from traceability.models import EpcisEvent, EpcisEventEpc, Organisation
+from traceability.moments import MomentError, parse_moment
 from traceability.operations.epcis import EPCIS_CONTEXT
 from traceability.paging import page_size
 from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
@@ -85,12 +86,10 @@ def _values(params: Mapping[str, str], name: str) -> list[str]:
 
 def _time(name: str, text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError as exc:
-        raise _parameter_error(name, f"{text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise _parameter_error(name, "the time needs a time zone")
-    return moment
+        # A "+" in a query string arrives as a space when the client did not percent-encode it.
+        return parse_moment(text.replace(" ", "+"))
+    except MomentError as exc:
+        raise _parameter_error(name, str(exc)) from exc
 
 
 def _identifier_condition(values: Iterable[str]) -> Q:

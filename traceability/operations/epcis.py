@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, Site
+from traceability.moments import MomentError, parse_moment
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 LOOPTRACE_NAMESPACE = "https://ns.looptrace.example/epcis/"
@@ -28,14 +29,10 @@ def event_time_text(moment: datetime) -> str:
 
 
 def parse_event_time(document: dict[str, object]) -> datetime:
-    text = document.get("eventTime")
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ApplicationError("event_time_invalid", f"eventTime {text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise ApplicationError("event_time_invalid", "eventTime needs a time zone")
-    return moment
+        return parse_moment(str(document.get("eventTime")))
+    except MomentError as exc:
+        raise ApplicationError("event_time_invalid", f"eventTime: {exc}") from exc
 
 
 def site_uri(site: Site) -> str:

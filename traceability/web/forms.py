@@ -8,13 +8,13 @@ next to which field a failed rule is shown; the ledger append rolls back, so not
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from traceability import jsonbody
 from traceability.choices import (
     BATTERY_KINDS,
     MATERIAL_HOLDING_ROLES,
@@ -38,8 +38,9 @@ from traceability.operations import (
 from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
 from traceability.operations.services import operation_record
 from traceability.selectors import MELT_KINDS, lot_choices
+from traceability.units import MAX_PLAUSIBLE_MASS_KG
 
-KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0)}
+KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0), "max_value": MAX_PLAUSIBLE_MASS_KG}
 LINE = re.compile(r"\s+")
 # Rules every form shows at the same field.
 COMMON_ERROR_FIELDS = {
@@ -115,6 +116,8 @@ class OperationForm(forms.Form):
             value = Decimal(text.lower().removesuffix("kg"))
         except InvalidOperation:
             raise ValidationError(f"line {line}: {text!r} is not a number of kg", code="kg_invalid") from None
+        if not value.is_finite() or value > MAX_PLAUSIBLE_MASS_KG:
+            raise ValidationError(f"line {line}: at most {MAX_PLAUSIBLE_MASS_KG} kg", code="kg_invalid")
         if value <= 0:
             raise ValidationError(f"line {line}: kg must be positive", code="kg_invalid")
         return value
@@ -217,9 +220,9 @@ class DismantlingForm(OperationForm):
         if not text:
             return {}
         try:
-            sheet = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"not JSON: {exc.msg} (line {exc.lineno})", code="datasheet_invalid") from exc
+            sheet = jsonbody.loads(text)
+        except jsonbody.JsonBodyError as exc:
+            raise ValidationError(f"not JSON: {exc.message}", code="datasheet_invalid") from exc
         if not isinstance(sheet, dict):
             raise ValidationError("the data sheet is a JSON object", code="datasheet_invalid")
         return sheet

@@ -16,7 +16,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -27,6 +27,7 @@ from carbon.pact import selectors, services
 from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, require_https
 from carbon.pact.errors import OAuthError, PactError
 from traceability import throttle, visibility
+from traceability.api.parsers import StrictJSONParser
 from traceability.errors import ApplicationError
 from traceability.paging import MAX_PAGE_SIZE, page_size
 
@@ -36,7 +37,7 @@ MAX_OFFSET = 10**12
 CODES_BY_STATUS = {400: "BadRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
 
 
-class CloudEventsParser(JSONParser):
+class CloudEventsParser(StrictJSONParser):
     media_type = "application/cloudevents+json"
 
 
@@ -71,6 +72,13 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     return Response(error.body(spec), status=status, headers=headers)
 
 
+def token_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """OAuth's body (RFC 6749 5.2) for every refusal of the token endpoint, a malformed request too."""
+    if isinstance(exc, exceptions.APIException):
+        exc = OAuthError("invalid_request", str(exc.detail), status=exc.status_code)
+    return pact_exception_handler(exc, context, spec="3")
+
+
 class PactSchema(AutoSchema):
     """Operation ids by PACT action and version: one view class serves both ``/2/`` and ``/3/``."""
 
@@ -86,7 +94,7 @@ class PactView(APIView):
     authentication_classes = [PactBearerAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    parser_classes = [CloudEventsParser, JSONParser]
+    parser_classes = [CloudEventsParser, StrictJSONParser]
     throttle_classes: list[type] = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -120,7 +128,10 @@ class TokenView(PactView):
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
-    parser_classes = [FormParser, JSONParser]
+    parser_classes = [FormParser, StrictJSONParser]
+
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return token_exception_handler
 
     @extend_schema(
         request={"application/x-www-form-urlencoded": TOKEN_REQUEST},

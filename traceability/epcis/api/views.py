@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from traceability.api.authentication import request_organisation
+from traceability.api.errors import exception_handler
+from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
+from traceability.epcis.problems import problem
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
 from traceability.paging import MAX_PAGE_SIZE
@@ -23,7 +26,7 @@ CBV_VERSION = "2.0.0"
 ERROR_BEHAVIOUR_HEADER = "GS1-Capture-Error-Behaviour"
 
 
-class JSONLDParser(JSONParser):
+class JSONLDParser(StrictJSONParser):
     """EPCIS documents arrive as JSON-LD."""
 
     media_type = "application/ld+json"
@@ -50,8 +53,19 @@ def capture_job_data(job: CaptureJob) -> dict[str, object]:
     return data
 
 
+def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``)."""
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict):
+        response.data = problem(response.data, response.status_code)
+    return response
+
+
 class EpcisView(APIView):
-    parser_classes = [JSONParser, JSONLDParser]
+    parser_classes = [StrictJSONParser, JSONLDParser]
+
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return epcis_exception_handler
 
 
 class CaptureView(EpcisView):

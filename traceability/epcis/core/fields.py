@@ -9,6 +9,7 @@ from datetime import datetime
 from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash
 from traceability.epcis.core.identifiers import canonical_digital_link
 from traceability.epcis.core.vocabulary import full_uri
+from traceability.moments import MomentError, parse_moment
 
 # Event field -> index role of the identifiers it lists.
 EPC_ROLES = (
@@ -64,12 +65,9 @@ def _location(value: object) -> str:
 
 def parse_time(text: object) -> datetime:
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise EventHashError(f"{text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise EventHashError(f"{text!r} has no time zone")
-    return moment
+        return parse_moment(str(text))
+    except MomentError as exc:
+        raise EventHashError(str(exc)) from exc
 
 
 def index_event(

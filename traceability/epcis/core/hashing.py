@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from traceability.epcis.core.identifiers import canonical_digital_link
 from traceability.epcis.core.vocabulary import cbv_web_uri, hash_terms, standard_prefixes
+from traceability.moments import MomentError, parse_moment
 
 HASH_VERSION = "CBV2.0"
 HASH_PREFIX = "ni:///sha-256;"
@@ -149,14 +150,14 @@ def _name(key: str, prefixes: Mapping[str, str]) -> str:
 def time_value(value: object) -> str:
     """UTC, exactly three decimals (rounded half up), ``Z``."""
     try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as exc:
-        raise EventHashError(f"{value!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise EventHashError(f"{value!r} has no time zone")
-    moment = moment.astimezone(UTC)
+        moment = parse_moment(str(value))
+    except MomentError as exc:
+        raise EventHashError(str(exc)) from exc
     millis = int((Decimal(moment.microsecond) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    moment = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
+    try:
+        moment = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
+    except OverflowError as exc:
+        raise EventHashError(f"{value!r} rounds past the year 9999") from exc
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -1,0 +1,32 @@
+"""EPCIS 2.0's error body: RFC 7807 problem details (``type``, ``title``, ``status``), as the EPCIS
+REST bindings define them, around the project's ``code`` and ``detail``, which stay."""
+
+from __future__ import annotations
+
+from traceability.epcis.services import PROBLEM_CAPTURE_LIMIT, PROBLEM_CONFLICT, PROBLEM_VALIDATION
+
+PROBLEM_QUERY_PARAMETER = "epcisException:QueryParameterException"
+PROBLEM_SECURITY = "epcisException:SecurityException"
+PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
+# The exception type the EPCIS 2.0 OpenAPI document names for each status.
+PROBLEM_TYPES = {
+    400: PROBLEM_VALIDATION,
+    401: PROBLEM_SECURITY,
+    403: PROBLEM_SECURITY,
+    404: "epcisException:NoSuchResourceException",
+    406: "epcisException:NotAcceptableException",
+    409: PROBLEM_CONFLICT,
+    413: PROBLEM_CAPTURE_LIMIT,
+    414: "epcisException:URITooLongException",
+    415: "epcisException:UnsupportedMediaTypeException",
+}
+
+
+def problem(body: dict[str, object], status: int) -> dict[str, object]:
+    """``body`` with the problem's ``type``, ``title`` (the code) and ``status`` added."""
+    code = str(body.get("code", ""))
+    if code.startswith("query_parameter"):
+        kind = PROBLEM_QUERY_PARAMETER
+    else:
+        kind = PROBLEM_TYPES.get(status, PROBLEM_IMPLEMENTATION if status >= 500 else PROBLEM_VALIDATION)
+    return {"type": kind, "title": code or kind, "status": status, **body}
