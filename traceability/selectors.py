@@ -26,7 +26,7 @@ from traceability.models import (
     SigningKey,
     TraceableObject,
 )
-from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
+from traceability.visibility import documents_readable_by, events_visible_to, objects_visible_to
 
 MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 
@@ -94,8 +94,7 @@ def signing_keys_list() -> QuerySet[SigningKey]:
 
 
 def _own_events(organisation: Organisation) -> QuerySet[EventRecord]:
-    events = EventRecord.objects.all()
-    return events if organisation.role in READ_ALL_ROLES else events.filter(organisation=organisation)
+    return EventRecord.objects.filter(documents_readable_by(organisation=organisation))
 
 
 @dataclass
