@@ -4,8 +4,9 @@ Assembled on read from the ledger's projections and the stored carbon results (n
 its own): alloy and composition, mass, recycled-content shares under each chain-of-custody
 model, footprint under each method, and provenance back to end-of-life vehicles and scrap
 lots. Everyone sees the part's figures and its provenance summed by vehicle make and scrap
-category; organisations that may read the part (and regulators) also see each source by its
-identifier.
+category; organisations that may read the part (and regulators) also see each source, by its
+identifier where they can see the source too, else folded (kind, origin and kg; see
+``traceability.visibility``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from decimal import Decimal
 
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
+from traceability import visibility
 from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, Organisation, TraceableObject
-from traceability.visibility import objects_visible_to
 
 CAST_BY = Operation.DIE_CASTING
 # Kinds of the roots a part's metal comes from, as provenance names them.
@@ -39,7 +40,7 @@ def cast_part_get(*, pk: int) -> TraceableObject:
 
 
 def may_see_sources(*, organisation: Organisation | None, part: TraceableObject) -> bool:
-    return organisation is not None and objects_visible_to(organisation=organisation).filter(pk=part.pk).exists()
+    return bool(visibility.object_ids_visible_to(organisation=organisation, ids=[part.pk]))
 
 
 def _round(value: float) -> float:
@@ -80,11 +81,13 @@ def _recycled(results: list[FootprintResult], oem: str | None) -> dict[str, obje
     return shares
 
 
-def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
+def _provenance(part: TraceableObject, reader: Organisation | None, detailed: bool) -> dict[str, object]:
     """Where the part's metal came from: kg of each root in it (genealogy follows mass)."""
     found = genealogy(root=part, direction="backward")
     made = {edge.target for edge in found.edges}
     leaves = [node for node in found.nodes if node.id not in made]
+    (seen,) = visibility.genealogies_seen_by(organisation=reader if detailed else None, walks=[found])
+    shown = {node.id: view for node, view in zip(found.nodes, seen.nodes, strict=True)}
     objects = TraceableObject.objects.in_bulk([node.id for node in leaves])
     by_make: dict[str, Decimal] = defaultdict(Decimal)
     by_origin: dict[str, Decimal] = defaultdict(Decimal)
@@ -97,7 +100,9 @@ def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
         if obj.kind == ObjectKind.VEHICLE:
             by_make[str(attributes.get("make", "unknown"))] += node.kg
         if detailed:
-            listed.append({"identifier": obj.identifier, "kind": obj.kind, "origin": origin, "kg": float(node.kg)})
+            listed.append(
+                {"identifier": shown[node.id].identifier, "kind": obj.kind, "origin": origin, "kg": float(node.kg)}
+            )
     summary: dict[str, object] = {
         "vehicles": sum(1 for node in leaves if objects[node.id].kind == ObjectKind.VEHICLE),
         "kgByVehicleMake": {make: float(kg) for make, kg in sorted(by_make.items())},
@@ -105,11 +110,13 @@ def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
         "scrapLots": sum(1 for node in found.nodes if node.kind == ObjectKind.SCRAP_LOT),
     }
     if detailed:
-        summary["sources"] = sorted(listed, key=lambda row: (-row["kg"], row["identifier"]))  # type: ignore[operator]
+        summary["sources"] = sorted(listed, key=lambda row: (-row["kg"], row["identifier"] or ""))  # type: ignore[operator]
     return summary
 
 
-def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]:
+def part_passport(*, part: TraceableObject, reader: Organisation | None) -> dict[str, object]:
+    """The part's passport as ``reader`` (None: the public) sees it."""
+    detailed = may_see_sources(organisation=reader, part=part)
     attributes = part.attributes or {}
     results = list(FootprintResult.objects.filter(node=part))
     oem = attributes.get("oem")
@@ -126,6 +133,6 @@ def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]
         "ledgerSeq": part.created_seq,
         "footprint": _footprints(results),
         "recycledContent": _recycled(results, str(oem) if oem else None),
-        "provenance": _provenance(part, detailed),
+        "provenance": _provenance(part, reader, detailed),
         "computedAtLedgerSize": max((r.ledger_size for r in results), default=None),
     }
