@@ -16,7 +16,7 @@ from traceability.choices import ObjectKind, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, TraceableObject
 from traceability.selectors import MELT_KINDS
-from traceability.visibility import READ_ALL_ROLES
+from traceability.visibility import documents_readable_by, objects_visible_to, reads_all
 
 # Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
 CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)
@@ -37,6 +37,21 @@ def footprint_get(*, node: TraceableObject, method: str, chain: str) -> Footprin
 
 def factors_current() -> QuerySet[EmissionFactor]:
     return EmissionFactor.objects.filter(superseded_by__isnull=True).order_by("code", "region", "lot_id")
+
+
+def factors_visible_to(*, organisation: Organisation | None, every_version: bool = False) -> QuerySet[EmissionFactor]:
+    """The registry as a partner sees it: platform-wide factors (bound to no lot) are every member's;
+    a supplier footprint bound to a lot is as visible as the lot (every one, for regulators and the
+    operator)."""
+    if every_version:
+        factors = EmissionFactor.objects.order_by("code", "region", "-version")
+    else:
+        factors = factors_current()
+    if organisation is None:
+        return factors.none()
+    if reads_all(organisation):
+        return factors
+    return factors.filter(Q(lot__isnull=True) | Q(lot__in=objects_visible_to(organisation=organisation).values("pk")))
 
 
 def footprint_from_result(result: FootprintResult) -> Footprint:
@@ -72,8 +87,7 @@ def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
     """Per week of production: the mass-weighted recycled-content share and footprint per kg of the
     melts and castings the organisation made (cut-off method, physical chain of custody)."""
     results = FootprintResult.objects.filter(Q(node__kind__in=MELT_KINDS) | CASTINGS, method=CUT_OFF, chain=PHYSICAL)
-    if organisation.role not in READ_ALL_ROLES:
-        results = results.filter(node__created_by=organisation)
+    results = results.filter(documents_readable_by(organisation=organisation, recorder="node__created_by"))
     kg = Cast("node__initial_kg", FloatField())
     rows = (
         results.annotate(week=TruncWeek("node__created_at"))

@@ -1,5 +1,6 @@
 """Footprint results and the emission-factor registry over the partner API."""
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -89,8 +90,20 @@ class FootprintView(APIView):
         return Response(FootprintSerializer(results, many=True).data)
 
 
+class VisibleLotField(serializers.PrimaryKeyRelatedField):
+    """A lot among those the caller can see: one it cannot see is refused exactly as one that does
+    not exist, so binding a factor does not tell whether an object id exists."""
+
+    def get_queryset(self) -> QuerySet[TraceableObject]:
+        request = self.context.get("request")
+        organisation = request_organisation(request) if request is not None else None
+        if organisation is None:
+            return TraceableObject.objects.none()
+        return visibility.objects_visible_to(organisation=organisation)
+
+
 class FactorSerializer(serializers.ModelSerializer):
-    lot = serializers.PrimaryKeyRelatedField(queryset=TraceableObject.objects.all(), required=False, allow_null=True)
+    lot = VisibleLotField(required=False, allow_null=True)
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -113,16 +126,27 @@ class FactorSerializer(serializers.ModelSerializer):
         validators: list = []
 
 
+class FactorFilterSet(django_filters.FilterSet):
+    # By id, among the factors the caller sees: a lot it cannot see matches nothing, as a missing one does.
+    lot = django_filters.NumberFilter(field_name="lot_id")
+
+    class Meta:
+        model = EmissionFactor
+        fields = ["code", "region", "lot"]
+
+
 class FactorListView(generics.ListAPIView):
     """Current factor versions; ``?all=1`` includes superseded ones."""
 
     serializer_class = FactorSerializer
-    filterset_fields = ["code", "region", "lot"]
+    filterset_class = FactorFilterSet
 
     def get_queryset(self) -> QuerySet[EmissionFactor]:
-        if self.request.query_params.get("all"):
-            return EmissionFactor.objects.order_by("code", "region", "-version")
-        return selectors.factors_current()
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return EmissionFactor.objects.none()
+        return selectors.factors_visible_to(
+            organisation=request_organisation(self.request), every_version=bool(self.request.query_params.get("all"))
+        )
 
     @extend_schema(
         request=FactorSerializer,
@@ -130,7 +154,7 @@ class FactorListView(generics.ListAPIView):
         summary="Add a factor, or a new version that supersedes the current one",
     )
     def post(self, request: Request) -> Response:
-        payload = FactorSerializer(data=request.data)
+        payload = FactorSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         factor = services.factor_add(
             **payload.validated_data,
