@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from traceability.choices import BATTERY_KINDS, ObjectKind, ObjectStatus, OrganisationRole
 from traceability.errors import ApplicationError
@@ -137,7 +137,9 @@ def lots_search(*, organisation: Organisation, query: str = "", kind: str = "", 
 
 
 def events_search(*, organisation: Organisation, query: str = "", operation: str = "") -> QuerySet:
-    events = events_visible_to(organisation=organisation).select_related("site")
+    # Another organisation's event shows no site or warnings (its document's) to a reader who may not read it.
+    readable = ExpressionWrapper(documents_readable_by(organisation=organisation), output_field=BooleanField())
+    events = events_visible_to(organisation=organisation).select_related("site").annotate(document_readable=readable)
     if query:
         condition = Q(operation__icontains=query) | Q(organisation__slug__icontains=query)
         if query.isdigit():
