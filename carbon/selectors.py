@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -12,11 +13,12 @@ from django.db.models.functions import Cast, TruncWeek
 from carbon.engine import Footprint, Shares
 from carbon.engine.model import CUT_OFF, PHYSICAL
 from carbon.models import EmissionFactor, FootprintResult
+from carbon.models.factors import LOT_IN_REFERENCE
 from traceability.choices import ObjectKind, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, TraceableObject
 from traceability.selectors import MELT_KINDS
-from traceability.visibility import documents_readable_by, objects_visible_to, reads_all
+from traceability.visibility import documents_readable_by, object_ids_visible_to, objects_visible_to, reads_all
 
 # Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
 CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)
@@ -52,6 +54,19 @@ def factors_visible_to(*, organisation: Organisation | None, every_version: bool
     if reads_all(organisation):
         return factors
     return factors.filter(Q(lot__isnull=True) | Q(lot__in=objects_visible_to(organisation=organisation).values("pk")))
+
+
+def factor_references_seen_by(*, organisation: Organisation | None, references: Iterable[str]) -> list[str]:
+    """The factor versions behind a result as ``organisation`` (None: the public) sees them: a
+    supplier footprint bound to a lot it cannot see is named without its lot (``...@lot:v1``)."""
+    references = list(references)
+    bound = {int(m.group(1)) for r in references for m in LOT_IN_REFERENCE.finditer(r)}
+    visible = object_ids_visible_to(organisation=organisation, ids=bound) if bound else frozenset()
+
+    def seen(match: re.Match[str]) -> str:
+        return match.group(0) if int(match.group(1)) in visible else "@lot"
+
+    return [LOT_IN_REFERENCE.sub(seen, reference) for reference in references]
 
 
 def footprint_from_result(result: FootprintResult) -> Footprint:

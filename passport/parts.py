@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
+from carbon.selectors import factor_references_seen_by
 from traceability import visibility
 from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
@@ -47,7 +48,7 @@ def _round(value: float) -> float:
     return round(value, 12)
 
 
-def _footprints(results: list[FootprintResult]) -> dict[str, object]:
+def _footprints(results: list[FootprintResult], reader: Organisation | None) -> dict[str, object]:
     """Per method: kg CO2e per kg by stage, per kg and for the whole part (custody does not change it)."""
     by_method = {r.method: r for r in results if r.chain == PHYSICAL}
     return {
@@ -56,7 +57,7 @@ def _footprints(results: list[FootprintResult]) -> dict[str, object]:
             "totalPerKg": _round(by_method[method].total_per_kg),
             "totalKg": _round(by_method[method].total_kg),
             "primaryDataShare": _round(by_method[method].primary_data_share),
-            "factors": by_method[method].factors,
+            "factors": factor_references_seen_by(organisation=reader, references=by_method[method].factors),
         }
         for method in METHODS
         if method in by_method
@@ -131,7 +132,7 @@ def part_passport(*, part: TraceableObject, reader: Organisation | None) -> dict
         "madeBy": part.created_by.name if part.created_by_id else None,
         "castAt": part.created_at.isoformat() if part.created_at else None,
         "ledgerSeq": part.created_seq,
-        "footprint": _footprints(results),
+        "footprint": _footprints(results, reader),
         "recycledContent": _recycled(results, str(oem) if oem else None),
         "provenance": _provenance(part, reader, detailed),
         "computedAtLedgerSize": max((r.ledger_size for r in results), default=None),

@@ -28,6 +28,7 @@ class FootprintSerializer(serializers.ModelSerializer):
     primaryDataShare = serializers.FloatField(source="primary_data_share")
     ledgerSize = serializers.IntegerField(source="ledger_size")
     flags = serializers.SerializerMethodField()
+    factors = serializers.SerializerMethodField()
 
     class Meta:
         model = FootprintResult
@@ -46,6 +47,12 @@ class FootprintSerializer(serializers.ModelSerializer):
             "ledgerSize",
             "flags",
         ]
+
+    def get_factors(self, result: FootprintResult) -> list[str]:
+        """The factor versions behind the result; supplier footprints of lots you cannot see, unnamed."""
+        request = self.context.get("request")
+        organisation = request_organisation(request) if request is not None else None
+        return selectors.factor_references_seen_by(organisation=organisation, references=result.factors)
 
     def get_flags(self, result: FootprintResult) -> list[str]:
         """Warnings a reader must see next to the number."""
@@ -87,7 +94,7 @@ class FootprintView(APIView):
             results = results.filter(chain=chain)
         if not results:
             selectors.footprint_get(node=node, method=method or METHODS[0], chain=chain or CHAINS_OF_CUSTODY[0])
-        return Response(FootprintSerializer(results, many=True).data)
+        return Response(FootprintSerializer(results, many=True, context={"request": request}).data)
 
 
 class VisibleLotField(serializers.PrimaryKeyRelatedField):

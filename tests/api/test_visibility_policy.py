@@ -19,6 +19,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon.models import EmissionFactor
+from carbon.services import footprints_catch_up
 from tests.api.test_access_matrix import world  # noqa: F401 - fixture
 from tests.api.test_operations_api import parties  # noqa: F401 - fixture
 from traceability.models import EpcisEvent, EventRecord, Membership, Organisation, TraceableObject
@@ -288,3 +289,32 @@ def test_an_invisible_object_or_event_answers_exactly_as_a_missing_one(loop):
     no_event = answer(f"/epcis/events/{quote(event_hash.replace('sha-256;', 'sha-256;0'), safe='')}")
     assert hidden_event[0] == no_event[0] == 404
     assert json.loads(hidden_event[1])["code"] == json.loads(no_event[1])["code"]
+
+
+def test_the_event_list_page_shows_no_site_of_another_organisations_event(loop):
+    made, _, _, _ = loop
+
+    own = member_client("nordic-remelt").get("/app/events/", {"operation": "remelting"}).content.decode()
+    other = member_client("autocirc").get("/app/events/", {"operation": "remelting"}).content.decode()
+
+    assert f"#{remelting(made).entry_id}" in own and f"#{remelting(made).entry_id}" in other
+    assert "Remelt shop" in own and "Remelt shop" not in other
+
+
+def test_footprints_name_no_supplier_footprint_of_a_lot_the_reader_cannot_see(loop):
+    made, clients, _, _ = loop
+    primary = bind_supplier_footprint(clients, made)
+    footprints_catch_up()
+    melt = TraceableObject.objects.get(identifier=made["melt"]).pk
+    tray = TraceableObject.objects.get(identifier=made["trays"][0]).pk
+
+    holder = clients["remelter"].get(f"/api/v1/objects/{melt}/footprint").json()
+    user = clients["die_caster"].get(f"/api/v1/objects/{melt}/footprint").json()
+    public = Client().get(f"/part/{tray}", HTTP_ACCEPT="application/json").json()
+
+    # the melt's footprint used the remelter's supplier footprint of its primary ingot
+    assert f"supplier_footprint:*@lot{primary}:v1" in holder[0]["factors"]
+    assert "supplier_footprint:*@lot:v1" in user[0]["factors"]
+    assert [r["totalKg"] for r in user] == [r["totalKg"] for r in holder]
+    for answer in (user, public):
+        assert f"@lot{primary}:" not in json.dumps(answer)
