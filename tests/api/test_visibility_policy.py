@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from carbon.models import EmissionFactor
 from carbon.services import footprints_catch_up
+from passport.services import passports_catch_up
 from tests.api.test_access_matrix import world  # noqa: F401 - fixture
 from tests.api.test_operations_api import parties  # noqa: F401 - fixture
 from traceability.models import EpcisEvent, EventRecord, Membership, Organisation, TraceableObject
@@ -318,3 +319,40 @@ def test_footprints_name_no_supplier_footprint_of_a_lot_the_reader_cannot_see(lo
     assert [r["totalKg"] for r in user] == [r["totalKg"] for r in holder]
     for answer in (user, public):
         assert f"@lot{primary}:" not in json.dumps(answer)
+
+
+# --- everything a partner may open, searched for what it may not see ------------------------
+
+PARTNERS = {"dismantler": "autocirc", "remelter": "nordic-remelt", "die_caster": "castline"}
+
+
+@pytest.mark.parametrize("role", sorted(PARTNERS))
+def test_nothing_a_partner_may_open_names_an_object_it_cannot_see(loop, role):
+    # given: footprints and passports computed, a supplier footprint bound by the remelter
+    made, clients, expected, _ = loop
+    bind_supplier_footprint(clients, made)
+    footprints_catch_up()
+    passports_catch_up()
+    client, secrets = clients[role], unseen_by(PARTNERS[role])
+    visible = TraceableObject.objects.filter(identifier__in=expected[role])
+
+    # when: every list, and every object's detail, genealogy, footprint and passport
+    answers = {
+        path: client.get(path, {"page_size": 1000}).content.decode()
+        for path in ("/api/v1/objects", "/api/v1/events", "/api/v1/factors", "/epcis/events")
+    }
+    for obj in visible:
+        for path in (
+            f"/api/v1/objects/{obj.pk}",
+            f"/api/v1/objects/{obj.pk}/genealogy?direction=backward",
+            f"/api/v1/objects/{obj.pk}/genealogy?direction=forward",
+            f"/api/v1/objects/{obj.pk}/footprint",
+            f"/part/{obj.pk}?format=json",
+        ):
+            answers[path] = client.get(path).content.decode()
+    for seq in EventRecord.objects.filter(involved__in=visible).values_list("entry_id", flat=True):
+        answers[f"/api/v1/events/{seq}"] = client.get(f"/api/v1/events/{seq}").content.decode()
+
+    # then
+    assert len(answers) > 4 * len(visible)
+    assert {path: leaked(text, secrets) for path, text in answers.items() if leaked(text, secrets)} == {}
