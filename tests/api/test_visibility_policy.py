@@ -336,7 +336,7 @@ def test_nothing_a_partner_may_open_names_an_object_it_cannot_see(loop, role):
     client, secrets = clients[role], unseen_by(PARTNERS[role])
     visible = TraceableObject.objects.filter(identifier__in=expected[role])
 
-    # when: every list, and every object's detail, genealogy, footprint and passport
+    # when: every list, and every object's detail, genealogy, footprint, passport and page
     answers = {
         path: client.get(path, {"page_size": 1000}).content.decode()
         for path in ("/api/v1/objects", "/api/v1/events", "/api/v1/factors", "/epcis/events")
@@ -352,7 +352,14 @@ def test_nothing_a_partner_may_open_names_an_object_it_cannot_see(loop, role):
             answers[path] = client.get(path).content.decode()
     for seq in EventRecord.objects.filter(involved__in=visible).values_list("entry_id", flat=True):
         answers[f"/api/v1/events/{seq}"] = client.get(f"/api/v1/events/{seq}").content.decode()
+    member = member_client(PARTNERS[role])
+    answers["/app/events/"] = member.get("/app/events/").content.decode()
+    for obj in visible:
+        answers[f"/app/lots/{obj.pk}/"] = member.get(f"/app/lots/{obj.pk}/").content.decode()
 
-    # then
-    assert len(answers) > 4 * len(visible)
-    assert {path: leaked(text, secrets) for path, text in answers.items() if leaked(text, secrets)} == {}
+    # then: pages also neither link to nor name (as an element's text) an object it cannot see
+    hidden = TraceableObject.objects.exclude(identifier__in=expected[role])
+    on_pages = secrets + [f"/app/lots/{o.pk}/" for o in hidden] + [f">{o.label}<" for o in hidden]
+    assert len(answers) > 6 * len(visible)
+    found = {path: leaked(text, on_pages if path.startswith("/app/") else secrets) for path, text in answers.items()}
+    assert {path: names for path, names in found.items() if names} == {}
