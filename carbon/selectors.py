@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -12,11 +13,12 @@ from django.db.models.functions import Cast, TruncWeek
 from carbon.engine import Footprint, Shares
 from carbon.engine.model import CUT_OFF, PHYSICAL
 from carbon.models import EmissionFactor, FootprintResult
+from carbon.models.factors import LOT_IN_REFERENCE
 from traceability.choices import ObjectKind, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, TraceableObject
 from traceability.selectors import MELT_KINDS
-from traceability.visibility import READ_ALL_ROLES
+from traceability.visibility import documents_readable_by, object_ids_visible_to, objects_visible_to, reads_all
 
 # Parts a die-caster made (a dismantled vehicle's parts are scrap-to-be, not products).
 CASTINGS = Q(node__kind=ObjectKind.PART, node__created_by__role=OrganisationRole.DIE_CASTER)
@@ -37,6 +39,34 @@ def footprint_get(*, node: TraceableObject, method: str, chain: str) -> Footprin
 
 def factors_current() -> QuerySet[EmissionFactor]:
     return EmissionFactor.objects.filter(superseded_by__isnull=True).order_by("code", "region", "lot_id")
+
+
+def factors_visible_to(*, organisation: Organisation | None, every_version: bool = False) -> QuerySet[EmissionFactor]:
+    """The registry as a partner sees it: platform-wide factors (bound to no lot) are every member's;
+    a supplier footprint bound to a lot is as visible as the lot (every one, for regulators and the
+    operator)."""
+    if every_version:
+        factors = EmissionFactor.objects.order_by("code", "region", "-version")
+    else:
+        factors = factors_current()
+    if organisation is None:
+        return factors.none()
+    if reads_all(organisation):
+        return factors
+    return factors.filter(Q(lot__isnull=True) | Q(lot__in=objects_visible_to(organisation=organisation).values("pk")))
+
+
+def factor_references_seen_by(*, organisation: Organisation | None, references: Iterable[str]) -> list[str]:
+    """The factor versions behind a result as ``organisation`` (None: the public) sees them: a
+    supplier footprint bound to a lot it cannot see is named without its lot (``...@lot:v1``)."""
+    references = list(references)
+    bound = {int(m.group(1)) for r in references for m in LOT_IN_REFERENCE.finditer(r)}
+    visible = object_ids_visible_to(organisation=organisation, ids=bound) if bound else frozenset()
+
+    def seen(match: re.Match[str]) -> str:
+        return match.group(0) if int(match.group(1)) in visible else "@lot"
+
+    return [LOT_IN_REFERENCE.sub(seen, reference) for reference in references]
 
 
 def footprint_from_result(result: FootprintResult) -> Footprint:
@@ -72,8 +102,7 @@ def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
     """Per week of production: the mass-weighted recycled-content share and footprint per kg of the
     melts and castings the organisation made (cut-off method, physical chain of custody)."""
     results = FootprintResult.objects.filter(Q(node__kind__in=MELT_KINDS) | CASTINGS, method=CUT_OFF, chain=PHYSICAL)
-    if organisation.role not in READ_ALL_ROLES:
-        results = results.filter(node__created_by=organisation)
+    results = results.filter(documents_readable_by(organisation=organisation, recorder="node__created_by"))
     kg = Cast("node__initial_kg", FloatField())
     rows = (
         results.annotate(week=TruncWeek("node__created_at"))

@@ -4,8 +4,9 @@ Assembled on read from the ledger's projections and the stored carbon results (n
 its own): alloy and composition, mass, recycled-content shares under each chain-of-custody
 model, footprint under each method, and provenance back to end-of-life vehicles and scrap
 lots. Everyone sees the part's figures and its provenance summed by vehicle make and scrap
-category; organisations that may read the part (and regulators) also see each source by its
-identifier.
+category; organisations that may read the part (and regulators) also see each source, by its
+identifier where they can see the source too, else folded (kind, origin and kg; see
+``traceability.visibility``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from django.core.cache import cache
 
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
+from carbon.selectors import factor_references_seen_by
+from traceability import visibility
 from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, Organisation, TraceableObject
 from traceability.selectors import ledger_version
-from traceability.visibility import objects_visible_to
 
 CAST_BY = Operation.DIE_CASTING
 # Kinds of the roots a part's metal comes from, as provenance names them.
@@ -42,7 +44,7 @@ def cast_part_get(*, pk: int) -> TraceableObject:
 
 
 def may_see_sources(*, organisation: Organisation | None, part: TraceableObject) -> bool:
-    return organisation is not None and objects_visible_to(organisation=organisation).filter(pk=part.pk).exists()
+    return bool(visibility.object_ids_visible_to(organisation=organisation, ids=[part.pk]))
 
 
 # A part's provenance (its whole backward genealogy) is what its public passport costs: it is
@@ -56,7 +58,7 @@ def _round(value: float) -> float:
     return round(value, 12)
 
 
-def _footprints(results: list[FootprintResult]) -> dict[str, object]:
+def _footprints(results: list[FootprintResult], reader: Organisation | None) -> dict[str, object]:
     """Per method: kg CO2e per kg by stage, per kg and for the whole part (custody does not change it)."""
     by_method = {r.method: r for r in results if r.chain == PHYSICAL}
     return {
@@ -65,7 +67,7 @@ def _footprints(results: list[FootprintResult]) -> dict[str, object]:
             "totalPerKg": _round(by_method[method].total_per_kg),
             "totalKg": _round(by_method[method].total_kg),
             "primaryDataShare": _round(by_method[method].primary_data_share),
-            "factors": by_method[method].factors,
+            "factors": factor_references_seen_by(organisation=reader, references=by_method[method].factors),
         }
         for method in METHODS
         if method in by_method
@@ -90,11 +92,13 @@ def _recycled(results: list[FootprintResult], oem: str | None) -> dict[str, obje
     return shares
 
 
-def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
+def _provenance(part: TraceableObject, reader: Organisation | None, detailed: bool) -> dict[str, object]:
     """Where the part's metal came from: kg of each root in it (genealogy follows mass)."""
     found = genealogy(root=part, direction="backward")
     made = {edge.target for edge in found.edges}
     leaves = [node for node in found.nodes if node.id not in made]
+    (seen,) = visibility.genealogies_seen_by(organisation=reader if detailed else None, walks=[found])
+    shown = {node.id: view for node, view in zip(found.nodes, seen.nodes, strict=True)}
     objects = TraceableObject.objects.in_bulk([node.id for node in leaves])
     by_make: dict[str, Decimal] = defaultdict(Decimal)
     by_origin: dict[str, Decimal] = defaultdict(Decimal)
@@ -107,7 +111,9 @@ def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
         if obj.kind == ObjectKind.VEHICLE:
             by_make[str(attributes.get("make", "unknown"))] += node.kg
         if detailed:
-            listed.append({"identifier": obj.identifier, "kind": obj.kind, "origin": origin, "kg": float(node.kg)})
+            listed.append(
+                {"identifier": shown[node.id].identifier, "kind": obj.kind, "origin": origin, "kg": float(node.kg)}
+            )
     summary: dict[str, object] = {
         "vehicles": sum(1 for node in leaves if objects[node.id].kind == ObjectKind.VEHICLE),
         "kgByVehicleMake": {make: float(kg) for make, kg in sorted(by_make.items())},
@@ -115,7 +121,7 @@ def _provenance(part: TraceableObject, detailed: bool) -> dict[str, object]:
         "scrapLots": sum(1 for node in found.nodes if node.kind == ObjectKind.SCRAP_LOT),
     }
     if detailed:
-        summary["sources"] = sorted(listed, key=lambda row: (-row["kg"], row["identifier"]))  # type: ignore[operator]
+        summary["sources"] = sorted(listed, key=lambda row: (-row["kg"], row["identifier"] or ""))  # type: ignore[operator]
     return summary
 
 
@@ -124,12 +130,14 @@ def _provenance_cached(part: TraceableObject) -> dict[str, object]:
     key = f"part:provenance:public:{part.pk}:{ledger_version()}"
     summary = cache.get(key)
     if summary is None:
-        summary = _provenance(part, detailed=False)
+        summary = _provenance(part, None, detailed=False)
         cache.set(key, summary, PROVENANCE_CACHE_SECONDS)
     return summary
 
 
-def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]:
+def part_passport(*, part: TraceableObject, reader: Organisation | None) -> dict[str, object]:
+    """The part's passport as ``reader`` (None: the public) sees it."""
+    detailed = may_see_sources(organisation=reader, part=part)
     attributes = part.attributes or {}
     results = list(FootprintResult.objects.filter(node=part))
     oem = attributes.get("oem")
@@ -144,8 +152,8 @@ def part_passport(*, part: TraceableObject, detailed: bool) -> dict[str, object]
         "madeBy": part.created_by.name if part.created_by_id else None,
         "castAt": part.created_at.isoformat() if part.created_at else None,
         "ledgerSeq": part.created_seq,
-        "footprint": _footprints(results),
+        "footprint": _footprints(results, reader),
         "recycledContent": _recycled(results, str(oem) if oem else None),
-        "provenance": _provenance_cached(part) if not detailed else _provenance(part, detailed),
+        "provenance": _provenance(part, reader, detailed) if detailed else _provenance_cached(part),
         "computedAtLedgerSize": max((r.ledger_size for r in results), default=None),
     }

@@ -12,7 +12,7 @@ from passport.tiers import filter_for_tier, tier_rank
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
-from traceability.visibility import READ_ALL_ROLES, objects_visible_to
+from traceability.visibility import objects_visible_to, reads_all
 
 URN_PREFIX = "urn:looptrace:"
 
@@ -115,7 +115,7 @@ def passport_view(*, version: PassportVersion, tier: AccessTier) -> dict[str, ob
 def passports_search(*, organisation: Organisation, query: str = "") -> QuerySet[Passport]:
     """The passports of batteries the organisation can see, newest first, by identifier, label or serial."""
     passports = Passport.objects.select_related("battery").order_by("-created_at")
-    if organisation.role not in READ_ALL_ROLES:
+    if not reads_all(organisation):
         passports = passports.filter(battery__in=objects_visible_to(organisation=organisation).values("pk"))
     if query:
         passports = passports.filter(

@@ -45,6 +45,11 @@ class Operation(models.TextChoices):
     CUSTODY_TRANSFER = "custody_transfer", "Custody transfer"
 
 
+# The Looptrace EPCIS extension field naming the operation an event records (here, below the
+# operations, because the visibility policy keeps it in what other organisations see of an event).
+OPERATION_FIELD = "lt:operation"
+
+
 class KeyCustody(models.TextChoices):
     CLIENT = "client", "Held by the organisation (client-side signing)"
     PLATFORM = "platform", "Held by the platform, encrypted (custodial signing)"

@@ -2,8 +2,11 @@ from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
+from traceability import visibility
+from traceability.api.authentication import request_organisation
 from traceability.choices import ObjectKind, ObjectStatus
 from traceability.models import EventRecord, TraceableObject
 
@@ -46,8 +49,17 @@ class EventRecordFilterSet(django_filters.FilterSet):
     organisation = django_filters.CharFilter(field_name="organisation__slug")
     event_time_after = UtcDateTimeFilter(field_name="event_time", lookup_expr="gte")
     event_time_before = UtcDateTimeFilter(field_name="event_time", lookup_expr="lt")
-    object = django_filters.CharFilter(field_name="involved__identifier", distinct=True)
+    object = django_filters.CharFilter(method="filter_object")
 
     class Meta:
         model = EventRecord
         fields = ["operation", "organisation", "site"]
+
+    def filter_object(self, queryset: QuerySet[EventRecord], name: str, value: str) -> QuerySet[EventRecord]:
+        """Events about an object the caller can see: naming one it cannot see matches nothing, so
+        the filter does not tell which other organisations' objects an event involves."""
+        organisation = request_organisation(self.request) if self.request is not None else None
+        if organisation is None:
+            return queryset.none()
+        objects = visibility.objects_visible_to(organisation=organisation).filter(identifier=value)
+        return queryset.filter(involved__in=objects.values("pk")).distinct()

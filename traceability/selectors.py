@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from traceability.choices import BATTERY_KINDS, KeyCustody, ObjectKind, ObjectStatus, OrganisationRole
 from traceability.errors import ApplicationError
@@ -26,7 +26,7 @@ from traceability.models import (
     SigningKey,
     TraceableObject,
 )
-from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
+from traceability.visibility import documents_readable_by, events_visible_to, objects_visible_to
 
 MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 
@@ -102,8 +102,7 @@ def signing_keys_list() -> QuerySet[SigningKey]:
 
 
 def _own_events(organisation: Organisation) -> QuerySet[EventRecord]:
-    events = EventRecord.objects.all()
-    return events if organisation.role in READ_ALL_ROLES else events.filter(organisation=organisation)
+    return EventRecord.objects.filter(documents_readable_by(organisation=organisation))
 
 
 @dataclass
@@ -146,7 +145,9 @@ def lots_search(*, organisation: Organisation, query: str = "", kind: str = "", 
 
 
 def events_search(*, organisation: Organisation, query: str = "", operation: str = "") -> QuerySet:
-    events = events_visible_to(organisation=organisation).select_related("site")
+    # Another organisation's event shows no site or warnings (its document's) to a reader who may not read it.
+    readable = ExpressionWrapper(documents_readable_by(organisation=organisation), output_field=BooleanField())
+    events = events_visible_to(organisation=organisation).select_related("site").annotate(document_readable=readable)
     if query:
         condition = Q(operation__icontains=query) | Q(organisation__slug__icontains=query)
         if query.isdigit():

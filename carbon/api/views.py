@@ -1,5 +1,6 @@
 """Footprint results and the emission-factor registry over the partner API."""
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -27,6 +28,7 @@ class FootprintSerializer(serializers.ModelSerializer):
     primaryDataShare = serializers.FloatField(source="primary_data_share")
     ledgerSize = serializers.IntegerField(source="ledger_size")
     flags = serializers.SerializerMethodField()
+    factors = serializers.SerializerMethodField()
 
     class Meta:
         model = FootprintResult
@@ -45,6 +47,12 @@ class FootprintSerializer(serializers.ModelSerializer):
             "ledgerSize",
             "flags",
         ]
+
+    def get_factors(self, result: FootprintResult) -> list[str]:
+        """The factor versions behind the result; supplier footprints of lots you cannot see, unnamed."""
+        request = self.context.get("request")
+        organisation = request_organisation(request) if request is not None else None
+        return selectors.factor_references_seen_by(organisation=organisation, references=result.factors)
 
     def get_flags(self, result: FootprintResult) -> list[str]:
         """Warnings a reader must see next to the number."""
@@ -86,11 +94,23 @@ class FootprintView(APIView):
             results = results.filter(chain=chain)
         if not results:
             selectors.footprint_get(node=node, method=method or METHODS[0], chain=chain or CHAINS_OF_CUSTODY[0])
-        return Response(FootprintSerializer(results, many=True).data)
+        return Response(FootprintSerializer(results, many=True, context={"request": request}).data)
+
+
+class VisibleLotField(serializers.PrimaryKeyRelatedField):
+    """A lot among those the caller can see: one it cannot see is refused exactly as one that does
+    not exist, so binding a factor does not tell whether an object id exists."""
+
+    def get_queryset(self) -> QuerySet[TraceableObject]:
+        request = self.context.get("request")
+        organisation = request_organisation(request) if request is not None else None
+        if organisation is None:
+            return TraceableObject.objects.none()
+        return visibility.objects_visible_to(organisation=organisation)
 
 
 class FactorSerializer(serializers.ModelSerializer):
-    lot = serializers.PrimaryKeyRelatedField(queryset=TraceableObject.objects.all(), required=False, allow_null=True)
+    lot = VisibleLotField(required=False, allow_null=True)
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -113,16 +133,27 @@ class FactorSerializer(serializers.ModelSerializer):
         validators: list = []
 
 
+class FactorFilterSet(django_filters.FilterSet):
+    # By id, among the factors the caller sees: a lot it cannot see matches nothing, as a missing one does.
+    lot = django_filters.NumberFilter(field_name="lot_id")
+
+    class Meta:
+        model = EmissionFactor
+        fields = ["code", "region", "lot"]
+
+
 class FactorListView(generics.ListAPIView):
     """Current factor versions; ``?all=1`` includes superseded ones."""
 
     serializer_class = FactorSerializer
-    filterset_fields = ["code", "region", "lot"]
+    filterset_class = FactorFilterSet
 
     def get_queryset(self) -> QuerySet[EmissionFactor]:
-        if self.request.query_params.get("all"):
-            return EmissionFactor.objects.order_by("code", "region", "-version")
-        return selectors.factors_current()
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return EmissionFactor.objects.none()
+        return selectors.factors_visible_to(
+            organisation=request_organisation(self.request), every_version=bool(self.request.query_params.get("all"))
+        )
 
     @extend_schema(
         request=FactorSerializer,
@@ -130,7 +161,7 @@ class FactorListView(generics.ListAPIView):
         summary="Add a factor, or a new version that supersedes the current one",
     )
     def post(self, request: Request) -> Response:
-        payload = FactorSerializer(data=request.data)
+        payload = FactorSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         factor = services.factor_add(
             **payload.validated_data,

@@ -1,8 +1,13 @@
+import re
+
 from django.db import models
 
 from traceability.models import TraceableObject
 
-__all__ = ["EmissionFactor"]
+__all__ = ["LOT_IN_REFERENCE", "EmissionFactor"]
+
+# The lot a factor reference (``EmissionFactor.reference``) is bound to: ``...@lot<id>:v<n>``.
+LOT_IN_REFERENCE = re.compile(r"@lot(\d+)")
 
 
 class EmissionFactor(models.Model):

@@ -118,16 +118,15 @@ def footprints_matching(footprints: QuerySet[ProductFootprint], criteria: Criter
 
 
 def footprint_get(*, pf_id: str, organisation: Organisation) -> ProductFootprint:
-    """One footprint: 404 when no such id was issued, 403 when the caller may not read its product."""
+    """One footprint the caller may read. A footprint of a product it may not read answers exactly as
+    one never issued (404 NotFound, PACT 2's NoSuchFootprint), so ids reveal nothing to outsiders."""
     try:
         key = uuid.UUID(pf_id)
     except ValueError as exc:
         raise PactError("BadRequest", f"{pf_id!r} is not a footprint id (a UUID)") from exc
-    footprint = footprints_all().filter(pk=key).first()
+    footprint = footprints_visible_to(organisation=organisation).filter(pk=key).first()
     if footprint is None:
         raise PactError("NotFound", "The requested footprint could not be found.", status=404)
-    if not footprints_visible_to(organisation=organisation).filter(pk=key).exists():
-        raise PactError("AccessDenied", "You are not allowed to read this footprint.", status=403)
     return footprint
 
 

@@ -201,8 +201,9 @@ class PartPassportView(APIView):
             if not html:
                 raise
             return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
-        detailed = parts.may_see_sources(organisation=request_organisation(request), part=part)
-        document = parts.part_passport(part=part, detailed=detailed)
+        reader = request_organisation(request)
+        document = parts.part_passport(part=part, reader=reader)
+        detailed = parts.may_see_sources(organisation=reader, part=part)
         if not html:
             return Response(document)
         footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]

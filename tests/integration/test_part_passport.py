@@ -1,6 +1,7 @@
 """Part passports: a die-cast tray's alloy, mass, shares under each chain of custody, footprint
 under each method and provenance back to vehicles, for everyone and in detail for those who may."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -70,7 +71,7 @@ def test_a_trays_passport_carries_its_shares_footprints_and_provenance(loop):
         assert footprint["totalKg"] == pytest.approx(stored.total_per_kg * 55, rel=1e-9)
 
 
-def test_the_die_caster_and_regulators_see_every_source_others_do_not(loop):
+def test_the_die_caster_sees_every_source_folded_regulators_by_identifier_others_not_at_all(loop):
     tray = loop.obj(loop.trays[0])
     stranger = make_partner("other-foundry", role="die_caster")
     regulator = make_partner("authority", role="regulator")
@@ -79,10 +80,17 @@ def test_the_die_caster_and_regulators_see_every_source_others_do_not(loop):
     audited = passport_json(tray.pk, regulator.api_key)
     foreign = passport_json(tray.pk, stranger.api_key)
 
-    vins = {s["identifier"] for s in own["provenance"]["sources"] if s["kind"] == "vehicle"}
-    assert vins == set(loop.vehicles)
+    # the vehicles are the dismantler's: the die-caster sees each one's kind and kg, not its VIN
+    own_vehicles = [s for s in own["provenance"]["sources"] if s["kind"] == "vehicle"]
+    assert len(own_vehicles) == len(loop.vehicles)
+    assert {s["identifier"] for s in own_vehicles} == {None}
+    assert not any(vin in json.dumps(own) for vin in loop.vehicles)
     assert sum(s["kg"] for s in own["provenance"]["sources"]) == pytest.approx(55.0, abs=GRAMS)
-    assert audited["provenance"]["sources"] == own["provenance"]["sources"]
+    vins = {s["identifier"] for s in audited["provenance"]["sources"] if s["kind"] == "vehicle"}
+    assert vins == set(loop.vehicles)
+    assert sorted((s["kind"], s["kg"]) for s in audited["provenance"]["sources"]) == sorted(
+        (s["kind"], s["kg"]) for s in own["provenance"]["sources"]
+    )
     assert "sources" not in foreign["provenance"]
 
 

@@ -3,7 +3,6 @@
 import json
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -50,18 +49,38 @@ class TraceableObjectSerializer(serializers.ModelSerializer):
         ]
 
 
+class EventRecordListSerializer(serializers.ListSerializer):
+    """Decides once per page what the caller may see of the events on it."""
+
+    def to_representation(self, data):  # type: ignore[no-untyped-def]
+        records = list(data.all() if hasattr(data, "all") else data)
+        self.context["event_reader"] = event_reader_for(self.context, records)
+        return super().to_representation(records)
+
+
+def event_reader_for(context: dict[str, object], records: list[EventRecord]) -> visibility.EventReader:
+    request = context.get("request")
+    organisation = request_organisation(request) if isinstance(request, Request) else None
+    identifiers = {obj.identifier for record in records for obj in record.involved.all()}
+    return visibility.event_reader(organisation=organisation, identifiers=identifiers)
+
+
 class EventRecordSerializer(serializers.ModelSerializer):
+    """An event; of another organisation's event that the caller may not read, its outline: the
+    document, site and warnings are withheld and only the objects the caller can see are named."""
+
     seq = serializers.IntegerField(source="entry_id")
     eventType = serializers.CharField(source="event_type")
     bizStep = serializers.CharField(source="biz_step")
     eventTime = serializers.DateTimeField(source="event_time")
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    objects = serializers.SlugRelatedField(source="involved", slug_field="identifier", many=True, read_only=True)
+    objects = serializers.SerializerMethodField()
     entryHash = serializers.CharField(source="entry.entry_hash")
     document = serializers.SerializerMethodField()
 
     class Meta:
         model = EventRecord
+        list_serializer_class = EventRecordListSerializer
         fields = [
             "seq",
             "operation",
@@ -76,8 +95,26 @@ class EventRecordSerializer(serializers.ModelSerializer):
             "document",
         ]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_document(self, record: EventRecord) -> dict[str, object]:
+    def _reader(self, record: EventRecord) -> visibility.EventReader:
+        reader = self.context.get("event_reader")
+        if not isinstance(reader, visibility.EventReader):
+            reader = self.context["event_reader"] = event_reader_for(self.context, [record])
+        return reader
+
+    def to_representation(self, instance: EventRecord) -> dict[str, object]:
+        data = super().to_representation(instance)
+        if not self._reader(instance).reads_document(owner_id=instance.organisation_id):
+            data.update(site=None, warnings=[])
+        return data
+
+    def get_objects(self, record: EventRecord) -> list[str]:
+        reader = self._reader(record)
+        return [obj.identifier for obj in record.involved.all() if reader.shows(obj.identifier)]
+
+    @extend_schema_field({"type": "object", "nullable": True, "description": "null when not yours to read"})
+    def get_document(self, record: EventRecord) -> dict[str, object] | None:
+        if not self._reader(record).reads_document(owner_id=record.organisation_id):
+            return None
         return json.loads(record.entry.document)
 
 
@@ -115,12 +152,13 @@ class ObjectDetailView(VisibleObjects, generics.RetrieveAPIView):
 
 
 class GenealogyNodeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    identifier = serializers.CharField()
+    id = serializers.IntegerField(help_text="the object's id; negative for a folded node (no object of yours)")
+    identifier = serializers.CharField(allow_null=True, help_text="null when folded")
     kind = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField(allow_null=True, help_text="null when folded")
     kg = serializers.DecimalField(max_digits=16, decimal_places=3)
     depth = serializers.IntegerField()
+    folded = serializers.BooleanField(help_text="another organisation's object you cannot see: kind and kg only")
 
 
 class GenealogyEdgeSerializer(serializers.Serializer):
@@ -147,7 +185,9 @@ class GenealogyView(VisibleObjects):
         direction = request.query_params.get("direction", "backward")
         if direction not in {"backward", "forward"}:
             raise ApplicationError("direction_invalid", "direction is backward or forward")
-        return Response(GenealogySerializer(genealogy(root=root, direction=direction)).data)
+        found = genealogy(root=root, direction=direction)
+        (seen,) = visibility.genealogies_seen_by(organisation=request_organisation(request), walks=[found])
+        return Response(GenealogySerializer(seen).data)
 
 
 class VisibleEvents(generics.GenericAPIView):

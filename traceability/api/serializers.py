@@ -53,8 +53,9 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "object", "nullable": True, "description": "null when not yours to read"})
     def get_document(self, entry: LedgerEntry):  # type: ignore[no-untyped-def]
+        # Fails closed: without the view's reader (visibility.may_read_documents_of), no document.
         readable = self.context.get("readable_documents")
-        if readable is not None and not readable(entry):
+        if readable is None or not readable(entry):
             return None
         return json.loads(entry.document)
 

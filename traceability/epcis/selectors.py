@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from traceability import visibility
 from traceability.epcis.core.fields import canonical_id
 from traceability.epcis.core.vocabulary import full_uri
 from traceability.errors import ApplicationError
@@ -19,7 +20,6 @@ from traceability.models import EpcisEvent, EpcisEventEpc, Organisation
 from traceability.moments import MomentError, parse_moment
 from traceability.operations.epcis import EPCIS_CONTEXT
 from traceability.paging import page_size
-from traceability.visibility import READ_ALL_ROLES, events_visible_to, objects_visible_to
 
 # EPCIS 2.0's default perPage; a larger one is clamped to the platform's page cap.
 DEFAULT_PER_PAGE = 30
@@ -51,6 +51,8 @@ EQ_FILTERS = {
 }
 VOCABULARY_FILTERS = {"EQ_bizStep": ("biz_step", "bizStep"), "EQ_disposition": ("disposition", "disposition")}
 PAGING = ("perPage", "nextPageToken")
+# Filterable fields that an event's outline keeps (``visibility.OUTLINE_FIELDS``).
+OUTLINED = frozenset({"action", "biz_step"})
 SUPPORTED = frozenset(
     {"eventType", "EQ_eventID", *MATCH_ROLES, *TIME_FILTERS, *EQ_FILTERS, *VOCABULARY_FILTERS, *PAGING}
 )
@@ -69,10 +71,10 @@ def _parameter_error(name: str, message: str) -> ApplicationError:
 def epcis_events_visible_to(*, organisation: Organisation) -> QuerySet[EpcisEvent]:
     """Events the organisation captured or recorded, and events about objects it can see."""
     events = EpcisEvent.objects.all()
-    if organisation.role in READ_ALL_ROLES:
+    if visibility.reads_all(organisation):
         return events
-    operations = events_visible_to(organisation=organisation).values("pk")
-    identifiers = objects_visible_to(organisation=organisation).values("identifier")
+    operations = visibility.events_visible_to(organisation=organisation).values("pk")
+    identifiers = visibility.objects_visible_to(organisation=organisation).values("identifier")
     naming = EpcisEventEpc.objects.filter(value__in=identifiers).values("event_id")
     return events.filter(Q(organisation=organisation) | Q(entry_id__in=operations) | Q(entry_id__in=naming))
 
@@ -132,18 +134,26 @@ def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str])
     for name, lookup in TIME_FILTERS.items():
         if name in params:
             events = events.filter(**{lookup: _time(name, params[name])})
+    # A field withheld from the outline of an event the caller may not read matches only in the
+    # events whose documents it reads, so a query cannot probe what the outline leaves out.
+    readable = visibility.documents_readable_by(organisation=organisation)
     for name, field in EQ_FILTERS.items():
         if name in params:
+            if field not in OUTLINED:
+                events = events.filter(readable)
             events = events.filter(**{f"{field}__in": _values(params, name)})
     for name, (field, vocabulary) in VOCABULARY_FILTERS.items():
         if name in params:
+            if field not in OUTLINED:
+                events = events.filter(readable)
             events = events.filter(**{f"{field}__in": [full_uri(vocabulary, v) for v in _values(params, name)]})
     if "EQ_eventID" in params:
         wanted = _values(params, "EQ_eventID")
         events = events.filter(Q(event_id__in=wanted) | Q(event_hash__in=wanted))
+    named = _named_to(organisation)
     for name, roles in MATCH_ROLES.items():
         if name in params:
-            matching = EpcisEventEpc.objects.filter(_identifier_condition(_values(params, name)), role__in=roles)
+            matching = named.filter(_identifier_condition(_values(params, name)), role__in=roles)
             events = events.filter(entry_id__in=matching.values("event_id"))
     per_page = _per_page(params)
     if "nextPageToken" in params:
@@ -152,6 +162,19 @@ def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str])
     more = len(page) > per_page
     page = page[:per_page]
     return EventPage(events=page, next_token=_encode_token(page[-1].entry_id) if more else None)
+
+
+def _named_to(organisation: Organisation) -> QuerySet[EpcisEventEpc]:
+    """The identifiers events name as the caller sees them: every one in the events whose documents
+    it reads, and in the outline of the others those of objects it can see."""
+    named = EpcisEventEpc.objects.all()
+    if visibility.reads_all(organisation):
+        return named
+    visible = visibility.objects_visible_to(organisation=organisation).values("identifier")
+    return named.filter(
+        visibility.documents_readable_by(organisation=organisation, recorder="event__organisation")
+        | Q(value__in=visible)
+    )
 
 
 def _per_page(params: Mapping[str, str]) -> int:
@@ -200,22 +223,43 @@ def _merge_context(top: list[object], prefixes: dict[str, object], context: obje
     return True
 
 
-def events_as_documents(events: Iterable[EpcisEvent]) -> tuple[list[object], list[dict[str, object]]]:
-    """The document-level @context and the events as captured (a copied @context moves to the document)."""
+def _as_read_by(
+    events: Iterable[EpcisEvent], reader: Organisation | None
+) -> Iterator[tuple[EpcisEvent, dict[str, object]]]:
+    """Each event's document, or its outline where ``reader`` (None: the public) may not read it."""
+    documents = [(event, json.loads(event.entry.document)) for event in events]
+    named = {
+        identifier
+        for event, document in documents
+        if not visibility.may_read_documents_of(reader=reader, owner_id=event.organisation_id)
+        for identifier in visibility.event_identifiers(document)
+    }
+    seen_by = visibility.event_reader(organisation=reader, identifiers=named)
+    for event, document in documents:
+        yield event, seen_by.document(document, owner_id=event.organisation_id)
+
+
+def _whole(events: Iterable[EpcisEvent]) -> Iterator[tuple[EpcisEvent, dict[str, object]]]:
+    return ((event, json.loads(event.entry.document)) for event in events)
+
+
+def events_as_documents(
+    documents: Iterable[tuple[EpcisEvent, dict[str, object]]],
+) -> tuple[list[object], list[dict[str, object]]]:
+    """The document-level @context and the events' documents (a copied @context moves to the document)."""
     top: list[object] = [EPCIS_CONTEXT]
     prefixes: dict[str, object] = {}
     rendered = []
-    for event in events:
-        document = json.loads(event.entry.document)
+    for event, document in documents:
         if event.context_inherited and _merge_context(top, prefixes, document.get("@context")):
             document.pop("@context", None)
         rendered.append(document)
     return top + ([prefixes] if prefixes else []), rendered
 
 
-def query_document(events: Iterable[EpcisEvent]) -> dict[str, object]:
-    """An EPCISQueryDocument holding ``events``."""
-    context, rendered = events_as_documents(events)
+def query_document(events: Iterable[EpcisEvent], *, reader: Organisation | None) -> dict[str, object]:
+    """An EPCISQueryDocument holding ``events`` as ``reader`` may see them."""
+    context, rendered = events_as_documents(_as_read_by(events, reader))
     return {
         "@context": context,
         "type": "EPCISQueryDocument",
@@ -226,8 +270,9 @@ def query_document(events: Iterable[EpcisEvent]) -> dict[str, object]:
 
 
 def export_document(events: Iterable[EpcisEvent]) -> dict[str, object]:
-    """An EPCISDocument holding ``events``: what a partner's EPCIS repository can capture."""
-    context, rendered = events_as_documents(events)
+    """An EPCISDocument holding ``events`` whole: what a partner's EPCIS repository can capture (the
+    operator's export command; no reader's view)."""
+    context, rendered = events_as_documents(_whole(events))
     return {
         "@context": context,
         "type": "EPCISDocument",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from traceability.choices import OPERATION_FIELD as OPERATION_FIELD
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, Site
 from traceability.moments import MomentError, parse_moment
@@ -20,8 +21,6 @@ CONTEXT = [EPCIS_CONTEXT, {"lt": LOOPTRACE_NAMESPACE}]
 KILOGRAM = "KGM"
 SITE_PREFIX = "urn:looptrace:site:"
 PARTY_PREFIX = "urn:looptrace:org:"
-# The Looptrace extension field naming the operation an event records.
-OPERATION_FIELD = "lt:operation"
 
 
 def event_time_text(moment: datetime) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -17,10 +18,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from traceability.genealogy import genealogy
+from traceability import visibility
+from traceability.genealogy import Genealogy, genealogy
 from traceability.models import Organisation, TraceableObject
 from traceability.operations.selectors import Balance
-from traceability.visibility import objects_visible_to
 
 from .svg import GraphEdge, GraphNode, genealogy_graph
 
@@ -34,44 +35,54 @@ class LotPage:
     lot: TraceableObject
     history: list[Balance]  # every event about the lot, oldest first, with its mass balance
 
+    @cached_property
+    def walks(self) -> list[Genealogy]:
+        """The lot's genealogy backward, then forward."""
+        return [genealogy(root=self.lot, direction=direction) for direction in ("backward", "forward")]
+
+    @cached_property
+    def visible_ids(self) -> frozenset[int]:
+        """Which objects on the page (genealogy, the history's inputs and outputs) the reader can see:
+        one query for every panel."""
+        shown = {obj.pk for b in self.history for obj, _ in b.inputs} | {o.pk for b in self.history for o in b.outputs}
+        ids = shown | visibility.genealogy_object_ids(self.walks)
+        return visibility.object_ids_visible_to(organisation=self.organisation, ids=ids)
+
 
 LotPanel = Callable[[LotPage], str]
+
+# How a folded node (another organisation's object the reader cannot see) is labelled.
+FOLDED_LABEL = "another organisation's"
 
 
 def lot_panels() -> list[LotPanel]:
     return [import_string(path) for path in settings.LOT_PAGE_PANELS]
 
 
-def genealogy_graph_data(
-    *, organisation: Organisation, lot: TraceableObject, href: str
-) -> tuple[list[GraphNode], list[GraphEdge]]:
-    """Ancestors and descendants of ``lot`` with the kg each holds of it, as graph columns; nodes the
-    reader may open link to their page (``href`` holds ``{pk}``)."""
-    backward = genealogy(root=lot, direction="backward")
-    forward = genealogy(root=lot, direction="forward")
-    ids = {n.id for n in backward.nodes} | {n.id for n in forward.nodes}
-    readable = set(objects_visible_to(organisation=organisation).filter(pk__in=ids).values_list("pk", flat=True))
+def genealogy_graph_data(page: LotPage, *, href: str) -> tuple[list[GraphNode], list[GraphEdge]]:
+    """Ancestors and descendants of the lot with the kg each holds of it, as graph columns; nodes the
+    reader may open link to their page (``href`` holds ``{pk}``), other organisations' are folded."""
+    lot = page.lot
+    backward, forward = visibility.fold_genealogies(walks=page.walks, visible=page.visible_ids)
 
-    def link(pk: int) -> str | None:
-        return href.format(pk=pk) if pk in readable else None
+    def node(seen: visibility.NodeView, column: int) -> GraphNode:
+        if seen.folded:
+            return GraphNode(seen.id, FOLDED_LABEL, seen.kind, seen.kg, column)
+        return GraphNode(seen.id, seen.label or "", seen.kind, seen.kg, column, href.format(pk=seen.id))
 
     nodes = [GraphNode(lot.pk, lot.label, lot.kind, lot.initial_kg, 0)]
     seen = {lot.pk}
-    for node in backward.nodes:
-        nodes.append(GraphNode(node.id, node.label, node.kind, node.kg, -node.depth, link(node.id)))
-        seen.add(node.id)
-    for node in forward.nodes:
-        if node.id not in seen:
-            nodes.append(GraphNode(node.id, node.label, node.kind, node.kg, node.depth, link(node.id)))
+    for each in backward.nodes:
+        nodes.append(node(each, -each.depth))
+        seen.add(each.id)
+    nodes += [node(each, each.depth) for each in forward.nodes if each.id not in seen]
     edges = [GraphEdge(e.source, e.target, e.kg) for e in [*backward.edges, *forward.edges]]
     return nodes, edges
 
 
 def genealogy_panel(page: LotPage) -> str:
     lot = page.lot
-    nodes, edges = genealogy_graph_data(
-        organisation=page.organisation, lot=lot, href=reverse("web:lot", kwargs={"pk": 0}).replace("/0/", "/{pk}/")
-    )
+    nodes, edges = genealogy_graph_data(page, href=reverse("web:lot", kwargs={"pk": 0}).replace("/0/", "/{pk}/"))
     context = {
         "lot": lot,
         "graph": genealogy_graph(nodes, edges, title=f"Genealogy of {lot.label}") if len(nodes) > 1 else None,
@@ -81,6 +92,43 @@ def genealogy_panel(page: LotPage) -> str:
     return render_to_string("web/_genealogy_panel.html", context, request=page.request)
 
 
+@dataclass(frozen=True)
+class Flow:
+    """One input or output row of a transformation; ``obj`` is None when it is folded."""
+
+    obj: TraceableObject | None
+    kind: str
+    kg: object
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """An event of the lot's history as the reader sees it: the mass balance, site, losses and
+    warnings are the recorder's document; other organisations' objects are folded."""
+
+    balance: Balance
+    readable: bool
+    inputs: list[Flow]
+    outputs: list[Flow]
+
+
+def balance_views(page: LotPage) -> list[BalanceView]:
+    visible, organisation = page.visible_ids, page.organisation
+
+    def flow(obj: TraceableObject, kg: object) -> Flow:
+        return Flow(obj if obj.pk in visible else None, obj.kind, kg)
+
+    return [
+        BalanceView(
+            b,
+            visibility.may_read_documents_of(reader=organisation, owner_id=b.event.organisation_id),
+            [flow(obj, kg) for obj, kg in b.inputs],
+            [flow(obj, obj.initial_kg) for obj in b.outputs],
+        )
+        for b in page.history
+    ]
+
+
 def mass_balance_panel(page: LotPage) -> str:
-    context = {"lot": page.lot, "history": page.history}
+    context = {"lot": page.lot, "history": balance_views(page)}
     return render_to_string("web/_mass_balance_panel.html", context, request=page.request)

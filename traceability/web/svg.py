@@ -130,6 +130,8 @@ def _folded(nodes: Sequence[GraphNode]) -> tuple[list[GraphNode], dict[int, int]
         by_column[node.column].append(node)
     shown: list[GraphNode] = []
     mapping: dict[int, int] = {}
+    # Below every node id (folded nodes of other organisations have negative placeholders).
+    fold_base = min(0, *(n.id for n in nodes)) - 1000
     for column, members in sorted(by_column.items()):
         members.sort(key=lambda n: (-n.kg, n.label))
         kept, rest = members[:MAX_NODES_PER_COLUMN], members[MAX_NODES_PER_COLUMN:]
@@ -138,7 +140,7 @@ def _folded(nodes: Sequence[GraphNode]) -> tuple[list[GraphNode], dict[int, int]
         shown.extend(kept)
         mapping.update({n.id: n.id for n in kept})
         if rest:
-            fold_id = -1000 - column  # never a database id
+            fold_id = fold_base - column  # never a node's id
             total = sum((n.kg for n in rest), Decimal(0))
             shown.append(GraphNode(fold_id, f"{len(rest)} more", "folded", total, column))
             mapping.update({n.id: fold_id for n in rest})

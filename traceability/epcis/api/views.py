@@ -146,7 +146,8 @@ class EventListView(EpcisView):
         if page.next_token:
             following = {**params, "nextPageToken": page.next_token}
             headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
-        return Response(selectors.query_document(page.events), headers=headers)
+        reader = request_organisation(request)
+        return Response(selectors.query_document(page.events, reader=reader), headers=headers)
 
     @extend_schema(request=dict, responses={201: dict}, summary="Capture one EPCIS event synchronously")
     def post(self, request: Request) -> Response:
@@ -162,5 +163,6 @@ class EventDetailView(EpcisView):
         operation_id="epcis_event",
     )
     def get(self, request: Request, event_id: str) -> Response:
-        event = selectors.epcis_event_get(organisation=request_organisation(request), event_id=event_id)
-        return Response(selectors.query_document([event]), headers=_headers())
+        reader = request_organisation(request)
+        event = selectors.epcis_event_get(organisation=reader, event_id=event_id)
+        return Response(selectors.query_document([event], reader=reader), headers=_headers())
