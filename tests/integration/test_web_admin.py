@@ -19,10 +19,10 @@ from tests.factories import make_partner
 from tests.loop import build_loop
 from traceability.choices import ObjectKind, ScrapCategory
 from traceability.identifiers import local_uri
-from traceability.models import LedgerEntry, MassFlow, Membership, Organisation, TraceableObject
+from traceability.models import Checkpoint, LedgerEntry, MassFlow, Membership, Organisation, TraceableObject
 from traceability.operations import services as ops
 from traceability.selectors import ledger_size
-from traceability.services import ledger_checkpoint_create
+from traceability.services import ledger_checkpoint_create, platform_organisation
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-only"
@@ -356,16 +356,24 @@ def test_a_tampered_entry_fails_its_badge(loop, tamper):
     assert '<li class="failed"><strong>digest</strong>' in html
 
 
-def test_an_entry_after_the_last_checkpoint_awaits_one_and_can_ask_for_it(loop):
+def test_an_entry_after_the_last_checkpoint_awaits_one_which_only_the_operator_may_sign_at_once(loop):
     loop.remelter_client.post("/app/record/remelting/", remelt_form(loop))
     melt = TraceableObject.objects.get(label="M-2")
+    operator = member(platform_organisation(), "operator")
+    checkpoints = Checkpoint.objects.count()
 
     before = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
-    signed = loop.remelter_client.post(f"/app/lots/{melt.pk}/checkpoint")
+    refused = loop.remelter_client.post(f"/app/lots/{melt.pk}/checkpoint")
+    still = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
+    offered = operator.get(f"/app/lots/{melt.pk}/").content.decode()
+    signed = operator.post(f"/app/lots/{melt.pk}/checkpoint")
     after = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
 
-    assert "Awaiting checkpoint" in before
+    assert "Awaiting checkpoint" in before and "Sign a checkpoint now" not in before
+    assert refused.status_code == 403 and "Awaiting checkpoint" in still
+    assert "Sign a checkpoint now" in offered
     assert signed.status_code == 302 and 'id="verified"' in after
+    assert Checkpoint.objects.count() == checkpoints + 1
 
 
 def test_lot_pages_cost_the_same_few_queries_whatever_the_lots_genealogy(loop):
