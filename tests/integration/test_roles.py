@@ -7,14 +7,16 @@ into the admin, which then shows it what the visibility policy lets it read.
 """
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon.models import EmissionFactor
 from tests.factories import make_partner
 from tests.loop import build_loop
 from traceability import visibility
-from traceability.models import Membership, Organisation, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Membership, Organisation, TraceableObject
 from traceability.services import platform_organisation
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +81,108 @@ def test_a_staff_member_of_a_partner_cannot_change_registry_defaults_but_the_ope
     assert bound.status_code == 201
     assert superseded.status_code == 201 and superseded.json()["supersedes"] is not None
     assert EmissionFactor.objects.filter(code="primary_aluminium", region="hydro").count() == versions + 1
+
+
+def admin_as(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def changelists() -> dict[str, str]:
+    return {
+        f"{model._meta.app_label}.{model._meta.model_name}": f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for model in admin.site._registry
+    }
+
+
+def test_a_member_reads_in_the_admin_only_what_its_organisation_may_read(loop):
+    # given: the remelter's staff user, and the dismantler's vehicles, parts and events it may not read
+    melter = admin_as(signed_in(loop.remelter.organisation, "melter"))
+    vehicle = TraceableObject.objects.get(identifier=loop.vehicles[0])
+    hidden = TraceableObject.objects.exclude(
+        pk__in=visibility.objects_visible_to(organisation=loop.remelter.organisation)
+    )
+    # identifiers, and labels as shown in a cell or a link (short labels such as "H0" occur in hashes)
+    hidden_labels = {
+        *hidden.values_list("identifier", flat=True),
+        *(f">{label}<" for label in hidden.values_list("label", flat=True)),
+    }
+    hidden_labels |= {str(thing) for thing in hidden}
+    foreign_entry = LedgerEntry.objects.filter(organisation=loop.dismantler.organisation).last()
+    scrap = TraceableObject.objects.get(identifier=loop.scrap_lot)
+
+    # when: every changelist, a foreign ledger entry, the scrap lot (made of the dismantler's parts)
+    pages = {name: melter.get(url) for name, url in changelists().items()}
+    entry = melter.get(f"/admin/traceability/ledgerentry/{foreign_entry.pk}/change/")
+    lot = melter.get(f"/admin/traceability/traceableobject/{scrap.pk}/change/")
+    events = melter.get("/admin/traceability/eventrecord/", {"q": vehicle.label})
+    sorting = EventRecord.objects.get(operation="scrap_sorting")  # the dismantler's, about the scrap lot
+    event = melter.get(f"/admin/traceability/eventrecord/{sorting.pk}/change/")
+
+    # then: users and groups are closed, the rest filtered; nothing of the dismantler's shows
+    assert {name: page.status_code for name, page in pages.items() if page.status_code != 200} == {
+        "auth.user": 403,
+        "auth.group": 403,
+    }
+    for name, page in pages.items():
+        html = page.content.decode()
+        assert not {label for label in hidden_labels if label in html}, name
+    assert "Autocirc" not in pages["traceability.organisation"].content.decode()
+    assert "autocirc" not in pages["traceability.membership"].content.decode()
+    assert foreign_entry.entry_hash not in pages["traceability.ledgerentry"].content.decode()
+    assert entry.status_code == 302  # "does not exist": the same as a missing one
+    assert lot.status_code == 200 and not {label for label in hidden_labels if label in lot.content.decode()}
+    assert "0 events" in events.content.decode() or "0 results" in events.content.decode()
+    assert event.status_code == 200 and str(scrap) in event.content.decode()
+    assert not {label for label in hidden_labels if label in event.content.decode()}
+    assert loop.dismantling_site.name not in event.content.decode()
+
+
+def test_a_member_cannot_make_itself_a_member_elsewhere_nor_change_the_registry(loop):
+    user = signed_in(loop.remelter.organisation, "melter")
+    melter = admin_as(user)
+    membership = user.membership
+
+    add = melter.post(
+        "/admin/traceability/membership/add/", {"user": user.pk, "organisation": loop.dismantler.organisation.pk}
+    )
+    change = melter.post(
+        f"/admin/traceability/membership/{membership.pk}/change/",
+        {"user": user.pk, "organisation": loop.dismantler.organisation.pk},
+    )
+    factor = melter.post(
+        "/admin/carbon/emissionfactor/add/",
+        {"code": "primary_aluminium", "region": "hydro", "value": "1", "unit": "kg/kg", "source": "mine"},
+    )
+    organisation = melter.post(
+        f"/admin/traceability/organisation/{loop.remelter.organisation.pk}/change/", {"name": "Renamed"}
+    )
+
+    membership.refresh_from_db()
+    assert [add.status_code, change.status_code, factor.status_code] == [403, 403, 403]
+    assert organisation.status_code == 403
+    assert membership.organisation == loop.remelter.organisation
+    assert not EmissionFactor.objects.filter(source="mine").exists()
+    assert Organisation.objects.get(pk=loop.remelter.organisation.pk).name != "Renamed"
+
+
+def test_the_operator_has_the_whole_admin(loop):
+    operator = admin_as(signed_in(platform_organisation(), "operator"))
+    walk_in = signed_in(None, "walk-in")
+
+    pages = {name: operator.get(url).status_code for name, url in changelists().items()}
+    granted = operator.post(
+        "/admin/traceability/membership/add/", {"user": walk_in.pk, "organisation": loop.dismantler.organisation.pk}
+    )
+    factor = operator.post(
+        "/admin/carbon/emissionfactor/add/",
+        {"code": "primary_aluminium", "region": "hydro", "value": "3.1", "unit": "kg/kg", "source": "operator"},
+    )
+
+    assert set(pages.values()) == {200}
+    assert (
+        granted.status_code == 302 and Membership.objects.get(user=walk_in).organisation == loop.dismantler.organisation
+    )
+    assert factor.status_code == 302
+    assert EmissionFactor.objects.get(source="operator").supersedes is not None
