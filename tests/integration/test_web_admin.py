@@ -331,7 +331,10 @@ def test_the_melts_page_draws_its_genealogy_balance_footprint_and_a_verified_inc
     assert "Genealogy of M-1" in html
     for flow in MassFlow.objects.filter(target=melt):
         assert f'class="edge-kg">{flow.kg:,.3f} kg</text>' in html
-    assert "PC-1" in html and "TRAY-0000" in html
+    assert "PC-1" in html
+    # the castings are the die-caster's: shown by kind and kg, never by label
+    assert "TRAY-0000" not in html and "another organisation&#x27;s" in html
+    assert "TRAY-0000" in loop.caster_client.get(f"/app/lots/{melt.pk}/").content.decode()
     # mass balance of the remelting: inputs = output + melt loss + dross
     assert '<span class="badge ok">Balanced</span>' in html
     assert f"{loop.melt_inputs_kg} kg in" in html
@@ -393,6 +396,22 @@ def test_a_lot_the_organisation_cannot_see_is_not_found(loop):
 
     assert loop.remelter_client.get(f"/app/lots/{vehicle.pk}/").status_code == 404
     assert loop.dismantler_client.get(f"/app/lots/{vehicle.pk}/").status_code == 200
+
+
+def test_another_organisations_objects_and_event_details_are_folded_on_the_pages(loop):
+    # given: the scrap lot the remelter received, sorted by the dismantler from its parts
+    scrap = TraceableObject.objects.get(identifier=loop.scrap_lot)
+    parts = TraceableObject.objects.filter(identifier__in=loop.parts)
+
+    page = loop.remelter_client.get(f"/app/lots/{scrap.pk}/").content.decode()
+    events = loop.remelter_client.get("/app/events/", {"operation": "scrap_sorting"}).content.decode()
+    own = loop.dismantler_client.get("/app/events/", {"operation": "scrap_sorting"}).content.decode()
+
+    # then: the parts show their kind and kg, not their labels; the dismantler's site is its own to see
+    assert parts.exists() and not [p.label for p in parts if f">{p.label}<" in page or f"{p}" in page]
+    assert "Part, another organisation&#x27;s" in page
+    assert "scrap_sorting" in events and loop.dismantling_site.name not in events
+    assert loop.dismantling_site.name in own
 
 
 # --- lists -------------------------------------------------------------------------------------

@@ -101,11 +101,18 @@ def lot_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
 def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     query, operation = request.GET.get("q", "").strip(), request.GET.get("operation", "").strip()
     events = selectors.events_search(organisation=organisation, query=query, operation=operation)
+    listing = paged(request, events)
+    page = listing["page"]
+    # Of another organisation's event the list shows what and when, not its site or warnings.
+    page.object_list = [  # type: ignore[attr-defined]
+        (event, visibility.may_read_documents_of(reader=organisation, owner_id=event.organisation_id))
+        for event in page.object_list  # type: ignore[attr-defined]
+    ]
     return render(
         request,
         "web/event_list.html",
         {
-            **paged(request, events),
+            **listing,
             "query": query,
             "operation": operation,
             "operations": [op for op, _ in DASHBOARD_OPERATIONS]
