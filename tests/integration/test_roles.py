@@ -131,6 +131,10 @@ def test_a_member_reads_in_the_admin_only_what_its_organisation_may_read(loop):
     assert "Autocirc" not in pages["traceability.organisation"].content.decode()
     assert "autocirc" not in pages["traceability.membership"].content.decode()
     assert foreign_entry.entry_hash not in pages["traceability.ledgerentry"].content.decode()
+    keys, credentials = (pages[n].content.decode() for n in ("traceability.signingkey", "traceability.apicredential"))
+    assert loop.remelter.client_key.key_id in keys and loop.dismantler.client_key.key_id not in keys
+    own, other = (p.organisation.api_credentials.get().client_id for p in (loop.remelter, loop.dismantler))
+    assert own in credentials and other not in credentials
     assert entry.status_code == 302  # "does not exist": the same as a missing one
     assert lot.status_code == 200 and not {label for label in hidden_labels if label in lot.content.decode()}
     assert "0 events" in events.content.decode() or "0 results" in events.content.decode()
