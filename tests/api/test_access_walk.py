@@ -179,6 +179,8 @@ def test_every_url_pattern_has_a_policy():
 
 # A supplier footprint's value, distinctive enough to find in any answer.
 BOUND_FACTOR_VALUE = "7.654321"
+# Who sold the remelter its primary ingot (in the lot's receipt): the remelter's business alone.
+PRIVATE_SUPPLIER = "Hydro smelter"
 
 
 @dataclass
@@ -373,6 +375,7 @@ def forbidden(world: World, role: str, route: str) -> dict[str, str]:
             tokens[label] = f"label of object {pk}"
     if world.bound_factor_lot not in readable:
         tokens[BOUND_FACTOR_VALUE] = "the supplier footprint bound to a lot the caller may not read"
+        tokens[PRIVATE_SUPPLIER] = "the supplier of a lot the caller may not read"
     return tokens
 
 
