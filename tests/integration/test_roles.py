@@ -13,6 +13,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon.models import EmissionFactor
+from carbon.services import footprints_catch_up
+from passport.models import PassportVersion
+from passport.services import passports_catch_up
 from tests.factories import make_partner
 from tests.loop import build_loop
 from traceability import visibility
@@ -190,3 +193,22 @@ def test_the_operator_has_the_whole_admin(loop):
     )
     assert factor.status_code == 302
     assert EmissionFactor.objects.get(source="operator").supersedes is not None
+
+
+def test_a_passport_versions_stored_document_is_shown_in_the_admin_at_the_authorities_tier_only(loop):
+    # given: passports of the dismantler's packs, its member (legitimate interest) and a regulator's
+    footprints_catch_up()
+    passports_catch_up()
+    version = PassportVersion.objects.select_related("passport").first()
+    dismantler = admin_as(signed_in(loop.dismantler.organisation, "dismantler"))
+    inspector = admin_as(signed_in(make_partner("authority", role="regulator").organisation, "inspector"))
+    melter = admin_as(signed_in(loop.remelter.organisation, "melter"))
+    page = f"/admin/passport/passportversion/{version.pk}/change/"
+
+    # when
+    interested, authority, stranger = dismantler.get(page), inspector.get(page), melter.get(page)
+
+    # then
+    assert interested.status_code == 200 and "field-document" not in interested.content.decode()
+    assert authority.status_code == 200 and "field-document" in authority.content.decode()
+    assert stranger.status_code == 302  # the remelter never held the pack: as if there were none
