@@ -21,6 +21,8 @@ from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
 from carbon.factors import FactorBook, canonical_value
 from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
 from carbon.selectors import footprints_known
+from traceability import visibility
+from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
 from traceability.units import registry
@@ -230,16 +232,15 @@ def factor_add(
     valid_from: date | None = None,
     valid_to: date | None = None,
     organisation: Organisation | None = None,
-    platform_staff: bool = False,
 ) -> EmissionFactor:
     """A new factor, or a new version superseding the current one of the same code and scope.
 
-    ``organisation`` is the partner that asks for it (over the API), ``platform_staff``
-    whether its user is platform staff. The platform's own writers (PACT pulls, makers'
-    declared footprints, the Django admin) act for no organisation and pass neither.
+    ``organisation`` is who asks for it (over the API, or a member in the Django admin). The
+    platform's own writers (PACT pulls, makers' declared footprints, platform operators in the
+    Django admin) act for no organisation and pass none.
     """
     if organisation is not None:
-        _factor_add_check(organisation=organisation, platform_staff=platform_staff, lot=lot)
+        _factor_add_check(organisation=organisation, lot=lot)
     try:
         registry().Unit(unit)
     except Exception as exc:
@@ -266,15 +267,20 @@ def factor_add(
     )
 
 
-def _factor_add_check(*, organisation: Organisation, platform_staff: bool, lot: TraceableObject | None) -> None:
-    """Who may write to the registry: a supplier footprint is bound by the lot's holder;
-    regulators only read; registry defaults are platform staff's."""
+def _factor_add_check(*, organisation: Organisation, lot: TraceableObject | None) -> None:
+    """Who may write to the registry: the platform operator anything; a member only a supplier
+    footprint bound to a lot its organisation holds or made; regulators nothing. Registry defaults
+    (factors bound to no lot) apply to every organisation's footprints, so they are the operator's."""
+    if visibility.is_operator_organisation(organisation):
+        return
     if lot is not None and lot.custodian_id != organisation.pk and lot.created_by_id != organisation.pk:
         raise ApplicationError("not_custodian", "a supplier footprint is bound by the lot's holder", status=403)
-    if organisation.role == "regulator":
+    if organisation.role == OrganisationRole.REGULATOR:
         raise ApplicationError("role_not_allowed", "regulators read the registry; they do not write to it", status=403)
-    if lot is None and not platform_staff:
-        raise ApplicationError("role_not_allowed", "registry defaults are maintained by platform staff", status=403)
+    if lot is None:
+        raise ApplicationError(
+            "role_not_allowed", "registry defaults (factors bound to no lot) are the platform operator's", status=403
+        )
 
 
 # --- batteries (Art. 7 and Art. 8 of Regulation (EU) 2023/1542) -----------------------------

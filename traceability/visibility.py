@@ -25,7 +25,7 @@ from django.db.models import Q, QuerySet
 
 from traceability.choices import OPERATION_FIELD, OrganisationRole
 from traceability.genealogy import Genealogy
-from traceability.models import EventRecord, Organisation, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
 
 # Roles that read every organisation's objects, events and documents.
 READ_ALL_ROLES = frozenset({OrganisationRole.REGULATOR, OrganisationRole.OPERATOR})
@@ -227,3 +227,41 @@ def genealogies_seen_by(*, organisation: Organisation | None, walks: Sequence[Ge
     """The walks as ``organisation`` (None: the public) sees them, in one query."""
     visible = object_ids_visible_to(organisation=organisation, ids=genealogy_object_ids(walks))
     return fold_genealogies(walks=walks, visible=visible)
+
+
+# --- roles: platform operators and organisation members -------------------------------------
+
+
+def is_operator_organisation(organisation: Organisation | None) -> bool:
+    """The platform's own organisation (``settings.PLATFORM_ORGANISATION_SLUG``) is the only one
+    with the operator role: ``organisation_create`` refuses that role to every other."""
+    return organisation is not None and organisation.role == OrganisationRole.OPERATOR
+
+
+def is_platform_operator(user: object) -> bool:
+    """Who runs the platform: changes registry defaults (platform-wide emission factors),
+    registers partners, signs checkpoints and has the whole Django admin.
+
+    A superuser, or a user (or API key) acting for the operator organisation. Every other
+    signed-in user is an organisation's member, whatever its ``is_staff`` flag: that flag only
+    lets a member into the Django admin, which then shows what this policy lets it read.
+    """
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return is_operator_organisation(acting_organisation(user))
+
+
+def acting_organisation(user: object) -> Organisation | None:
+    """The organisation a signed-in user or an API key acts for, if any."""
+    organisation = getattr(user, "organisation", None)  # an API key's principal
+    if isinstance(organisation, Organisation):
+        return organisation
+    membership = getattr(user, "membership", None) if getattr(user, "is_authenticated", False) else None
+    return membership.organisation if membership is not None else None
+
+
+def ledger_entries_readable_by(*, organisation: Organisation) -> QuerySet[LedgerEntry]:
+    """Entries whose documents an organisation may read (``may_read_documents_of``)."""
+    return LedgerEntry.objects.select_related("organisation").filter(documents_readable_by(organisation=organisation))

@@ -165,8 +165,8 @@ class FactorListView(generics.ListAPIView):
         payload.is_valid(raise_exception=True)
         factor = services.factor_add(
             **payload.validated_data,
+            # The service decides who may write what (the operator organisation: registry defaults).
             organisation=request_organisation(request),
-            platform_staff=request.user.is_staff,
         )
         return Response(FactorSerializer(factor).data, status=status.HTTP_201_CREATED)
 

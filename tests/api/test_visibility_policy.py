@@ -23,6 +23,7 @@ from carbon.services import footprints_catch_up
 from passport.services import passports_catch_up
 from tests.api.test_access_matrix import world  # noqa: F401 - fixture
 from tests.api.test_operations_api import parties  # noqa: F401 - fixture
+from traceability.choices import ObjectKind
 from traceability.models import EpcisEvent, EventRecord, Membership, Organisation, TraceableObject
 from traceability.visibility import WITHHELD_FIELD, objects_visible_to
 
@@ -205,7 +206,7 @@ def test_the_lot_pages_genealogy_and_balance_fold_other_organisations_objects(lo
     html = scrap_page.content.decode()
     assert leaked(html, unseen_by("autocirc")) == []
     assert "P-1" not in html and "M-1" not in html  # the remelter's lot numbers
-    assert "primary_ingot (another organisation's)" in html
+    assert f"{ObjectKind.PRIMARY_INGOT.label}, another organisation&#x27;s" in html
     assert "meltLoss" not in html and "Remelt shop" not in html
 
 

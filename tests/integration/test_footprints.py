@@ -15,6 +15,7 @@ from traceability.choices import ObjectKind
 from traceability.errors import ApplicationError
 from traceability.models import TraceableObject
 from traceability.operations import services as ops
+from traceability.services import platform_organisation
 
 pytestmark = pytest.mark.django_db
 REL = 1e-9
@@ -186,7 +187,7 @@ def test_factor_registry_api(loop):
 
 
 def test_factor_add_decides_who_may_write_to_the_registry(loop):
-    # given: a lot the remelter holds, a partner that does not hold it, and a regulator
+    # given: a lot the remelter holds, a partner that does not hold it, a regulator and the operator
     primary = TraceableObject.objects.get(identifier=loop.primary)
     regulator = make_partner("market-authority", role="regulator").organisation
     bound = {"code": "supplier_footprint", "lot": primary, "value": Decimal("3.3"), "unit": "kg/kg", "source": "PCF"}
@@ -196,17 +197,17 @@ def test_factor_add_decides_who_may_write_to_the_registry(loop):
     with pytest.raises(ApplicationError) as not_holder:
         services.factor_add(**bound, organisation=loop.dismantler.organisation)
     with pytest.raises(ApplicationError) as regulating:
-        services.factor_add(**default, organisation=regulator, platform_staff=True)
-    with pytest.raises(ApplicationError) as not_staff:
+        services.factor_add(**default, organisation=regulator)
+    with pytest.raises(ApplicationError) as not_operator:
         services.factor_add(**default, organisation=loop.remelter.organisation)
     held = services.factor_add(**bound, organisation=loop.remelter.organisation)
-    staff_default = services.factor_add(**default, organisation=loop.remelter.organisation, platform_staff=True)
+    operator_default = services.factor_add(**default, organisation=platform_organisation())
 
     # then
     assert (not_holder.value.code, not_holder.value.status) == ("not_custodian", 403)
     assert (regulating.value.code, regulating.value.status) == ("role_not_allowed", 403)
-    assert (not_staff.value.code, not_staff.value.status) == ("role_not_allowed", 403)
-    assert held.version == 1 and staff_default.version == 2
+    assert (not_operator.value.code, not_operator.value.status) == ("role_not_allowed", 403)
+    assert held.version == 1 and operator_default.version == 2
 
 
 def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from carbon.models import FootprintResult
@@ -9,6 +10,7 @@ from traceability.choices import ObjectKind, ObjectStatus, ScrapCategory
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
 from traceability.verification import verify_ledger
+from traceability.visibility import is_platform_operator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -108,3 +110,14 @@ def test_trays_and_batteries_show_footprints_and_recycled_shares_under_each_meth
     # and a battery's Art. 7 footprint is per kWh of its lifetime energy
     footprint = battery_footprint(battery=packs.first())
     assert footprint["lifetimeEnergyKWh"] > 0 and footprint["totalPerKWh"] >= 0
+
+
+def test_the_demo_prints_an_operator_login_and_its_members_are_not_operators(demo):
+    users = {user.username: user for user in get_user_model().objects.all()}
+
+    assert "operator: platform operator" in demo
+    assert "autocirc-dismantling, nordic-remelt" in demo
+    assert is_platform_operator(users["operator"]) and is_platform_operator(users["admin"])
+    members = [user for name, user in users.items() if name not in {"operator", "admin"}]
+    assert len(members) == 5 and all(user.is_staff for user in members)
+    assert not any(is_platform_operator(user) for user in members)

@@ -19,10 +19,10 @@ from tests.factories import make_partner
 from tests.loop import build_loop
 from traceability.choices import ObjectKind, ScrapCategory
 from traceability.identifiers import local_uri
-from traceability.models import LedgerEntry, MassFlow, Membership, Organisation, TraceableObject
+from traceability.models import Checkpoint, LedgerEntry, MassFlow, Membership, Organisation, TraceableObject
 from traceability.operations import services as ops
 from traceability.selectors import ledger_size
-from traceability.services import ledger_checkpoint_create
+from traceability.services import ledger_checkpoint_create, platform_organisation
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-only"
@@ -349,8 +349,10 @@ def test_the_melts_page_draws_its_genealogy_balance_footprint_and_a_verified_inc
     assert "Genealogy of M-1" in html
     for flow in MassFlow.objects.filter(target=melt):
         assert f'class="edge-kg">{flow.kg:,.3f} kg</text>' in html
-    # the scrap lot the remelter holds by its label; the castings, the die-caster's, folded
-    assert "PC-1" in html and "TRAY-0000" not in html and "another organisation&#x27;s" in html
+    assert "PC-1" in html
+    # the castings are the die-caster's: shown by kind and kg, never by label
+    assert "TRAY-0000" not in html and "another organisation&#x27;s" in html
+    assert "TRAY-0000" in loop.caster_client.get(f"/app/lots/{melt.pk}/").content.decode()
     # mass balance of the remelting: inputs = output + melt loss + dross
     assert '<span class="badge ok">Balanced</span>' in html
     assert f"{loop.melt_inputs_kg} kg in" in html
@@ -375,16 +377,24 @@ def test_a_tampered_entry_fails_its_badge(loop, tamper):
     assert '<li class="failed"><strong>digest</strong>' in html
 
 
-def test_an_entry_after_the_last_checkpoint_awaits_one_and_can_ask_for_it(loop):
+def test_an_entry_after_the_last_checkpoint_awaits_one_which_only_the_operator_may_sign_at_once(loop):
     loop.remelter_client.post("/app/record/remelting/", remelt_form(loop))
     melt = TraceableObject.objects.get(label="M-2")
+    operator = member(platform_organisation(), "operator")
+    checkpoints = Checkpoint.objects.count()
 
     before = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
-    signed = loop.remelter_client.post(f"/app/lots/{melt.pk}/checkpoint")
+    refused = loop.remelter_client.post(f"/app/lots/{melt.pk}/checkpoint")
+    still = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
+    offered = operator.get(f"/app/lots/{melt.pk}/").content.decode()
+    signed = operator.post(f"/app/lots/{melt.pk}/checkpoint")
     after = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
 
-    assert "Awaiting checkpoint" in before
+    assert "Awaiting checkpoint" in before and "Sign a checkpoint now" not in before
+    assert refused.status_code == 403 and "Awaiting checkpoint" in still
+    assert "Sign a checkpoint now" in offered
     assert signed.status_code == 302 and 'id="verified"' in after
+    assert Checkpoint.objects.count() == checkpoints + 1
 
 
 def test_lot_pages_cost_the_same_few_queries_whatever_the_lots_genealogy(loop):
@@ -404,6 +414,22 @@ def test_a_lot_the_organisation_cannot_see_is_not_found(loop):
 
     assert loop.remelter_client.get(f"/app/lots/{vehicle.pk}/").status_code == 404
     assert loop.dismantler_client.get(f"/app/lots/{vehicle.pk}/").status_code == 200
+
+
+def test_another_organisations_objects_and_event_details_are_folded_on_the_pages(loop):
+    # given: the scrap lot the remelter received, sorted by the dismantler from its parts
+    scrap = TraceableObject.objects.get(identifier=loop.scrap_lot)
+    parts = TraceableObject.objects.filter(identifier__in=loop.parts)
+
+    page = loop.remelter_client.get(f"/app/lots/{scrap.pk}/").content.decode()
+    events = loop.remelter_client.get("/app/events/", {"operation": "scrap_sorting"}).content.decode()
+    own = loop.dismantler_client.get("/app/events/", {"operation": "scrap_sorting"}).content.decode()
+
+    # then: the parts show their kind and kg, not their labels; the dismantler's site is its own to see
+    assert parts.exists() and not [p.label for p in parts if f">{p.label}<" in page or f"{p}" in page]
+    assert "Part, another organisation&#x27;s" in page
+    assert "scrap_sorting" in events and loop.dismantling_site.name not in events
+    assert loop.dismantling_site.name in own
 
 
 # --- lists -------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 from traceability import events, selectors, services, visibility
 from traceability.api import serializers as s
 from traceability.api.authentication import request_organisation
-from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.ledger.signing import b64encode
 from traceability.models import LedgerEntry, SigningKey
@@ -69,8 +68,7 @@ class CheckpointView(APIView):
     def post(self, request: Request) -> Response:
         # The platform's key signs every checkpoint, so only its operator may ask; the web admin's
         # staff flag is held by partners' users too, so it is not enough.
-        organisation = request_organisation(request)
-        if organisation is None or organisation.role != OrganisationRole.OPERATOR:
+        if not visibility.is_platform_operator(request.user):
             raise ApplicationError("role_not_allowed", "checkpoints are signed by the platform operator", status=403)
         checkpoint = services.ledger_checkpoint_create()
         return Response(s.CheckpointSerializer(checkpoint).data, status=status.HTTP_201_CREATED)

@@ -50,7 +50,6 @@ class LotPage:
 
 
 LotPanel = Callable[[LotPage], str]
-
 # How a folded node (another organisation's object the reader cannot see) is labelled.
 FOLDED_LABEL = "another organisation's"
 
@@ -97,7 +96,7 @@ class Flow:
     """One input or output row of a transformation; ``obj`` is None when it is folded."""
 
     obj: TraceableObject | None
-    kind: str
+    kind: str  # in words, as the page shows it
     kg: object
 
 
@@ -116,7 +115,7 @@ def balance_views(page: LotPage) -> list[BalanceView]:
     visible, organisation = page.visible_ids, page.organisation
 
     def flow(obj: TraceableObject, kg: object) -> Flow:
-        return Flow(obj if obj.pk in visible else None, obj.kind, kg)
+        return Flow(obj if obj.pk in visible else None, obj.get_kind_display(), kg)
 
     return [
         BalanceView(
@@ -130,5 +129,5 @@ def balance_views(page: LotPage) -> list[BalanceView]:
 
 
 def mass_balance_panel(page: LotPage) -> str:
-    context = {"lot": page.lot, "history": balance_views(page)}
+    context = {"lot": page.lot, "history": balance_views(page), "folded": FOLDED_LABEL}
     return render_to_string("web/_mass_balance_panel.html", context, request=page.request)

@@ -13,13 +13,14 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from traceability import selectors
+from traceability import selectors, visibility
 from traceability.api.authentication import request_organisation
 from traceability.choices import ObjectKind, ObjectStatus, Operation
 from traceability.errors import ApplicationError
@@ -100,11 +101,12 @@ def lot_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
 def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     query, operation = request.GET.get("q", "").strip(), request.GET.get("operation", "").strip()
     events = selectors.events_search(organisation=organisation, query=query, operation=operation)
+    listing = paged(request, events)
     return render(
         request,
         "web/event_list.html",
         {
-            **paged(request, events),
+            **listing,
             "query": query,
             "operation": operation,
             "operations": [op for op, _ in DASHBOARD_OPERATIONS]
@@ -170,6 +172,7 @@ def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> Htt
         {
             "lot": lot,
             "verification": selectors.entry_verification(seq=lot.created_seq),
+            "may_sign_checkpoint": visibility.is_platform_operator(request.user),
             "panels": [panel(page) for panel in lot_panels()],
         },
     )
@@ -178,7 +181,11 @@ def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> Htt
 @require_POST
 @member_required
 def checkpoint_request(request: HttpRequest, organisation: Organisation, pk: int) -> HttpResponse:
-    """Sign a checkpoint now, so an entry newer than the last one can be proven at once."""
+    """Sign a checkpoint now, so an entry newer than the last one can be proven at once.
+
+    The platform's key signs it, so only a platform operator may ask (as on the API)."""
+    if not visibility.is_platform_operator(request.user):
+        raise PermissionDenied("checkpoints are signed by the platform operator")
     checkpoint = ledger_checkpoint_create()
     messages.success(request, f"Checkpoint of {checkpoint.tree_size} entries signed.")
     return redirect("web:lot", pk=pk)

@@ -19,6 +19,7 @@ from traceability.selectors import ledger_size
 from traceability.services import (
     ledger_checkpoint_create,
     organisation_create,
+    platform_organisation,
     signing_key_create_custodial,
 )
 
@@ -36,6 +37,8 @@ EXTRA_SITES = [
     ("nordic-remelt", "Hot-metal plant", "DE"),
     ("voltcycle", "Hydrometallurgy plant", "PL"),
 ]
+# The platform operator's demo user: a member of the operator organisation (not a superuser).
+OPERATOR_USERNAME = "operator"
 DEFAULT_VEHICLES = 200
 # The timeline ends this long before now: event times never lie in the future.
 TIMELINE_END_BEFORE_NOW = timedelta(hours=1)
@@ -83,18 +86,28 @@ class Command(BaseCommand):
             f"ledger: {checkpoint.tree_size} entries, root {checkpoint.root_hash[:16]}…, "
             f"checkpoint signed {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC"
         )
-        self.stdout.write(f"demo login: admin / {password}  (and one user per organisation, same password)")
+        self.stdout.write(f"demo login: admin / {password}  (superuser; same password for the users below)")
+        self.stdout.write(f"  {OPERATOR_USERNAME}: platform operator (registry defaults, checkpoints, the whole admin)")
+        self.stdout.write(
+            "  " + ", ".join(slug for slug, *_ in DEMO_ORGANISATIONS) + ": one member per organisation "
+            "(the console at /app/, and the admin filtered to what the organisation may read)"
+        )
 
     @transaction.atomic
     def _load(self, password: str, vehicles: int) -> None:
         user_model = get_user_model()
         user_model.objects.create_superuser("admin", "admin@looptrace.example", password)
+        operator = user_model.objects.create_user(
+            OPERATOR_USERNAME, f"{OPERATOR_USERNAME}@looptrace.example", password, is_staff=True
+        )
+        Membership.objects.create(user=operator, organisation=platform_organisation())
         organisations, sites = {}, {}
         for slug, name, role, site_name, country in DEMO_ORGANISATIONS:
             organisation = organisation_create(slug=slug, name=name, role=role)
             organisations[role] = organisation
             sites[site_name] = Site.objects.create(organisation=organisation, name=site_name, country=country)
             signing_key_create_custodial(organisation=organisation)
+            # Staff so the Django admin opens; it shows a member what its organisation may read.
             user = user_model.objects.create_user(slug, f"{slug}@looptrace.example", password, is_staff=True)
             Membership.objects.create(user=user, organisation=organisation)
         for slug, site_name, country in EXTRA_SITES:
