@@ -111,12 +111,16 @@ class Projector:
     ``prepare`` runs on each document before the lock is taken, while other cores check
     the batch's signatures; ``project`` runs on the stored entries inside the append
     transaction, and an ``ApplicationError`` it raises (with ``extra["index"]`` naming
-    the document) rolls the whole batch back.
+    the document) rolls the whole batch back. ``survey`` (optional) does what ``project``
+    does but leaves out each document that breaks a rule, which must refuse it before
+    writing anything for it, and returns their positions with their errors: a proceeding
+    append uses it to find a batch's refusals in one pass (see ``_survey``).
     """
 
     name: str
     project: Callable[[Sequence[Appended]], None]
     prepare: Callable[[Prepared], Prepared] | None = field(default=None)
+    survey: Callable[[Sequence[Appended]], list[tuple[int, ApplicationError]]] | None = field(default=None)
 
 
 # --- preparing documents ---------------------------------------------------------------
@@ -339,64 +343,73 @@ def append_prepared(
     with transaction.atomic():
         if not locked:
             take_append_lock()
-        now = now or timezone.now()
-        head = LedgerEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
-        size_before, prev_hex = head if head else (0, GENESIS_PREV.hex())
-        revoked = set(
-            SigningKey.objects.filter(key_id__in={p.key_id for p in prepared}, revoked_at__isnull=False).values_list(
-                "key_id", flat=True
-            )
-        )
-        if revoked:
-            # A revocation committed after the signature was checked: the ledger's order decides.
-            raise ApplicationError("key_revoked", "the signing key was revoked", status=403)
-        entries = []
-        leaf_hashes = []
-        prev = bytes.fromhex(prev_hex)
-        for offset, item in enumerate(prepared, start=1):
-            header = EntryHeader(
-                seq=size_before + offset,
-                kind=item.kind,
-                organisation=item.organisation.slug,
-                digest=item.digest,
-                key_id=item.key_id,
-                signature=item.signature,
-                prev_hash=prev,
-                recorded_at=now,
-            )
-            entry_hash = header.entry_hash()
-            entries.append(
-                LedgerEntry(
-                    seq=header.seq,
-                    kind=item.kind,
-                    organisation=item.organisation,
-                    document=item.document.decode("utf-8"),
-                    digest=item.digest.hex(),
-                    key_id=item.key_id,
-                    signature=b64encode(item.signature),
-                    prev_hash=prev.hex(),
-                    entry_hash=entry_hash.hex(),
-                    recorded_at=now,
-                )
-            )
-            leaf_hashes.append(entry_hash)
-            prev = entry_hash
-        known = merkle_nodes_get(set(merkle.frontier_keys(size_before)))
-        nodes = merkle.nodes_for_appends(size_before, leaf_hashes, known)
-        _insert_ledger_rows(entries, nodes)
+        entries = _store(prepared, now or timezone.now())
         if projectors:
-            appended = [
-                Appended(
-                    entry=entry,
-                    document=item.parsed if item.parsed is not None else json.loads(item.document),
-                    annotations=item.annotations,
-                )
-                for entry, item in zip(entries, prepared, strict=True)
-            ]
+            appended = _appended(entries, prepared)
             for projector in projectors:
                 projector.project(appended)
         hooks.after_commit(entries[-1].seq)
     return entries
+
+
+def _store(prepared: Sequence[Prepared], now: datetime) -> list[LedgerEntry]:
+    """Chain ``prepared`` at the ledger's head and insert the entries and Merkle nodes (under the lock)."""
+    head = LedgerEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    size_before, prev_hex = head if head else (0, GENESIS_PREV.hex())
+    revoked = set(
+        SigningKey.objects.filter(key_id__in={p.key_id for p in prepared}, revoked_at__isnull=False).values_list(
+            "key_id", flat=True
+        )
+    )
+    if revoked:
+        # A revocation committed after the signature was checked: the ledger's order decides.
+        raise ApplicationError("key_revoked", "the signing key was revoked", status=403)
+    entries = []
+    leaf_hashes = []
+    prev = bytes.fromhex(prev_hex)
+    for offset, item in enumerate(prepared, start=1):
+        header = EntryHeader(
+            seq=size_before + offset,
+            kind=item.kind,
+            organisation=item.organisation.slug,
+            digest=item.digest,
+            key_id=item.key_id,
+            signature=item.signature,
+            prev_hash=prev,
+            recorded_at=now,
+        )
+        entry_hash = header.entry_hash()
+        entries.append(
+            LedgerEntry(
+                seq=header.seq,
+                kind=item.kind,
+                organisation=item.organisation,
+                document=item.document.decode("utf-8"),
+                digest=item.digest.hex(),
+                key_id=item.key_id,
+                signature=b64encode(item.signature),
+                prev_hash=prev.hex(),
+                entry_hash=entry_hash.hex(),
+                recorded_at=now,
+            )
+        )
+        leaf_hashes.append(entry_hash)
+        prev = entry_hash
+    known = merkle_nodes_get(set(merkle.frontier_keys(size_before)))
+    nodes = merkle.nodes_for_appends(size_before, leaf_hashes, known)
+    _insert_ledger_rows(entries, nodes)
+    return entries
+
+
+def _appended(entries: Sequence[LedgerEntry], prepared: Sequence[Prepared]) -> list[Appended]:
+    return [
+        Appended(
+            entry=entry,
+            document=item.parsed if item.parsed is not None else json.loads(item.document),
+            annotations=item.annotations,
+        )
+        for entry, item in zip(entries, prepared, strict=True)
+    ]
 
 
 def _insert_ledger_rows(entries: list[LedgerEntry], nodes: list[tuple[int, int, bytes]]) -> None:
@@ -456,12 +469,18 @@ def append_submissions_proceeding(
 
     Each document is prepared once (``prepare_each``: what needs only the document, the
     projectors' ``prepare`` included, refuses it there, before the lock). The rest are
-    appended in attempts, each in a savepoint: an attempt that a projector refuses at one
-    document is rolled back, the refused one is reported, and the documents before it (which
-    passed) go in as the next attempt. Attempts start at the whole batch, shrink to what
-    passed after a refusal and double after a success, so rows written and rolled back stay
-    within a constant factor of the rows kept, and every document's rules run at most twice:
-    never once per earlier failure (which made a document with many bad events quadratic).
+    appended in attempts, each in a savepoint; the first is the whole batch, and a batch
+    that keeps the rules needs no other. Projectors that can survey (``Projector.survey``:
+    the operations' rules) leave each document they refuse out and go on with the next, so
+    one attempt finds all their refusals; it is rolled back, they are reported, and the same
+    attempt without them follows. A projector without a survey stops the attempt at the
+    document it refuses: it is rolled back, that document reported, and the documents
+    before it (which passed) go in as the next attempt; attempts shrink to what passed
+    after such a refusal and double after a success, so rows written and rolled back stay
+    within a constant factor of the rows kept. Either way each document's rules run about
+    twice at most, never once per earlier failure (which made a document with many bad
+    events quadratic), and refusals by the operations' rules cost two attempts per batch
+    however many there are and wherever they lie.
     """
     if not items:
         raise ApplicationError("batch_empty", "a batch needs at least one document")
@@ -501,7 +520,14 @@ def _append_in_attempts(
     while pending:
         attempt = pending[:size]
         try:
-            entries += append_prepared([item for _, item in attempt], projectors=projectors, locked=True)
+            entries += _append_attempt([item for _, item in attempt], projectors)
+        except _LeftOut as left_out:
+            for index, error in reversed(left_out.refused):
+                failures.append((attempt[index][0], error))
+                del pending[index]
+            # The same attempt again, without them: it meets the state they were refused on.
+            size = max(size - len(left_out.refused), 1)
+            continue
         except ApplicationError as exc:
             index = exc.extra.get("index", 0 if len(attempt) == 1 else None)
             if not isinstance(index, int) or not 0 <= index < len(attempt):
@@ -515,4 +541,40 @@ def _append_in_attempts(
             continue
         del pending[:size]
         size *= 2
+    return entries
+
+
+class _LeftOut(Exception):
+    """The documents (by position in the attempt) that surveying projectors refused; the attempt is rolled back."""
+
+    def __init__(self, refused: list[tuple[int, ApplicationError]]) -> None:
+        super().__init__(f"{len(refused)} documents refused")
+        self.refused = refused
+
+
+def _append_attempt(prepared: Sequence[Prepared], projectors: Sequence[Projector]) -> list[LedgerEntry]:
+    """``append_prepared`` in a savepoint, under the lock already taken, with the projectors that
+    can survey (``Projector.survey``) leaving a refused document out instead of stopping at it.
+
+    The later projectors with a survey run on what the earlier ones kept. If any document was
+    left out, the first projector without one does not run: everything is rolled back and
+    ``_LeftOut`` names them all.
+    """
+    with transaction.atomic():
+        entries = _store(prepared, timezone.now())
+        appended = _appended(entries, prepared)
+        kept = list(range(len(appended)))
+        refused: list[tuple[int, ApplicationError]] = []
+        for projector in projectors:
+            if projector.survey is not None:
+                left_out = dict(projector.survey([appended[k] for k in kept]))
+                refused += [(kept[at], error) for at, error in left_out.items()]
+                kept = [k for at, k in enumerate(kept) if at not in left_out]
+            elif refused:
+                break
+            else:
+                projector.project(appended)
+        if refused:
+            raise _LeftOut(sorted(refused, key=lambda refusal: refusal[0]))
+        hooks.after_commit(entries[-1].seq)
     return entries

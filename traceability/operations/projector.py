@@ -16,6 +16,22 @@ RECORDER_AUTHORISED = "recorder_authorised"
 
 
 def _check_and_project(appended: Sequence[Appended]) -> None:
+    _project_each(appended, leave_out=None)
+
+
+def _survey(appended: Sequence[Appended]) -> list[tuple[int, ApplicationError]]:
+    """Like ``_check_and_project``, but an event that breaks a rule is left out and the others go on.
+
+    ``project`` checks an event's rules before it writes anything for it, so a refused event
+    leaves the projections as they were and the events after it meet the state they would
+    meet without it: the writer retries the batch without the refused events, and they pass.
+    """
+    refused: list[tuple[int, ApplicationError]] = []
+    _project_each(appended, leave_out=refused)
+    return refused
+
+
+def _project_each(appended: Sequence[Appended], *, leave_out: list[tuple[int, ApplicationError]] | None) -> None:
     # A batch is one organisation's (``events.ledger_append_batch``): what its events name is read once.
     organisations = {item.entry.organisation_id: item.entry.organisation for item in appended}
     tracked = {
@@ -32,7 +48,9 @@ def _check_and_project(appended: Sequence[Appended]) -> None:
                 tracked=tracked[item.entry.organisation_id],
             )
         except ApplicationError as exc:
-            raise exc.at_position(position, len(appended)) from exc
+            if leave_out is None:
+                raise exc.at_position(position, len(appended)) from exc
+            leave_out.append((position, exc))
 
 
 def _check_document(item: Prepared) -> Prepared:
@@ -44,4 +62,6 @@ def _check_document(item: Prepared) -> Prepared:
     return item
 
 
-OPERATION_RULES = Projector(name="operation rules and projection", project=_check_and_project, prepare=_check_document)
+OPERATION_RULES = Projector(
+    name="operation rules and projection", project=_check_and_project, prepare=_check_document, survey=_survey
+)
