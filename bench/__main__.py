@@ -94,11 +94,13 @@ epcis_capture (events/s, target ratio >= 0.7)
     the fraction of the plain append rate capture keeps (``bench/epcis_capture.py``).
 
 epcis_capture_bad (s, target ratio <= 2)
-    Subject: one EPCISDocument of 10,000 ObjectEvents, every second one breaking a rule
-    (an unknown ``lt:operation``), captured in ``proceed`` mode: the good half stored, the
-    bad half reported by index. Baseline: a document of 10,000 good events of the same
-    shape, captured in ``proceed`` mode too. Seconds per document; 2 means the bad events
-    cost at most as much again as the clean capture (``bench/epcis_capture_bad.py``).
+    Subject: one EPCISDocument of 10,000 events, every second one breaking a rule checked
+    against the stored objects inside the append (alternately an ObjectEvent about a lot
+    another organisation received, ``object_never_held``, and a receipt of such a lot,
+    ``identifier_taken``), captured in ``proceed`` mode: the good half stored, the bad half
+    reported by index and code. Baseline: a document of 10,000 good ObjectEvents of the
+    same shape, captured in ``proceed`` mode too. Seconds per document; 2 means the bad
+    events cost at most as much again as the clean capture (``bench/epcis_capture_bad.py``).
 
 passport_load (req/s, target ratio >= 0.5)
     gunicorn (2 workers, production settings) on the demo's passports; Locust, 16 users,

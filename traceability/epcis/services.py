@@ -156,8 +156,9 @@ def _capture_proceed(
 ) -> tuple[list[dict[str, object]], int, int]:
     """Append what can be appended; an event that breaks a rule is reported and left out.
 
-    Each event's rules run about once (see ``append_submissions_proceeding``), however many
-    events of the document break them. Returns the errors, the duplicates found while
+    Each event's rules run at most about twice (see ``append_submissions_proceeding``: a
+    batch's refusals are found in one pass, its other events stored in the next), however
+    many events of the document break them. Returns the errors, the duplicates found while
     appending and the number of events stored.
     """
     errors: list[dict[str, object]] = []
