@@ -526,7 +526,7 @@ def _append_in_attempts(
                 failures.append((attempt[index][0], error))
                 del pending[index]
             # The same attempt again, without them: it meets the state they were refused on.
-            size = max(size - len(left_out.refused), 1)
+            size = max(len(attempt) - len(left_out.refused), 1)
             continue
         except ApplicationError as exc:
             index = exc.extra.get("index", 0 if len(attempt) == 1 else None)
