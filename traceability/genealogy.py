@@ -34,33 +34,23 @@ from traceability.models import TraceableObject
 # The set of objects reached (each once), then the flows of that subgraph with the far
 # end's columns, in the order the kilograms propagate: for a backward walk each node's
 # outgoing flows come before its incoming ones (seq descending), forward the reverse.
+WALK = """
+WITH RECURSIVE reached(id) AS (
+    SELECT CAST(%(start)s AS BIGINT)
+  UNION
+    SELECT f.{far} FROM traceability_massflow f JOIN reached r ON f.{near} = r.id
+)
+SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
+       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
+FROM reached r
+JOIN traceability_massflow f ON f.{near} = r.id
+JOIN traceability_traceableobject o ON o.id = f.{far}
+ORDER BY f.seq {order}, f.id
+"""
+# Backward the walk follows flows from target to source, forward from source to target.
 WALKS = {
-    "backward": """
-WITH RECURSIVE reached(id) AS (
-    SELECT CAST(%(start)s AS BIGINT)
-  UNION
-    SELECT f.source_id FROM traceability_massflow f JOIN reached r ON f.target_id = r.id
-)
-SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
-       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
-FROM reached r
-JOIN traceability_massflow f ON f.target_id = r.id
-JOIN traceability_traceableobject o ON o.id = f.source_id
-ORDER BY f.seq DESC, f.id
-""",
-    "forward": """
-WITH RECURSIVE reached(id) AS (
-    SELECT CAST(%(start)s AS BIGINT)
-  UNION
-    SELECT f.target_id FROM traceability_massflow f JOIN reached r ON f.source_id = r.id
-)
-SELECT f.source_id, f.target_id, CAST(f.kg AS DOUBLE PRECISION), o.identifier, o.kind, o.label,
-       CAST(o.initial_kg AS DOUBLE PRECISION), CAST(o.inflow_kg AS DOUBLE PRECISION)
-FROM reached r
-JOIN traceability_massflow f ON f.source_id = r.id
-JOIN traceability_traceableobject o ON o.id = f.target_id
-ORDER BY f.seq, f.id
-""",
+    "backward": WALK.format(near="target_id", far="source_id", order="DESC"),
+    "forward": WALK.format(near="source_id", far="target_id", order="ASC"),
 }
 
 
