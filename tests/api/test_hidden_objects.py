@@ -11,6 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import battery_code, make_partner, make_site, valid_vin
+from traceability import visibility
 from traceability.epcis.core.fields import canonical_id
 from traceability.identifiers import battery_uri, local_uri, vehicle_uri
 from traceability.ledger import merkle
@@ -367,3 +368,37 @@ def test_anyone_gets_an_inclusion_proof_of_an_entry_it_holds(world):
         bytes.fromhex(checkpoint.root_hash),
     )
     assert entries.status_code in {401, 403}
+
+
+def test_a_batch_reads_what_its_recorder_cannot_see_once(world, monkeypatch):
+    # given: the owner grades its battery three times in one batch
+    owner, yard = world["owner"]
+    battery, _ = world["battery"]
+    calls = []
+    hidden_from = visibility.identifiers_hidden_from
+
+    def counted(**arguments):  # type: ignore[no-untyped-def]
+        calls.append(set(arguments["identifiers"]))
+        return hidden_from(**arguments)
+
+    monkeypatch.setattr(visibility, "identifiers_hidden_from", counted)
+    entries = [
+        {
+            "document": grading_document(
+                owner.organisation,
+                BatteryGradingInput(
+                    site=yard, battery=battery, state_of_health_pct=80 + n, capacity_kwh=60, route="second_life"
+                ),
+            )
+        }
+        for n in range(3)
+    ]
+    before = ledger_size()
+
+    # when
+    response = client_for(owner).post("/api/v1/ledger/batches", {"entries": entries}, format="json")
+
+    # then: one look-up for the whole batch, over what its events name
+    assert response.status_code == 201, response.json()
+    assert ledger_size() == before + 3
+    assert calls == [{battery}]
