@@ -89,6 +89,17 @@ def identifiers_visible_to(*, organisation: Organisation | None, identifiers: It
     return frozenset(visible.values_list("identifier", flat=True))
 
 
+def identifiers_hidden_from(*, organisation: Organisation, identifiers: Iterable[str]) -> frozenset[str]:
+    """Which of these identifiers name an object that exists but the organisation cannot see, in at
+    most one query. Writes answer about them exactly as about identifiers that name nothing."""
+    wanted = set(identifiers)
+    if not wanted or reads_all(organisation):
+        return frozenset()
+    visible = objects_visible_to(organisation=organisation).filter(identifier__in=wanted).values("pk")
+    hidden = TraceableObject.objects.filter(identifier__in=wanted).exclude(pk__in=visible)
+    return frozenset(hidden.values_list("identifier", flat=True))
+
+
 # --- events --------------------------------------------------------------------------------
 
 # The fields of an EPCIS event whose document the reader may not read that it still sees: the

@@ -24,13 +24,14 @@ from traceability.models import EpcisEvent, EventRecord, LedgerEntry, TraceableO
 
 pytestmark = pytest.mark.django_db
 ANONYMOUS = "anonymous"
-# Readable by anyone, by design: liveness, the signed checkpoint and public keys (for offline
+# Readable by anyone, by design: liveness, the signed checkpoint, Merkle proofs and public keys (for offline
 # verification), passports at the public tier, part passports' public summary.
 PUBLIC = {
     "/api/v1/health",
     "/api/v1/ledger/checkpoint",
     "/api/v1/ledger/keys",
     "/api/v1/ledger/consistency",
+    "/api/v1/ledger/entries/{seq}/proof",
     "/api/v1/passports/{reference}",
     "/api/v1/passports/{reference}/versions",
     "/part/{id}",

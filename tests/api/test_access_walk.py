@@ -79,8 +79,9 @@ ROUTES = {
     "api/v1/ledger/checkpoint": PUBLIC,  # POST: operators only
     "api/v1/ledger/entries": MEMBER,
     "api/v1/ledger/entries/<int:seq>": MEMBER,
+    "api/v1/ledger/entries/<int:seq>/proof": PUBLIC,  # Merkle hashes only, like the checkpoint
     "api/v1/ledger/batches": WRITE,
-    "api/v1/ledger/consistency": MEMBER,  # hashes only, but answered to API callers
+    "api/v1/ledger/consistency": PUBLIC,  # Merkle hashes only, for anyone holding an old checkpoint
     "api/v1/ledger/keys": PUBLIC,
     "api/v1/objects": MEMBER,
     "api/v1/objects/<int:pk>": MEMBER,

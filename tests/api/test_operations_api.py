@@ -204,7 +204,8 @@ def test_forward_genealogy_from_a_vehicle_reaches_the_trays(parties):
         ("overconsumed", 400, "lot_overconsumed"),
         ("before-existence", 400, "input_not_yet_existing"),
         ("ended", 400, "object_ended"),
-        ("not-custodian", 403, "not_custodian"),
+        # another organisation's lot the dismantler never saw: unknown to it, as a missing one
+        ("never-seen", 404, "object_unknown"),
         ("unit-missing", 400, "unit_missing"),
         ("unit-wrong-dimension", 400, "unit_incompatible"),
         ("vin-check-digit", 400, "vin_check_digit_invalid"),
@@ -250,7 +251,7 @@ def test_each_rule_rejects_a_crafted_request_and_stores_nothing(parties, case, s
                 "meltLoss": "0.02 kg",
             },
         ),
-        "not-custodian": (
+        "never-seen": (
             dismantler,
             "scrap-sorting",
             {

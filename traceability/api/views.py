@@ -91,16 +91,39 @@ class BatchCreateView(APIView):
         )
 
 
+def _inclusion_proof(seq: int, tree_size: int | None) -> dict[str, object]:
+    """Entry ``seq``'s inclusion proof against ``tree_size``; by default the latest signed checkpoint
+    if it covers the entry, else the current tree, unsigned."""
+    checkpoint = None
+    if tree_size is None:
+        # A read signs nothing: the latest signed checkpoint proves the entry when it covers
+        # it; an entry newer than that is proven against the current tree, unsigned, until
+        # the next checkpoint (beat, the command or a POST) covers it.
+        latest = selectors.checkpoint_latest()
+        if latest is not None and latest.tree_size >= seq:
+            checkpoint, tree_size = latest, latest.tree_size
+        else:
+            tree_size = selectors.ledger_size()
+    proof = selectors.inclusion_proof(seq=seq, tree_size=tree_size)
+    return {
+        "treeSize": tree_size,
+        "leafIndex": seq - 1,
+        "hashes": [b64encode(h) for h in proof],
+        "checkpoint": s.CheckpointSerializer(checkpoint).data if checkpoint else None,
+    }
+
+
+TREE_SIZE_PARAMETER = OpenApiParameter(
+    "tree_size",
+    int,
+    description="prove against this size (default: the latest checkpoint if it covers the entry, "
+    "else the current tree, with no checkpoint)",
+)
+
+
 class EntryDetailView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "tree_size",
-                int,
-                description="prove against this size (default: the latest checkpoint if it covers the entry, "
-                "else the current tree, with no checkpoint)",
-            )
-        ],
+        parameters=[TREE_SIZE_PARAMETER],
         responses=s.EntryWithProofSerializer,
         summary="One ledger entry with its RFC 9162 inclusion proof",
     )
@@ -108,37 +131,40 @@ class EntryDetailView(APIView):
         query = s.ProofQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         entry = selectors.ledger_entry_get(seq=seq)
-        tree_size = query.validated_data.get("tree_size")
-        checkpoint = None
-        if tree_size is None:
-            # A read signs nothing: the latest signed checkpoint proves the entry when it covers
-            # it; an entry newer than that is proven against the current tree, unsigned, until
-            # the next checkpoint (beat, the command or a POST) covers it.
-            latest = selectors.checkpoint_latest()
-            if latest is not None and latest.tree_size >= seq:
-                checkpoint, tree_size = latest, latest.tree_size
-            else:
-                tree_size = selectors.ledger_size()
-        proof = selectors.inclusion_proof(seq=seq, tree_size=tree_size)
+        proof = _inclusion_proof(seq, query.validated_data.get("tree_size"))
         context = {"readable_documents": _document_reader(request)}
-        return Response(
-            {
-                "entry": s.LedgerEntrySerializer(entry, context=context).data,
-                "inclusionProof": {
-                    "treeSize": tree_size,
-                    "leafIndex": seq - 1,
-                    "hashes": [b64encode(h) for h in proof],
-                    "checkpoint": s.CheckpointSerializer(checkpoint).data if checkpoint else None,
-                },
-            }
-        )
+        return Response({"entry": s.LedgerEntrySerializer(entry, context=context).data, "inclusionProof": proof})
+
+
+# Proofs are public, like the signed checkpoint they prove against: they are Merkle hashes of
+# entries, which reveal nothing of any document, and whoever holds an old checkpoint, or an entry
+# it was given (a passport's, an audit export's), must be able to demand the proof without an
+# account on the platform. Entries themselves (recorder, kind, times) stay members' reading.
+
+
+class EntryProofView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[TREE_SIZE_PARAMETER],
+        responses=s.InclusionProofSerializer,
+        summary="RFC 9162 inclusion proof of one entry (public: hashes only)",
+    )
+    def get(self, request: Request, seq: int) -> Response:
+        query = s.ProofQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(_inclusion_proof(seq, query.validated_data.get("tree_size")))
 
 
 class ConsistencyView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
     @extend_schema(
         parameters=[s.ConsistencyQuerySerializer],
         responses=s.ConsistencyProofSerializer,
-        summary="RFC 9162 consistency proof between two tree sizes",
+        summary="RFC 9162 consistency proof between two tree sizes (public: hashes only)",
     )
     def get(self, request: Request) -> Response:
         query = s.ConsistencyQuerySerializer(data=request.query_params)

@@ -11,13 +11,14 @@ themselves are ``rules``' named functions, listed by each operation's module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
+from traceability import visibility
 from traceability.choices import CompositionPolicy, ObjectStatus, Operation
 from traceability.epcis.core.fields import canonical_id, named_identifiers, parse_time
 from traceability.epcis.core.hashing import EventHashError
@@ -65,7 +66,9 @@ def project(
         return None
     operation = operation_for(document)
     effects = operation.parse(document)
-    known = _gather(effects, entry.organisation)
+    if check and tracked is None:
+        tracked = tracked_objects([document], entry.organisation)
+    known = _gather(effects, entry.organisation, hidden=tracked.hidden if tracked is not None else frozenset())
     if check:
         _check(operation, effects, known, recorder_authorised=recorder_authorised)
     consumed = {str(obj.pk): str(kg) for obj, kg in rules.consumed(effects, known.objects)}
@@ -91,18 +94,27 @@ def project(
 @dataclass(frozen=True)
 class Tracked:
     """The objects Looptrace tracks that a batch's events without an operation name (by each form
-    the events wrote), and which of them the recorder made, holds or held."""
+    the events wrote), and which of them the recorder made, holds or held; and the identifiers its
+    operations' events name of objects the recorder cannot see (``Known.hidden``)."""
 
     named: dict[str, list[TraceableObject]]
     held: set[int]
+    hidden: frozenset[str] = frozenset()
 
 
 def tracked_objects(documents: Sequence[dict[str, object]], organisation: Organisation) -> Tracked:
-    """Read once per batch (three queries), before its events are checked one by one.
+    """Read once per batch (at most four queries), before its events are checked one by one.
 
     A batch is one organisation's, so an object an earlier event of the batch makes is the
-    recorder's own, and no event of the batch can make another organisation's object the recorder's.
+    recorder's own, and no event of the batch can make another organisation's object the recorder's:
+    what the recorder cannot see when the batch starts it cannot see at any event of it.
     """
+    operated = {value for d in documents if OPERATION_FIELD in d for value in visibility.event_identifiers(d)}
+    hidden = visibility.identifiers_hidden_from(organisation=organisation, identifiers=operated)
+    return replace(_tracked_by_other_events(documents, organisation), hidden=hidden)
+
+
+def _tracked_by_other_events(documents: Sequence[dict[str, object]], organisation: Organisation) -> Tracked:
     named = {value for d in documents if OPERATION_FIELD not in d for value in named_identifiers(d)}
     if not named:
         return Tracked({}, set())
@@ -135,12 +147,12 @@ def check_other_event(document: dict[str, object], organisation: Organisation, t
         moment = None  # the EPCIS index refuses it, naming the field
     if moment is not None:
         rules.event_time_within_bounds(moment, timezone.now())
-    named = [obj for value in named_identifiers(document) for obj in tracked.named.get(value, ())]
-    rules.objects_held_by_capturer(organisation, named, tracked.held)
+    named = {value: tracked.named.get(value, []) for value in named_identifiers(document)}
+    rules.objects_held_by_capturer(named, tracked.held)
 
 
-def _gather(effects: Effects, organisation: Organisation) -> Known:
-    """Every row the rules and the projection read, in one place."""
+def _gather(effects: Effects, organisation: Organisation, *, hidden: frozenset[str] = frozenset()) -> Known:
+    """Every row the rules and the projection read, in one place (``hidden``: from ``tracked_objects``)."""
     # No row locks: this runs under the ledger's append lock, which serialises every writer.
     objects = {
         o.identifier: o
@@ -174,6 +186,7 @@ def _gather(effects: Effects, organisation: Organisation) -> Known:
         alloy=alloy,
         new_custodian=new_custodian,
         destination=destination,
+        hidden=hidden,
     )
 
 

@@ -3,11 +3,16 @@
 Rules read data and query nothing: the engine gathers what they read (``Known``) in one
 place before any of them runs. Every event keeps ``RECORDING`` (after the recorder's role);
 each operation lists the rules of its own that it keeps, in the order they are checked.
+
+An object the recorder cannot see (``traceability.visibility``: it neither made, holds nor held
+it) is answered about exactly as an identifier that names nothing: 404 ``object_unknown``, no
+label, no custodian, no status. Only objects the recorder can see get the precise refusals
+(ended, custody passed on, custody at the event's time), which tell it nothing new.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +50,8 @@ class Known:
     alloy: AlloySpecification | None
     new_custodian: Organisation | None
     destination: Site | None
+    # Identifiers the event names of existing objects the recorder cannot see: they are unknown to it.
+    hidden: frozenset[str] = frozenset()
 
 
 Rule = Callable[[Effects, Known], None]
@@ -104,20 +111,22 @@ RECORDING: tuple[Rule, ...] = (event_time_plausible, site_is_recorders)
 # --- events without an operation (any other EPCIS event) --------------------------------------
 
 
-def objects_held_by_capturer(organisation: Organisation, named: Collection[TraceableObject], held: set[int]) -> None:
+def objects_held_by_capturer(named: Mapping[str, Collection[TraceableObject]], held: set[int]) -> None:
     """An event about an object Looptrace tracks is captured only by an organisation that holds or held it.
 
-    ``held``: the ids among ``named`` that ``organisation`` made, holds, or recorded an event about
-    (which only its custodian can). An identifier unknown to Looptrace is nobody's: anyone may name it.
+    ``named``: each identifier as the event writes it, with the tracked objects it names (none: an
+    identifier unknown to Looptrace is nobody's, and anyone may name it). ``held``: the ids among
+    them that the capturer made, holds, or recorded an event about (which only its custodian can).
+    The refusal repeats the identifier as written and nothing of the object (no label, no holder).
     """
-    for obj in named:
-        if obj.pk not in held:
+    for identifier, objects in named.items():
+        if any(obj.pk not in held for obj in objects):
             raise ApplicationError(
                 "object_never_held",
-                f"{obj.label} is another organisation's: only an organisation that holds or held it records "
-                "events about it",
+                f"{identifier}: events about an object Looptrace tracks are recorded only by an organisation "
+                "that holds or held it",
                 status=403,
-                extra={"identifier": obj.identifier},
+                extra={"identifier": identifier},
             )
 
 
@@ -172,10 +181,10 @@ def object_held_at(obj: TraceableObject, since: datetime, moment: datetime) -> N
 
 
 def touched_objects_usable(effects: Effects, known: Known) -> None:
-    """Every object the event reads or changes exists, has not ended, existed then and was the recorder's
-    then and still is."""
+    """Every object the event reads or changes exists (for the recorder: one it cannot see does not),
+    has not ended, existed then and was the recorder's then and still is."""
     for identifier in effects.touched:
-        obj = object_exists(identifier, known.objects.get(identifier))
+        obj = object_exists(identifier, None if identifier in known.hidden else known.objects.get(identifier))
         object_not_ended(obj)
         object_existed_at(obj, effects.event_time)
         object_in_custody_of(obj, known.organisation)
