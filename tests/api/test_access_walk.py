@@ -35,6 +35,7 @@ from django.urls import URLResolver, get_resolver
 from carbon.services import factor_add, footprints_catch_up
 from passport.models import Passport
 from passport.services import passports_catch_up
+from tests.api.test_access_matrix import OPERATIONS
 from tests.api.test_access_matrix import ROLES as PARTNER_ROLES
 from tests.api.test_operations_api import client_for, run_loop
 from tests.api.test_pact import pact
@@ -92,23 +93,7 @@ ROUTES = {
     "api/v1/lots": MEMBER,
     "api/v1/events": MEMBER,
     "api/v1/events/<int:seq>": MEMBER,
-    **{
-        f"api/v1/operations/{name}": WRITE
-        for name in (
-            "vehicle-intake",
-            "material-receipt",
-            "dismantling",
-            "battery-grading",
-            "repurposing",
-            "battery-recycling",
-            "black-mass-refining",
-            "scrap-sorting",
-            "remelting",
-            "molten-transfer",
-            "die-casting",
-            "custody-transfer",
-        )
-    },
+    **{f"api/v1/operations/{name}": WRITE for name in OPERATIONS},
     "api/v1/factors": MEMBER,  # POST: registry defaults are the operator's
     "api/v1/passports/<str:reference>": PASSPORT,
     "api/v1/passports/<str:reference>/versions": PASSPORT,
