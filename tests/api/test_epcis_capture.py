@@ -364,8 +364,9 @@ def test_captured_events_do_not_change_when_stored(partner):
     assert answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == [original]
 
 
-def test_proceed_checks_each_events_rules_about_once_however_many_break_them(partner, monkeypatch):
-    # given: 200 events, every second one breaking a rule (an unknown operation)
+@pytest.fixture
+def rule_checks(monkeypatch):
+    """The seqs of the events whose operation rules the projector ran, one item per run."""
     checked = []
     real_project = projector.project
 
@@ -374,6 +375,11 @@ def test_proceed_checks_each_events_rules_about_once_however_many_break_them(par
         return real_project(entry, document, **kwargs)
 
     monkeypatch.setattr(projector, "project", counting)
+    return checked
+
+
+def test_proceed_checks_each_events_rules_about_once_however_many_break_them(partner, rule_checks):
+    # given: 200 events, every second one breaking a rule (an unknown operation)
     events = [broken_operation(n) if n % 2 else foreign_event(n, **{"ex:n": n}) for n in range(200)]
     client = client_for(partner)
     size = ledger_size()
@@ -385,21 +391,13 @@ def test_proceed_checks_each_events_rules_about_once_however_many_break_them(par
     # run at most twice per event (retrying the rest after each failure ran them ~100 times each)
     assert job["capturedCount"] == 100 and ledger_size() == size + 100
     assert [(e["code"], e["eventIndex"]) for e in job["errors"]] == [("operation_unknown", n) for n in range(1, 200, 2)]
-    assert len(checked) <= 2 * len(events)
+    assert len(rule_checks) <= 2 * len(events)
 
 
-def test_proceed_checks_rules_that_read_the_projections_about_once_too(partner, monkeypatch):
+def test_proceed_checks_rules_that_read_the_projections_about_once_too(partner, rule_checks):
     # given: 100 material receipts, every second one re-using the lot code of the one before
     # (refused by a rule that reads the stored lots, inside the append)
     site = make_site(partner)
-    checked = []
-    real_project = projector.project
-
-    def counting(entry, document, **kwargs):  # type: ignore[no-untyped-def]
-        checked.append(entry.seq)
-        return real_project(entry, document, **kwargs)
-
-    monkeypatch.setattr(projector, "project", counting)
     receipts = [
         OPERATION.build(
             partner.organisation,
@@ -419,7 +417,7 @@ def test_proceed_checks_rules_that_read_the_projections_about_once_too(partner, 
     # then
     assert job["capturedCount"] == 50 and ledger_size() == size + 50
     assert [(e["code"], e["eventIndex"]) for e in job["errors"]] == [("identifier_taken", n) for n in range(1, 100, 2)]
-    assert len(checked) <= 2 * len(receipts)
+    assert len(rule_checks) <= 2 * len(receipts)
 
 
 def test_proceed_finds_interleaved_refusals_of_rules_on_stored_objects_in_one_pass(partner):

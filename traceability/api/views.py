@@ -121,6 +121,13 @@ TREE_SIZE_PARAMETER = OpenApiParameter(
 )
 
 
+def _requested_proof(request: Request, seq: int) -> dict[str, object]:
+    """The inclusion proof of entry ``seq`` against the ``tree_size`` the request asks for, if any."""
+    query = s.ProofQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return _inclusion_proof(seq, query.validated_data.get("tree_size"))
+
+
 class EntryDetailView(APIView):
     @extend_schema(
         parameters=[TREE_SIZE_PARAMETER],
@@ -128,10 +135,8 @@ class EntryDetailView(APIView):
         summary="One ledger entry with its RFC 9162 inclusion proof",
     )
     def get(self, request: Request, seq: int) -> Response:
-        query = s.ProofQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         entry = selectors.ledger_entry_get(seq=seq)
-        proof = _inclusion_proof(seq, query.validated_data.get("tree_size"))
+        proof = _requested_proof(request, seq)
         context = {"readable_documents": _document_reader(request)}
         return Response({"entry": s.LedgerEntrySerializer(entry, context=context).data, "inclusionProof": proof})
 
@@ -152,9 +157,7 @@ class EntryProofView(APIView):
         summary="RFC 9162 inclusion proof of one entry (public: hashes only)",
     )
     def get(self, request: Request, seq: int) -> Response:
-        query = s.ProofQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(_inclusion_proof(seq, query.validated_data.get("tree_size")))
+        return Response(_requested_proof(request, seq))
 
 
 class ConsistencyView(APIView):
