@@ -83,5 +83,9 @@ class FactorBook:
         """Every current factor of ``code``, by region (class bounds, Art. 8 minimums by metal)."""
         return {region: self._value_of(f) for (each, region), f in self.general.items() if each == code}
 
+    def regions(self, code: str) -> set[str]:
+        """The scopes ``code`` has a current factor for, without marking any as used."""
+        return {region for (each, region) in self.general if each == code}
+
     def references(self) -> list[str]:
         return sorted(self.used)

@@ -12,6 +12,7 @@ from django.db import transaction
 from carbon import graph
 from carbon.engine import CarbonError, Footprint, Parameters, collector_paused, compute_methods
 from carbon.engine.battery import (
+    beginning_of_life_energy_kwh,
     lifetime_energy_kwh,
     per_kwh,
     performance_class,
@@ -293,25 +294,47 @@ BATTERY_PCF_CODES = {
 }
 
 
+# Per vehicle category (the region of the rows): full-equivalent cycles per year and years of
+# service, both registry rows with their source; a category is known when it has both.
+BATTERY_USE_CODES = ("battery_cycles_per_year", "battery_service_years")
+
+
+def battery_vehicle_categories(book: FactorBook) -> list[str]:
+    cycles, years = (book.regions(code) for code in BATTERY_USE_CODES)
+    return sorted((cycles & years) - {""})
+
+
 def battery_footprint(*, battery: TraceableObject, method: str = "cut_off", vehicle_category: str = "M1") -> dict:
     """The battery's footprint per kWh of lifetime energy, by stage, its class, and Art. 8 checks.
 
-    Stages add the maker's footprint bound to the battery (``battery_pcf_*`` factors, kg CO2e
-    per kWh of rated energy) to what the ledger's own events cost (dismantling, repurposing).
+    Lifetime energy is the model's usable energy at beginning of life (the maker's declared
+    ``usableEnergyKWh``, else its ``ratedEnergyKWh``) x cycles per year x years of service of
+    ``vehicle_category``; a graded battery's measured capacity and state of health are reported
+    under ``graded``, beside the figure, and change nothing in it. Stages add the maker's
+    footprint bound to the battery (``battery_pcf_*`` factors, kg CO2e per kWh of rated energy)
+    to what the ledger's own events cost (dismantling, repurposing).
     """
     if battery.kind not in {"battery_pack", "battery_module", "battery_cell"}:
         raise ApplicationError("not_a_battery", f"{battery.label} is not a battery")
     attributes = battery.attributes or {}
     rated = float(attributes.get("ratedEnergyKWh") or 0)
-    usable = float(attributes.get("capacityKWh") or rated)
+    declared = attributes.get("usableEnergyKWh")
     book = FactorBook.load()
-    cycles = book.value("battery_cycles_per_year", vehicle_category, fallback=False)
-    if not cycles:
-        raise ApplicationError("vehicle_category_unknown", f"no cycles per year for category {vehicle_category!r}")
-    try:
-        lifetime = lifetime_energy_kwh(
-            usable_kwh=usable, cycles_per_year=cycles, years=book.value("battery_service_years")
+    known = battery_vehicle_categories(book)
+    if vehicle_category not in known:
+        raise ApplicationError(
+            "vehicle_category_unknown",
+            f"no cycles per year and years of service for category {vehicle_category!r}; known: {', '.join(known)}",
+            extra={"known": known},
         )
+    cycles, years = (book.value(code, vehicle_category, fallback=False) for code in BATTERY_USE_CODES)
+    try:
+        declared_kwh = float(declared) if declared is not None else None
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError("battery_energy_invalid", f"usableEnergyKWh is not a number: {declared!r}") from exc
+    try:
+        usable, basis = beginning_of_life_energy_kwh(declared_usable_kwh=declared_kwh, rated_kwh=rated)
+        lifetime = lifetime_energy_kwh(usable_kwh=usable, cycles_per_year=cycles, years=years)
     except CarbonError as exc:
         raise ApplicationError(exc.code, exc.message) from exc
     totals = dict.fromkeys(BATTERY_PCF_CODES.values(), 0.0)
@@ -338,7 +361,11 @@ def battery_footprint(*, battery: TraceableObject, method: str = "cut_off", vehi
         "method": method,
         "lifetimeEnergyKWh": lifetime,
         "usableEnergyKWh": usable,
+        "usableEnergyBasis": basis,
+        "vehicleCategory": vehicle_category,
         "cyclesPerYear": cycles,
+        "serviceYears": years,
+        "graded": _graded_condition(attributes),
         "perKWh": by_stage,
         "totalPerKWh": total,
         "performanceClass": performance_class(total, bounds) if bounds else None,
@@ -346,4 +373,15 @@ def battery_footprint(*, battery: TraceableObject, method: str = "cut_off", vehi
         "recycledContent": shares,
         "article8": minimums,
         "factors": book.references(),
+    }
+
+
+def _graded_condition(attributes: dict) -> dict | None:
+    """The last grading's measured capacity and state of health, when the battery was graded."""
+    if not attributes.get("gradedAt"):
+        return None
+    return {
+        "capacityKWh": attributes.get("capacityKWh"),
+        "stateOfHealthPct": attributes.get("stateOfHealthPct"),
+        "gradedAt": attributes["gradedAt"],
     }

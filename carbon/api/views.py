@@ -175,7 +175,13 @@ class BatteryFootprintView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("method", str, enum=list(METHODS), default="cut_off"),
-            OpenApiParameter("vehicle_category", str, default="M1", description="M1, L or M2 (cycles per year)"),
+            OpenApiParameter(
+                "vehicle_category",
+                str,
+                default="M1",
+                description="a category with cycles-per-year and service-years rows in the registry "
+                "(shipped: M1, N1, L, M2, M3, N2, N3); another answers 400 with the known list",
+            ),
         ],
         responses={200: dict},
         summary="Battery footprint per kWh of lifetime energy (Art. 7) and recycled content against Art. 8",

@@ -2,8 +2,11 @@
 
 The functional unit is one kWh of the total energy the battery provides over its
 service life: usable energy at beginning of life x full-equivalent cycles per year x
-years of service (the draft delegated act's method). Class bounds, cycles per year and
-Art. 8 minimums are data passed in, never constants here.
+years of service (the draft delegated act's method). The energy is the model's, as new:
+a graded battery's measured (degraded) capacity describes its condition and is reported
+beside the figure, never used as its denominator, so grading changes no Art. 7 figure.
+Class bounds, cycles and years per vehicle category and Art. 8 minimums are data passed
+in, never constants here.
 """
 
 from __future__ import annotations
@@ -11,6 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from carbon.engine.model import STAGES, CarbonError
+
+# Where the beginning-of-life energy came from, in the order it is looked for.
+DECLARED_USABLE_ENERGY = "declared_usable_energy"
+RATED_ENERGY = "rated_energy"
+
+
+def beginning_of_life_energy_kwh(*, declared_usable_kwh: float | None, rated_kwh: float | None) -> tuple[float, str]:
+    """The model's usable energy at beginning of life, and its basis: the maker's declared usable
+    energy when there is one, else the rated energy (rated capacity x nominal voltage)."""
+    for value, basis in ((declared_usable_kwh, DECLARED_USABLE_ENERGY), (rated_kwh, RATED_ENERGY)):
+        if value is not None and value > 0:
+            return value, basis
+    raise CarbonError("battery_energy_invalid", "no usable or rated energy at beginning of life is recorded")
 
 
 def lifetime_energy_kwh(*, usable_kwh: float, cycles_per_year: float, years: float) -> float:

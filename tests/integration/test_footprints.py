@@ -221,8 +221,9 @@ def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):
     # when
     footprint = services.battery_footprint(battery=pack, vehicle_category="M1")
 
-    # then: lifetime energy = 61.1 kWh x 60 cycles/year x 8 years; the maker's 67 kg/kWh x 75 kWh
-    lifetime = 61.1 * 60 * 8
+    # then: lifetime energy = 75 kWh rated at beginning of life (not the graded 61.1 kWh) x 60
+    # cycles/year x 8 years; the maker's 67 kg/kWh x 75 kWh
+    lifetime = 75 * 60 * 8
     assert footprint["lifetimeEnergyKWh"] == pytest.approx(lifetime, rel=REL)
     assert footprint["perKWh"]["raw_material_acquisition"] == pytest.approx(55 * 75 / lifetime, rel=REL)
     assert footprint["totalPerKWh"] == pytest.approx(67 * 75 / lifetime, rel=REL)

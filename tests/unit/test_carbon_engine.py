@@ -26,7 +26,15 @@ from carbon.engine import (
     compute,
     walk,
 )
-from carbon.engine.battery import lifetime_energy_kwh, per_kwh, performance_class, recycled_content_against_minimums
+from carbon.engine.battery import (
+    DECLARED_USABLE_ENERGY,
+    RATED_ENERGY,
+    beginning_of_life_energy_kwh,
+    lifetime_energy_kwh,
+    per_kwh,
+    performance_class,
+    recycled_content_against_minimums,
+)
 from carbon.engine.linear import Results
 
 REL = 1e-9
@@ -213,6 +221,14 @@ def test_battery_per_kwh_and_class():
     assert performance_class(9.0, [("A", 0.1), ("B", 0.2)]) == "B"
     checked = recycled_content_against_minimums({"Co": 0.2, "Li": 0.05}, {"Co": 0.16, "Li": 0.06, "Ni": 0.06})
     assert checked["Co"]["met"] and not checked["Li"]["met"] and not checked["Ni"]["met"]
+
+
+def test_beginning_of_life_energy_is_the_makers_declared_usable_energy_else_the_rated_energy():
+    assert beginning_of_life_energy_kwh(declared_usable_kwh=70.5, rated_kwh=75) == (70.5, DECLARED_USABLE_ENERGY)
+    assert beginning_of_life_energy_kwh(declared_usable_kwh=None, rated_kwh=75) == (75, RATED_ENERGY)
+    assert beginning_of_life_energy_kwh(declared_usable_kwh=0, rated_kwh=75) == (75, RATED_ENERGY)
+    with pytest.raises(CarbonError, match="battery_energy_invalid"):
+        beginning_of_life_energy_kwh(declared_usable_kwh=None, rated_kwh=0)
 
 
 # --- properties ------------------------------------------------------------------------
