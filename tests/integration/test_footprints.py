@@ -238,6 +238,28 @@ def test_battery_footprint_per_kwh_of_lifetime_energy_and_article_8(loop):
         services.battery_footprint(battery=pack, vehicle_category="Z9")
 
 
+def test_a_makers_declared_usable_energy_is_the_functional_unit_before_the_rated_energy(loop):
+    # given: a pack of the loop (75 kWh rated) whose maker declared 70 kWh usable at beginning of life
+    pack = TraceableObject.objects.get(identifier=loop.packs[0])
+    services.factor_add(code="battery_pcf_raw_material", lot=pack, value="56", unit="kg/kWh", source="maker PCF")
+    pack.attributes = {**pack.attributes, "usableEnergyKWh": 70, "capacityKWh": 52.5, "stateOfHealthPct": 75}
+    pack.save(update_fields=["attributes"])
+
+    # when
+    footprint = services.battery_footprint(battery=pack, vehicle_category="M1")
+    pack.attributes = {**pack.attributes, "usableEnergyKWh": "seventy"}
+    pack.save(update_fields=["attributes"])
+    with pytest.raises(ApplicationError) as not_a_number:
+        services.battery_footprint(battery=pack, vehicle_category="M1")
+
+    # then: 70 kWh x 60 cycles/year x 8 years = 33,600 kWh (neither the rated 75 nor the graded 52.5);
+    # the maker's 56 kg/kWh x 75 kWh rated = 4,200 kg; 4,200 / 33,600 = 0.125 kg CO2e/kWh
+    assert footprint["usableEnergyBasis"] == "declared_usable_energy"
+    assert footprint["lifetimeEnergyKWh"] == pytest.approx(33_600, rel=REL)
+    assert footprint["totalPerKWh"] == pytest.approx(0.125, rel=REL)
+    assert (not_a_number.value.code, not_a_number.value.status) == ("battery_energy_invalid", 400)
+
+
 def test_battery_performance_class_follows_configured_bounds(loop):
     # given: the maker's 67 kg CO2e/kWh of rated energy, and class bounds an operator configured
     # (the delegated act under Art. 7(2) has not set them; they are registry rows, not code)
