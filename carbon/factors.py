@@ -3,6 +3,8 @@ references of every version a computation used (so a result can be reproduced)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from carbon.models import EmissionFactor
@@ -82,6 +84,16 @@ class FactorBook:
     def by_region(self, code: str) -> dict[str, float]:
         """Every current factor of ``code``, by region (class bounds, Art. 8 minimums by metal)."""
         return {region: self._value_of(f) for (each, region), f in self.general.items() if each == code}
+
+    @contextmanager
+    def tracking(self) -> Iterator[set[str]]:
+        """The references of the versions read inside the block (they count as used overall too)."""
+        outer, self.used = self.used, set()
+        try:
+            yield self.used
+        finally:
+            outer |= self.used
+            self.used = outer
 
     def references(self) -> list[str]:
         return sorted(self.used)
