@@ -254,3 +254,26 @@ def receive_and_melt(loop, kg: Decimal, hours: float) -> TraceableObject:  # typ
         event_time=at(hours + 0.5),
     )
     return lot
+
+
+def test_a_bound_supplier_footprint_reissues_the_parts_pact_footprints_with_their_predecessors(
+    loop, django_capture_on_commit_callbacks
+):
+    from tests.api.test_pact import listed, pact
+
+    # given: a tray's PACT footprint has been read
+    client = pact(loop.die_caster)
+    (first,) = listed(client, productId=loop.trays[0])
+
+    # when: the primary ingot's supplier binds its own footprint (no full recomputation runs)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.factor_add(
+            code="supplier_footprint", lot=loop.obj(loop.primary), value=Decimal("3.1"), unit="kg/kg", source="PCF"
+        )
+
+    # then: a new immutable version replaces it, naming it as its predecessor; a tray is a piece,
+    # declared per piece: 55 kg x the melt's burden over the 610 kg cast
+    old, new = listed(client, productId=loop.trays[0])
+    assert (old["id"], old["status"], old["pcf"]) == (first["id"], "Deprecated", first["pcf"])
+    assert new["status"] == "Active" and new["precedingPfIds"] == [first["id"]]
+    assert float(new["pcf"]["pcfExcludingBiogenicUptake"]) == pytest.approx(55 * melt_burden(3.1) / 610, rel=1e-6)
