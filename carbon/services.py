@@ -331,8 +331,10 @@ def _mark_dirty(factor: EmissionFactor, superseded: EmissionFactor | None) -> in
     computed = FootprintResult.objects.filter(method=CUT_OFF, chain=PHYSICAL)
     if factor.lot_id is not None:
         nodes = set(computed.filter(node_id__in=_downstream_of(factor.lot_id)).values_list("node_id", flat=True))
-    elif superseded is not None:
+    elif superseded is not None and connection.vendor == "postgresql":
         nodes = set(computed.filter(factors__contains=[superseded.reference]).values_list("node_id", flat=True))
+    elif superseded is not None:  # SQLite has no JSON containment: the lists are read and tested here
+        nodes = {node for node, used in computed.values_list("node_id", "factors") if superseded.reference in used}
     else:
         nodes = set(computed.values_list("node_id", flat=True))
     DirtyNode.objects.bulk_create([DirtyNode(node_id=node) for node in nodes], ignore_conflicts=True)
