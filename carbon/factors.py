@@ -3,6 +3,8 @@ references of every version a computation used (so a result can be reproduced)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from carbon.models import EmissionFactor
@@ -86,6 +88,16 @@ class FactorBook:
     def regions(self, code: str) -> set[str]:
         """The scopes ``code`` has a current factor for, without marking any as used."""
         return {region for (each, region) in self.general if each == code}
+
+    @contextmanager
+    def tracking(self) -> Iterator[set[str]]:
+        """The references of the versions read inside the block (they count as used overall too)."""
+        outer, self.used = self.used, set()
+        try:
+            yield self.used
+        finally:
+            outer |= self.used
+            self.used = outer
 
     def references(self) -> list[str]:
         return sorted(self.used)

@@ -78,8 +78,15 @@ def _burdens(record: EventRecord, document: dict, consumed_kg: float, out_kg: fl
     return {RAW_MATERIAL: electricity + gas} if electricity or gas else {}
 
 
-def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source], list[Activity]]:
-    """Sources and activities of ``records`` (with ``entry``, ``site`` and ``involved`` loaded)."""
+def build(
+    records: Iterable[EventRecord], book: FactorBook, uses: dict[tuple[str, int], set[str]] | None = None
+) -> tuple[list[Source], list[Activity]]:
+    """Sources and activities of ``records`` (with ``entry``, ``site`` and ``involved`` loaded).
+
+    ``uses``, when given, receives the factor versions each source (by node) and each activity
+    (by seq) read itself, keyed ("node", pk) and ("event", seq): what a result depends on besides its inputs.
+    """
+    uses = {} if uses is None else uses
     records = list(records)
     seqs = [r.entry_id for r in records]
     created: dict[int, list[TraceableObject]] = defaultdict(list)
@@ -95,12 +102,17 @@ def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source
     for record in records:
         outputs = created.get(record.entry_id, [])
         if record.operation in ROOT_OPERATIONS:
-            sources.extend(root_source(obj, book) for obj in outputs)
+            for obj in outputs:
+                with book.tracking() as used:
+                    sources.append(root_source(obj, book))
+                uses[("node", obj.pk)] = used
             continue
         document = json.loads(record.entry.document)
         period = str(record.event_time.year)
         if record.operation == Operation.MOLTEN_TRANSFER:
-            activities.append(_transport(record, document, book, period))
+            with book.tracking() as used:
+                activities.append(_transport(record, document, book, period))
+            uses[("event", record.entry_id)] = used
             continue
         inputs = tuple((int(pk), float(Decimal(kg))) for pk, kg in (record.consumed or {}).items())
         if not inputs or not outputs:
@@ -109,13 +121,16 @@ def build(records: Iterable[EventRecord], book: FactorBook) -> tuple[list[Source
         out_kg = sum(kg for _, kg in out)
         consumed_kg = sum(kg for _, kg in inputs)
         losses = float(sum(Decimal(str(v)) for v in (document.get("lt:lossesKg") or {}).values()))
+        with book.tracking() as used:
+            burdens = _burdens(record, document, consumed_kg, out_kg, book)
+        uses[("event", record.entry_id)] = used
         activities.append(
             Activity(
                 seq=record.entry_id,
                 inputs=inputs,
                 outputs=out,
                 losses_kg=losses,
-                burdens=_burdens(record, document, consumed_kg, out_kg, book),
+                burdens=burdens,
                 flows=tuple(flows.get(record.entry_id, ())),
                 site=record.site_id,
                 period=period,

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 
 from carbon import graph
-from carbon.engine import CarbonError, Footprint, Parameters, collector_paused, compute_methods
+from carbon.engine import (
+    Activity,
+    CarbonError,
+    Footprint,
+    Parameters,
+    Source,
+    collector_paused,
+    compute_methods,
+)
 from carbon.engine.battery import (
     beginning_of_life_energy_kwh,
     lifetime_energy_kwh,
@@ -18,12 +27,12 @@ from carbon.engine.battery import (
     performance_class,
     recycled_content_against_minimums,
 )
-from carbon.engine.model import CHAINS_OF_CUSTODY, MASS_BALANCE, METHODS
+from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, MASS_BALANCE, METHODS, PHYSICAL
 from carbon.factors import FactorBook, canonical_value
-from carbon.models import EmissionFactor, FootprintResult, LedgerCursor
+from carbon.models import DirtyNode, EmissionFactor, FootprintResult, LedgerCursor
 from carbon.selectors import footprints_known
 from traceability import visibility
-from traceability.choices import OrganisationRole
+from traceability.choices import Operation, OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
 from traceability.units import registry
@@ -60,15 +69,45 @@ def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
     return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
 
 
+def _parameter_references(book: FactorBook) -> set[str]:
+    """The factor versions every node's results read: the CFF parameters and the virgin burden."""
+    with book.tracking() as used:
+        parameters(book)
+        book.value("primary_aluminium", "global")
+    return used
+
+
+def _node_references(
+    sources: Iterable[Source],
+    activities: Iterable[Activity],
+    uses: Mapping[tuple[str, int], set[str]],
+    common: set[str],
+    inherited: Mapping[int, Iterable[str]],
+) -> dict[int, frozenset[str]]:
+    """Per node, every factor version behind its results: its own source's or the activities'
+    that made it, the parameters', and (through its inputs, ``inherited`` where they are not
+    computed here) its ancestors'. A superseded version then names exactly its dependents."""
+    references: dict[int, frozenset[str]] = {}
+    for source in sources:
+        references[source.node] = frozenset(common.union(uses.get(("node", source.node), ())))
+    for activity in sorted(activities, key=lambda a: a.seq):
+        behind = set(common).union(uses.get(("event", activity.seq), ()))
+        for node, _ in activity.inputs:
+            behind.update(references[node] if node in references else inherited.get(node, ()))
+        made = frozenset(behind)
+        for node, _ in activity.outputs:
+            references[node] = made
+    return references
+
+
 def _store(
     results: dict[tuple[str, str], dict[int, Footprint]],
     masses: dict[int, Decimal],
-    book: FactorBook,
+    references: Mapping[int, Iterable[str]],
     ledger_size: int,
-    inherited: frozenset[str] = frozenset(),
 ) -> int:
-    """Upsert the results; each records every factor version behind it, this run's and its inputs'."""
-    factors = sorted(inherited.union(book.references()))
+    """Upsert the results; each records every factor version behind it, its own and its inputs'."""
+    ordered = {node: sorted(refs) for node, refs in references.items()}
     rows = [
         FootprintResult(
             node_id=node,
@@ -82,7 +121,7 @@ def _store(
             post_consumer_by_make=dict(footprint.shares.by_make),
             primary_data_share=footprint.primary_data_share,
             pending_recycled=footprint.pending_recycled,
-            factors=factors,
+            factors=ordered[node],
             ledger_size=ledger_size,
         )
         for (method, chain), footprints in results.items()
@@ -137,11 +176,14 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
     book = FactorBook.load()
     with collector_paused():
         records = list(_records(EventRecord.objects.filter(entry_id__lte=ledger_size)))
-        sources, activities = graph.build(records, book)
+        uses: dict[tuple[str, int], set[str]] = {}
+        sources, activities = graph.build(records, book, uses)
         results = _compute_all_ways(sources, activities, book)
+    references = _node_references(sources, activities, uses, _parameter_references(book), {})
     masses = dict(TraceableObject.objects.values_list("pk", "initial_kg"))
     FootprintResult.objects.all().delete()
-    stored = _store(results, masses, book, ledger_size)
+    DirtyNode.objects.all().delete()
+    stored = _store(results, masses, references, ledger_size)
     LedgerCursor.objects.update_or_create(name=CURSOR, defaults={"seq": ledger_size})
     if progress is not None:
         progress(len(records))
@@ -164,17 +206,43 @@ def footprints_catch_up() -> RecomputeReport:
     if not new:
         return RecomputeReport(events=0, results=0, ledger_size=cursor.seq)
     book = FactorBook.load()
-    sources, activities = graph.build(new, book)
+    uses: dict[tuple[str, int], set[str]] = {}
+    sources, activities = graph.build(new, book, uses)
+    made = {node for a in activities for node, _ in a.outputs} | {s.node for s in sources}
+    results, references = _compute_batch(
+        sources, activities, book, uses, earlier=EventRecord.objects.filter(entry_id__lte=cursor.seq), keep=made
+    )
+    masses = dict(TraceableObject.objects.filter(pk__in=made).values_list("pk", "initial_kg"))
+    stored = _store(results, masses, references, new[-1].entry_id)
+    cursor.seq = new[-1].entry_id
+    cursor.save(update_fields=["seq"])
+    return RecomputeReport(events=len(new), results=stored, ledger_size=cursor.seq)
+
+
+def _compute_batch(
+    sources: list[Source],
+    activities: list[Activity],
+    book: FactorBook,
+    uses: Mapping[tuple[str, int], set[str]],
+    *,
+    earlier: QuerySet[EventRecord],
+    keep: set[int],
+) -> tuple[dict[tuple[str, str], dict[int, Footprint]], dict[int, frozenset[str]]]:
+    """The results of ``keep`` (made by ``sources`` and ``activities``) and what stands behind them.
+
+    Inputs made outside the batch are read from their stored results. Under mass balance a
+    melt draws on its site's account for the period, so the other melts of that account among
+    ``earlier`` are replayed (their results do not change) to rebuild it.
+    """
     accounts = {(a.site, a.period) for a in activities if a.substitutes}
-    earlier = (
+    batch = {a.seq for a in activities}
+    replayed = (
         [
             a
             for a in graph.build(
                 _records(
-                    EventRecord.objects.filter(
-                        entry_id__lte=cursor.seq,
-                        operation__in=graph.SUBSTITUTING,
-                        site_id__in={s for s, _ in accounts},
+                    earlier.filter(operation__in=graph.SUBSTITUTING, site_id__in={s for s, _ in accounts}).exclude(
+                        entry_id__in=batch
                     )
                 ),
                 book,
@@ -184,19 +252,18 @@ def footprints_catch_up() -> RecomputeReport:
         if accounts
         else []
     )
-    made = {node for a in activities for node, _ in a.outputs} | {s.node for s in sources}
     needed, produced = set(), {s.node for s in sources}
-    for activity in sorted([*earlier, *activities], key=lambda a: a.seq):
+    for activity in sorted([*replayed, *activities], key=lambda a: a.seq):
         needed |= {node for node, _ in activity.inputs} - produced
         produced |= {node for node, _ in activity.outputs}
     known = footprints_known(node_ids=needed)
     results = {}
     for (method, chain), footprints in _compute_all_ways(sources, activities, book, known).items():
-        results[(method, chain)] = {n: f for n, f in footprints.items() if n in made}
-    if earlier:
+        results[(method, chain)] = {n: f for n, f in footprints.items() if n in keep}
+    if replayed:
         replays = compute_methods(
             sources,
-            [*earlier, *activities],
+            sorted([*replayed, *activities], key=lambda a: a.seq),
             methods=METHODS,
             chain=MASS_BALANCE,
             params=parameters(book),
@@ -204,18 +271,100 @@ def footprints_catch_up() -> RecomputeReport:
             known={method: known.get((method, MASS_BALANCE), {}) for method in METHODS},
         )
         for method, replay in replays.items():
-            results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in made}
-    masses = dict(TraceableObject.objects.filter(pk__in=made).values_list("pk", "initial_kg"))
+            results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in keep}
     # The inputs' results were computed with factor versions of their own: they stand behind these too.
-    inherited = frozenset(
-        reference
-        for references in FootprintResult.objects.filter(node_id__in=needed).values_list("factors", flat=True)
-        for reference in references
+    inherited = dict(
+        FootprintResult.objects.filter(node_id__in=needed, method=CUT_OFF, chain=PHYSICAL).values_list(
+            "node_id", "factors"
+        )
     )
-    stored = _store(results, masses, book, new[-1].entry_id, inherited)
-    cursor.seq = new[-1].entry_id
-    cursor.save(update_fields=["seq"])
-    return RecomputeReport(events=len(new), results=stored, ledger_size=cursor.seq)
+    references = _node_references(sources, activities, uses, _parameter_references(book), inherited)
+    return results, {node: refs for node, refs in references.items() if node in keep}
+
+
+@transaction.atomic
+def footprints_refresh() -> RecomputeReport:
+    """Recompute the dirty nodes (``DirtyNode``) up to the cursor, oldest first, and only them.
+
+    A dirty node's downstream is dirty too (it was marked with it), so taking them in ledger
+    order, a batch at a time, every input outside a batch is clean or already refreshed. A node
+    is remade by the event that created it and by every molten transfer of it since. Safe to
+    run twice or concurrently: the cursor row is locked, results are upserted and the rows of
+    the nodes refreshed are deleted in the same transaction.
+    """
+    cursor, _ = LedgerCursor.objects.select_for_update().get_or_create(name=CURSOR)
+    batch = dict(
+        TraceableObject.objects.filter(pk__in=DirtyNode.objects.values("node_id"), created_seq__lte=cursor.seq)
+        .order_by("created_seq", "pk")
+        .values_list("pk", "created_seq")[:CATCH_UP_BATCH]
+    )
+    if not batch:
+        return RecomputeReport(events=0, results=0, ledger_size=cursor.seq)
+    remaking = EventRecord.objects.filter(
+        Q(entry_id__in=set(batch.values())) | Q(operation=Operation.MOLTEN_TRANSFER, involved__in=list(batch)),
+        entry_id__lte=cursor.seq,
+    )
+    records = list(_records(EventRecord.objects.filter(pk__in=remaking.values("pk"))))
+    book = FactorBook.load()
+    uses: dict[tuple[str, int], set[str]] = {}
+    sources, activities = graph.build(records, book, uses)
+    keep = set(batch)
+    results, references = _compute_batch(
+        sources, activities, book, uses, earlier=EventRecord.objects.filter(entry_id__lte=cursor.seq), keep=keep
+    )
+    masses = dict(TraceableObject.objects.filter(pk__in=keep).values_list("pk", "initial_kg"))
+    stored = _store(results, masses, references, cursor.seq)
+    DirtyNode.objects.filter(node_id__in=keep).delete()
+    return RecomputeReport(events=len(records), results=stored, ledger_size=cursor.seq)
+
+
+def _mark_dirty(factor: EmissionFactor, superseded: EmissionFactor | None) -> int:
+    """Mark the nodes whose results a new factor version changes; the catch-up recomputes them.
+
+    A supplier footprint bound to a lot: the lot and everything made from it. A new version of
+    a registry factor: the nodes whose results name the version it supersedes (their results
+    carry their ancestors' versions, so that is their downstream too). The first version of a
+    registry factor may replace a fallback or a missing figure anywhere: every node.
+    The cursor row is locked first, so a catch-up running meanwhile either finished before
+    (its results are seen here) or starts after (it reads the new version).
+    """
+    LedgerCursor.objects.select_for_update().get_or_create(name=CURSOR)
+    computed = FootprintResult.objects.filter(method=CUT_OFF, chain=PHYSICAL)
+    if factor.lot_id is not None:
+        nodes = set(computed.filter(node_id__in=_downstream_of(factor.lot_id)).values_list("node_id", flat=True))
+    elif superseded is not None and connection.vendor == "postgresql":
+        nodes = set(computed.filter(factors__contains=[superseded.reference]).values_list("node_id", flat=True))
+    elif superseded is not None:  # SQLite has no JSON containment: the lists are read and tested here
+        nodes = {node for node, used in computed.values_list("node_id", "factors") if superseded.reference in used}
+    else:
+        nodes = set(computed.values_list("node_id", flat=True))
+    DirtyNode.objects.bulk_create([DirtyNode(node_id=node) for node in nodes], ignore_conflicts=True)
+    if nodes:
+        transaction.on_commit(lambda: _nudge(factor.pk), robust=True)
+    return len(nodes)
+
+
+def _nudge(factor_id: int) -> None:
+    from carbon.tasks import nudge_footprints  # the tasks call these services
+
+    nudge_footprints(factor_id)
+
+
+# Everything made from an object, through the recorded mass flows, and the object itself.
+DOWNSTREAM = """
+WITH RECURSIVE reached(id) AS (
+    SELECT CAST(%s AS BIGINT)
+  UNION
+    SELECT f.target_id FROM traceability_massflow f JOIN reached r ON f.source_id = r.id
+)
+SELECT id FROM reached
+"""
+
+
+def _downstream_of(node_id: int) -> list[int]:
+    with connection.cursor() as db:
+        db.execute(DOWNSTREAM, [node_id])
+        return [row[0] for row in db.fetchall()]
 
 
 # --- the factor registry ------------------------------------------------------------------
@@ -254,7 +403,7 @@ def factor_add(
         .order_by("-version")
         .first()
     )
-    return EmissionFactor.objects.create(
+    factor = EmissionFactor.objects.create(
         code=code,
         region=region,
         lot=lot,
@@ -266,6 +415,8 @@ def factor_add(
         version=(current.version + 1) if current else 1,
         supersedes=current,
     )
+    _mark_dirty(factor, current)
+    return factor
 
 
 def _factor_add_check(*, organisation: Organisation, lot: TraceableObject | None) -> None:

@@ -1,8 +1,9 @@
 from carbon.models.factors import EmissionFactor
 from carbon.models.pact import PactAccessToken, PactCheck, PactEvent, PactPartner, ProductFootprint
-from carbon.models.results import FootprintResult, LedgerCursor
+from carbon.models.results import DirtyNode, FootprintResult, LedgerCursor
 
 __all__ = [
+    "DirtyNode",
     "EmissionFactor",
     "FootprintResult",
     "LedgerCursor",

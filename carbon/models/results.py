@@ -2,7 +2,7 @@ from django.db import models
 
 from traceability.models import TraceableObject
 
-__all__ = ["FootprintResult", "LedgerCursor"]
+__all__ = ["DirtyNode", "FootprintResult", "LedgerCursor"]
 
 
 class FootprintResult(models.Model):
@@ -38,3 +38,18 @@ class LedgerCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.seq}"
+
+
+class DirtyNode(models.Model):
+    """An object whose stored results were computed with something that has since changed (a
+    factor version superseded, a supplier footprint bound to it or to one of its ancestors).
+
+    Rows are the work list of the catch-up: it recomputes these nodes in ledger order and
+    deletes their rows in the same transaction, so a worker that was down finds them later.
+    """
+
+    node = models.OneToOneField(TraceableObject, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.node_id} dirty since {self.marked_at:%Y-%m-%d %H:%M:%S}"

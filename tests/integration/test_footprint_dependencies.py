@@ -1,0 +1,279 @@
+"""Footprints follow every change: a supplier footprint bound after receipt, a factor superseded.
+
+The loop (tests/loop.py): 3 vehicles dismantled into 3 packs and 15 parts, sorted into one
+post-consumer scrap lot; 1000 kg hydro primary ingot and 100 kg silicon received; 167.6 kg
+scrap + 500 kg primary + 40 kg silicon melted (66 kWh on the DE grid, 52 m3 of gas) into a
+690.6 kg melt, hauled 35 km molten and cast into 10 trays of 55 kg and 60 kg of run-around
+scrap (80.6 kg casting loss). 36 objects in all.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
+
+from carbon import services
+from carbon.models import DirtyNode, EmissionFactor, FootprintResult
+from tests.loop import at, build_loop
+from traceability.choices import ObjectKind
+from traceability.identifiers import local_uri
+from traceability.models import TraceableObject
+from traceability.operations import services as ops
+
+pytestmark = pytest.mark.django_db
+REL = 1e-9
+OBJECTS_IN_LOOP = 36
+# Every node has one result per method (cut_off, allocation, cff) and chain (physical, mass balance).
+RESULTS_PER_NODE = 6
+
+
+@pytest.fixture
+def loop():
+    built = build_loop()
+    services.footprints_catch_up()
+    return built
+
+
+def client_of(partner) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}")
+    return client
+
+
+def served(client: APIClient, pk: int) -> dict:
+    response = client.get(f"/api/v1/objects/{pk}/footprint", {"method": "cut_off", "chain": "physical"})
+    assert response.status_code == 200, response.content
+    (only,) = response.json()
+    return only
+
+
+def melt_burden(primary_per_kg: float) -> float:
+    # 167.6 kg post-consumer scrap x 0 (cut-off), 500 kg primary, 40 kg silicon x 5.0,
+    # 66 kWh x 0.380 (DE grid), 52 m3 x 2.04 (gas), 0.6906 t x 35 km x 0.08 kg/t-km.
+    return 500 * primary_per_kg + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.08
+
+
+def test_a_supplier_footprint_bound_after_receipt_changes_the_lot_and_every_part_made_from_it(
+    loop, django_capture_on_commit_callbacks
+):
+    # given: the primary ingot was received, melted and cast with the hydro default (4.0 kg/kg)
+    remelter, die_caster = client_of(loop.remelter), client_of(loop.die_caster)
+    primary, melt = loop.obj(loop.primary), loop.obj(loop.melt)
+    tray = loop.obj(loop.trays[0])
+    assert served(remelter, primary.pk)["totalPerKg"] == pytest.approx(4.0, rel=REL)
+    assert served(die_caster, tray.pk)["totalPerKg"] == pytest.approx(melt_burden(4.0) / 610, rel=REL)
+
+    # when: its holder binds the supplier's own footprint, 3.1 kg CO2e/kg, over the API
+    with django_capture_on_commit_callbacks(execute=True):
+        bound = remelter.post(
+            "/api/v1/factors",
+            {"code": "supplier_footprint", "lot": primary.pk, "value": "3.1", "unit": "kg/kg", "source": "PCF"},
+            format="json",
+        )
+
+    # then: the lot, the melt and every tray are served with it at once
+    assert bound.status_code == 201, bound.content
+    lot = served(remelter, primary.pk)
+    assert lot["totalPerKg"] == pytest.approx(3.1, rel=REL)
+    assert lot["totalKg"] == pytest.approx(1000 * 3.1, rel=REL)
+    assert lot["primaryDataShare"] == 1.0
+    assert served(remelter, melt.pk)["totalPerKg"] == pytest.approx(melt_burden(3.1) / 690.6, rel=REL)
+    for identifier in loop.trays:
+        part = served(die_caster, loop.obj(identifier).pk)
+        assert part["totalPerKg"] == pytest.approx(melt_burden(3.1) / 610, rel=REL)
+        assert part["totalKg"] == pytest.approx(55 * melt_burden(3.1) / 610, rel=REL)
+        assert any(reference.startswith("supplier_footprint:*@lot") for reference in part["factors"])
+    assert not DirtyNode.objects.exists()
+
+
+def test_a_superseded_factor_recomputes_only_the_nodes_that_used_it_and_their_downstream(
+    loop, django_capture_on_commit_callbacks
+):
+    # given: every result's time of computation
+    before = dict(
+        FootprintResult.objects.values_list("pk", "computed_at"),
+    )
+    assert len(before) == OBJECTS_IN_LOOP * RESULTS_PER_NODE
+
+    # when: hydro primary aluminium gets a new version, 4.4 kg/kg
+    with django_capture_on_commit_callbacks(execute=True):
+        services.factor_add(
+            code="primary_aluminium", region="hydro", value=Decimal("4.4"), unit="kg/kg", source="test: newer"
+        )
+
+    # then: only the primary ingot (1), the melt (1), the 10 trays and the run-around
+    # scrap (1) were recomputed: 13 of the 36 objects, each under 3 methods x 2 chains
+    after = dict(FootprintResult.objects.values_list("pk", "computed_at"))
+    rewritten = {pk for pk, when in after.items() if when != before[pk]}
+    nodes = set(FootprintResult.objects.filter(pk__in=rewritten).values_list("node__identifier", flat=True))
+    assert nodes == {loop.primary, loop.melt, loop.run_around, *loop.trays}
+    assert len(nodes) == 1 + 1 + 10 + 1
+    assert len(rewritten) == 13 * RESULTS_PER_NODE
+    tray = FootprintResult.objects.get(node__identifier=loop.trays[0], method="cut_off", chain="physical")
+    assert tray.total_per_kg == pytest.approx(melt_burden(4.4) / 610, rel=REL)
+    assert "primary_aluminium:hydro:v2" in tray.factors
+    assert "primary_aluminium:hydro:v1" not in tray.factors
+    # the silicon lot, the vehicles and the scrap did not use it and were left alone
+    silicon = FootprintResult.objects.get(node__identifier=loop.silicon, method="cut_off", chain="physical")
+    assert silicon.computed_at == before[silicon.pk]
+    assert not DirtyNode.objects.exists()
+
+
+def test_a_worker_that_was_down_finds_the_dirty_nodes_later(loop):
+    # given: a new version committed while no worker ran (the nudge never came)
+    services.factor_add(code="road_freight", value=Decimal("0.1"), unit="kg/(t*km)", source="test: newer")
+    # the haul's melt, its 10 trays and the run-around scrap
+    assert DirtyNode.objects.count() == 12
+
+    # when: the worker runs its catch-up
+    from carbon.tasks import footprints_catch_up_task
+
+    footprints_catch_up_task.apply()
+
+    # then: the melt carries the new haul (0.6906 t x 35 km x 0.1) and nothing is left to do
+    melt = FootprintResult.objects.get(node__identifier=loop.melt, method="cut_off", chain="physical")
+    expected = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.1
+    assert melt.total_per_kg == pytest.approx(expected / 690.6, rel=REL)
+    assert not DirtyNode.objects.exists()
+
+
+# --- every result served equals a full recomputation, whatever happens in between ----------
+
+FACTOR_CHANGES = st.one_of(
+    st.tuples(
+        st.just("registry"),
+        st.sampled_from(
+            [
+                ("primary_aluminium", "hydro", "kg/kg"),
+                ("alloying_element", "Si", "kg/kg"),
+                ("electricity_grid", "DE", "kg/kWh"),
+                ("natural_gas_combustion", "", "kg/m**3"),
+                ("road_freight", "", "kg/(t*km)"),
+                ("cff_a", "metals", "dimensionless"),
+                ("secondary_aluminium", "", "kg/kg"),
+                ("primary_aluminium", "global", "kg/kg"),
+            ]
+        ),
+        st.decimals(min_value=Decimal("0.1"), max_value=Decimal("0.9"), places=2),
+    ),
+    st.tuples(
+        st.just("bound"),
+        st.sampled_from(["primary", "silicon", "new_lot"]),
+        st.decimals(min_value=Decimal("0.5"), max_value=Decimal("9"), places=2),
+    ),
+    st.tuples(st.just("melt"), st.just(None), st.decimals(min_value=Decimal(10), max_value=Decimal(50), places=0)),
+)
+
+
+def snapshot() -> dict[tuple[int, str, str], tuple[float, float, float, float]]:
+    return {
+        (r.node_id, r.method, r.chain): (r.total_per_kg, r.pre_consumer_share, r.post_consumer_share, r.total_kg)
+        for r in FootprintResult.objects.all()
+    }
+
+
+def full_recomputation() -> dict[tuple[int, str, str], tuple[float, float, float, float]]:
+    """What ``recompute_footprints`` gives now; rolled back, so the incremental state goes on."""
+
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            services.footprints_recompute()
+            full = snapshot()
+            raise Undo
+    except Undo:
+        return full
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(changes=st.lists(FACTOR_CHANGES, min_size=1, max_size=4))
+def test_every_result_served_equals_a_full_recomputation_after_any_changes(
+    loop, django_capture_on_commit_callbacks, changes
+):
+    sid = transaction.savepoint()
+    try:
+        hours = 100.0
+        received: list[TraceableObject] = []
+        for kind, what, amount in changes:
+            hours += 1
+            with django_capture_on_commit_callbacks(execute=True):
+                if kind == "registry":
+                    code, region, unit = what
+                    current = EmissionFactor.objects.get(code=code, region=region, lot=None, superseded_by=None)
+                    value = (current.value * (1 + amount)).quantize(Decimal("0.000001"))
+                    services.factor_add(code=code, region=region, value=value, unit=unit, source="test")
+                elif kind == "bound":
+                    lot = (
+                        received[-1]
+                        if what == "new_lot" and received
+                        else loop.obj(loop.silicon if what == "silicon" else loop.primary)
+                    )
+                    services.factor_add(
+                        code="supplier_footprint", lot=lot, value=amount, unit="kg/kg", source="test PCF"
+                    )
+                else:
+                    received.append(receive_and_melt(loop, amount, hours))
+            assert not DirtyNode.objects.exists()
+            incremental, full = snapshot(), full_recomputation()
+            assert incremental.keys() == full.keys()
+            for key, values in full.items():
+                assert incremental[key] == pytest.approx(values, rel=1e-9, abs=1e-12), (key, kind, what)
+        # and the API serves the stored results
+        tray = loop.obj(loop.trays[0])
+        stored = FootprintResult.objects.get(node=tray, method="cut_off", chain="physical")
+        assert served(client_of(loop.die_caster), tray.pk)["totalPerKg"] == stored.total_per_kg
+    finally:
+        transaction.savepoint_rollback(sid)
+
+
+def receive_and_melt(loop, kg: Decimal, hours: float) -> TraceableObject:  # type: ignore[no-untyped-def]
+    """A new primary ingot lot received and melted at once with some of the silicon."""
+    code = f"P-{int(hours * 10)}"
+    ops.material_receipt(
+        organisation=loop.remelter.organisation,
+        site=loop.remelt_site,
+        event_time=at(hours),
+        lots=[ops.LotOut(ObjectKind.PRIMARY_INGOT, kg, code=code, attributes={"powerSource": "coal"})],
+    )
+    lot = loop.obj(local_uri("lot", "nordic-remelt", code))
+    ops.remelting(
+        organisation=loop.remelter.organisation,
+        site=loop.remelt_site,
+        inputs=[ops.LotIn(lot.identifier, kg), ops.LotIn(loop.silicon, Decimal(1))],
+        output=ops.LotOut(ObjectKind.MELT_BATCH, kg + 1, code=f"M-{int(hours * 10)}"),
+        melt_loss_kg=Decimal(0),
+        dross_kg=Decimal(0),
+        electricity_kwh=Decimal(5),
+        natural_gas_m3=Decimal(0),
+        target_alloy="thin-wall-structural",
+        event_time=at(hours + 0.5),
+    )
+    return lot
+
+
+def test_a_bound_supplier_footprint_reissues_the_parts_pact_footprints_with_their_predecessors(
+    loop, django_capture_on_commit_callbacks
+):
+    from tests.api.test_pact import listed, pact
+
+    # given: a tray's PACT footprint has been read
+    client = pact(loop.die_caster)
+    (first,) = listed(client, productId=loop.trays[0])
+
+    # when: the primary ingot's supplier binds its own footprint (no full recomputation runs)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.factor_add(
+            code="supplier_footprint", lot=loop.obj(loop.primary), value=Decimal("3.1"), unit="kg/kg", source="PCF"
+        )
+
+    # then: a new immutable version replaces it, naming it as its predecessor; a tray is a piece,
+    # declared per piece: 55 kg x the melt's burden over the 610 kg cast
+    old, new = listed(client, productId=loop.trays[0])
+    assert (old["id"], old["status"], old["pcf"]) == (first["id"], "Deprecated", first["pcf"])
+    assert new["status"] == "Active" and new["precedingPfIds"] == [first["id"]]
+    assert float(new["pcf"]["pcfExcludingBiogenicUptake"]) == pytest.approx(55 * melt_burden(3.1) / 610, rel=1e-6)
