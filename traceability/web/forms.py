@@ -560,7 +560,7 @@ class SiteForm(forms.Form):
     def __init__(self, *args: object, organisation: Organisation, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.organisation = organisation
-        self.fields["grid_region"].choices = [("", "The country's, else the registry's default")] + [
+        self.fields["grid_region"].choices = [("", "The country's, else default")] + [
             (region, region) for region in sorted(grid_regions())
         ]
 
