@@ -5,7 +5,9 @@ electricity factor of the energy recorded there."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from carbon.services import footprints_catch_up
 from tests.api.test_operations_api import client_for, post
@@ -265,3 +267,36 @@ def test_the_operator_console_has_no_form_to_add_a_site():
 
     assert page.status_code == 200 and "Add a site" not in page.content.decode()
     assert refused.status_code == 422 and Site.objects.count() == 0
+
+
+def test_the_record_page_sends_a_partner_without_sites_to_add_one_first():
+    partner = make_partner("autocirc", role="dismantler")
+    console = member(partner.organisation, "yard-hand")
+
+    before = console.get("/app/record/").content.decode()
+    console.post("/app/sites/", {"name": "Leipzig yard", "country": "DE"})
+    after = console.get("/app/record/").content.decode()
+
+    assert "you have none yet" in before and 'href="/app/sites/">add a site</a>' in before
+    assert "you have none yet" not in after
+
+
+def test_site_lists_cost_the_same_queries_with_more_sites():
+    partner = make_partner("autocirc", role="dismantler")
+    api, console = client_for(partner), member(partner.organisation, "yard-hand")
+
+    def cost() -> list[int]:
+        counts = []
+        for client, url in ((api, "/api/v1/sites"), (console, "/app/sites/")):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counts.append(len(captured.captured_queries))
+        return counts
+
+    add_site(api, {"name": "Site 0", "country": "DE"})
+    one = cost()
+    for n in range(1, 6):
+        add_site(api, {"name": f"Site {n}", "country": "PL"})
+
+    assert cost() == one
+    assert api.get("/api/v1/sites").json()["count"] == 6

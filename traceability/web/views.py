@@ -118,7 +118,8 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
 
 @member_required
 def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation)})
+    has_sites = selectors.sites_list(organisation=organisation, own=True).exists()
+    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation), "has_sites": has_sites})
 
 
 @member_required
