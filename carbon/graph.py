@@ -62,9 +62,9 @@ def root_source(obj: TraceableObject, book: FactorBook) -> Source:
 
 
 def _burdens(record: EventRecord, document: dict, consumed_kg: float, out_kg: float, book: FactorBook) -> dict:
-    country = record.site.country if record.site else ""
+    grid = record.site.electricity_region if record.site else ""
     energy = document.get("lt:energy") or {}
-    electricity = float(energy.get("electricityKWh", 0)) * book.value("electricity_grid", country)
+    electricity = float(energy.get("electricityKWh", 0)) * book.value("electricity_grid", grid)
     gas = float(energy.get("naturalGasM3", 0)) * book.value("natural_gas_combustion")
     operation = record.operation
     if operation == Operation.REMELTING:

@@ -41,6 +41,13 @@ def factors_current() -> QuerySet[EmissionFactor]:
     return EmissionFactor.objects.filter(superseded_by__isnull=True).order_by("code", "region", "lot_id")
 
 
+def grid_regions() -> frozenset[str]:
+    """The regions with a current ``electricity_grid`` factor: what a site's grid region may name
+    (``settings.GRID_REGIONS``; the blank region, the registry's default, is not one)."""
+    regions = factors_current().filter(code="electricity_grid", lot__isnull=True).exclude(region="")
+    return frozenset(regions.values_list("region", flat=True))
+
+
 def factors_visible_to(*, organisation: Organisation | None, every_version: bool = False) -> QuerySet[EmissionFactor]:
     """The registry as a partner sees it: platform-wide factors (bound to no lot) are every member's;
     a supplier footprint bound to a lot is as visible as the lot (every one, for regulators and the

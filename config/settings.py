@@ -83,6 +83,10 @@ LEDGER_FOLLOWERS = (
     "passport.tasks.nudge_passports",
 )
 
+# Where traceability reads the grid regions a site may name (the factor registry's electricity
+# regions): carbon's, named here because traceability never imports carbon.
+GRID_REGIONS = "carbon.selectors.grid_regions"
+
 MIDDLEWARE = [
     # First: refuses a NUL in the address and oversized bodies, and gives machine paths JSON errors.
     "config.errors.ErrorBodyMiddleware",

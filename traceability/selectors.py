@@ -4,10 +4,13 @@ an operation is read where its rule lives, in ``traceability.operations.selector
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils.module_loading import import_string
 
 from traceability.choices import BATTERY_KINDS, KeyCustody, ObjectKind, ObjectStatus, OrganisationRole
 from traceability.errors import ApplicationError
@@ -24,9 +27,10 @@ from traceability.models import (
     MerkleNode,
     Organisation,
     SigningKey,
+    Site,
     TraceableObject,
 )
-from traceability.visibility import documents_readable_by, events_visible_to, objects_visible_to
+from traceability.visibility import documents_readable_by, events_visible_to, objects_visible_to, sites_visible_to
 
 MELT_KINDS = (ObjectKind.MELT_BATCH, ObjectKind.INGOT_LOT, ObjectKind.MOLTEN_LADLE)
 
@@ -250,3 +254,24 @@ def entry_verification(*, seq: int) -> Verification:
             result.checks.append(("inclusion", False, exc.message))
     result.ok = all(ok for _, ok, _ in result.checks)
     return result
+
+
+# --- sites ------------------------------------------------------------------------------------
+
+
+def sites_list(*, organisation: Organisation, own: bool = False) -> QuerySet[Site]:
+    """The sites ``organisation`` may read (``visibility.sites_visible_to``); ``own``: its own only
+    (the console's page, where a regulator has none)."""
+    sites = sites_visible_to(organisation=organisation)
+    return sites.filter(organisation=organisation) if own else sites
+
+
+@lru_cache(maxsize=4)
+def _grid_region_source(path: str) -> Callable[[], Iterable[str]]:
+    return import_string(path)
+
+
+def grid_regions() -> frozenset[str]:
+    """The regions a site's grid region may name: those of the factor registry's electricity
+    factors, read through ``settings.GRID_REGIONS`` (the registry is carbon's)."""
+    return frozenset(_grid_region_source(settings.GRID_REGIONS)())

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from traceability.choices import KeyCustody, OrganisationRole
+from traceability.choices import MATERIAL_HOLDING_ROLES, KeyCustody, OrganisationRole
+from traceability.countries import ISO_3166_ALPHA_2
 from traceability.errors import ApplicationError
 from traceability.keyvault import decrypt_private_key, encrypt_private_key
 from traceability.ledger import checkpoint as notes
@@ -35,8 +36,8 @@ from traceability.ledger.signing import (
     public_key_raw,
 )
 from traceability.ledger.signing import key_id as compute_key_id
-from traceability.models import ApiCredential, Checkpoint, LedgerEntry, Organisation, SigningKey
-from traceability.selectors import ledger_size, merkle_nodes_get
+from traceability.models import ApiCredential, Checkpoint, LedgerEntry, Organisation, SigningKey, Site
+from traceability.selectors import grid_regions, ledger_size, merkle_nodes_get
 from traceability.writer import append_prepared, prepare_signed, take_append_lock
 
 # --- the platform --------------------------------------------------------------------
@@ -162,6 +163,53 @@ def organisation_create(*, slug: str, name: str, role: str) -> Organisation:
         {"type": "OrganisationRegistered", "organisation": slug, "name": name, "role": role},
     )
     return organisation
+
+
+def _site_grid_region(*, country: str, grid_region: str | None) -> str:
+    """A named grid region must be one the factor registry prices; none named: the country's own
+    region when the registry has one, else blank (the registry's default electricity factor)."""
+    regions = grid_regions()
+    if grid_region is None or not grid_region.strip():
+        return country if country in regions else ""
+    grid_region = grid_region.strip().upper()
+    if grid_region not in regions:
+        raise ApplicationError(
+            "grid_region_unknown",
+            f"no electricity factor for grid region {grid_region!r}; the registry has {sorted(regions)} "
+            "(omit it to use the country's, else the registry's default)",
+        )
+    return grid_region
+
+
+@transaction.atomic
+def site_create(
+    *, organisation: Organisation, name: str, country: str, grid_region: str | None = None, address: str = ""
+) -> Site:
+    """A site of ``organisation``, where it records operations.
+
+    Only organisations that hold material (``MATERIAL_HOLDING_ROLES``) have sites: regulators and
+    the operator record no operation, so a site of theirs would locate nothing. The country is an
+    ISO 3166-1 alpha-2 code; the grid region selects the site's electricity emission factor.
+    """
+    if organisation.role not in MATERIAL_HOLDING_ROLES:
+        raise ApplicationError(
+            "site_not_allowed", f"a {organisation.get_role_display()} holds no material and has no sites", status=403
+        )
+    name, country, address = name.strip(), country.strip().upper(), address.strip()
+    if not name:
+        raise ApplicationError("site_name_missing", "a site needs a name")
+    if country not in ISO_3166_ALPHA_2:
+        raise ApplicationError("country_unknown", f"{country!r} is not an ISO 3166-1 alpha-2 country code")
+    region = _site_grid_region(country=country, grid_region=grid_region)
+    if Site.objects.filter(organisation=organisation, name=name).exists():
+        raise ApplicationError("site_exists", f"you already have a site named {name!r}", status=409)
+    try:
+        with transaction.atomic():
+            return Site.objects.create(
+                organisation=organisation, name=name, country=country, grid_region=region, address=address
+            )
+    except IntegrityError:  # the same name, created meanwhile
+        raise ApplicationError("site_exists", f"you already have a site named {name!r}", status=409) from None
 
 
 @transaction.atomic

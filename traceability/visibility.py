@@ -25,7 +25,7 @@ from django.db.models import Q, QuerySet
 
 from traceability.choices import OPERATION_FIELD, OrganisationRole
 from traceability.genealogy import Genealogy
-from traceability.models import EventRecord, LedgerEntry, Organisation, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Organisation, Site, TraceableObject
 
 # Roles that read every organisation's objects, events and documents.
 READ_ALL_ROLES = frozenset({OrganisationRole.REGULATOR, OrganisationRole.OPERATOR})
@@ -276,3 +276,18 @@ def acting_organisation(user: object) -> Organisation | None:
 def ledger_entries_readable_by(*, organisation: Organisation) -> QuerySet[LedgerEntry]:
     """Entries whose documents an organisation may read (``may_read_documents_of``)."""
     return LedgerEntry.objects.select_related("organisation").filter(documents_readable_by(organisation=organisation))
+
+
+# --- sites ------------------------------------------------------------------------------------
+
+
+def sites_visible_to(*, organisation: Organisation | None) -> QuerySet[Site]:
+    """An organisation's own sites; every site, for regulators and the operator (``reads_all``).
+
+    Another organisation's site is answered like a missing one: a site's address is its
+    owner's business, even though the events it reads tell the site's id.
+    """
+    if organisation is None:
+        return Site.objects.none()
+    sites = Site.objects.select_related("organisation").order_by("organisation_id", "name", "pk")
+    return sites if reads_all(organisation) else sites.filter(organisation=organisation)

@@ -70,6 +70,7 @@ ROUTES = {
     "app/lots/<int:pk>/": MEMBER,
     "app/lots/<int:pk>/checkpoint": WRITE,  # operators sign checkpoints, by POST
     "app/events/": MEMBER,
+    "app/sites/": MEMBER,
     "app/record/": MEMBER,
     "app/record/<slug:operation>/": MEMBER,
     "app/passports/": MEMBER,
@@ -84,6 +85,8 @@ ROUTES = {
     "api/v1/ledger/batches": WRITE,
     "api/v1/ledger/consistency": PUBLIC,  # Merkle hashes only, for anyone holding an old checkpoint
     "api/v1/ledger/keys": PUBLIC,
+    "api/v1/sites": MEMBER,  # POST: material-holding members add their own
+    "api/v1/sites/<int:pk>": MEMBER,
     "api/v1/objects": MEMBER,
     "api/v1/objects/<int:pk>": MEMBER,
     "api/v1/objects/<int:pk>/genealogy": MEMBER,

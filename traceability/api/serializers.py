@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from traceability.ledger.signing import b64encode
-from traceability.models import Checkpoint, LedgerEntry, SigningKey
+from traceability.models import Checkpoint, LedgerEntry, SigningKey, Site
 from traceability.writer import MAX_BATCH_DOCUMENTS
 
 
@@ -121,3 +121,35 @@ class ProofQuerySerializer(serializers.Serializer):
 class ConsistencyQuerySerializer(serializers.Serializer):
     first = serializers.IntegerField(min_value=0)
     second = serializers.IntegerField(min_value=0)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    gridRegion = serializers.CharField(
+        source="grid_region", help_text="the factor registry's electricity region; blank: its default"
+    )
+    electricityRegion = serializers.CharField(
+        source="electricity_region", help_text="the region the electricity factor is looked up for"
+    )
+
+    class Meta:
+        model = Site
+        fields = ["id", "organisation", "name", "country", "gridRegion", "electricityRegion", "address", "gln"]
+        read_only_fields = fields
+
+
+class SiteCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=Site._meta.get_field("name").max_length)
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE")
+    gridRegion = serializers.CharField(
+        source="grid_region",
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=Site._meta.get_field("grid_region").max_length,
+        help_text="a region of the registry's electricity factors (GET /api/v1/factors?code=electricity_grid); "
+        "omitted: the country's, else the registry's default",
+    )
+    address = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=Site._meta.get_field("address").max_length
+    )

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from traceability.api import serializers as s
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
 from traceability.ledger.signing import b64encode
-from traceability.models import LedgerEntry, SigningKey
+from traceability.models import LedgerEntry, SigningKey, Site
 from traceability.writer import SubmittedDocument
 
 
@@ -211,3 +211,51 @@ class EntryListCreateView(generics.ListAPIView):
         entry = events.ledger_append(organisation=request_organisation(request), **payload.validated_data)
         context = {"readable_documents": _document_reader(request)}
         return Response(s.LedgerEntrySerializer(entry, context=context).data, status=status.HTTP_201_CREATED)
+
+
+SITE_EXAMPLE = {
+    "id": 12,
+    "organisation": "nordic-remelt",
+    "name": "Sundsvall remelt",
+    "country": "NO",
+    "gridRegion": "NO",
+    "electricityRegion": "NO",
+    "address": "Industrivägen 4, Sundsvall",
+    "gln": "",
+}
+
+
+class VisibleSites(generics.GenericAPIView):
+    serializer_class = s.SiteSerializer
+
+    def get_queryset(self) -> QuerySet[Site]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return Site.objects.none()
+        return selectors.sites_list(organisation=request_organisation(self.request))
+
+
+class SiteListCreateView(VisibleSites, generics.ListAPIView):
+    """GET: your sites (every site, for regulators and the operator). POST: add one."""
+
+    @extend_schema(
+        request=s.SiteCreateSerializer,
+        responses={201: s.SiteSerializer},
+        summary="Add a site of yours: where you record operations, and whose grid prices their electricity",
+        examples=[
+            OpenApiExample(
+                "A remelter's site in Norway",
+                value={"name": "Sundsvall remelt", "country": "NO", "address": "Industrivägen 4, Sundsvall"},
+                request_only=True,
+            ),
+            OpenApiExample("The site", value=SITE_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = s.SiteCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        site = services.site_create(organisation=request_organisation(request), **payload.validated_data)
+        return Response(s.SiteSerializer(site).data, status=status.HTTP_201_CREATED)
+
+
+class SiteDetailView(VisibleSites, generics.RetrieveAPIView):
+    """One of your sites; another organisation's answers like a missing one."""

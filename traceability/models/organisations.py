@@ -26,6 +26,10 @@ class Site(models.Model):
     gln = models.CharField(max_length=13, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     address = models.CharField(max_length=300, blank=True)
+    # The electricity grid whose emission factor prices the site's electricity: a region of the
+    # factor registry's ``electricity_grid`` rows. Blank: the country's factor, else the registry's
+    # default (``electricity_region``).
+    grid_region = models.CharField(max_length=32, blank=True, default="")
     composition_policy = models.CharField(
         max_length=8,
         choices=CompositionPolicy.choices,
@@ -39,6 +43,11 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organisation.slug})"
+
+    @property
+    def electricity_region(self) -> str:
+        """The region the electricity factor is looked up for: the grid region, else the country."""
+        return self.grid_region or self.country
 
 
 class Membership(models.Model):

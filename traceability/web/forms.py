@@ -37,7 +37,8 @@ from traceability.operations import (
 )
 from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
 from traceability.operations.services import operation_record
-from traceability.selectors import MELT_KINDS, lot_choices
+from traceability.selectors import MELT_KINDS, grid_regions, lot_choices
+from traceability.services import site_create
 from traceability.units import MAX_PLAUSIBLE_MASS_KG
 
 KG = {"max_digits": 16, "decimal_places": 3, "min_value": Decimal(0), "max_value": MAX_PLAUSIBLE_MASS_KG}
@@ -535,3 +536,45 @@ FORMS: dict[str, type[OperationForm]] = {
 def first_output(record: EventRecord) -> TraceableObject | None:
     """What a user most likely wants to see after recording: the event's first new object."""
     return TraceableObject.objects.filter(created_seq=record.entry_id).order_by("pk").first()
+
+
+class SiteForm(forms.Form):
+    """A new site of the signed-in member's organisation; the rules are ``site_create``'s."""
+
+    ERROR_FIELDS = {
+        "site_name_missing": "name",
+        "site_exists": "name",
+        "country_unknown": "country",
+        "grid_region_unknown": "grid_region",
+    }
+
+    name = forms.CharField(max_length=Site._meta.get_field("name").max_length)
+    country = forms.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE")
+    grid_region = forms.ChoiceField(
+        required=False,
+        label="Grid region",
+        help_text="whose electricity emission factor prices the site's electricity",
+    )
+    address = forms.CharField(required=False, max_length=Site._meta.get_field("address").max_length)
+
+    def __init__(self, *args: object, organisation: Organisation, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.organisation = organisation
+        self.fields["grid_region"].choices = [("", "The country's, else default")] + [
+            (region, region) for region in sorted(grid_regions())
+        ]
+
+    def save(self) -> Site | None:
+        """The new site; None with the failed rule shown at its field."""
+        d = self.cleaned_data
+        try:
+            return site_create(
+                organisation=self.organisation,
+                name=d["name"],
+                country=d["country"],
+                grid_region=d["grid_region"] or None,
+                address=d["address"],
+            )
+        except ApplicationError as error:
+            self.add_error(self.ERROR_FIELDS.get(error.code), ValidationError(error.message, code=error.code))
+            return None

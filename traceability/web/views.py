@@ -22,14 +22,14 @@ from django.views.decorators.http import require_POST
 
 from traceability import selectors, visibility
 from traceability.api.authentication import request_organisation
-from traceability.choices import ObjectKind, ObjectStatus, Operation
+from traceability.choices import MATERIAL_HOLDING_ROLES, ObjectKind, ObjectStatus, Operation
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 from traceability.operations.registry import operation_for
 from traceability.operations.selectors import lot_history
 from traceability.services import ledger_checkpoint_create
 
-from .forms import FORMS, first_output
+from .forms import FORMS, SiteForm, first_output
 from .panels import LotPage, lot_panels
 
 PAGE_SIZE = 25
@@ -118,7 +118,8 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
 
 @member_required
 def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation)})
+    has_sites = selectors.sites_list(organisation=organisation, own=True).exists()
+    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation), "has_sites": has_sites})
 
 
 @member_required
@@ -155,6 +156,24 @@ def record(request: HttpRequest, organisation: Organisation, operation: str) -> 
             "rule": rule,
             "allowed": organisation.role in operation_for({"lt:operation": form.operation}).roles,
         },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@member_required
+def site_list(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    """Your sites, and a form to add one."""
+    form = SiteForm(request.POST or None, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        site = form.save()
+        if site is not None:
+            messages.success(request, f"Site {site.name} added: pick it when you record.")
+            return redirect("web:sites")
+    sites = selectors.sites_list(organisation=organisation, own=True)
+    return render(
+        request,
+        "web/site_list.html",
+        {"sites": sites, "form": form, "may_add": organisation.role in MATERIAL_HOLDING_ROLES},
         status=422 if request.method == "POST" else 200,
     )
 
