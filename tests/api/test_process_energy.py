@@ -5,14 +5,17 @@ Hand-computed: the factors are the registry's (``carbon/data/factors.json``): DE
 """
 
 import copy
+import json
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon import services as carbon_services
 from tests.factories import make_partner, make_site, signed, valid_vin
-from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Membership, TraceableObject
 from traceability.operations import scrap_sorting
 from traceability.operations.inputs import Energy, LotIn, LotOut
 
@@ -235,3 +238,53 @@ def test_a_signed_document_with_bad_energy_is_refused_by_the_engine(db, energy, 
     if status == 400:
         assert response.json()["code"] in {"document_malformed", "quantity_invalid", "quantity_out_of_range"}
     assert EventRecord.objects.count() == before + (status == 201)
+
+
+def test_the_die_casting_form_records_energy_and_a_negative_figure_is_a_form_error(caster):
+    partner, hall, client = caster
+    user = get_user_model().objects.create_user("caster", password="x-9f3k-long-enough")
+    Membership.objects.create(user=user, organisation=partner.organisation)
+    web = Client()
+    web.force_login(user)
+    (primary,) = post(
+        client,
+        "material-receipt",
+        {"site": hall.pk, "lots": [{"code": "P-2", "kind": "primary_ingot", "mass": "100 kg", "supplier": "S"}]},
+    )["created"]
+    (melt,) = post(
+        client,
+        "remelting",
+        {
+            "site": hall.pk,
+            "inputs": [{"identifier": primary, "mass": "100 kg"}],
+            "output": {"code": "M-2", "mass": "98 kg"},
+            "meltLoss": "2 kg",
+            "naturalGas": "0 m**3",
+            "electricity": "0 kWh",
+        },
+    )["created"]
+    form = {
+        "site": hall.pk,
+        "melt": melt,
+        "melt_kg": "98",
+        "castings": "T-9001 battery_tray 40\nT-9002 battery_tray 40",
+        "run_around_code": "RA-9",
+        "run_around_kg": "18",
+        "electricity_kwh": "39.2",
+    }
+    size = LedgerEntry.objects.count()
+
+    refused = web.post("/app/record/die-casting/", {**form, "electricity_kwh": "-1"})
+    stored_after_refusal = LedgerEntry.objects.count()
+    recorded = web.post("/app/record/die-casting/", form)
+
+    assert refused.status_code == 422
+    assert 'id="id_electricity_kwh"' in refused.content.decode()
+    assert stored_after_refusal == size
+    assert recorded.status_code == 302
+    event = EventRecord.objects.filter(operation="die_casting").select_related("entry").latest("entry_id")
+    assert json.loads(event.entry.document)["lt:energy"] == {"electricityKWh": 39.2, "naturalGasM3": 0.0}
+    # 39.2 kWh x 0.380 over the 98 kg cast (two 40 kg trays and 18 kg run-around scrap)
+    tray = next(i for i in recorded["Location"].split("/") if i.isdigit())
+    footprint = cut_off(client, TraceableObject.objects.get(pk=int(tray)).identifier)
+    assert footprint["main_production"] == pytest.approx(39.2 * DE_GRID / 98, rel=REL)
