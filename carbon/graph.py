@@ -13,10 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from carbon.engine import MAIN_PRODUCTION, RAW_MATERIAL, Activity, Source
+from carbon.engine import DISTRIBUTION, MAIN_PRODUCTION, RAW_MATERIAL, Activity, Source
 from carbon.factors import FactorBook
 from traceability.choices import Operation
 from traceability.models import EventRecord, MassFlow, TraceableObject
+from traceability.operations import epcis
 
 ROOT_OPERATIONS = frozenset({Operation.VEHICLE_INTAKE, Operation.MATERIAL_RECEIPT})
 SUBSTITUTING = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
@@ -61,21 +62,56 @@ def root_source(obj: TraceableObject, book: FactorBook) -> Source:
     return Source(obj.pk, float(obj.initial_kg), origin, {RAW_MATERIAL: own}, primary_data=bound is not None)
 
 
+# The Art. 7 lifecycle stage (Regulation (EU) 2023/1542, Annex II) each operation's process
+# burdens fall in, for the outputs the operation makes: a footprint is that of the outputs, and
+# it is followed into everything made from them.
+# - Die-casting makes the part: main product production.
+# - Dismantling, scrap sorting (shredding is a step of it), battery recycling, black-mass
+#   refining and remelting turn end-of-life products into secondary raw material: for what is
+#   made from it they are raw material acquisition and pre-processing, as bought scrap's
+#   collection and sorting already are (and as the PEF CFF's E_recycled counts them on the
+#   input side). They are the end of life of the *inputs'* products, whose footprints the
+#   ledger does not compute: a product's own end of life is the CFF term the engine adds to
+#   its end-of-life stage (``carbon.engine.compute`` convention 5), never a recorded process.
+# - Molten transfer is freight between sites, which the ledger's published boundary
+#   (``carbon.pact.documents.BOUNDARY``) counts as distribution wherever the leg is.
+# An operation not named here records no process energy.
+PROCESS_STAGE: dict[str, str] = {
+    Operation.DISMANTLING: RAW_MATERIAL,
+    Operation.SCRAP_SORTING: RAW_MATERIAL,
+    Operation.BATTERY_RECYCLING: RAW_MATERIAL,
+    Operation.BLACK_MASS_REFINING: RAW_MATERIAL,
+    Operation.REMELTING: RAW_MATERIAL,
+    Operation.MOLTEN_TRANSFER: DISTRIBUTION,
+    Operation.DIE_CASTING: MAIN_PRODUCTION,
+}
+# Where the recorder metered no energy, a modelled burden per kg stands in (secondary data),
+# on the kg consumed (mechanical treatment) or made (hydrometallurgy).
+MODELLED_PROCESS = {
+    Operation.BATTERY_RECYCLING: ("battery_mechanical_treatment", "consumed"),
+    Operation.BLACK_MASS_REFINING: ("hydrometallurgy", "made"),
+}
+
+
 def _burdens(record: EventRecord, document: dict, consumed_kg: float, out_kg: float, book: FactorBook) -> dict:
+    """Process burdens of an event, in its operation's ``PROCESS_STAGE``: metered energy times
+    the site's factors, or the operation's ``MODELLED_PROCESS`` where nothing was metered."""
+    stage = PROCESS_STAGE.get(record.operation)
+    if stage is None:
+        return {}
     grid = record.site.electricity_region if record.site else ""
-    energy = document.get("lt:energy") or {}
-    electricity = float(energy.get("electricityKWh", 0)) * book.value("electricity_grid", grid)
-    gas = float(energy.get("naturalGasM3", 0)) * book.value("natural_gas_combustion")
-    operation = record.operation
-    if operation == Operation.REMELTING:
-        return {RAW_MATERIAL: electricity + gas}
-    if operation == Operation.DIE_CASTING:
-        return {MAIN_PRODUCTION: electricity + gas}
-    if operation == Operation.BATTERY_RECYCLING:
-        return {RAW_MATERIAL: consumed_kg * book.value("battery_mechanical_treatment")}
-    if operation == Operation.BLACK_MASS_REFINING:
-        return {RAW_MATERIAL: out_kg * book.value("hydrometallurgy")}
-    return {RAW_MATERIAL: electricity + gas} if electricity or gas else {}
+    energy = epcis.read_energy(document)
+    electricity, gas = float(energy[epcis.ELECTRICITY_FIELD]), float(energy[epcis.NATURAL_GAS_FIELD])
+    modelled = MODELLED_PROCESS.get(record.operation)
+    if not (electricity or gas) and modelled is not None:
+        factor, basis = modelled
+        return {stage: (consumed_kg if basis == "consumed" else out_kg) * book.value(factor)}
+    burden = 0.0
+    if electricity:
+        burden += electricity * book.value("electricity_grid", grid)
+    if gas:
+        burden += gas * book.value("natural_gas_combustion")
+    return {stage: burden}
 
 
 def build(
@@ -152,7 +188,7 @@ def _transport(record: EventRecord, document: dict, book: FactorBook, period: st
         seq=record.entry_id,
         inputs=((lot.pk, kg),),
         outputs=((lot.pk, kg),),
-        burdens={RAW_MATERIAL: haul},
+        burdens={PROCESS_STAGE[Operation.MOLTEN_TRANSFER]: haul},
         flows=((lot.pk, lot.pk, kg),),
         site=record.site_id,
         period=period,

@@ -40,6 +40,13 @@ Conventions, followed exactly:
    the account never goes negative.
 8. The share of primary data is the fraction of a node's footprint computed from
    company-specific data (measured energy, supplier footprints bound to a lot).
+9. Process burdens arrive by Art. 7 stage (``Activity.burdens``) and stay in it. The stage
+   of each recorded operation is chosen once, in ``carbon.graph.PROCESS_STAGE``, for the
+   outputs it makes: die-casting is main product production; dismantling, sorting,
+   remelting, battery recycling and refining are raw material acquisition and
+   pre-processing of the secondary material they make; freight between sites is
+   distribution. The end-of-life stage is a product's own (convention 5), never a recorded
+   process, which is the end of life of its inputs' products.
 
 Two solutions follow them: the linear solution (``carbon.engine.linear``), every footprint
 of a graph at once under physical custody, and the walk (``carbon.engine.walk``), in

@@ -13,9 +13,10 @@ SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.0"}
 IPCC = "AR6"
 EXTENSION_SCHEMA = "urn:looptrace:pact:extension:footprint-breakdown:1.0.0"
 BOUNDARY = (
-    "Cradle to gate as recorded in the Looptrace ledger: raw material acquisition (primary metal, "
-    "alloying additions, supplier footprints received over PACT), main production (energy of sorting, "
-    "remelting, casting, refining, by versioned emission factors) and distribution (freight between sites). "
+    "Cradle to gate as recorded in the Looptrace ledger: raw material acquisition and pre-processing "
+    "(primary metal, alloying additions, supplier footprints received over PACT, and the energy of "
+    "dismantling, sorting, remelting, battery recycling and refining), main production (energy of "
+    "casting) and distribution (freight between sites), energy by versioned emission factors. "
     "Burdens flow to outputs by mass."
 )
 ALLOCATION = (

@@ -39,12 +39,16 @@ def test_a_trays_cut_off_footprint_matches_the_hand_computation(loop):
     # Molten transfer: 0.6906 t x 35 km x 0.08 kg/t-km. Die-casting recorded no energy;
     # its 80.6 kg casting loss carries no burden, so the 690.6 kg melt's burden is spread
     # over the 610 kg that came out (550 kg trays, 60 kg run-around scrap).
-    melt_total = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.08
+    # The haul is freight between sites: distribution; the rest is raw material acquisition.
+    haul = 0.6906 * 35 * 0.08
+    melt_total = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + haul
     tray = result(loop.trays[0])
 
     assert result(loop.melt).total_per_kg == pytest.approx(melt_total / 690.6, rel=REL)
     assert tray.total_per_kg == pytest.approx(melt_total / 610, rel=REL)
-    assert tray.per_kg["raw_material_acquisition"] == pytest.approx(melt_total / 610, rel=REL)
+    assert tray.per_kg["raw_material_acquisition"] == pytest.approx((melt_total - haul) / 610, rel=REL)
+    assert tray.per_kg["distribution"] == pytest.approx(haul / 610, rel=REL)
+    assert tray.per_kg["main_production"] == 0
     assert tray.post_consumer_share == pytest.approx(167.6 / 707.6, rel=REL)
     assert tray.pre_consumer_share == 0
     assert tray.post_consumer_by_make == {"Volta": pytest.approx(167.6 / 707.6, rel=REL)}

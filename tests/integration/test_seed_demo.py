@@ -104,6 +104,8 @@ def test_trays_and_batteries_show_footprints_and_recycled_shares_under_each_meth
     tray_results = FootprintResult.objects.filter(node__in=trays(), chain="physical")
     assert all(r.total_per_kg > 0 for r in tray_results)
     assert all(0 < r.post_consumer_share <= 1 for r in tray_results)
+    # die-casting's metered energy is every tray's main production
+    assert all(r.per_kg["main_production"] > 0 for r in tray_results)
     # the CFF substitutes the recycled scrap in the melts: its trays differ from cut-off's
     by_method = {m: {r.node_id: r.total_per_kg for r in tray_results if r.method == m} for m in ("cut_off", "cff")}
     assert by_method["cut_off"] != by_method["cff"]

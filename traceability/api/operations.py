@@ -36,7 +36,7 @@ from traceability.operations import (
     scrap_sorting,
     vehicle_intake,
 )
-from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.inputs import BatteryOut, Energy, LotIn, LotOut, PartOut
 from traceability.operations.services import operation_authorise, operation_record
 from traceability.units import to_kg, to_unit
 
@@ -155,6 +155,20 @@ def losses(**named: Decimal | None) -> dict[str, Decimal]:
     return {name: kg for name, kg in named.items() if kg}
 
 
+class Metered(Base):
+    """An operation that may record the process energy it used (optional; the same fields as remelting's)."""
+
+    electricity = QuantityField("kWh", mass=False, required=False, help_text="metered electricity")
+    naturalGas = QuantityField("m**3", mass=False, required=False, help_text="metered natural gas")
+
+
+def energy(d: dict) -> Energy | None:
+    """The metered energy of a validated body, or None when neither field was given."""
+    if d.get("electricity") is None and d.get("naturalGas") is None:
+        return None
+    return Energy(electricity_kwh=d.get("electricity") or Decimal(0), natural_gas_m3=d.get("naturalGas") or Decimal(0))
+
+
 class VehicleIntake(Base):
     vin = serializers.CharField(max_length=17, min_length=17)
     mass = QuantityField()
@@ -192,7 +206,7 @@ class MaterialReceipt(Base):
         return material_receipt.MaterialReceiptInput(site=d["site"], lots=lots, event_time=d.get("eventTime"))
 
 
-class Dismantling(Base):
+class Dismantling(Metered):
     vehicle = serializers.CharField(max_length=200, help_text="the vehicle's identifier (urn:looptrace:vin:...)")
     batteries = BatteryOutSerializer(many=True, required=False, default=list)
     parts = PartOutSerializer(many=True, required=False, default=list)
@@ -203,6 +217,7 @@ class Dismantling(Base):
             vehicle=d["vehicle"],
             batteries=[battery_out(b) for b in d["batteries"]],
             parts=[part_out(p) for p in d["parts"]],
+            energy=energy(d),
             event_time=d.get("eventTime"),
         )
 
@@ -241,7 +256,7 @@ class Repurposing(Base):
         )
 
 
-class BatteryRecycling(Base):
+class BatteryRecycling(Metered):
     batteries = serializers.ListField(child=serializers.CharField(max_length=200), allow_empty=False)
     blackMass = CompositionLotSerializer()
     fractions = LotOutSerializer(many=True, required=False, default=list)
@@ -255,11 +270,12 @@ class BatteryRecycling(Base):
             batteries=d["batteries"],
             outputs=outputs,
             losses=losses(processLoss=d.get("losses")),
+            energy=energy(d),
             event_time=d.get("eventTime"),
         )
 
 
-class BlackMassRefining(Base):
+class BlackMassRefining(Metered):
     class Salt(LotOutSerializer):
         compound = serializers.CharField(max_length=64)
         metal = serializers.CharField(max_length=8)
@@ -279,11 +295,12 @@ class BlackMassRefining(Base):
             inputs=[lot_in(i) for i in d["inputs"]],
             salts=salts,
             losses=losses(processLoss=d.get("losses")),
+            energy=energy(d),
             event_time=d.get("eventTime"),
         )
 
 
-class ScrapSorting(Base):
+class ScrapSorting(Metered):
     class ScrapLot(CompositionLotSerializer):
         scrapCategory = serializers.ChoiceField(choices=ScrapCategory.choices)
         alloyFamily = serializers.CharField(max_length=64, required=False)
@@ -306,6 +323,7 @@ class ScrapSorting(Base):
             lots=[lot_in(i) for i in d["lots"]],
             outputs=outputs,
             losses=losses(sortingLoss=d.get("sortingLoss")),
+            energy=energy(d),
             event_time=d.get("eventTime"),
         )
 
@@ -361,7 +379,7 @@ class MoltenTransfer(Base):
         )
 
 
-class DieCasting(Base):
+class DieCasting(Metered):
     melt = LotInSerializer()
     castings = PartOutSerializer(many=True, allow_empty=False)
     runAround = LotOutSerializer(required=False)
@@ -378,6 +396,7 @@ class DieCasting(Base):
             castings=[part_out(c) for c in d["castings"]],
             scrap=scrap,
             losses=losses(castingLoss=d.get("castingLoss")),
+            energy=energy(d),
             event_time=d.get("eventTime"),
         )
 

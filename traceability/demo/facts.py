@@ -104,6 +104,19 @@ SALTS = {
     "Mn": ("MnSO4.H2O", Decimal("32.51")),
     "Li": ("Li2CO3", Decimal("18.79")),
 }
+# Process energy of the steps the seeds give no figure for. ASSUMPTIONS of the demo, not
+# sourced: typical orders of magnitude, electricity only, each an even figure to be replaced by
+# a partner's metered data. For scale: remelting a tonne takes 90-100 kWh and 70-90 m3 of gas
+# (004:354, above), and a die-caster supplied molten skips the melting (004:350).
+# Dismantling: depollution, then the pack and aluminium parts out with lifts, impact tools and
+# compressed air, per vehicle.
+DISMANTLING_KWH_PER_VEHICLE = Decimal("15")
+# Scrap sorting, shredding included (shredder, magnetic and eddy-current separation), per
+# tonne of parts sorted.
+SORTING_KWH_PER_T = Decimal("45")
+# Die-casting molten metal: holding furnace, high-pressure die-casting cell (hydraulics, die
+# temperature control, vacuum) and trim press, per tonne of melt cast.
+DIE_CASTING_KWH_PER_T = Decimal("400")
 SECOND_LIFE_APPLICATION = "stationary energy storage"
 # Its Battery Pass category (GeneralProductInformation/batteryCategory).
 SECOND_LIFE_CATEGORY = "stationary"

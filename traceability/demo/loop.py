@@ -39,6 +39,8 @@ from .facts import (
     CHARGE_TARGET,
     DEMO_DAYS,
     DEMO_SEED,
+    DIE_CASTING_KWH_PER_T,
+    DISMANTLING_KWH_PER_VEHICLE,
     DROSS_SHARE,
     ELECTRICITY_KWH_PER_T,
     GRAM,
@@ -73,6 +75,7 @@ from .facts import (
     SILICON_BAG_KG,
     SILICON_METAL,
     SORTING_GROUP_VEHICLES,
+    SORTING_KWH_PER_T,
     SORTING_LOSS,
     STATE_OF_HEALTH_PCT,
     TARGET_ALLOY,
@@ -254,6 +257,7 @@ class DemoLoop:
                     )
                 ],
                 parts=parts_out,
+                energy=ops.Energy(electricity_kwh=DISMANTLING_KWH_PER_VEHICLE),
                 event_time=dismantled,
             )
             if position % SORTING_GROUP_VEHICLES == 0:
@@ -329,6 +333,7 @@ class DemoLoop:
                         )
                     ],
                     losses={"sortingLoss": loss},
+                    energy=ops.Energy(electricity_kwh=metered(parts_kg, SORTING_KWH_PER_T)),
                     event_time=sorted_at,
                 )
                 lots.append(
@@ -670,6 +675,7 @@ class DemoLoop:
                 ops.LotOut(ObjectKind.SCRAP_LOT, rejects_kg, code=rejects_code, attributes={"scrapSource": "rejects"}),
             ],
             losses={"castingLoss": casting_loss},
+            energy=ops.Energy(electricity_kwh=metered(melt_kg, DIE_CASTING_KWH_PER_T)),
             event_time=wave.at(0.70),
         )
         returned = [
@@ -686,6 +692,11 @@ class DemoLoop:
             event_time=wave.at(0.80),
         )
         self.internal.lots += [Stock(uri, kg, self.composition_of(uri)) for uri, kg in returned]
+
+
+def metered(kg: Decimal, per_tonne: Decimal) -> Decimal:
+    """Energy of a step at a fixed rate (no random draw: the demo's other figures stay as they were)."""
+    return (kg / 1000 * per_tonne).quantize(Decimal("0.1"))
 
 
 def estimated_events(vehicles: int) -> int:

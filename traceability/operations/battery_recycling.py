@@ -13,7 +13,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.inputs import LotOut
+from traceability.operations.inputs import Energy, LotOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +22,8 @@ class BatteryRecyclingInput:
     batteries: Sequence[str]
     outputs: Sequence[LotOut]
     losses: dict[str, Decimal]
+    # Metered process energy (none: not metered, and the carbon graph adds no process energy).
+    energy: Energy | None = None
     event_time: datetime | None = None
 
 
@@ -36,11 +38,13 @@ def build(organisation: Organisation, data: BatteryRecyclingInput) -> dict[str, 
         outputQuantityList=quantities,
         bizStep="commissioning",
         **{"lt:step": "mechanical_treatment", "lt:objects": described},
+        **documents.energy(data.energy),
         **documents.losses(data.losses),
     )
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     outputs = documents.new_objects(
         document,
         documents.output_ids(document),

@@ -13,7 +13,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.inputs import LotIn, LotOut
+from traceability.operations.inputs import Energy, LotIn, LotOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +22,8 @@ class BlackMassRefiningInput:
     inputs: Sequence[LotIn]
     salts: Sequence[LotOut]
     losses: dict[str, Decimal]
+    # Metered process energy (none: not metered, and the carbon graph adds no process energy).
+    energy: Energy | None = None
     event_time: datetime | None = None
 
 
@@ -36,11 +38,13 @@ def build(organisation: Organisation, data: BlackMassRefiningInput) -> dict[str,
         outputQuantityList=quantities,
         bizStep="commissioning",
         **{"lt:step": "hydrometallurgy", "lt:objects": described},
+        **documents.energy(data.energy),
         **documents.losses(data.losses),
     )
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     outputs = documents.new_objects(document, documents.output_ids(document), kinds=frozenset({ObjectKind.SALT}))
     documents.check_quantity_masses(outputs, document, "outputQuantityList")
     metals: dict[str, Decimal] = {}

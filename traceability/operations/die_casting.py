@@ -13,7 +13,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.inputs import LotIn, LotOut, PartOut
+from traceability.operations.inputs import Energy, LotIn, LotOut, PartOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +23,8 @@ class DieCastingInput:
     castings: Sequence[PartOut]
     scrap: Sequence[LotOut]
     losses: dict[str, Decimal]
+    # Metered process energy (none: not metered, and the carbon graph adds no process energy).
+    energy: Energy | None = None
     event_time: datetime | None = None
 
 
@@ -46,11 +48,13 @@ def build(organisation: Organisation, data: DieCastingInput) -> dict[str, object
         outputQuantityList=quantities,
         bizStep="commissioning",
         **{"lt:objects": described},
+        **documents.energy(data.energy),
         **documents.losses(data.losses),
     )
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     outputs = documents.new_objects(
         document, documents.output_ids(document), kinds=frozenset({ObjectKind.PART, ObjectKind.SCRAP_LOT})
     )

@@ -14,7 +14,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Consumption, Effects, Flow
-from traceability.operations.inputs import BatteryOut, PartOut
+from traceability.operations.inputs import BatteryOut, Energy, PartOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +23,8 @@ class DismantlingInput:
     vehicle: str
     batteries: Sequence[BatteryOut] = ()
     parts: Sequence[PartOut] = ()
+    # Metered process energy (none: not metered, and the carbon graph adds no process energy).
+    energy: Energy | None = None
     event_time: datetime | None = None
 
 
@@ -39,10 +41,12 @@ def build(organisation: Organisation, data: DismantlingInput) -> dict[str, objec
         action="DELETE",
         bizStep="disassembling",
         **{"lt:objects": described},
+        **documents.energy(data.energy),
     )
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     vehicle = validate_uri(str(document.get("parentID", "")))
     children = documents.new_objects(
         document,

@@ -19,7 +19,7 @@ from traceability.identifiers import GBT_PRODUCT_TYPES, battery_uri, local_uri, 
 from traceability.models import Organisation, Site
 from traceability.operations import epcis
 from traceability.operations.effects import Consumption, Effects, NewObject
-from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.inputs import BatteryOut, Energy, LotIn, LotOut, PartOut
 
 # --- building ----------------------------------------------------------------------------
 
@@ -70,6 +70,18 @@ def battery(battery: BatteryOut) -> tuple[str, dict[str, object]]:
 
 def lot_inputs(lots: Sequence[LotIn]) -> list[dict[str, object]]:
     return [epcis.quantity(validate_uri(lot.identifier), lot.kg) for lot in lots]
+
+
+def energy(energy: Energy | None) -> dict[str, object]:
+    """The ``lt:energy`` extension: the metered energy of the event (none when nothing was metered)."""
+    if energy is None:
+        return {}
+    return {
+        "lt:energy": {
+            epcis.NATURAL_GAS_FIELD: float(energy.natural_gas_m3),
+            epcis.ELECTRICITY_FIELD: float(energy.electricity_kwh),
+        }
+    }
 
 
 def losses(losses: dict[str, Decimal]) -> dict[str, object]:

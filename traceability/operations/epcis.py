@@ -14,6 +14,7 @@ from traceability.choices import OPERATION_FIELD as OPERATION_FIELD
 from traceability.errors import ApplicationError
 from traceability.models import Organisation, Site
 from traceability.moments import MomentError, parse_moment
+from traceability.units import MAX_QUANTITY_MAGNITUDE
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 LOOPTRACE_NAMESPACE = "https://ns.looptrace.example/epcis/"
@@ -21,6 +22,11 @@ CONTEXT = [EPCIS_CONTEXT, {"lt": LOOPTRACE_NAMESPACE}]
 KILOGRAM = "KGM"
 SITE_PREFIX = "urn:looptrace:site:"
 PARTY_PREFIX = "urn:looptrace:org:"
+# The ``lt:energy`` extension: metered process energy of an event, electricity in kWh and
+# natural gas in m3 (the carbon graph multiplies them by the site's factors).
+ELECTRICITY_FIELD = "electricityKWh"
+NATURAL_GAS_FIELD = "naturalGasM3"
+ENERGY_FIELDS = (ELECTRICITY_FIELD, NATURAL_GAS_FIELD)
 
 
 def event_time_text(moment: datetime) -> str:
@@ -133,4 +139,22 @@ def read_losses(document: dict[str, object]) -> dict[str, Decimal]:
         if kg < 0:
             raise ApplicationError("mass_not_positive", f"loss {kind}: cannot be negative")
         result[str(kind)] = kg.quantize(Decimal("0.001"))
+    return result
+
+
+def read_energy(document: dict[str, object]) -> dict[str, Decimal]:
+    """The event's metered energy by ``ENERGY_FIELDS`` name (absent ones are zero): finite,
+    non-negative numbers no larger than any quantity may be (``units.MAX_QUANTITY_MAGNITUDE``)."""
+    energy = document.get("lt:energy") or {}
+    if not isinstance(energy, dict) or not set(energy) <= set(ENERGY_FIELDS):
+        raise ApplicationError("document_malformed", f"lt:energy must map {' or '.join(ENERGY_FIELDS)} to a number")
+    result = {}
+    for name in ENERGY_FIELDS:
+        value = energy.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ApplicationError("quantity_invalid", f"lt:energy {name}: {value!r} is not a number")
+        amount = Decimal(str(value))
+        if not amount.is_finite() or amount < 0 or amount > MAX_QUANTITY_MAGNITUDE:
+            raise ApplicationError("quantity_out_of_range", f"lt:energy {name}: between 0 and {MAX_QUANTITY_MAGNITUDE}")
+        result[name] = amount
     return result

@@ -50,3 +50,11 @@ class BatteryOut:
 class LotIn:
     identifier: str
     kg: Decimal
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Process energy an operation used, as metered (validated and unit-converted, non-negative)."""
+
+    electricity_kwh: Decimal = Decimal(0)
+    natural_gas_m3: Decimal = Decimal(0)

@@ -12,7 +12,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.inputs import LotIn, LotOut
+from traceability.operations.inputs import Energy, LotIn, LotOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +30,8 @@ class RemeltingInput:
 
 def build(organisation: Organisation, data: RemeltingInput) -> dict[str, object]:
     quantities, described = documents.lot_outputs(organisation, [data.output])
-    energy = {"naturalGasM3": float(data.natural_gas_m3), "electricityKWh": float(data.electricity_kwh)}
-    extensions: dict[str, object] = {"lt:objects": described, "lt:energy": energy}
+    energy = Energy(electricity_kwh=data.electricity_kwh, natural_gas_m3=data.natural_gas_m3)
+    extensions: dict[str, object] = {"lt:objects": described, **documents.energy(energy)}
     if data.target_alloy:
         extensions["lt:targetAlloy"] = data.target_alloy
     return documents.event(
@@ -48,6 +48,7 @@ def build(organisation: Organisation, data: RemeltingInput) -> dict[str, object]
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     outputs = documents.new_objects(
         document,
         documents.output_ids(document),

@@ -14,7 +14,7 @@ from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
-from traceability.operations.inputs import LotIn, LotOut
+from traceability.operations.inputs import Energy, LotIn, LotOut
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +24,8 @@ class ScrapSortingInput:
     lots: Sequence[LotIn]
     outputs: Sequence[LotOut]
     losses: dict[str, Decimal]
+    # Metered process energy (none: not metered, and the carbon graph adds no process energy).
+    energy: Energy | None = None
     event_time: datetime | None = None
 
 
@@ -42,11 +44,13 @@ def build(organisation: Organisation, data: ScrapSortingInput) -> dict[str, obje
         bizStep="commissioning",
         **fields,
         **{"lt:objects": described},
+        **documents.energy(data.energy),
         **documents.losses(data.losses),
     )
 
 
 def parse(document: dict[str, object]) -> Effects:
+    epcis.read_energy(document)
     outputs = documents.new_objects(document, documents.output_ids(document), kinds=frozenset({ObjectKind.SCRAP_LOT}))
     documents.check_quantity_masses(outputs, document, "outputQuantityList")
     for output in outputs:

@@ -25,7 +25,7 @@ from traceability.operations.black_mass_refining import BlackMassRefiningInput
 from traceability.operations.custody_transfer import CustodyTransferInput
 from traceability.operations.die_casting import DieCastingInput
 from traceability.operations.dismantling import DismantlingInput
-from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.inputs import BatteryOut, Energy, LotIn, LotOut, PartOut
 from traceability.operations.material_receipt import MaterialReceiptInput
 from traceability.operations.molten_transfer import MoltenTransferInput
 from traceability.operations.projector import RECORDER_AUTHORISED
@@ -35,7 +35,16 @@ from traceability.operations.repurposing import RepurposingInput
 from traceability.operations.scrap_sorting import ScrapSortingInput
 from traceability.operations.vehicle_intake import VehicleIntakeInput
 
-__all__ = ["Authorisation", "BatteryOut", "LotIn", "LotOut", "PartOut", "operation_authorise", "operation_record"]
+__all__ = [
+    "Authorisation",
+    "BatteryOut",
+    "Energy",
+    "LotIn",
+    "LotOut",
+    "PartOut",
+    "operation_authorise",
+    "operation_record",
+]
 
 
 @dataclass(frozen=True, slots=True)

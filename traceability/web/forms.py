@@ -35,7 +35,7 @@ from traceability.operations import (
     scrap_sorting,
     vehicle_intake,
 )
-from traceability.operations.inputs import BatteryOut, LotIn, LotOut, PartOut
+from traceability.operations.inputs import BatteryOut, Energy, LotIn, LotOut, PartOut
 from traceability.operations.services import operation_record
 from traceability.selectors import MELT_KINDS, grid_regions, lot_choices
 from traceability.services import site_create
@@ -143,6 +143,27 @@ class OperationForm(forms.Form):
         return {"site": d["site"], "event_time": d.get("event_time")}
 
 
+class MeteredForm(OperationForm):
+    """An operation that may record the process energy it used: remelting's two fields, optional here."""
+
+    ENERGY_FIELDS = ("electricity_kwh", "natural_gas_m3")
+    electricity_kwh = forms.DecimalField(label="Electricity (kWh)", required=False, help_text="metered", **KG)
+    natural_gas_m3 = forms.DecimalField(label="Natural gas (m³)", required=False, help_text="metered", **KG)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for name in self.ENERGY_FIELDS:  # after the operation's own fields
+            self.fields[name] = self.fields.pop(name)
+
+    def common(self, d: dict) -> dict[str, object]:  # type: ignore[type-arg]
+        if d.get("electricity_kwh") is None and d.get("natural_gas_m3") is None:
+            return {**super().common(d), "energy": None}
+        energy = Energy(
+            electricity_kwh=d.get("electricity_kwh") or Decimal(0), natural_gas_m3=d.get("natural_gas_m3") or Decimal(0)
+        )
+        return {**super().common(d), "energy": energy}
+
+
 def composition(text: str) -> dict[str, float]:
     """``Si=7.1 Fe=0.11``: an assay in mass %."""
     assay = {}
@@ -180,7 +201,7 @@ class VehicleIntakeForm(OperationForm):
         )
 
 
-class DismantlingForm(OperationForm):
+class DismantlingForm(MeteredForm):
     operation, title = Operation.DISMANTLING, "Dismantling"
     summary = "The traction battery and aluminium parts come out of a vehicle; the hulk remains."
     picks = (ObjectKind.VEHICLE,)
@@ -321,7 +342,7 @@ class InputsMixin:
         return items, lots
 
 
-class ScrapSortingForm(InputsMixin, OperationForm):
+class ScrapSortingForm(InputsMixin, MeteredForm):
     operation, title = Operation.SCRAP_SORTING, "Scrap sorting"
     summary = "Parts and lots are sorted into one scrap lot of a category."
     picks = (ObjectKind.PART, ObjectKind.SCRAP_LOT)
@@ -455,7 +476,7 @@ class MoltenTransferForm(OperationForm):
         )
 
 
-class DieCastingForm(OperationForm):
+class DieCastingForm(MeteredForm):
     operation, title = Operation.DIE_CASTING, "Die-casting"
     summary = "A melt is cast into serialised parts, run-around scrap and rejects."
     picks = MELT_KINDS
