@@ -61,7 +61,13 @@ def footprint_panel(page: LotPage) -> str:
             title="Recycled content by chain of custody",
         )
         context["recycled"] = [
-            (CHAIN_NAMES.get(chain, chain), r.pre_consumer_share, r.post_consumer_share, r.pending_recycled)
+            (
+                CHAIN_NAMES.get(chain, chain),
+                r.pre_consumer_share,
+                r.post_consumer_share,
+                r.pre_consumer_share + r.post_consumer_share,
+                r.pending_recycled,
+            )
             for chain, r in by_chain.items()
         ]
     return render_to_string("web/_footprint_panel.html", context, request=page.request)

@@ -12,6 +12,7 @@ from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from carbon.choices import CHAIN_NAMES
 from carbon.services import footprints_catch_up
 from passport import services as passports
 from passport.models import Passport
@@ -336,6 +337,25 @@ def test_scrap_sorting_molten_transfer_and_die_casting_through_the_forms(loop):
 
 
 # --- lot pages -----------------------------------------------------------------------------------
+
+
+def test_the_lot_pages_recycled_shares_are_the_apis_to_one_decimal_and_add_up_unrounded(loop):
+    # given: the melt's shares as the API serves them (the session reads the API as the page does)
+    melt = TraceableObject.objects.get(identifier=loop.melt)
+    served = loop.remelter_client.get(f"/api/v1/objects/{melt.pk}/footprint", {"method": "cut_off"}).json()
+
+    # when
+    html = loop.remelter_client.get(f"/app/lots/{melt.pk}/").content.decode()
+
+    # then: each chain's row shows pre-consumer, post-consumer and their sum as percentages to one
+    # decimal, the sum taken before rounding (whole-number rounding showed "0 %" beside 67.9 %)
+    for result in served:
+        pre, post = result["preConsumerShare"], result["postConsumerShare"]
+        assert pre + post > 0.01
+        row = html[html.index(f'<th scope="row">{CHAIN_NAMES[result["chain"]]}') :].split("</tr>", 1)[0]
+        assert f'<td class="number">{pre * 100:.1f} %</td>' in row
+        assert f'<td class="number">{post * 100:.1f} %</td>' in row
+        assert f'<td class="number" data-recycled>{(pre + post) * 100:.1f} %</td>' in row
 
 
 def test_the_melts_page_draws_its_genealogy_balance_footprint_and_a_verified_inclusion_proof(loop):
