@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from carbon import graph
+from carbon import followers, graph
 from carbon.engine import (
     Activity,
     CarbonError,
@@ -340,14 +340,8 @@ def _mark_dirty(factor: EmissionFactor, superseded: EmissionFactor | None) -> in
         nodes = set(computed.values_list("node_id", flat=True))
     DirtyNode.objects.bulk_create([DirtyNode(node_id=node) for node in nodes], ignore_conflicts=True)
     if nodes:
-        transaction.on_commit(lambda: _nudge(factor.pk), robust=True)
+        followers.after_commit("FACTOR_FOLLOWERS", factor.pk, robust=True)
     return len(nodes)
-
-
-def _nudge(factor_id: int) -> None:
-    from carbon.tasks import nudge_footprints  # the tasks call these services
-
-    nudge_footprints(factor_id)
 
 
 # Everything made from an object, through the recorded mass flows, and the object itself.

@@ -82,6 +82,10 @@ LEDGER_FOLLOWERS = (
     "carbon.tasks.nudge_footprints",
     "passport.tasks.nudge_passports",
 )
+# After a new factor version marks footprints dirty: carbon's catch-up recomputes them.
+FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
+# After a partner's PACT request event is stored: a worker answers it, with retries.
+PACT_REQUEST_FOLLOWERS = ("carbon.pact.tasks.answer_later",)
 
 # Where traceability reads the grid regions a site may name (the factor registry's electricity
 # regions): carbon's, named here because traceability never imports carbon.

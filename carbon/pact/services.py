@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from carbon import followers
 from carbon import services as carbon_services
 from carbon.models import (
     EmissionFactor,
@@ -365,9 +366,7 @@ def event_receive(*, spec: str, organisation: Organisation, body: object, reply_
         answer=PactEvent.Answer.PENDING if kind == "created" else PactEvent.Answer.NONE,
     )
     if kind == "created":
-        from carbon.pact.tasks import pact_request_answer_task
-
-        transaction.on_commit(lambda: pact_request_answer_task.delay(event.pk))
+        followers.after_commit("PACT_REQUEST_FOLLOWERS", event.pk, robust=False)
     return event
 
 

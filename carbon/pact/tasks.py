@@ -16,3 +16,8 @@ def pact_request_answer_task(self, event_pk: int) -> str:  # type: ignore[no-unt
     if event.answer == PactEvent.Answer.UNDELIVERED and not self.request.is_eager:
         raise self.retry(countdown=min(60 * 2**self.request.retries, MAX_BACKOFF_SECONDS))
     return event.answer
+
+
+def answer_later(event_pk: int) -> None:
+    """After a request event commits: answer it in a worker (``settings.PACT_REQUEST_FOLLOWERS``)."""
+    pact_request_answer_task.delay(event_pk)
