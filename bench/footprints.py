@@ -225,7 +225,7 @@ def _full(
     with collector_paused():  # as carbon.services.footprints_recompute does
         net = _network(graph, sources, consumed, outputs, products, made)
         built = perf_counter()
-        results = solve(net, method=METHOD, params=parameters(graph.book), virgin_per_kg=_virgin(graph))
+        results = solve(net, method=METHOD, params=parameters(graph.book))
     finished = perf_counter()
     graph.network = net
     breakdown = (read_objects - started, read_flows - read_objects, built - read_flows, finished - built)
@@ -415,13 +415,8 @@ def _compute(
         method=METHOD,
         chain=CHAIN,
         params=parameters(graph.book),
-        virgin_per_kg=_virgin(graph),
         known=known,
     )
-
-
-def _virgin(graph: Graph) -> float:
-    return graph.book.value("primary_aluminium", "global")
 
 
 def _last_casting(graph: Graph) -> int:
