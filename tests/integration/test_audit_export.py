@@ -199,9 +199,7 @@ def test_the_footprint_inputs_are_the_upstream_closure_with_mass_balance_account
     params = carbon_services.parameters(book)
     for chain in ("physical", "mass_balance"):
         whole = compute(sources, activities, method="cff", chain=chain, params=params)
-        part = compute(
-            chosen_sources, chosen_activities, method="cff", chain=chain, params=params
-        )
+        part = compute(chosen_sources, chosen_activities, method="cff", chain=chain, params=params)
         assert part[melt] == whole[melt]
     assert len(chosen_activities) < len(activities)
     assert not {s.node for s in chosen_sources} & {loop.obj(p).pk for p in loop.packs}

@@ -103,7 +103,7 @@ def test_inputs_survive_json_exactly_and_recompute_bit_for_bit():
         (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "flows": [[1, 2]]}, "not [source, target, kg]"),
         (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "inputs": [[1.5, 2]]}, "node is not an integer"),
         (parameters_from_json, {**parameters_to_json(PARAMS), "b": 0}, "unknown fields"),
-        (parameters_from_json, {"defaultMaterial": "aluminium", "materials": {"x": {"a": 0.2}}}, "has no 'eVirginPerKg'"),
+        (parameters_from_json, {"defaultMaterial": "al", "materials": {"al": {"a": 0.2}}}, "has no 'eVirginPerKg'"),
         (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "materials": [[3, "aluminium"]]}, "[node, material"),
         (footprint_from_json, {"perKg": {}}, "has no 'postConsumerByMake'"),
     ],

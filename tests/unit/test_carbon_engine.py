@@ -140,9 +140,7 @@ def test_cff_adds_the_products_own_end_of_life_and_it_is_not_inherited():
     params = aluminium(r2=0.9, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=0.05)
     scrap_from_part = 30
     reuse = Activity(seq=300, inputs=((PART, 180),), outputs=((scrap_from_part, 180),))
-    results = compute(
-        SOURCES, [MELTING, CASTING, reuse], method=CFF, chain=PHYSICAL, params=params, known=KNOWN
-    )
+    results = compute(SOURCES, [MELTING, CASTING, reuse], method=CFF, chain=PHYSICAL, params=params, known=KNOWN)
 
     eol = (1 - 0.2) * 0.9 * (0.5 - 16.0 * 1.0) + (1 - 0.9) * 0.05
     assert results[PART].per_kg[END_OF_LIFE] == pytest.approx(eol, rel=REL)
@@ -365,14 +363,32 @@ LOOP_MATERIALS = ["aluminium", "cobalt", "nickel", "unobtainium"]
 LOOP_PARAMS = Parameters(
     materials={
         "aluminium": Material(
-            e_virgin_per_kg=E_V, a=0.2, qs_in_over_qp=0.9, r2=0.3, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0,
+            e_virgin_per_kg=E_V,
+            a=0.2,
+            qs_in_over_qp=0.9,
+            r2=0.3,
+            erec_eol_per_kg=0.5,
+            e_virgin_star_per_kg=16.0,
             ed_per_kg=1.0,
-        ),  # fmt: skip
+        ),
         "cobalt": Material(
-            e_virgin_per_kg=30.0, e_virgin_star_per_kg=28.0, erec_eol_per_kg=3.0, a=0.5, b=0.1, qs_in_over_qp=0.8,
-            qs_out_over_qp=0.7, r2=0.6, r3=0.1, e_er_per_kg=0.4, lhv_mj_per_kg=2.0, x_er_heat=0.3, x_er_elec=0.2,
-            e_se_heat_per_mj=0.07, e_se_elec_per_mj=0.1, ed_per_kg=0.02,
-        ),  # fmt: skip
+            e_virgin_per_kg=30.0,
+            e_virgin_star_per_kg=28.0,
+            erec_eol_per_kg=3.0,
+            a=0.5,
+            b=0.1,
+            qs_in_over_qp=0.8,
+            qs_out_over_qp=0.7,
+            r2=0.6,
+            r3=0.1,
+            e_er_per_kg=0.4,
+            lhv_mj_per_kg=2.0,
+            x_er_heat=0.3,
+            x_er_elec=0.2,
+            e_se_heat_per_mj=0.07,
+            e_se_elec_per_mj=0.1,
+            ed_per_kg=0.02,
+        ),
         "nickel": Material(e_virgin_per_kg=13.0, a=0.2),
     }
 )
@@ -623,10 +639,22 @@ def test_a_salt_of_a_material_without_parameters_is_cut_off():
 
 def test_a_products_end_of_life_has_all_three_terms_of_its_material():
     copper = Material(
-        e_virgin_per_kg=5.0, e_virgin_star_per_kg=4.0, erec_eol_per_kg=0.8, a=0.2, b=0.1, qs_out_over_qp=0.9,
-        r2=0.6, r3=0.1, e_er_per_kg=0.5, lhv_mj_per_kg=2.0, x_er_heat=0.3, x_er_elec=0.2, e_se_heat_per_mj=0.07,
-        e_se_elec_per_mj=0.1, ed_per_kg=0.02,
-    )  # fmt: skip
+        e_virgin_per_kg=5.0,
+        e_virgin_star_per_kg=4.0,
+        erec_eol_per_kg=0.8,
+        a=0.2,
+        b=0.1,
+        qs_out_over_qp=0.9,
+        r2=0.6,
+        r3=0.1,
+        e_er_per_kg=0.5,
+        lhv_mj_per_kg=2.0,
+        x_er_heat=0.3,
+        x_er_elec=0.2,
+        e_se_heat_per_mj=0.07,
+        e_se_elec_per_mj=0.1,
+        ed_per_kg=0.02,
+    )
     params = Parameters(materials={"aluminium": ALUMINIUM, "copper": copper})
     casting = dataclasses.replace(CASTING, materials=((PART, "copper", 0.5),))
 
