@@ -383,6 +383,12 @@ def _network(
         output_activity=outputs_of,
         output_node=np.array(output_node, dtype=np.int64),
         output_product=np.array(output_product, dtype=bool),
+        # Every output is aluminium (the default material, whole): one group per activity.
+        output_key=np.zeros(len(output_node), dtype=np.int64),
+        output_group=np.zeros(len(output_node), dtype=np.int64),
+        group_count=np.ones(activities, dtype=np.int64),
+        group_key=np.zeros(activities, dtype=np.int64),
+        keys=[(None, 1.0)],
         flow_activity=no_ids,
         flow_source=no_ids,
         flow_target=no_ids,
