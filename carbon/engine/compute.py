@@ -41,11 +41,12 @@ Conventions, followed exactly:
    and the share ``R1`` of the process burden (E_recycled: the recycled material's upstream
    collection and sorting plus the recycling process itself) times A; and
    ``(1 - A) E_v Qs_in/Qp content R1`` in raw material, E_v being that of the output's own
-   material. All spread over the output mass (losses carry none), so outputs of one material
-   share one state; outputs of different materials (the salts of one refining) differ only in
-   their A and in this last term. The products (``Activity.products``) add their own end of
-   life, the formula's second to fourth lines for their material (times its content), to
-   their end-of-life stage. A = 1 gives ``cut_off``.
+   material, per kg of output (R1 of each kg is recycled content). The burdens are spread over
+   the output mass (losses carry none), so outputs of one material share one state; outputs of
+   different materials (the salts of one refining) differ only in their A and in this last
+   term. The products (``Activity.products``) add their own end of life, the formula's second
+   to fourth lines for their material (times its content), to their end-of-life stage. A = 1
+   gives ``cut_off`` up to that end of life, which then keeps only ``(1 - R2 - R3) E_D``.
 6. End-of-life burdens of a node are its own and never flow into what is made from it.
 7. Shares (pre-consumer, post-consumer, post-consumer by vehicle make for closed-loop)
    follow mass under ``physical`` custody. Under ``mass_balance`` every substitution
