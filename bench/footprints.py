@@ -225,7 +225,7 @@ def _full(
     with collector_paused():  # as carbon.services.footprints_recompute does
         net = _network(graph, sources, consumed, outputs, products, made)
         built = perf_counter()
-        results = solve(net, method=METHOD, params=parameters(graph.book), virgin_per_kg=_virgin(graph))
+        results = solve(net, method=METHOD, params=parameters(graph.book))
     finished = perf_counter()
     graph.network = net
     breakdown = (read_objects - started, read_flows - read_objects, built - read_flows, finished - built)
@@ -383,6 +383,12 @@ def _network(
         output_activity=outputs_of,
         output_node=np.array(output_node, dtype=np.int64),
         output_product=np.array(output_product, dtype=bool),
+        # Every output is aluminium (the default material, whole): one group per activity.
+        output_key=np.zeros(len(output_node), dtype=np.int64),
+        output_group=np.zeros(len(output_node), dtype=np.int64),
+        group_count=np.ones(activities, dtype=np.int64),
+        group_key=np.zeros(activities, dtype=np.int64),
+        keys=[(None, 1.0)],
         flow_activity=no_ids,
         flow_source=no_ids,
         flow_target=no_ids,
@@ -415,13 +421,8 @@ def _compute(
         method=METHOD,
         chain=CHAIN,
         params=parameters(graph.book),
-        virgin_per_kg=_virgin(graph),
         known=known,
     )
-
-
-def _virgin(graph: Graph) -> float:
-    return graph.book.value("primary_aluminium", "global")
 
 
 def _last_casting(graph: Graph) -> int:

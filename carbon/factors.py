@@ -24,6 +24,9 @@ CANONICAL_UNITS = {
     "battery_cycles_per_year": "1/year",
     "battery_service_years": "year",
     "battery_class_upper_bound": "kg/kWh",
+    "cff_lhv": "MJ/kg",
+    "cff_e_se_heat": "kg/MJ",
+    "cff_e_se_elec": "kg/MJ",
 }
 PER_KG = "kg/kg"
 

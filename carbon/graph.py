@@ -24,6 +24,20 @@ SUBSTITUTING = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
 UNMIXED = frozenset({Operation.DISMANTLING, Operation.REPURPOSING})
 # One activity in memory per event while building: bounded by the events of one run.
 TONNE = 1000.0
+# The CFF material of what an operation makes (the region of the ``cff_*`` registry rows):
+# remelting and die-casting make aluminium; black-mass refining makes salts, each counted as
+# the metal it names at its metal content (``metal``, ``metalContentPct``).
+ALUMINIUM = "aluminium"
+METALS = {"Al": ALUMINIUM, "Co": "cobalt", "Ni": "nickel", "Li": "lithium", "Mn": "manganese", "Cu": "copper"}
+
+
+def _material(obj: TraceableObject) -> tuple[int, str, float]:
+    """An output's CFF material and the kg of it per kg of the output."""
+    attributes = obj.attributes or {}
+    if obj.kind == "salt":
+        metal = str(attributes.get("metal", ""))
+        return obj.pk, METALS.get(metal, metal), float(Decimal(str(attributes.get("metalContentPct", 0)))) / 100
+    return obj.pk, ALUMINIUM, 1.0
 
 
 def root_source(obj: TraceableObject, book: FactorBook) -> Source:
@@ -160,6 +174,9 @@ def build(
         with book.tracking() as used:
             burdens = _burdens(record, document, consumed_kg, out_kg, book)
         uses[("event", record.entry_id)] = used
+        products = frozenset(
+            obj.pk for obj in outputs if obj.kind == "part" and record.operation == Operation.DIE_CASTING
+        )
         activities.append(
             Activity(
                 seq=record.entry_id,
@@ -171,8 +188,9 @@ def build(
                 site=record.site_id,
                 period=period,
                 substitutes=record.operation in SUBSTITUTING,
-                products=frozenset(
-                    obj.pk for obj in outputs if obj.kind == "part" and record.operation == Operation.DIE_CASTING
+                products=products,
+                materials=tuple(
+                    _material(obj) for obj in outputs if record.operation in SUBSTITUTING or obj.pk in products
                 ),
             )
         )

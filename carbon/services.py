@@ -15,6 +15,7 @@ from carbon.engine import (
     Activity,
     CarbonError,
     Footprint,
+    Material,
     Parameters,
     Source,
     collector_paused,
@@ -49,19 +50,50 @@ class RecomputeReport:
     ledger_size: int
 
 
+# The PEF Circular Footprint Formula's parameters (``carbon.engine.Material``), one registry
+# code each, by material (the region of the rows): Commission Recommendation (EU) 2021/2279.
+CFF_CODES = {
+    "cff_e_virgin": "e_virgin_per_kg",
+    "cff_e_virgin_star": "e_virgin_star_per_kg",
+    "cff_e_recycling_eol": "erec_eol_per_kg",
+    "cff_a": "a",
+    "cff_b": "b",
+    "cff_qs_in_qp": "qs_in_over_qp",
+    "cff_qs_out_qp": "qs_out_over_qp",
+    "cff_r2": "r2",
+    "cff_r3": "r3",
+    "cff_e_er": "e_er_per_kg",
+    "cff_lhv": "lhv_mj_per_kg",
+    "cff_x_er_heat": "x_er_heat",
+    "cff_x_er_elec": "x_er_elec",
+    "cff_e_se_heat": "e_se_heat_per_mj",
+    "cff_e_se_elec": "e_se_elec_per_mj",
+    "cff_e_d": "ed_per_kg",
+}
+# What an output that names no material is made of (remelted metal, die-cast parts).
+DEFAULT_MATERIAL = graph.ALUMINIUM
+
+
+def cff_materials(book: FactorBook) -> list[str]:
+    """The materials the registry holds CFF parameters for (those with an E_v row)."""
+    return sorted(book.regions("cff_e_virgin") - {""})
+
+
+def cff_material(book: FactorBook, material: str) -> Material:
+    """A material's CFF parameters, each the current registry row of its code for the material;
+    a code without a row for it keeps the engine's default (A = 0.2, Qs/Qp = 1, the rest 0)."""
+    values = {}
+    for code, attribute in CFF_CODES.items():
+        if material in book.regions(code):
+            values[attribute] = book.value(code, material, fallback=False)
+    return Material(**values)
+
+
 def parameters(book: FactorBook) -> Parameters:
-    """CFF parameters from the registry. At end of life the recycled product replaces global
-    primary aluminium (E*v) and is remelted like secondary aluminium (E_rec,EoL); E_D is the
-    ``end_of_life_disposal`` factor when one is registered (none is shipped: with the shipped
-    R2 = 0 and no E_D, a product's own end of life adds nothing)."""
+    """CFF parameters from the registry, by material; outputs that name none are aluminium."""
     return Parameters(
-        a=book.value("cff_a", "metals"),
-        qs_in_over_qp=book.value("cff_qs_qp"),
-        r2=book.value("cff_r2"),
-        erec_eol_per_kg=book.value("secondary_aluminium"),
-        e_virgin_star_per_kg=book.value("primary_aluminium", "global"),
-        qs_out_over_qp=book.value("cff_qs_qp"),
-        ed_per_kg=book.value("end_of_life_disposal"),
+        materials={material: cff_material(book, material) for material in cff_materials(book)},
+        default_material=DEFAULT_MATERIAL,
     )
 
 
@@ -69,34 +101,42 @@ def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
     return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
 
 
-def _parameter_references(book: FactorBook) -> set[str]:
-    """The factor versions every node's results read: the CFF parameters and the virgin burden."""
-    with book.tracking() as used:
-        parameters(book)
-        book.value("primary_aluminium", "global")
-    return used
+def _material_references(book: FactorBook) -> dict[str, set[str]]:
+    """The factor versions behind each material's CFF parameters."""
+    references = {}
+    for material in cff_materials(book):
+        with book.tracking() as used:
+            cff_material(book, material)
+        references[material] = used
+    return references
 
 
 def _node_references(
     sources: Iterable[Source],
     activities: Iterable[Activity],
     uses: Mapping[tuple[str, int], set[str]],
-    common: set[str],
+    materials: Mapping[str, set[str]],
     inherited: Mapping[int, Iterable[str]],
 ) -> dict[int, frozenset[str]]:
     """Per node, every factor version behind its results: its own source's or the activities'
-    that made it, the parameters', and (through its inputs, ``inherited`` where they are not
-    computed here) its ancestors'. A superseded version then names exactly its dependents."""
+    that made it, the CFF parameters of its material where the CFF substitutes it or ends its
+    life (a substituting activity's outputs, products), and (through its inputs, ``inherited``
+    where they are not computed here) its ancestors'. A superseded version then names exactly
+    its dependents."""
     references: dict[int, frozenset[str]] = {}
     for source in sources:
-        references[source.node] = frozenset(common.union(uses.get(("node", source.node), ())))
+        references[source.node] = frozenset(uses.get(("node", source.node), ()))
     for activity in sorted(activities, key=lambda a: a.seq):
-        behind = set(common).union(uses.get(("event", activity.seq), ()))
+        behind = set(uses.get(("event", activity.seq), ()))
         for node, _ in activity.inputs:
             behind.update(references[node] if node in references else inherited.get(node, ()))
         made = frozenset(behind)
+        named = {node: material for node, material, _ in activity.materials}
         for node, _ in activity.outputs:
-            references[node] = made
+            if activity.substitutes or node in activity.products:
+                references[node] = made | materials.get(named.get(node, DEFAULT_MATERIAL), set())
+            else:
+                references[node] = made
     return references
 
 
@@ -151,7 +191,6 @@ def _store(
 def _compute_all_ways(sources, activities, book: FactorBook, known=None):  # type: ignore[no-untyped-def]
     """Every method under both chains of custody."""
     params = parameters(book)
-    virgin = book.value("primary_aluminium", "global")
     known = known or {}
     results = {}
     for chain in CHAINS_OF_CUSTODY:
@@ -161,7 +200,6 @@ def _compute_all_ways(sources, activities, book: FactorBook, known=None):  # typ
             methods=METHODS,
             chain=chain,
             params=params,
-            virgin_per_kg=virgin,
             known={method: known.get((method, chain), {}) for method in METHODS},
         )
         for method, footprints in by_method.items():
@@ -179,7 +217,7 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
         uses: dict[tuple[str, int], set[str]] = {}
         sources, activities = graph.build(records, book, uses)
         results = _compute_all_ways(sources, activities, book)
-    references = _node_references(sources, activities, uses, _parameter_references(book), {})
+    references = _node_references(sources, activities, uses, _material_references(book), {})
     masses = dict(TraceableObject.objects.values_list("pk", "initial_kg"))
     FootprintResult.objects.all().delete()
     DirtyNode.objects.all().delete()
@@ -267,7 +305,6 @@ def _compute_batch(
             methods=METHODS,
             chain=MASS_BALANCE,
             params=parameters(book),
-            virgin_per_kg=book.value("primary_aluminium", "global"),
             known={method: known.get((method, MASS_BALANCE), {}) for method in METHODS},
         )
         for method, replay in replays.items():
@@ -278,7 +315,7 @@ def _compute_batch(
             "node_id", "factors"
         )
     )
-    references = _node_references(sources, activities, uses, _parameter_references(book), inherited)
+    references = _node_references(sources, activities, uses, _material_references(book), inherited)
     return results, {node: refs for node, refs in references.items() if node in keep}
 
 

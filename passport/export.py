@@ -398,11 +398,9 @@ def _carbon_lines(touched: set[int], size: int) -> Iterator[dict[str, object]]:
         everything = graph.build(records, book)
         sources, activities = upstream_inputs(touched, *everything)
     params = carbon_services.parameters(book)
-    virgin = book.value("primary_aluminium", "global")
     yield {
         "type": "carbon",
         "parameters": parameters_to_json(params),
-        "virginPerKg": virgin,
         "methods": list(METHODS),
         "chains": list(CHAINS_OF_CUSTODY),
         "factors": _factor_lines(book),

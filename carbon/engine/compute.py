@@ -21,14 +21,32 @@ Conventions, followed exactly:
 4. Pre-consumer scrap under ``allocation`` carries the footprint per kg of the product
    whose process generated it (``Source.generator_per_kg``), on top of its own burdens;
    under ``cut_off`` it enters like post-consumer scrap.
-5. ``cff``: PEF Circular Footprint Formula. Recycled material is substituted where it is
-   remelted (an activity with ``substitutes``): there, each wholly recycled input
-   contributes ``A * E_recycled + (1 - A) * E_v * Qs_in/Qp`` per kg instead of its
-   accumulated burden ``E_recycled``, with ``E_v`` the virgin burden it replaces. Virgin
-   inputs contribute ``E_v``. So a product gets ``(1 - R1) E_v + R1 (A E_rec + (1 - A) E_v
-   Qs/Qp)``. Its own end of life adds ``(1 - A) R2 (E_rec,EoL - E*_v Qs_out/Qp) + (1 -
-   R2) E_D`` to the end-of-life stage of each product (``Activity.products``). A = 1 gives
-   ``cut_off``.
+5. ``cff``: the PEF Circular Footprint Formula (Commission Recommendation (EU) 2021/2279,
+   Annex I section 4.4.8 and Annex C), its material and disposal parts, per kg of material:
+
+       (1 - R1) E_v + R1 (A E_recycled + (1 - A) E_v Qs_in/Qp)
+       + (1 - A) R2 (E_recyclingEoL - E*_v Qs_out/Qp)
+       + (1 - B) R3 (E_ER - LHV X_ER,heat E_SE,heat - LHV X_ER,elec E_SE,elec)
+       + (1 - R2 - R3) E_D
+
+   Every parameter is the material's own (``Parameters.of``: ``Material`` rows by material;
+   an activity names its outputs' material and the kg of it per kg of output in
+   ``Activity.materials``, e.g. a cobalt salt is cobalt at its metal content; an output not
+   named is the default material, whole; a material without parameters is cut-off).
+   Recycled material is substituted where it is made into secondary material (an activity
+   with ``substitutes``: remelting, black-mass refining). There, with ``R1`` the kg share of
+   the inputs that is wholly recycled material not yet substituted, each output gets, per kg:
+   the virgin inputs' burdens and the share ``1 - R1`` of the activity's own process burden in
+   full (``(1 - R1) E_v``: a virgin input's burden is its E_v); the recycled inputs' burdens
+   and the share ``R1`` of the process burden (E_recycled: the recycled material's upstream
+   collection and sorting plus the recycling process itself) times A; and
+   ``(1 - A) E_v Qs_in/Qp content R1`` in raw material, E_v being that of the output's own
+   material, per kg of output (R1 of each kg is recycled content). The burdens are spread over
+   the output mass (losses carry none), so outputs of one material share one state; outputs of
+   different materials (the salts of one refining) differ only in their A and in this last
+   term. The products (``Activity.products``) add their own end of life, the formula's second
+   to fourth lines for their material (times its content), to their end-of-life stage. A = 1
+   gives ``cut_off`` up to that end of life, which then keeps only ``(1 - R2 - R3) E_D``.
 6. End-of-life burdens of a node are its own and never flow into what is made from it.
 7. Shares (pre-consumer, post-consumer, post-consumer by vehicle make for closed-loop)
    follow mass under ``physical`` custody. Under ``mass_balance`` every substitution
@@ -68,13 +86,12 @@ def compute(
     method: str,
     chain: str,
     params: Parameters,
-    virgin_per_kg: float = 0.0,
     known: Mapping[int, Footprint] | None = None,
 ) -> Mapping[int, Footprint]:
     """Footprints of every root and every activity output under one method and chain of custody.
 
     ``known`` holds results of nodes that are inputs here but are not recomputed (the
-    incremental case); ``virgin_per_kg`` is the CFF's ``E_v`` of the material substituted.
+    incremental case); ``params`` holds the CFF's parameters by material.
     """
     results = compute_methods(
         list(sources),
@@ -82,7 +99,6 @@ def compute(
         methods=(method,),
         chain=chain,
         params=params,
-        virgin_per_kg=virgin_per_kg,
         known={method: known or {}},
     )
     return results[method]
@@ -95,7 +111,6 @@ def compute_methods(
     methods: Collection[str],
     chain: str,
     params: Parameters,
-    virgin_per_kg: float = 0.0,
     known: Mapping[str, Mapping[int, Footprint]] | None = None,
 ) -> dict[str, Mapping[int, Footprint]]:
     """``compute`` under each of ``methods`` (``known`` by method): the choice of solution is made here.
@@ -112,10 +127,7 @@ def compute_methods(
 
         arrays = network(sources, activities)
         return {
-            method: solve(
-                with_known(arrays, known.get(method, {})), method=method, params=params, virgin_per_kg=virgin_per_kg
-            )
-            for method in methods
+            method: solve(with_known(arrays, known.get(method, {})), method=method, params=params) for method in methods
         }
     return {
         method: walk(
@@ -124,7 +136,6 @@ def compute_methods(
             method=method,
             chain=chain,
             params=params,
-            virgin_per_kg=virgin_per_kg,
             known=known.get(method, {}),
         )
         for method in methods

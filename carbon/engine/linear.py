@@ -3,13 +3,17 @@
 Under physical custody each number of a node is a mass-weighted sum of its inputs' numbers
 plus constants of its own activity (``compute``'s conventions 1-6 and 8), so the whole
 graph is one sparse, lower-triangular linear system in ledger order. The unknowns are the
-states of the graph: one per mixing activity (all its outputs share it, convention 1) and
-one per explicit flow of an unmixed one; roots and ``known`` nodes are given. Three
-systems share the unknowns and are solved with SciPy's sparse triangular solver:
+states of the graph: one per mixing activity (all its outputs share it, convention 1), or
+one per material where a substituting activity makes outputs of several (black-mass refining:
+salts of Co, Ni, Li...; each such group reads all the activity's inputs), and one per explicit
+flow of an unmixed one; roots and ``known`` nodes are given. Three systems share the unknowns
+and are solved with SciPy's sparse triangular solver:
 
 - the burden system (raw material, main production, distribution per kg, and primary
-  kg CO2e per kg): an input's weight is ``kg / out_kg``, times A where the CFF
-  substitutes it, which also adds ``(1 - A) E_v Qs/Qp kg / out_kg`` to raw material;
+  kg CO2e per kg): an input's weight is ``kg / out_kg``, times the group material's A where
+  the CFF substitutes it; there the activity's own process burden is counted
+  ``1 - (1 - A) R1`` times and ``(1 - A) E_v Qs_in/Qp content R1`` is added to raw material
+  (convention 5);
 - the shares system (pre-consumer, post-consumer, post-consumer per vehicle make): an
   input's weight is ``kg / kg in``; an activity whose inputs weigh nothing has none;
 - whether a state is still wholly recycled material not yet remelted ("pending"): a count
@@ -49,7 +53,8 @@ from carbon.engine.terms import (
     END_OF_LIFE_INDEX,
     State,
     cff_end_of_life,
-    cff_substituted,
+    cff_process_kept,
+    cff_replaced,
     footprint_of,
     input_unknown_error,
     known_state,
@@ -75,6 +80,11 @@ class Network:
     ``input_kg``) and outputs (``output_activity``, ``output_node``, ``output_product``);
     unmixed ones list their flows (``flow_activity``, ``flow_source``, ``flow_target``),
     each of which makes one state. Every ``*_activity`` column is sorted.
+
+    Materials (the CFF's): ``keys`` lists the (material, content) of outputs (``None``: the
+    default material), ``output_key`` indexes it. A mixing activity's outputs fall in
+    ``group_count`` groups, ``output_group`` each: one per material where it substitutes, one
+    otherwise; ``group_key`` gives each group's key (all groups, in activity order).
     """
 
     root_nodes: np.ndarray
@@ -93,6 +103,11 @@ class Network:
     output_activity: np.ndarray
     output_node: np.ndarray
     output_product: np.ndarray
+    output_key: np.ndarray
+    output_group: np.ndarray
+    group_count: np.ndarray
+    group_key: np.ndarray
+    keys: Sequence[tuple[str | None, float]]
     flow_activity: np.ndarray
     flow_source: np.ndarray
     flow_target: np.ndarray
@@ -127,6 +142,11 @@ def network(
     outputs_a: list[int] = []
     outputs_n: list[int] = []
     outputs_p: list[bool] = []
+    outputs_k: list[int] = []
+    outputs_g: list[int] = []
+    group_count: list[int] = []
+    groups_k: list[int] = []
+    keys: dict[tuple[str | None, float], int] = {(None, 1.0): 0}
     flows_a: list[int] = []
     flows_s: list[int] = []
     flows_t: list[int] = []
@@ -136,15 +156,28 @@ def network(
                 flows_a.append(index)
                 flows_s.append(source)
                 flows_t.append(target)
+            group_count.append(0)
             continue
         for node, kg in activity.inputs:
             inputs_a.append(index)
             inputs_n.append(node)
             inputs_kg.append(kg)
+        named = {node: (material, content) for node, material, content in activity.materials}
+        groups: dict[int, int] = {}
         for node, _kg in activity.outputs:
+            key = keys.setdefault(named.get(node, (None, 1.0)), len(keys))
+            group = groups.setdefault(key, len(groups)) if activity.substitutes else 0
+            if not activity.substitutes and not groups:
+                groups[key] = 0
             outputs_a.append(index)
             outputs_n.append(node)
             outputs_p.append(node in activity.products)
+            outputs_k.append(key)
+            outputs_g.append(group)
+        if not groups:
+            groups[0] = 0
+        group_count.append(len(groups))
+        groups_k.extend(groups)
     arrays = Network(
         root_nodes=nodes,
         root_kinds=kinds_of,
@@ -162,6 +195,11 @@ def network(
         output_activity=np.array(outputs_a, dtype=_INT),
         output_node=np.array(outputs_n, dtype=_INT),
         output_product=np.array(outputs_p, dtype=bool),
+        output_key=np.array(outputs_k, dtype=_INT),
+        output_group=np.array(outputs_g, dtype=_INT),
+        group_count=np.array(group_count, dtype=_INT),
+        group_key=np.array(groups_k, dtype=_INT),
+        keys=list(keys),
         flow_activity=np.array(flows_a, dtype=_INT),
         flow_source=np.array(flows_s, dtype=_INT),
         flow_target=np.array(flows_t, dtype=_INT),
@@ -176,7 +214,7 @@ def with_known(net: Network, known: Mapping[int, Footprint]) -> Network:
     )
 
 
-def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float = 0.0) -> Results:
+def solve(net: Network, *, method: str, params: Parameters) -> Results:
     """Footprints of every root, known node and activity output of ``net`` under physical custody."""
     method_checked(method)
     activities = len(net.seqs)
@@ -196,14 +234,28 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
     ).reshape(len(given), 2 + len(makes))
     given_open = np.array([0.0 if s.pending_recycled else 1.0 for s in given], dtype=float)
 
-    # Unknowns in ledger order: one per mixing activity, one per flow of an unmixed one.
-    per_activity = np.where(net.unmixed, np.bincount(net.flow_activity, minlength=activities), 1)
+    # Unknowns in ledger order: one per group of a mixing activity (one group unless it
+    # substitutes outputs of several materials), one per flow of an unmixed one.
+    mixing = ~net.unmixed
+    groups_of = np.where(mixing, net.group_count, 0)
+    per_activity = np.where(net.unmixed, np.bincount(net.flow_activity, minlength=activities), groups_of)
     first = np.concatenate(([0], np.cumsum(per_activity)[:-1])).astype(_INT)
     unknowns = int(per_activity.sum())
     flow_first = np.searchsorted(net.flow_activity, np.arange(activities))
     flow_unknown = first[net.flow_activity] + (np.arange(len(net.flow_activity)) - flow_first[net.flow_activity])
-    mixing = ~net.unmixed
-    input_unknown = first[net.input_activity]
+    group_activity = np.repeat(np.arange(activities, dtype=_INT), groups_of)
+    group_first = np.concatenate(([0], np.cumsum(groups_of)[:-1])).astype(_INT)
+    group_unknown = first[group_activity] + (np.arange(len(group_activity)) - group_first[group_activity])
+    # Each group reads all its activity's inputs: an input edge is repeated once per group.
+    repeats = net.group_count[net.input_activity]
+    if repeats.size and int(repeats.max()) > 1:
+        edge = np.repeat(np.arange(len(net.input_activity)), repeats)
+        edge_group = np.arange(len(edge)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    else:
+        edge = np.arange(len(net.input_activity))
+        edge_group = np.zeros(len(edge), dtype=_INT)
+    edge_activity = net.input_activity[edge]
+    input_unknown = first[edge_activity] + edge_group
 
     # Every state a node takes, at the "time" it takes it: given ones before any activity
     # (time 0), activity outputs at their activity's index + 1. State references: given
@@ -221,15 +273,22 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
         (
             -1 - net.root_kinds,
             -1 - kinds_count - np.arange(len(net.known_nodes), dtype=_INT),
-            first[net.output_activity],
+            first[net.output_activity] + net.output_group,
             flow_unknown,
         )
     )
-    made_product = np.concatenate(
+    # A CFF product's own end of life, by its material (convention 5).
+    materials = [params.of(material) for material, _ in net.keys]
+    key_end_of_life = np.array(
+        [cff_end_of_life(material, content) for material, (_, content) in zip(materials, net.keys, strict=True)]
+    )
+    made_end_of_life = np.concatenate(
         (
-            np.zeros(len(net.root_nodes) + len(net.known_nodes), dtype=bool),
-            net.output_product,
-            np.zeros(len(net.flow_target), dtype=bool),
+            np.zeros(len(net.root_nodes) + len(net.known_nodes)),
+            np.where(net.output_product, key_end_of_life[net.output_key], 0.0)
+            if method == CFF
+            else np.zeros(len(net.output_node)),
+            np.zeros(len(net.flow_target)),
         )
     )
     timeline = _Timeline(made_node, made_time)
@@ -248,12 +307,12 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
 
     # The pending system: count the ways a state reaches material that is not pending.
     rows = np.concatenate((input_unknown, flow_unknown))
-    refs = np.concatenate((input_ref, flow_ref))
+    refs = np.concatenate((input_ref[edge], flow_ref))
     from_given = refs < 0
     given_of = -1 - refs[from_given]
     has_inputs = np.bincount(net.input_activity, minlength=activities) > 0
     opens = np.zeros(unknowns)
-    opens[first[mixing]] = (net.substitutes | ~has_inputs)[mixing]
+    opens[group_unknown] = (net.substitutes | ~has_inputs)[group_activity]
     np.add.at(opens, rows[from_given], given_open[given_of])
     ones = np.ones(int((~from_given).sum()))
     reaching = _solve(unknowns, rows[~from_given], refs[~from_given], ones, opens[:, None])[:, 0]
@@ -261,21 +320,41 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
 
     # The burden system.
     out_kg = net.out_kg
-    weight = np.concatenate((net.input_kg / out_kg[net.input_activity], np.ones(len(net.flow_source))))
+    kg_in = np.bincount(net.input_activity, weights=net.input_kg, minlength=activities)
+    weight = np.concatenate((net.input_kg[edge] / out_kg[edge_activity], np.ones(len(net.flow_source))))
+    kept = np.ones(len(group_unknown))
     extra = np.zeros(unknowns)
     if method == CFF:
-        ref_pending = np.zeros(len(refs), dtype=bool)
-        ref_pending[from_given] = given_open[given_of] == 0
-        ref_pending[~from_given] = pending[refs[~from_given]]
+        # Where the CFF substitutes, each group weighs the wholly recycled inputs' burdens and the
+        # recycled share R1 of its own process burden by its material's A, and adds the virgin
+        # material its recycled content replaces (convention 5).
+        input_pending = np.zeros(len(input_ref), dtype=bool)
+        given_input = input_ref < 0
+        input_pending[given_input] = given_open[-1 - input_ref[given_input]] == 0
+        input_pending[~given_input] = pending[input_ref[~given_input]]
+        recycled = net.substitutes[net.input_activity] & input_pending
+        recycled_in = np.where(recycled, net.input_kg, 0.0)
+        recycled_kg = np.bincount(net.input_activity, weights=recycled_in, minlength=activities)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(kg_in > 0, recycled_kg / kg_in, 0.0)
+        key_a = np.array([m.a for m in materials], dtype=float)
+        key_virgin = np.array([m.e_virgin_per_kg for m in materials], dtype=float)
+        key_qs_in = np.array([m.qs_in_over_qp for m in materials], dtype=float)
+        key_content = np.array([content for _, content in net.keys], dtype=float)
+        group_a = key_a[net.group_key]
+        group_share = share[group_activity]
+        kept = cff_process_kept(group_a, group_share)
+        extra[group_unknown] = cff_replaced(
+            group_a, key_virgin[net.group_key], key_qs_in[net.group_key], key_content[net.group_key], group_share
+        )
         substituted = np.zeros(len(refs), dtype=bool)
-        substituted[: len(input_ref)] = net.substitutes[net.input_activity] & ref_pending[: len(input_ref)]
-        kept, replaced = cff_substituted(weight[substituted], params, virgin_per_kg)
-        weight[substituted] = kept
-        np.add.at(extra, rows[substituted], replaced)
+        substituted[: len(edge)] = recycled[edge]
+        edge_key = net.group_key[group_first[edge_activity] + edge_group]
+        weight[substituted] *= key_a[edge_key[substituted[: len(edge)]]]
     own = net.process / out_kg[:, None]
     burden_rhs = np.zeros((unknowns, 4))
-    burden_rhs[first[mixing], :END_OF_LIFE_INDEX] = own[mixing, :END_OF_LIFE_INDEX]
-    burden_rhs[first[mixing], 3] = own[mixing].sum(axis=1)
+    burden_rhs[group_unknown, :END_OF_LIFE_INDEX] = own[group_activity, :END_OF_LIFE_INDEX] * kept[:, None]
+    burden_rhs[group_unknown, 3] = own[group_activity].sum(axis=1) * kept
     burden_rhs[flow_unknown, :END_OF_LIFE_INDEX] = own[net.flow_activity, :END_OF_LIFE_INDEX]
     burden_rhs[flow_unknown, 3] = own[net.flow_activity].sum(axis=1)
     burden_rhs[:, 0] += extra
@@ -283,16 +362,15 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
     burdens = _solve(unknowns, rows[~from_given], refs[~from_given], weight[~from_given], burden_rhs)
 
     # The shares system.
-    kg_in = np.bincount(net.input_activity, weights=net.input_kg, minlength=activities)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mix_weight = np.where(kg_in[net.input_activity] > 0, net.input_kg / kg_in[net.input_activity], 0.0)
+        mix_weight = np.where(kg_in[edge_activity] > 0, net.input_kg[edge] / kg_in[edge_activity], 0.0)
     share_weight = np.concatenate((mix_weight, np.ones(len(net.flow_source))))
     shares_rhs = np.zeros((unknowns, 2 + len(makes)))
     np.add.at(shares_rhs, rows[from_given], given_shares[given_of] * share_weight[from_given, None])
     shares = _solve(unknowns, rows[~from_given], refs[~from_given], share_weight[~from_given], shares_rhs)
 
     end_of_life = np.zeros(unknowns)
-    end_of_life[first[mixing]] = own[mixing, END_OF_LIFE_INDEX]
+    end_of_life[group_unknown] = own[group_activity, END_OF_LIFE_INDEX] * kept
     end_of_life[flow_unknown] = own[net.flow_activity, END_OF_LIFE_INDEX]
 
     # Each node's result is its last state; a known node that nothing re-made has none.
@@ -301,14 +379,13 @@ def solve(net: Network, *, method: str, params: Parameters, virgin_per_kg: float
     return Results(
         nodes=made_node[last],
         refs=made_ref[last],
-        products=made_product[last] & (method == CFF),
+        own_end_of_life=made_end_of_life[last],
         given=given,
         burdens=burdens,
         end_of_life=end_of_life,
         shares=shares,
         makes=makes,
         pending=pending,
-        product_end_of_life=cff_end_of_life(params) if method == CFF else 0.0,
     )
 
 
@@ -410,27 +487,25 @@ class Results(Mapping[int, Footprint]):
         *,
         nodes: np.ndarray,
         refs: np.ndarray,
-        products: np.ndarray,
+        own_end_of_life: np.ndarray,
         given: list[State],
         burdens: np.ndarray,
         end_of_life: np.ndarray,
         shares: np.ndarray,
         makes: list[str],
         pending: np.ndarray,
-        product_end_of_life: float,
     ) -> None:
         self._nodes = nodes
         self._index = {int(node): i for i, node in enumerate(nodes.tolist())} if len(nodes) < 4096 else None
         self._refs = refs
-        self._products = products
+        self._own_end_of_life = own_end_of_life
         self._given = given
         self._burdens = burdens
         self._end_of_life = end_of_life
         self._shares = shares
         self._makes = makes
         self._pending = pending
-        self._product_end_of_life = product_end_of_life
-        self._made: dict[tuple[int, bool], Footprint] = {}
+        self._made: dict[tuple[int, float], Footprint] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -445,15 +520,16 @@ class Results(Mapping[int, Footprint]):
         at = self._find(node)
         if at is None:
             raise KeyError(node)
-        return self._footprint(int(self._refs[at]), bool(self._products[at]))
+        return self._footprint(int(self._refs[at]), float(self._own_end_of_life[at]))
 
     def items(self) -> ItemsView[int, Footprint]:
         return _Items(self)
 
     def _pairs(self) -> Iterator[tuple[int, Footprint]]:
         footprint = self._footprint
-        for node, ref, product in zip(self._nodes.tolist(), self._refs.tolist(), self._products.tolist(), strict=True):
-            yield node, footprint(ref, product)
+        columns = (self._nodes.tolist(), self._refs.tolist(), self._own_end_of_life.tolist())
+        for node, ref, own_end_of_life in zip(*columns, strict=True):
+            yield node, footprint(ref, own_end_of_life)
 
     def _find(self, node: object) -> int | None:
         if not isinstance(node, int | np.integer):
@@ -463,20 +539,20 @@ class Results(Mapping[int, Footprint]):
         at = int(np.searchsorted(self._nodes, node))
         return at if at < len(self._nodes) and self._nodes[at] == node else None
 
-    def _footprint(self, ref: int, product: bool) -> Footprint:
-        made = self._made.get((ref, product))
+    def _footprint(self, ref: int, own_end_of_life: float) -> Footprint:
+        made = self._made.get((ref, own_end_of_life))
         if made is not None:
             return made
         if ref < 0:
             made = self._given[-1 - ref].footprint()
         else:
             raw, main, distribution, primary = self._burdens[ref].tolist()
-            end = float(self._end_of_life[ref]) + (self._product_end_of_life if product else 0.0)
+            end = float(self._end_of_life[ref]) + own_end_of_life
             pre, post, *fractions = self._shares[ref].tolist()
             by_make = tuple((make, f) for make, f in zip(self._makes, fractions, strict=True) if f > 0)
             shares = Shares(pre_consumer=pre, post_consumer=post, by_make=by_make)
             made = footprint_of((raw, main, distribution, end), shares, primary, bool(self._pending[ref]))
-        self._made[(ref, product)] = made
+        self._made[(ref, own_end_of_life)] = made
         return made
 
 

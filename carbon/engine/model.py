@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Lifecycle stages (Art. 7 of Regulation (EU) 2023/1542; the use stage is excluded).
@@ -69,6 +70,9 @@ class Activity:
     # Under mass balance: the largest recycled share the outputs claim (1 = all the account
     # allows; 0 = the recorder declines, leaving the credits to later melts of the account).
     claim_limit: float = 1.0
+    # The CFF material of outputs (node, material, kg of the material per kg of the output, e.g.
+    # a salt's metal content); an output not named is of ``Parameters.default_material``, whole.
+    materials: tuple[tuple[int, str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +107,41 @@ class Footprint:
 
 
 @dataclass(frozen=True, slots=True)
-class Parameters:
-    """Method parameters from the factor registry (PEF CFF)."""
+class Material:
+    """PEF Circular Footprint Formula parameters of one material (Commission Recommendation
+    (EU) 2021/2279, Annex C), per kg of the material; kg CO2e unless said otherwise."""
 
+    e_virgin_per_kg: float = 0.0  # E_v: virgin material that recycled input replaces
+    e_virgin_star_per_kg: float = 0.0  # E*_v: virgin material that end-of-life recycling replaces
+    erec_eol_per_kg: float = 0.0  # E_recyclingEoL: recycling the product at its end of life
     a: float = 0.2
+    b: float = 0.0
     qs_in_over_qp: float = 1.0
-    r2: float = 0.0
-    erec_eol_per_kg: float = 0.0
-    e_virgin_star_per_kg: float = 0.0
     qs_out_over_qp: float = 1.0
-    ed_per_kg: float = 0.0
+    r2: float = 0.0
+    r3: float = 0.0
+    e_er_per_kg: float = 0.0  # E_ER: energy recovery (incineration) of the material
+    lhv_mj_per_kg: float = 0.0  # LHV, MJ per kg
+    x_er_heat: float = 0.0  # efficiency of the energy recovery process, heat
+    x_er_elec: float = 0.0  # efficiency of the energy recovery process, electricity
+    e_se_heat_per_mj: float = 0.0  # E_SE,heat: heat substituted, kg CO2e per MJ
+    e_se_elec_per_mj: float = 0.0  # E_SE,elec: electricity substituted, kg CO2e per MJ
+    ed_per_kg: float = 0.0  # E_D: disposal (landfill)
+
+
+# A material without parameters is counted as cut-off (A = 1: recycled input keeps its whole
+# burden, no virgin burden is replaced) and without an end-of-life term: no credit is guessed.
+UNKNOWN_MATERIAL = Material(a=1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """Method parameters from the factor registry: the PEF CFF's, by material."""
+
+    materials: Mapping[str, Material] = field(default_factory=dict)
+    # The material of an activity output that names none.
+    default_material: str = "aluminium"
+
+    def of(self, material: str | None) -> Material:
+        """The parameters of ``material`` (the default material's for None)."""
+        return self.materials.get(self.default_material if material is None else material, UNKNOWN_MATERIAL)

@@ -12,19 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from carbon.engine.model import Activity, CarbonError, Footprint, Parameters, Shares, Source
+from carbon.engine.model import Activity, CarbonError, Footprint, Material, Parameters, Shares, Source
 
 MALFORMED = "serial_malformed"
 
-_PARAMETER_FIELDS = {
-    "a": "a",
-    "qsInOverQp": "qs_in_over_qp",
-    "r2": "r2",
-    "erecEolPerKg": "erec_eol_per_kg",
+# A material's CFF parameters (``Material``), by JSON name.
+_MATERIAL_FIELDS = {
+    "eVirginPerKg": "e_virgin_per_kg",
     "eVirginStarPerKg": "e_virgin_star_per_kg",
+    "erecEolPerKg": "erec_eol_per_kg",
+    "a": "a",
+    "b": "b",
+    "qsInOverQp": "qs_in_over_qp",
     "qsOutOverQp": "qs_out_over_qp",
+    "r2": "r2",
+    "r3": "r3",
+    "eErPerKg": "e_er_per_kg",
+    "lhvMjPerKg": "lhv_mj_per_kg",
+    "xErHeat": "x_er_heat",
+    "xErElec": "x_er_elec",
+    "eSeHeatPerMj": "e_se_heat_per_mj",
+    "eSeElecPerMj": "e_se_elec_per_mj",
     "edPerKg": "ed_per_kg",
 }
+_PARAMETER_FIELDS = ("defaultMaterial", "materials")
 
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
@@ -131,6 +142,7 @@ def activity_to_json(activity: Activity) -> dict[str, Any]:
         "substitutes": activity.substitutes,
         "products": sorted(activity.products),
         "claimLimit": activity.claim_limit,
+        "materials": [[node, material, content] for node, material, content in activity.materials],
     }
 
 
@@ -142,6 +154,18 @@ def _flows(value: Any) -> tuple[tuple[int, int, float], ...]:
             raise CarbonError(MALFORMED, "activity flows hold an item that is not [source, target, kg]")
         flows.append((_integer(flow[0], "flow source"), _integer(flow[1], "flow target"), _number(flow[2], "flow kg")))
     return tuple(flows)
+
+
+def _materials(value: Any) -> tuple[tuple[int, str, float], ...]:
+    materials = []
+    for item in _list(value, "activity materials"):
+        named = _list(item, "activity materials")
+        if len(named) != 3:
+            raise CarbonError(MALFORMED, "activity materials hold an item that is not [node, material, content]")
+        materials.append(
+            (_integer(named[0], "material node"), _text(named[1], "material"), _number(named[2], "material content"))
+        )
+    return tuple(materials)
 
 
 def activity_from_json(value: Any) -> Activity:
@@ -161,14 +185,35 @@ def activity_from_json(value: Any) -> Activity:
             _integer(node, "activity product") for node in _list(_field(data, "products", "activity"), "products")
         ),
         claim_limit=_number(_field(data, "claimLimit", "activity"), "activity claimLimit"),
+        materials=_materials(_field(data, "materials", "activity")),
     )
 
 
 # --- parameters ------------------------------------------------------------------------------
 
 
-def parameters_to_json(params: Parameters) -> dict[str, float]:
-    return {name: getattr(params, attribute) for name, attribute in _PARAMETER_FIELDS.items()}
+def material_to_json(material: Material) -> dict[str, float]:
+    return {name: getattr(material, attribute) for name, attribute in _MATERIAL_FIELDS.items()}
+
+
+def material_from_json(value: Any, what: str = "material") -> Material:
+    data = _object(value, what)
+    unknown = set(data) - set(_MATERIAL_FIELDS)
+    if unknown:
+        raise CarbonError(MALFORMED, f"{what} holds unknown fields {sorted(unknown)}")
+    return Material(
+        **{
+            attribute: _number(_field(data, name, what), f"{what} {name}")
+            for name, attribute in _MATERIAL_FIELDS.items()
+        }
+    )
+
+
+def parameters_to_json(params: Parameters) -> dict[str, Any]:
+    return {
+        "defaultMaterial": params.default_material,
+        "materials": {name: material_to_json(material) for name, material in sorted(params.materials.items())},
+    }
 
 
 def parameters_from_json(value: Any) -> Parameters:
@@ -176,11 +221,13 @@ def parameters_from_json(value: Any) -> Parameters:
     unknown = set(data) - set(_PARAMETER_FIELDS)
     if unknown:
         raise CarbonError(MALFORMED, f"parameters hold unknown fields {sorted(unknown)}")
+    materials = _object(_field(data, "materials", "parameters"), "parameters materials")
     return Parameters(
-        **{
-            attribute: _number(_field(data, name, "parameters"), f"parameter {name}")
-            for name, attribute in _PARAMETER_FIELDS.items()
-        }
+        materials={
+            _text(name, "material name"): material_from_json(material, f"material {name}")
+            for name, material in materials.items()
+        },
+        default_material=_text(_field(data, "defaultMaterial", "parameters"), "parameters defaultMaterial"),
     )
 
 

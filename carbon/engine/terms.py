@@ -24,7 +24,7 @@ from carbon.engine.model import (
     STAGES,
     CarbonError,
     Footprint,
-    Parameters,
+    Material,
     Shares,
     Source,
 )
@@ -134,16 +134,40 @@ def root_state(source: Source, method: str) -> State:
     return State(tuple(per_kg), shares, primary, pending_recycled=source.origin in RECYCLED_ORIGINS)
 
 
-def cff_substituted(kg: Kilograms, params: Parameters, virgin_per_kg: float) -> tuple[Kilograms, Kilograms]:
-    """What ``kg`` of wholly recycled input brings where the CFF substitutes it (convention 5):
-    the kg whose own burden it keeps, ``A kg``, and the raw-material burden of the virgin
-    material it replaces, ``(1 - A) E_v Qs_in/Qp kg``."""
-    return params.a * kg, (1 - params.a) * virgin_per_kg * params.qs_in_over_qp * kg
+def cff_process_kept(a: Kilograms, recycled_share: Kilograms) -> Kilograms:
+    """The share of a substituting activity's own process burden its outputs keep under the CFF
+    (convention 5): the part that processes the recycled inputs (their kg share of the inputs,
+    ``R1``) belongs to E_recycled and is weighted by ``A``; the rest stays whole:
+    ``1 - (1 - A) R1``."""
+    kept: Kilograms = 1 - (1 - a) * recycled_share
+    return kept
 
 
-def cff_end_of_life(params: Parameters) -> float:
-    """kg CO2e per kg a product's own end of life adds under the CFF (convention 5):
-    ``(1 - A) R2 (E_rec,EoL - E*_v Qs_out/Qp) + (1 - R2) E_D``."""
-    return (1 - params.a) * params.r2 * (
-        params.erec_eol_per_kg - params.e_virgin_star_per_kg * params.qs_out_over_qp
-    ) + (1 - params.r2) * params.ed_per_kg
+def cff_replaced(
+    a: Kilograms, e_virgin: Kilograms, qs_in_over_qp: Kilograms, content: Kilograms, recycled_share: Kilograms
+) -> Kilograms:
+    """kg CO2e per kg of an output of a substituting activity for the virgin material its recycled
+    content replaces (convention 5): ``(1 - A) E_v Qs_in/Qp R1``, per kg of the output's material
+    (``content`` kg of it in each kg of the output)."""
+    replaced: Kilograms = (1 - a) * e_virgin * qs_in_over_qp * content * recycled_share
+    return replaced
+
+
+def cff_end_of_life(material: Material, content: float = 1.0) -> float:
+    """kg CO2e per kg a product's own end of life adds under the CFF (convention 5), per kg of
+    its material (``content`` kg of it in each kg of the product):
+    ``(1 - A) R2 (E_recyclingEoL - E*_v Qs_out/Qp)
+    + (1 - B) R3 (E_ER - LHV X_ER,heat E_SE,heat - LHV X_ER,elec E_SE,elec) + (1 - R2 - R3) E_D``."""
+    m = material
+    recycling = (1 - m.a) * m.r2 * (m.erec_eol_per_kg - m.e_virgin_star_per_kg * m.qs_out_over_qp)
+    recovery = (
+        (1 - m.b)
+        * m.r3
+        * (
+            m.e_er_per_kg
+            - m.lhv_mj_per_kg * m.x_er_heat * m.e_se_heat_per_mj
+            - m.lhv_mj_per_kg * m.x_er_elec * m.e_se_elec_per_mj
+        )
+    )
+    disposal = (1 - m.r2 - m.r3) * m.ed_per_kg
+    return content * (recycling + recovery + disposal)

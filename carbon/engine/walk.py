@@ -28,7 +28,8 @@ from carbon.engine.terms import (
     NO_SHARES,
     State,
     cff_end_of_life,
-    cff_substituted,
+    cff_process_kept,
+    cff_replaced,
     input_unknown_error,
     known_state,
     method_checked,
@@ -53,14 +54,13 @@ def walk(
     method: str,
     chain: str,
     params: Parameters,
-    virgin_per_kg: float = 0.0,
     known: Mapping[int, Footprint] | None = None,
 ) -> dict[int, Footprint]:
     """Footprints of every root and every activity output, walked in ledger order.
     The walk makes millions of small objects and no reference cycles, so the cyclic garbage
     collector is paused while it runs (it would otherwise take half the time)."""
     with collector_paused():
-        return _compute(sources, activities, method, chain, params, virgin_per_kg, known)
+        return _compute(sources, activities, method, chain, params, known)
 
 
 @contextmanager
@@ -82,7 +82,6 @@ def _compute(
     method: str,
     chain: str,
     params: Parameters,
-    virgin_per_kg: float,
     known: Mapping[int, Footprint] | None,
 ) -> dict[int, Footprint]:
     method_checked(method)
@@ -103,9 +102,8 @@ def _compute(
         states[source.node] = state
         results[source.node] = state.footprint()
     accounts: dict[tuple[int | None, str | None], _Account] = {}
-    end_of_life = cff_end_of_life(params) if method == CFF else 0.0
     for activity in sorted(activities, key=lambda a: a.seq):
-        _run(activity, states, results, method, chain, params, virgin_per_kg, accounts, end_of_life)
+        _run(activity, states, results, method, chain, params, accounts)
     return results
 
 
@@ -116,9 +114,7 @@ def _run(
     method: str,
     chain: str,
     params: Parameters,
-    virgin_per_kg: float,
     accounts: dict[tuple[int | None, str | None], _Account],
-    end_of_life: float,
 ) -> None:
     """Walk one activity: its outputs' states and results go into ``states`` and ``results``."""
     out_kg = sum(kg for _, kg in activity.outputs)
@@ -134,11 +130,16 @@ def _run(
 
     # Input burdens add up by stage; an input's own end of life never flows on (convention 6).
     # This loop runs once per edge of the graph: the three stages are unrolled and the mix's
-    # shares are summed in the same pass.
-    raw, main, distribution, end = process
-    primary = process_primary
-    pending_all = bool(activity.inputs)
+    # shares are summed in the same pass. Where the CFF substitutes, the wholly recycled inputs'
+    # burdens are summed apart (``recycled_*``): A weighs them per output material.
     substituting = method == CFF and activity.substitutes
+    if substituting:
+        raw = main = distribution = end = primary = 0.0
+    else:
+        raw, main, distribution, end = process
+        primary = process_primary
+    recycled_raw = recycled_main = recycled_distribution = recycled_primary = recycled_kg = 0.0
+    pending_all = bool(activity.inputs)
     first: Shares | None = None
     alike = True
     total = pre = post = 0.0
@@ -149,13 +150,11 @@ def _run(
             raise input_unknown_error(activity.seq, node)
         r, m, d, _ = state.per_kg
         if substituting and state.pending_recycled:
-            kept_kg, replaced = cff_substituted(kg, params, virgin_per_kg)
-            raw += kept_kg * r
-            raw += replaced
-            main += kept_kg * m
-            distribution += kept_kg * d
-            # The substituted virgin burden is a registry figure: secondary data.
-            primary += state.primary_kg * kept_kg
+            recycled_raw += kg * r
+            recycled_main += kg * m
+            recycled_distribution += kg * d
+            recycled_primary += state.primary_kg * kg
+            recycled_kg += kg
         else:
             raw += kg * r
             main += kg * m
@@ -183,22 +182,40 @@ def _run(
     if chain == MASS_BALANCE and activity.substitutes:
         mixed = _claim(mixed, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
     pending = pending_all and not activity.substitutes
-    per_kg = (raw / out_kg, main / out_kg, distribution / out_kg, end / out_kg)
-    # Outputs of a mix are identical (convention 1): one state serves them all, except
-    # products that add their own end of life under the CFF.
-    common = State(per_kg, mixed, primary / out_kg, pending)
-    footprint = common.footprint()
-    products = activity.products if method == CFF else ()
+    named = {node: (material, content) for node, material, content in activity.materials}
+    # Outputs of a mix are identical (convention 1): one state serves all outputs of one
+    # material, except products that add their own end of life under the CFF.
+    by_material: dict[tuple[str | None, float], State] = {}
     for node, _ in activity.outputs:
-        if node in products:
-            own = State(
-                (*per_kg[:END_OF_LIFE_INDEX], per_kg[END_OF_LIFE_INDEX] + end_of_life), mixed, primary / out_kg, pending
-            )
-            states[node] = own
-            results[node] = own.footprint()
+        key = named.get(node, (None, 1.0))
+        state = by_material.get(key)
+        if state is None:
+            if substituting:
+                material = params.of(key[0])
+                a = material.a
+                share = recycled_kg / total if total > 0 else 0.0
+                kept = cff_process_kept(a, share)
+                replaced = cff_replaced(a, material.e_virgin_per_kg, material.qs_in_over_qp, key[1], share)
+                per_kg = (
+                    (raw + a * recycled_raw + kept * process[0]) / out_kg + replaced,
+                    (main + a * recycled_main + kept * process[1]) / out_kg,
+                    (distribution + a * recycled_distribution + kept * process[2]) / out_kg,
+                    kept * process[3] / out_kg,
+                )
+                # The replaced virgin burden is a registry figure: secondary data.
+                state_primary = (primary + a * recycled_primary + kept * process_primary) / out_kg
+            else:
+                per_kg = (raw / out_kg, main / out_kg, distribution / out_kg, end / out_kg)
+                state_primary = primary / out_kg
+            state = by_material[key] = State(per_kg, mixed, state_primary, pending)
+        if method == CFF and node in activity.products:
+            own_end = state.per_kg[END_OF_LIFE_INDEX] + cff_end_of_life(params.of(key[0]), key[1])
+            product = State((*state.per_kg[:END_OF_LIFE_INDEX], own_end), mixed, state.primary_kg, pending)
+            states[node] = product
+            results[node] = product.footprint()
         else:
-            states[node] = common
-            results[node] = footprint
+            states[node] = state
+            results[node] = state.footprint()
 
 
 def _run_unmixed(

@@ -165,7 +165,6 @@ class _Verifier:
         self.accumulator = RootAccumulator()
         self.consistent_roots: dict[int, bytes] = {}
         self.params: Parameters | None = None
-        self.virgin_per_kg = 0.0
         self.sources: list[Source] = []
         self.activities: list[Activity] = []
         self.masses: dict[int, float] = {}
@@ -365,10 +364,6 @@ class _Verifier:
 
     def _carbon(self, line: dict[str, Any]) -> None:
         self.params = parameters_from_json(line.get("parameters"))
-        virgin = line.get("virginPerKg")
-        if isinstance(virgin, bool) or not isinstance(virgin, int | float):
-            raise _Problem("carbon_input_malformed", "virginPerKg is not a number")
-        self.virgin_per_kg = float(virgin)
 
     def _recomputed(self, method: str, chain: str) -> dict[int, Footprint] | None:
         if (method, chain) not in self.recomputed:
@@ -385,7 +380,6 @@ class _Verifier:
                         method=method,
                         chain=chain,
                         params=self.params,
-                        virgin_per_kg=self.virgin_per_kg,
                     )
                 except CarbonError as exc:
                     self.fail(f"carbon {method}/{chain}", exc.code, exc.message)

@@ -131,7 +131,8 @@ def test_the_export_holds_keys_proofs_engine_inputs_and_a_signed_manifest(export
     )
     carbon = next(line for line in lines if line["type"] == "carbon")
     assert "primary_aluminium:hydro:v1" in {factor["reference"] for factor in carbon["factors"]}
-    assert set(carbon["parameters"]) >= {"a", "qsInOverQp", "r2"}
+    assert set(carbon["parameters"]["materials"]) >= {"aluminium", "cobalt", "nickel", "lithium"}
+    assert set(carbon["parameters"]["materials"]["aluminium"]) >= {"a", "qsInOverQp", "qsOutOverQp", "r2", "r3"}
     assert types.count("source") == 3 + 2  # the roots: three vehicles, primary ingot and silicon
     assert manifest["sections"]["entries"]["lines"] == checkpoint.size
     assert manifest["keyId"] == header["platformKey"]["keyId"]
@@ -196,12 +197,9 @@ def test_the_footprint_inputs_are_the_upstream_closure_with_mass_balance_account
     from carbon.engine import compute
 
     params = carbon_services.parameters(book)
-    virgin = book.value("primary_aluminium", "global")
     for chain in ("physical", "mass_balance"):
-        whole = compute(sources, activities, method="cff", chain=chain, params=params, virgin_per_kg=virgin)
-        part = compute(
-            chosen_sources, chosen_activities, method="cff", chain=chain, params=params, virgin_per_kg=virgin
-        )
+        whole = compute(sources, activities, method="cff", chain=chain, params=params)
+        part = compute(chosen_sources, chosen_activities, method="cff", chain=chain, params=params)
         assert part[melt] == whole[melt]
     assert len(chosen_activities) < len(activities)
     assert not {s.node for s in chosen_sources} & {loop.obj(p).pk for p in loop.packs}

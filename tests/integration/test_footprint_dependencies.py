@@ -122,6 +122,31 @@ def test_a_superseded_factor_recomputes_only_the_nodes_that_used_it_and_their_do
     assert not DirtyNode.objects.exists()
 
 
+def test_a_materials_cff_parameter_marks_only_what_is_made_of_that_material(loop):
+    # when: cobalt's E_v gets a new version (no worker runs: the marks stay to be read)
+    services.factor_add(code="cff_e_virgin", region="cobalt", value=Decimal("31"), unit="kg/kg", source="test")
+
+    # then: nothing in the aluminium loop is made of cobalt
+    assert not DirtyNode.objects.exists()
+
+    # when: aluminium's R2 gets a new version, 0.8
+    services.factor_add(code="cff_r2", region="aluminium", value=Decimal("0.8"), unit="dimensionless", source="test")
+
+    # then: the melt (the remelting substitutes its scrap), its 10 trays and the run-around scrap
+    dirty = set(DirtyNode.objects.values_list("node__identifier", flat=True))
+    assert dirty == {loop.melt, loop.run_around, *loop.trays}
+    assert len(dirty) == 1 + 10 + 1
+
+    # when: the worker refreshes them
+    services.footprints_refresh()
+
+    # then: a tray's own end of life is (1 - A) R2 (E_recyclingEoL - E*_v Qs_out/Qp) + (1 - R2) E_D
+    tray = FootprintResult.objects.get(node__identifier=loop.trays[0], method="cff", chain="physical")
+    assert tray.per_kg["end_of_life_and_recycling"] == pytest.approx(0.8 * 0.8 * (0.6 - 16.7) + 0.2 * 0.01, rel=REL)
+    assert "cff_r2:aluminium:v2" in tray.factors
+    assert not DirtyNode.objects.exists()
+
+
 def test_a_worker_that_was_down_finds_the_dirty_nodes_later(loop):
     # given: a new version committed while no worker ran (the nudge never came)
     services.factor_add(code="road_freight", value=Decimal("0.1"), unit="kg/(t*km)", source="test: newer")
@@ -152,7 +177,9 @@ FACTOR_CHANGES = st.one_of(
                 ("electricity_grid", "DE", "kg/kWh"),
                 ("natural_gas_combustion", "", "kg/m**3"),
                 ("road_freight", "", "kg/(t*km)"),
-                ("cff_a", "metals", "dimensionless"),
+                ("cff_a", "aluminium", "dimensionless"),
+                ("cff_e_virgin", "aluminium", "kg/kg"),
+                ("cff_r2", "aluminium", "dimensionless"),
                 ("secondary_aluminium", "", "kg/kg"),
                 ("primary_aluminium", "global", "kg/kg"),
             ]

@@ -60,10 +60,16 @@ def test_a_trays_cut_off_footprint_matches_the_hand_computation(loop):
 def test_every_method_and_chain_is_computed_and_cff_with_a_one_is_cut_off(loop):
     methods = set(FootprintResult.objects.filter(node__identifier=loop.trays[0]).values_list("method", "chain"))
     assert methods == {(m, c) for m in ("cut_off", "allocation", "cff") for c in ("physical", "mass_balance")}
-    # with A = 0.2, recycled content earns less credit than under cut-off
-    assert result(loop.trays[0], "cff").total_per_kg > result(loop.trays[0]).total_per_kg
+    # with A = 0.2, recycled content earns less credit than under cut-off up to the part's own
+    # end of life, where the CFF credits the aluminium recycled after it (R2 > 0)
+    cff, cut_off = result(loop.trays[0], "cff"), result(loop.trays[0])
+    end = "end_of_life_and_recycling"
+    assert cff.total_per_kg - cff.per_kg[end] > cut_off.total_per_kg
+    assert cff.per_kg[end] < 0
 
-    services.factor_add(code="cff_a", region="metals", value=1, unit="dimensionless", source="test: A = 1")
+    # A = 1 and no disposal burden: the CFF is cut-off
+    services.factor_add(code="cff_a", region="aluminium", value=1, unit="dimensionless", source="test: A = 1")
+    services.factor_add(code="cff_e_d", region="aluminium", value=0, unit="kg/kg", source="test: E_D = 0")
     services.footprints_recompute()
 
     assert result(loop.trays[0], "cff").total_per_kg == pytest.approx(result(loop.trays[0]).total_per_kg, rel=REL)
@@ -329,18 +335,34 @@ def test_a_factor_in_another_unit_is_converted(loop):
     assert "electricity_grid:DE:v2" in result(loop.melt).factors
 
 
-def test_a_recycling_rate_gives_each_product_its_cff_end_of_life_credit(loop):
-    # given: evidence that 90 % of such trays are recycled at end of life (R2 = 0.9)
-    services.factor_add(code="cff_r2", value="0.9", unit="dimensionless", source="collection study")
+def test_a_trays_cff_footprint_matches_the_hand_computation(loop):
+    # The shipped aluminium parameters (carbon/data/factors.json, region "aluminium"): A = 0.2,
+    # E_v = E*_v = 16.7 (IAI global primary), E_recyclingEoL = 0.6, Qs_in/Qp = Qs_out/Qp = 1,
+    # R2 = 0.9, R3 = 0, B = 0, E_D = 0.01.
+    a, e_v, r2, e_rec_eol, e_d = 0.2, 16.7, 0.9, 0.6, 0.01
+    # Remelting: 167.6 kg post-consumer scrap (no burden: vehicles enter free, sorting recorded no
+    # energy), 500 kg hydro primary x 4.0, 40 kg silicon x 5.0 = 707.6 kg in, 690.6 kg melt.
+    # R1 = 167.6 / 707.6. The remelting's own 66 kWh x 0.380 + 52 m3 x 2.04: its R1 share
+    # processes recycled scrap and is E_recycled (times A), the rest stays whole.
+    r1 = 167.6 / 707.6
+    remelting = 66 * 0.380 + 52 * 2.04
+    melt_raw = (a * (0 + r1 * remelting) + 500 * 4.0 + 40 * 5.0 + (1 - r1) * remelting) / 690.6
+    # The virgin aluminium the scrap replaces: (1 - A) E_v Qs_in/Qp R1 per kg of melt.
+    melt_raw += (1 - a) * e_v * 1.0 * r1
+    haul = 0.6906 * 35 * 0.08
+    # Die-casting spreads the 690.6 kg melt's burden over the 610 kg out and adds the tray's own
+    # end of life: (1 - A) R2 (E_recyclingEoL - E*_v Qs_out/Qp) + (1 - R2 - R3) E_D.
+    end_of_life = (1 - a) * r2 * (e_rec_eol - e_v * 1.0) + (1 - r2 - 0) * e_d
 
-    # when
-    services.footprints_recompute()
-
-    # then: (1 - A) R2 (E_rec,EoL - E*v Qs/Qp) + (1 - R2) E_D, with A = 0.2, E_rec,EoL = 0.6
-    # (secondary aluminium), E*v = 16.7 (global primary), Qs/Qp = 1 and no E_D registered
-    credit = (1 - 0.2) * 0.9 * (0.6 - 16.7 * 1.0)
     tray = result(loop.trays[0], method="cff")
-    assert tray.per_kg["end_of_life_and_recycling"] == pytest.approx(credit, rel=REL)
+
+    assert result(loop.melt, method="cff").per_kg["raw_material_acquisition"] == pytest.approx(melt_raw, rel=REL)
+    assert tray.per_kg["raw_material_acquisition"] == pytest.approx(melt_raw * 690.6 / 610, rel=REL)
+    assert tray.per_kg["distribution"] == pytest.approx(haul / 610, rel=REL)
+    assert tray.per_kg["end_of_life_and_recycling"] == pytest.approx(end_of_life, rel=REL)
+    assert tray.per_kg["end_of_life_and_recycling"] < 0
+    assert {"cff_r2:aluminium:v1", "cff_e_virgin:aluminium:v1", "cff_a:aluminium:v1"} <= set(tray.factors)
+    assert not {f for f in tray.factors if f.split(":")[1] in {"cobalt", "nickel", "lithium"}}
     # the run-around scrap is no product: it carries no end of life of its own
     assert result(loop.run_around, method="cff").per_kg["end_of_life_and_recycling"] == 0
     assert result(loop.trays[0], method="cut_off").per_kg["end_of_life_and_recycling"] == 0

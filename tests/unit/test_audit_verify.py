@@ -11,7 +11,7 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from carbon.engine import CarbonError, Parameters, Source, compute
+from carbon.engine import CarbonError, Material, Parameters, Source, compute
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, RAW_MATERIAL, Activity, Footprint, Shares
 from carbon.engine.serial import (
     activity_from_json,
@@ -55,10 +55,18 @@ ACTIVITIES = [
         substitutes=True,
         products=frozenset({3}),
         claim_limit=0.5,
+        materials=((3, "aluminium", 1.0), (5, "cobalt", 0.2)),
     ),
     Activity(seq=6, inputs=((3, 160.0),), outputs=((3, 160.0),), burdens={RAW_MATERIAL: 0.7}, flows=((3, 3, 160.0),)),
 ]
-PARAMS = Parameters(a=0.2, qs_in_over_qp=1.0, r2=0.1, erec_eol_per_kg=0.3, ed_per_kg=0.05)
+PARAMS = Parameters(
+    materials={
+        "aluminium": Material(
+            e_virgin_per_kg=8.6, e_virgin_star_per_kg=8.6, a=0.2, r2=0.1, erec_eol_per_kg=0.3, ed_per_kg=0.05
+        ),
+        "cobalt": Material(e_virgin_per_kg=30.0, a=0.2, r2=0.9, r3=0.05, e_er_per_kg=0.4, ed_per_kg=0.01),
+    }
+)
 
 
 def round_trip(value):  # type: ignore[no-untyped-def]
@@ -80,8 +88,8 @@ def test_inputs_survive_json_exactly_and_recompute_bit_for_bit():
     assert params == PARAMS
     for method in METHODS:
         for chain in CHAINS_OF_CUSTODY:
-            here = compute(SOURCES, ACTIVITIES, method=method, chain=chain, params=PARAMS, virgin_per_kg=8.6)
-            there = compute(sources, activities, method=method, chain=chain, params=params, virgin_per_kg=8.6)
+            here = compute(SOURCES, ACTIVITIES, method=method, chain=chain, params=PARAMS)
+            there = compute(sources, activities, method=method, chain=chain, params=params)
             assert here == there
             assert {n: footprint_from_json(round_trip(footprint_to_json(f))) for n, f in here.items()} == here
 
@@ -95,6 +103,8 @@ def test_inputs_survive_json_exactly_and_recompute_bit_for_bit():
         (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "flows": [[1, 2]]}, "not [source, target, kg]"),
         (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "inputs": [[1.5, 2]]}, "node is not an integer"),
         (parameters_from_json, {**parameters_to_json(PARAMS), "b": 0}, "unknown fields"),
+        (parameters_from_json, {"defaultMaterial": "al", "materials": {"al": {"a": 0.2}}}, "has no 'eVirginPerKg'"),
+        (activity_from_json, {**activity_to_json(ACTIVITIES[0]), "materials": [[3, "aluminium"]]}, "[node, material"),
         (footprint_from_json, {"perKg": {}}, "has no 'postConsumerByMake'"),
     ],
 )
@@ -179,12 +189,12 @@ def build_export(platform=None) -> list[dict]:  # type: ignore[no-untyped-def]
                 **header.as_json(),
             }
         )
-    lines.append({"type": "carbon", "parameters": parameters_to_json(PARAMS), "virginPerKg": 8.6})
+    lines.append({"type": "carbon", "parameters": parameters_to_json(PARAMS)})
     lines += [{"type": "source", **source_to_json(s)} for s in SOURCES]
     lines += [{"type": "activity", **activity_to_json(a)} for a in ACTIVITIES]
     for method in METHODS:
         for chain in CHAINS_OF_CUSTODY:
-            result = compute(SOURCES, ACTIVITIES, method=method, chain=chain, params=PARAMS, virgin_per_kg=8.6)[3]
+            result = compute(SOURCES, ACTIVITIES, method=method, chain=chain, params=PARAMS)[3]
             lines.append(
                 {
                     "type": "result",
@@ -268,6 +278,22 @@ def test_an_input_changed_under_its_results_is_caught_by_recomputation():
 
     assert {where for where, code in found(report) if code == "result_mismatch"} == {
         f"node 3 {m}/{c}" for m in METHODS for c in CHAINS_OF_CUSTODY
+    }
+
+
+def test_a_cff_parameter_changed_under_its_results_is_caught_by_recomputation():
+    # given: the export's E_v of aluminium is changed (the manifest is signed again, as a forger would)
+    platform = generate_private_key()
+    lines = build_export(platform)[:-1]
+    carbon = next(line for line in lines if line["type"] == "carbon")
+    carbon["parameters"]["materials"]["aluminium"]["eVirginPerKg"] = 9.0
+
+    # when
+    report = verify_export(as_stream(sign_manifest(lines, platform, 3)))
+
+    # then: the CFF results no longer recompute; the other methods do not read E_v
+    assert {where for where, code in found(report) if code == "result_mismatch"} == {
+        f"node 3 cff/{c}" for c in CHAINS_OF_CUSTODY
     }
 
 

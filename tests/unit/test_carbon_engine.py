@@ -20,6 +20,7 @@ from carbon.engine import (
     Activity,
     CarbonError,
     Footprint,
+    Material,
     Parameters,
     Shares,
     Source,
@@ -38,8 +39,15 @@ from carbon.engine.battery import (
 from carbon.engine.linear import Results
 
 REL = 1e-9
-PARAMS = Parameters(a=0.2, qs_in_over_qp=1.0)
 E_V = 16.0  # kg CO2e per kg of primary aluminium replaced (the CFF's E_v), a test value
+ALUMINIUM = Material(e_virgin_per_kg=E_V, a=0.2, qs_in_over_qp=1.0)
+PARAMS = Parameters(materials={"aluminium": ALUMINIUM})
+
+
+def aluminium(**changes):
+    """``PARAMS`` with aluminium's parameters changed."""
+    return Parameters(materials={"aluminium": dataclasses.replace(ALUMINIUM, **changes)})
+
 
 # The melt: 100 kg post-consumer scrap (0.2/kg of collection and sorting), 50 kg
 # pre-consumer scrap (0.1/kg own; 8.0/kg for the product that generated it), 30 kg
@@ -66,7 +74,7 @@ MELTING = Activity(
 
 
 def melt(method, chain=PHYSICAL, params=PARAMS):
-    return compute(SOURCES, [MELTING], method=method, chain=chain, params=params, virgin_per_kg=E_V, known=KNOWN)[MELT]
+    return compute(SOURCES, [MELTING], method=method, chain=chain, params=params, known=KNOWN)[MELT]
 
 
 def test_cut_off_melt():
@@ -91,15 +99,18 @@ def test_allocation_melt_charges_pre_consumer_scrap_with_its_generators_footprin
 def test_cff_melt_substitutes_recycled_inputs():
     result = melt(CFF)
 
-    a = 0.2
-    post = a * (100 * 0.2) + (1 - a) * E_V * 1.0 * 100
-    pre = a * (50 * 0.1) + (1 - a) * E_V * 1.0 * 50
-    expected = post + pre + 30 * 3.0 + 120 * 16.0 + 50
-    assert result.total_per_kg == pytest.approx(expected / 294, rel=REL)
+    # R1: 150 kg of the 300 kg in are wholly recycled (post- and pre-consumer scrap; the run-around
+    # scrap was remelted before). Their burdens and R1 of the remelting's own 50 kg CO2e are
+    # E_recycled, weighted by A; the virgin rest stays whole; (1 - A) E_v Qs_in/Qp R1 per kg is added.
+    a, r1 = 0.2, 150 / 300
+    recycled = a * (100 * 0.2 + 50 * 0.1 + r1 * 50)
+    virgin = 30 * 3.0 + 120 * 16.0 + (1 - r1) * 50
+    expected = (recycled + virgin) / 294 + (1 - a) * E_V * 1.0 * r1
+    assert result.total_per_kg == pytest.approx(expected, rel=REL)
 
 
 def test_cff_with_a_equal_to_one_is_cut_off():
-    assert melt(CFF, params=Parameters(a=1.0)).total_per_kg == pytest.approx(melt(CUT_OFF).total_per_kg, rel=REL)
+    assert melt(CFF, params=aluminium(a=1.0)).total_per_kg == pytest.approx(melt(CUT_OFF).total_per_kg, rel=REL)
 
 
 PART, RUN_AROUND_2 = 20, 21
@@ -126,12 +137,10 @@ def test_a_die_cast_part_and_its_run_around_scrap_carry_the_melts_footprint_and_
 
 
 def test_cff_adds_the_products_own_end_of_life_and_it_is_not_inherited():
-    params = Parameters(a=0.2, r2=0.9, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=0.05)
+    params = aluminium(r2=0.9, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=0.05)
     scrap_from_part = 30
     reuse = Activity(seq=300, inputs=((PART, 180),), outputs=((scrap_from_part, 180),))
-    results = compute(
-        SOURCES, [MELTING, CASTING, reuse], method=CFF, chain=PHYSICAL, params=params, virgin_per_kg=E_V, known=KNOWN
-    )
+    results = compute(SOURCES, [MELTING, CASTING, reuse], method=CFF, chain=PHYSICAL, params=params, known=KNOWN)
 
     eol = (1 - 0.2) * 0.9 * (0.5 - 16.0 * 1.0) + (1 - 0.9) * 0.05
     assert results[PART].per_kg[END_OF_LIFE] == pytest.approx(eol, rel=REL)
@@ -292,7 +301,7 @@ def graphs(draw):
 @given(graphs(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.sampled_from([PHYSICAL, MASS_BALANCE]))
 def test_shares_lie_in_zero_one_and_burden_is_conserved(graph, method, chain):
     sources, activities = graph
-    results = compute(sources, activities, method=method, chain=chain, params=PARAMS, virgin_per_kg=E_V)
+    results = compute(sources, activities, method=method, chain=chain, params=PARAMS)
 
     for footprint in results.values():
         assert -1e-9 <= footprint.shares.pre_consumer <= 1 + 1e-9
@@ -313,7 +322,7 @@ def test_shares_lie_in_zero_one_and_burden_is_conserved(graph, method, chain):
 def test_cff_with_a_one_equals_cut_off(graph):
     sources, activities = graph
     cut = compute(sources, activities, method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
-    cff = compute(sources, activities, method=CFF, chain=PHYSICAL, params=Parameters(a=1.0), virgin_per_kg=E_V)
+    cff = compute(sources, activities, method=CFF, chain=PHYSICAL, params=aluminium(a=1.0))
 
     for node, footprint in cut.items():
         assert math.isclose(cff[node].total_per_kg, footprint.total_per_kg, rel_tol=1e-9, abs_tol=1e-12)
@@ -323,11 +332,11 @@ def test_cff_with_a_one_equals_cut_off(graph):
 @given(graphs(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.data())
 def test_incremental_equals_full(graph, method, data):
     sources, activities = graph
-    full = compute(sources, activities, method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+    full = compute(sources, activities, method=method, chain=PHYSICAL, params=PARAMS)
     cut = data.draw(st.integers(0, len(activities)))
-    before = compute(sources, activities[:cut], method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+    before = compute(sources, activities[:cut], method=method, chain=PHYSICAL, params=PARAMS)
 
-    after = compute([], activities[cut:], method=method, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V, known=before)
+    after = compute([], activities[cut:], method=method, chain=PHYSICAL, params=PARAMS, known=before)
 
     for node, footprint in after.items():
         assert math.isclose(footprint.total_per_kg, full[node].total_per_kg, rel_tol=1e-9, abs_tol=1e-12)
@@ -341,13 +350,48 @@ def test_results_do_not_depend_on_the_order_activities_are_given_in(graph, rando
     shuffled = list(activities)
     random.shuffle(shuffled)
 
-    ordered = compute(sources, activities, method=CFF, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
-    given_shuffled = compute(sources, shuffled, method=CFF, chain=PHYSICAL, params=PARAMS, virgin_per_kg=E_V)
+    ordered = compute(sources, activities, method=CFF, chain=PHYSICAL, params=PARAMS)
+    given_shuffled = compute(sources, shuffled, method=CFF, chain=PHYSICAL, params=PARAMS)
 
     assert ordered == given_shuffled
 
 
 # --- the linear solution against the ledger-order walk -----------------------------------
+
+# Several materials with their own parameters (A differs too), and one without any (cut-off).
+LOOP_MATERIALS = ["aluminium", "cobalt", "nickel", "unobtainium"]
+LOOP_PARAMS = Parameters(
+    materials={
+        "aluminium": Material(
+            e_virgin_per_kg=E_V,
+            a=0.2,
+            qs_in_over_qp=0.9,
+            r2=0.3,
+            erec_eol_per_kg=0.5,
+            e_virgin_star_per_kg=16.0,
+            ed_per_kg=1.0,
+        ),
+        "cobalt": Material(
+            e_virgin_per_kg=30.0,
+            e_virgin_star_per_kg=28.0,
+            erec_eol_per_kg=3.0,
+            a=0.5,
+            b=0.1,
+            qs_in_over_qp=0.8,
+            qs_out_over_qp=0.7,
+            r2=0.6,
+            r3=0.1,
+            e_er_per_kg=0.4,
+            lhv_mj_per_kg=2.0,
+            x_er_heat=0.3,
+            x_er_elec=0.2,
+            e_se_heat_per_mj=0.07,
+            e_se_elec_per_mj=0.1,
+            ed_per_kg=0.02,
+        ),
+        "nickel": Material(e_virgin_per_kg=13.0, a=0.2),
+    }
+)
 
 
 @st.composite
@@ -422,6 +466,13 @@ def loops(draw):
         out_kg = sum(kg for _, kg in inputs) * 0.97 or 5.0
         count = draw(st.integers(1, 3))
         outputs = tuple((next_node + i, out_kg / count) for i in range(count))
+        named = draw(
+            st.lists(
+                st.tuples(st.integers(0, count - 1), st.sampled_from(LOOP_MATERIALS), st.sampled_from([1.0, 0.21])),
+                max_size=count,
+                unique_by=lambda named: named[0],
+            )
+        )
         next_node += count
         activities.append(
             Activity(
@@ -431,6 +482,7 @@ def loops(draw):
                 burdens=burdens,
                 substitutes=draw(st.booleans()),
                 products=frozenset(node for node, _ in outputs[: draw(st.integers(0, count))]),
+                materials=tuple((outputs[i][0], material, content) for i, material, content in named),
             )
         )
         available.update(outputs)
@@ -468,6 +520,7 @@ def spread(graph):
                 outputs=tuple((far(n), kg) for n, kg in a.outputs),
                 flows=tuple((far(x), far(y), kg) for x, y, kg in a.flows),
                 products=frozenset(far(n) for n in a.products),
+                materials=tuple((far(n), material, content) for n, material, content in a.materials),
             )
             for a in activities
         ],
@@ -479,8 +532,7 @@ def spread(graph):
 @given(loops(), st.sampled_from([CUT_OFF, ALLOCATION, CFF]), st.booleans())
 def test_the_linear_solution_equals_the_ledger_order_walk(graph, method, far_apart):
     sources, activities, known = spread(graph) if far_apart else graph
-    params = Parameters(a=0.2, qs_in_over_qp=0.9, r2=0.3, erec_eol_per_kg=0.5, e_virgin_star_per_kg=16.0, ed_per_kg=1.0)
-    arguments = dict(method=method, chain=PHYSICAL, params=params, virgin_per_kg=E_V, known=known)
+    arguments = dict(method=method, chain=PHYSICAL, params=LOOP_PARAMS, known=known)
 
     linear = compute(sources, activities, **arguments)
 
@@ -528,3 +580,91 @@ def test_the_linear_solution_names_the_first_unknown_input_and_an_empty_output()
     empty = Activity(seq=7, inputs=((POST, 1),), outputs=((20, 0.0),))
     with pytest.raises(CarbonError, match="outputs_empty: activity 7"):
         compute(SOURCES, [empty], method=CUT_OFF, chain=PHYSICAL, params=PARAMS)
+
+
+# --- the CFF by material ------------------------------------------------------------------
+
+# Black-mass refining: 100 kg black mass (post-consumer, 0.3 kg CO2e/kg of collection and
+# treatment) and 20 kg of a virgin reagent (2.0/kg), refined with 60 kg CO2e of process burden
+# into 40 kg cobalt sulphate (21% Co) and 50 kg nickel sulphate (22% Ni); 30 kg lost.
+BLACK_MASS, REAGENT, CO_SALT, NI_SALT = 31, 32, 33, 34
+REFINING_SOURCES = [
+    Source(BLACK_MASS, 100, "post_consumer", {RAW_MATERIAL: 0.3}),
+    Source(REAGENT, 20, "other", {RAW_MATERIAL: 2.0}),
+]
+REFINING = Activity(
+    seq=400,
+    inputs=((BLACK_MASS, 100), (REAGENT, 20)),
+    outputs=((CO_SALT, 40), (NI_SALT, 50)),
+    losses_kg=30,
+    burdens={RAW_MATERIAL: 60},
+    substitutes=True,
+    materials=((CO_SALT, "cobalt", 0.21), (NI_SALT, "nickel", 0.22)),
+)
+SALT_PARAMS = Parameters(
+    materials={"cobalt": Material(e_virgin_per_kg=30.0, a=0.2), "nickel": Material(e_virgin_per_kg=13.0, a=0.2)}
+)
+
+
+@pytest.mark.parametrize("solution", ["linear", "walk"])
+def test_each_salt_of_one_refining_replaces_virgin_metal_of_its_own(solution):
+    solve = compute if solution == "linear" else walk
+    results = solve(REFINING_SOURCES, [REFINING], method=CFF, chain=PHYSICAL, params=SALT_PARAMS)
+
+    # R1 = 100 / 120 of the inputs is wholly recycled. Shared by both salts, per kg of the 90 kg out:
+    # A x (the black mass's burden + R1 of the 60 kg CO2e of refining), the reagent and the rest
+    # of the refining whole.
+    a, r1 = 0.2, 100 / 120
+    shared = (a * (100 * 0.3 + r1 * 60) + 20 * 2.0 + (1 - r1) * 60) / 90
+    # Each salt adds (1 - A) E_v Qs_in/Qp x its metal content x R1, with its own metal's E_v.
+    cobalt = shared + (1 - a) * 30.0 * 1.0 * 0.21 * r1
+    nickel = shared + (1 - a) * 13.0 * 1.0 * 0.22 * r1
+    assert results[CO_SALT].total_per_kg == pytest.approx(cobalt, rel=REL)
+    assert results[NI_SALT].total_per_kg == pytest.approx(nickel, rel=REL)
+    assert results[CO_SALT].total_per_kg - results[NI_SALT].total_per_kg == pytest.approx(
+        (1 - a) * r1 * (30.0 * 0.21 - 13.0 * 0.22), rel=REL
+    )
+    assert results[CO_SALT].shares == results[NI_SALT].shares
+
+
+def test_a_salt_of_a_material_without_parameters_is_cut_off():
+    unknown = dataclasses.replace(REFINING, materials=((CO_SALT, "cobalt", 0.21), (NI_SALT, "unobtainium", 0.22)))
+
+    results = compute(REFINING_SOURCES, [unknown], method=CFF, chain=PHYSICAL, params=SALT_PARAMS)
+    cut_off = compute(REFINING_SOURCES, [unknown], method=CUT_OFF, chain=PHYSICAL, params=SALT_PARAMS)
+
+    assert results[NI_SALT].total_per_kg == pytest.approx(cut_off[NI_SALT].total_per_kg, rel=REL)
+    assert results[CO_SALT].total_per_kg != pytest.approx(cut_off[CO_SALT].total_per_kg, rel=REL)
+
+
+def test_a_products_end_of_life_has_all_three_terms_of_its_material():
+    copper = Material(
+        e_virgin_per_kg=5.0,
+        e_virgin_star_per_kg=4.0,
+        erec_eol_per_kg=0.8,
+        a=0.2,
+        b=0.1,
+        qs_out_over_qp=0.9,
+        r2=0.6,
+        r3=0.1,
+        e_er_per_kg=0.5,
+        lhv_mj_per_kg=2.0,
+        x_er_heat=0.3,
+        x_er_elec=0.2,
+        e_se_heat_per_mj=0.07,
+        e_se_elec_per_mj=0.1,
+        ed_per_kg=0.02,
+    )
+    params = Parameters(materials={"aluminium": ALUMINIUM, "copper": copper})
+    casting = dataclasses.replace(CASTING, materials=((PART, "copper", 0.5),))
+
+    results = compute(SOURCES, [MELTING, casting], method=CFF, chain=PHYSICAL, params=params, known=KNOWN)
+
+    recycling = (1 - 0.2) * 0.6 * (0.8 - 4.0 * 0.9)
+    recovery = (1 - 0.1) * 0.1 * (0.5 - 2.0 * 0.3 * 0.07 - 2.0 * 0.2 * 0.1)
+    disposal = (1 - 0.6 - 0.1) * 0.02
+    # The part is half copper by mass: its end of life is half the per-kg-of-copper figure.
+    assert results[PART].per_kg[END_OF_LIFE] == pytest.approx(0.5 * (recycling + recovery + disposal), rel=REL)
+    assert results[RUN_AROUND_2].per_kg[END_OF_LIFE] == 0
+    walked = walk(SOURCES, [MELTING, casting], method=CFF, chain=PHYSICAL, params=params, known=KNOWN)
+    assert_same(results, walked)
