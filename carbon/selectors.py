@@ -12,11 +12,14 @@ from django.db.models.functions import Cast, TruncWeek
 
 from carbon.engine import Footprint, Shares
 from carbon.engine.model import CUT_OFF, PHYSICAL
+from carbon.factors import canonical_value
+from carbon.graph import GENERATOR_DEFAULT
 from carbon.models import EmissionFactor, FootprintResult
 from carbon.models.factors import LOT_IN_REFERENCE
-from traceability.choices import ObjectKind, OrganisationRole
+from traceability.choices import ObjectKind, Operation, OrganisationRole, ScrapCategory
 from traceability.errors import ApplicationError
-from traceability.models import Organisation, TraceableObject
+from traceability.models import EventRecord, Organisation, TraceableObject
+from traceability.operations.material_receipt import GENERATOR_FOOTPRINT
 from traceability.selectors import MELT_KINDS
 from traceability.visibility import documents_readable_by, object_ids_visible_to, objects_visible_to, reads_all
 
@@ -74,6 +77,36 @@ def factor_references_seen_by(*, organisation: Organisation | None, references: 
         return match.group(0) if int(match.group(1)) in visible else "@lot"
 
     return [LOT_IN_REFERENCE.sub(seen, reference) for reference in references]
+
+
+@dataclass(frozen=True)
+class GeneratorFootprint:
+    """The footprint per kg of the product whose process generated a bought pre-consumer scrap lot,
+    which the allocation method charges the lot with, and where it came from: the supplier's
+    figure recorded with the receipt, or the registry's default (``factor``, the version used)."""
+
+    kg_per_kg: float
+    source: str  # "supplier" or "registry_default"
+    factor: str | None
+
+
+def generator_footprint_of(*, result: FootprintResult) -> GeneratorFootprint | None:
+    """What ``result`` charged its object as generator footprint; None unless the object is a
+    pre-consumer scrap lot that entered the loop by a material receipt."""
+    node = result.node
+    attributes = node.attributes or {}
+    if node.kind != ObjectKind.SCRAP_LOT or attributes.get("scrapCategory") != ScrapCategory.PRE_CONSUMER:
+        return None
+    if not EventRecord.objects.filter(entry_id=node.created_seq, operation=Operation.MATERIAL_RECEIPT).exists():
+        return None
+    stated = attributes.get(GENERATOR_FOOTPRINT)
+    if stated is not None:
+        return GeneratorFootprint(float(stated), "supplier", None)
+    prefix = f"{GENERATOR_DEFAULT}:"
+    reference = next((r for r in result.factors if r.startswith(prefix)), None)
+    version = int(reference.rsplit(":v", 1)[1]) if reference else None
+    factor = EmissionFactor.objects.filter(code=GENERATOR_DEFAULT, region="", lot__isnull=True, version=version).first()
+    return GeneratorFootprint(canonical_value(factor) if factor else 0.0, "registry_default", reference)
 
 
 def footprint_from_result(result: FootprintResult) -> Footprint:

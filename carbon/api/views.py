@@ -2,7 +2,7 @@
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +29,7 @@ class FootprintSerializer(serializers.ModelSerializer):
     ledgerSize = serializers.IntegerField(source="ledger_size")
     flags = serializers.SerializerMethodField()
     factors = serializers.SerializerMethodField()
+    generatorFootprint = serializers.SerializerMethodField()
 
     class Meta:
         model = FootprintResult
@@ -46,6 +47,7 @@ class FootprintSerializer(serializers.ModelSerializer):
             "factors",
             "ledgerSize",
             "flags",
+            "generatorFootprint",
         ]
 
     def get_factors(self, result: FootprintResult) -> list[str]:
@@ -63,6 +65,26 @@ class FootprintSerializer(serializers.ModelSerializer):
             # Generator and user account for the same scrap differently: carbon is counted twice or lost.
             flags.append(f"pre_consumer_method_mismatch: generator used {generator}, this result {result.method}")
         return flags
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "bought pre-consumer scrap only (null otherwise): the footprint of the product "
+            "whose process generated the scrap, which the allocation method charges it with; source "
+            "'supplier' (stated with the receipt) or 'registry_default' (factor: the version used)",
+            "properties": {
+                "kgPerKg": {"type": "number", "description": "kg CO2e per kg"},
+                "source": {"type": "string", "enum": ["supplier", "registry_default"]},
+                "factor": {"type": "string", "nullable": True},
+            },
+        }
+    )
+    def get_generatorFootprint(self, result: FootprintResult) -> dict[str, object] | None:
+        found = selectors.generator_footprint_of(result=result)
+        if found is None:
+            return None
+        return {"kgPerKg": found.kg_per_kg, "source": found.source, "factor": found.factor}
 
     def get_closedLoopShare(self, result: FootprintResult) -> float | None:
         """Share from end-of-life vehicles of the make the part is for (its ``oem`` attribute)."""
