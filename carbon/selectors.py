@@ -123,6 +123,34 @@ def footprint_from_result(result: FootprintResult) -> Footprint:
     )
 
 
+@dataclass(frozen=True)
+class RecycledShares:
+    """A result's recycled content as every reader is given it (the API, the console's pages, part
+    passports, the demo's summary): mass fractions of the object, unrounded."""
+
+    pre_consumer: float
+    post_consumer: float
+    # Pre- plus post-consumer, the engine's own sum (``Shares.recycled``): run-around scrap is none.
+    recycled: float
+    # Post-consumer from end-of-life vehicles of the make the object is for (its ``oem``); None without one.
+    closed_loop: float | None
+    post_consumer_by_make: dict[str, float]
+
+
+def recycled_shares_of(*, result: FootprintResult) -> RecycledShares:
+    """The one computation of a result's recycled, and closed-loop, shares."""
+    shares = footprint_from_result(result).shares
+    by_make = dict(shares.by_make)
+    make = (result.node.attributes or {}).get("oem")
+    return RecycledShares(
+        pre_consumer=shares.pre_consumer,
+        post_consumer=shares.post_consumer,
+        recycled=shares.recycled,
+        closed_loop=by_make.get(str(make), 0.0) if make else None,
+        post_consumer_by_make=by_make,
+    )
+
+
 def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
     """The stored results of these nodes by (method, chain): the known inputs of an incremental computation."""
     known: dict[tuple[str, str], dict[int, Footprint]] = {}
@@ -133,14 +161,16 @@ def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[i
 
 @dataclass(frozen=True)
 class WeekPoint:
-    week: date
-    recycled_share: float
-    footprint_per_kg: float
+    week: date  # the Monday of the week
+    kg: float  # mass of the melts and castings made that week
+    recycled_share: float  # mass-weighted recycled share (pre- plus post-consumer) of those
+    footprint_per_kg: float  # their kg CO2e over their kg
 
 
 def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
     """Per week of production: the mass-weighted recycled-content share and footprint per kg of the
-    melts and castings the organisation made (cut-off method, physical chain of custody)."""
+    melts and castings the organisation made (cut-off method, physical chain of custody). The
+    dashboard's plots and ``GET /api/v1/footprints/weekly`` both serve this."""
     results = FootprintResult.objects.filter(Q(node__kind__in=MELT_KINDS) | CASTINGS, method=CUT_OFF, chain=PHYSICAL)
     results = results.filter(documents_readable_by(organisation=organisation, recorder="node__created_by"))
     kg = Cast("node__initial_kg", FloatField())
@@ -155,7 +185,7 @@ def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
         .order_by("week")
     )
     return [
-        WeekPoint(row["week"].date(), row["recycled"] / row["mass"], row["footprint"] / row["mass"])
+        WeekPoint(row["week"].date(), row["mass"], row["recycled"] / row["mass"], row["footprint"] / row["mass"])
         for row in rows
         if row["mass"]
     ]
