@@ -151,6 +151,33 @@ def recycled_shares_of(*, result: FootprintResult) -> RecycledShares:
     )
 
 
+@dataclass(frozen=True)
+class WeightedShares:
+    """Recycled content of several objects together: each share weighted by the object's mass."""
+
+    objects: int
+    kg: float
+    pre_consumer: float
+    post_consumer: float
+    recycled: float
+
+
+def recycled_shares_weighted(*, nodes: QuerySet[TraceableObject], chain: str = PHYSICAL) -> WeightedShares | None:
+    """The mass-weighted shares of ``nodes`` (sum of share x kg over sum of kg) under ``chain``,
+    from their stored results as ``recycled_shares_of`` reads each; None when none is computed."""
+    results = FootprintResult.objects.filter(node__in=nodes, method=CUT_OFF, chain=chain).select_related("node")
+    count, total, pre, post, recycled = 0, 0.0, 0.0, 0.0, 0.0
+    for result in results.iterator(chunk_size=2000):
+        kg, shares = float(result.node.initial_kg), recycled_shares_of(result=result)
+        count, total = count + 1, total + kg
+        pre += shares.pre_consumer * kg
+        post += shares.post_consumer * kg
+        recycled += shares.recycled * kg
+    if not total:
+        return None
+    return WeightedShares(count, total, pre / total, post / total, recycled / total)
+
+
 def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
     """The stored results of these nodes by (method, chain): the known inputs of an incremental computation."""
     known: dict[tuple[str, str], dict[int, Footprint]] = {}
