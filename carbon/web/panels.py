@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
 from carbon.engine.model import METHODS, STAGES
-from carbon.selectors import recycled_shares_of
+from carbon.selectors import generator_footprint_of, recycled_shares_of
 from carbon.web import charts
 from traceability import figures
 from traceability.web.panels import LotPage
@@ -50,6 +50,8 @@ def footprint_panel(page: LotPage) -> str:
             (stage.replace("_", " "), [physical[m].per_kg.get(stage, 0.0) for m in methods]) for stage in STAGES
         ]
         context["totals"] = [(physical[m].total_per_kg, physical[m].total_kg) for m in methods]
+        if "allocation" in physical:
+            context["generator"] = generator_footprint_of(result=physical["allocation"])
     if by_chain:
         shares = {chain: recycled_shares_of(result=result) for chain, result in by_chain.items()}
         context["recycled_chart"] = charts.recycled_chart(

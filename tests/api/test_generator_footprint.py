@@ -4,11 +4,13 @@ the allocation method charges the scrap with; without it the registry's default 
 footprint says which was used. Anything else is refused with nothing stored."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon.services import footprints_catch_up
 from tests.factories import make_partner, make_site
-from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.models import EventRecord, LedgerEntry, Membership, TraceableObject
 
 pytestmark = pytest.mark.django_db
 REL = 1e-9
@@ -41,6 +43,16 @@ def footprints(client: APIClient, identifier: str) -> dict[str, dict]:
     return {result["method"]: result for result in served}
 
 
+def lot_page(identifier: str) -> str:
+    """The lot's page in the console, as a member of the organisation that received it."""
+    lot = TraceableObject.objects.get(identifier=identifier)
+    user = get_user_model().objects.create_user("melter", password="pw-for-tests-only")
+    Membership.objects.create(user=user, organisation=lot.created_by)
+    console = Client()
+    console.force_login(user)
+    return console.get(f"/app/lots/{lot.pk}/").content.decode()
+
+
 def test_the_suppliers_generator_footprint_is_charged_by_allocation_and_named_as_the_suppliers(remelter):
     client, site = remelter
 
@@ -58,6 +70,9 @@ def test_the_suppliers_generator_footprint_is_charged_by_allocation_and_named_as
     for result in results.values():
         assert result["generatorFootprint"] == {"kgPerKg": 7.5, "source": "supplier", "factor": None}
         assert not any(f.startswith("pre_consumer_generator:") for f in result["factors"])
+    # the lot's page says the same
+    page = lot_page(identifier)
+    assert "charges this pre-consumer scrap 7.5000 kg CO2e per kg" in page and "the supplier's figure" in page
 
 
 def test_without_the_suppliers_figure_the_registry_default_is_charged_and_its_version_named(remelter):
@@ -79,6 +94,8 @@ def test_without_the_suppliers_figure_the_registry_default_is_charged_and_its_ve
         "factor": "pre_consumer_generator:*:v1",
     }
     assert "pre_consumer_generator:*:v1" in allocation["factors"]
+    page = lot_page(identifier)
+    assert "8.0000 kg CO2e per kg" in page and "<code>pre_consumer_generator:*:v1</code>" in page
 
 
 def test_other_lots_have_no_generator_footprint(remelter):
