@@ -18,6 +18,11 @@ from carbon.factors import FactorBook
 from traceability.choices import Operation
 from traceability.models import EventRecord, MassFlow, TraceableObject
 from traceability.operations import epcis
+from traceability.operations.material_receipt import GENERATOR_FOOTPRINT
+
+# The registry's footprint of the product that generated bought pre-consumer scrap, for a lot
+# whose supplier states none (its ``GENERATOR_FOOTPRINT`` attribute).
+GENERATOR_DEFAULT = "pre_consumer_generator"
 
 ROOT_OPERATIONS = frozenset({Operation.VEHICLE_INTAKE, Operation.MATERIAL_RECEIPT})
 SUBSTITUTING = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
@@ -62,8 +67,8 @@ def root_source(obj: TraceableObject, book: FactorBook) -> Source:
     category = attributes.get("scrapCategory", "")
     own = bound if bound is not None else book.value("scrap_collection_sorting")
     if category == "pre_consumer":
-        generator = attributes.get("generatorFootprintKgPerKg")
-        generator_per_kg = float(generator) if generator is not None else book.value("pre_consumer_generator")
+        generator = attributes.get(GENERATOR_FOOTPRINT)
+        generator_per_kg = float(generator) if generator is not None else book.value(GENERATOR_DEFAULT)
         return Source(
             obj.pk,
             float(obj.initial_kg),

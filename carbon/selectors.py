@@ -12,11 +12,14 @@ from django.db.models.functions import Cast, TruncWeek
 
 from carbon.engine import Footprint, Shares
 from carbon.engine.model import CUT_OFF, PHYSICAL
+from carbon.factors import canonical_value
+from carbon.graph import GENERATOR_DEFAULT
 from carbon.models import EmissionFactor, FootprintResult
 from carbon.models.factors import LOT_IN_REFERENCE
-from traceability.choices import ObjectKind, OrganisationRole
+from traceability.choices import ObjectKind, Operation, OrganisationRole, ScrapCategory
 from traceability.errors import ApplicationError
-from traceability.models import Organisation, TraceableObject
+from traceability.models import EventRecord, Organisation, TraceableObject
+from traceability.operations.material_receipt import GENERATOR_FOOTPRINT
 from traceability.selectors import MELT_KINDS
 from traceability.visibility import documents_readable_by, object_ids_visible_to, objects_visible_to, reads_all
 
@@ -76,6 +79,36 @@ def factor_references_seen_by(*, organisation: Organisation | None, references: 
     return [LOT_IN_REFERENCE.sub(seen, reference) for reference in references]
 
 
+@dataclass(frozen=True)
+class GeneratorFootprint:
+    """The footprint per kg of the product whose process generated a bought pre-consumer scrap lot,
+    which the allocation method charges the lot with, and where it came from: the supplier's
+    figure recorded with the receipt, or the registry's default (``factor``, the version used)."""
+
+    kg_per_kg: float
+    source: str  # "supplier" or "registry_default"
+    factor: str | None
+
+
+def generator_footprint_of(*, result: FootprintResult) -> GeneratorFootprint | None:
+    """What ``result`` charged its object as generator footprint; None unless the object is a
+    pre-consumer scrap lot that entered the loop by a material receipt."""
+    node = result.node
+    attributes = node.attributes or {}
+    if node.kind != ObjectKind.SCRAP_LOT or attributes.get("scrapCategory") != ScrapCategory.PRE_CONSUMER:
+        return None
+    if not EventRecord.objects.filter(entry_id=node.created_seq, operation=Operation.MATERIAL_RECEIPT).exists():
+        return None
+    stated = attributes.get(GENERATOR_FOOTPRINT)
+    if stated is not None:
+        return GeneratorFootprint(float(stated), "supplier", None)
+    prefix = f"{GENERATOR_DEFAULT}:"
+    reference = next((r for r in result.factors if r.startswith(prefix)), None)
+    version = int(reference.rsplit(":v", 1)[1]) if reference else None
+    factor = EmissionFactor.objects.filter(code=GENERATOR_DEFAULT, region="", lot__isnull=True, version=version).first()
+    return GeneratorFootprint(canonical_value(factor) if factor else 0.0, "registry_default", reference)
+
+
 def footprint_from_result(result: FootprintResult) -> Footprint:
     """The engine's value of a stored result."""
     return Footprint(
@@ -90,6 +123,61 @@ def footprint_from_result(result: FootprintResult) -> Footprint:
     )
 
 
+@dataclass(frozen=True)
+class RecycledShares:
+    """A result's recycled content as every reader is given it (the API, the console's pages, part
+    passports, the demo's summary): mass fractions of the object, unrounded."""
+
+    pre_consumer: float
+    post_consumer: float
+    # Pre- plus post-consumer, the engine's own sum (``Shares.recycled``): run-around scrap is none.
+    recycled: float
+    # Post-consumer from end-of-life vehicles of the make the object is for (its ``oem``); None without one.
+    closed_loop: float | None
+    post_consumer_by_make: dict[str, float]
+
+
+def recycled_shares_of(*, result: FootprintResult) -> RecycledShares:
+    """The one computation of a result's recycled, and closed-loop, shares."""
+    shares = footprint_from_result(result).shares
+    by_make = dict(shares.by_make)
+    make = (result.node.attributes or {}).get("oem")
+    return RecycledShares(
+        pre_consumer=shares.pre_consumer,
+        post_consumer=shares.post_consumer,
+        recycled=shares.recycled,
+        closed_loop=by_make.get(str(make), 0.0) if make else None,
+        post_consumer_by_make=by_make,
+    )
+
+
+@dataclass(frozen=True)
+class WeightedShares:
+    """Recycled content of several objects together: each share weighted by the object's mass."""
+
+    objects: int
+    kg: float
+    pre_consumer: float
+    post_consumer: float
+    recycled: float
+
+
+def recycled_shares_weighted(*, nodes: QuerySet[TraceableObject], chain: str = PHYSICAL) -> WeightedShares | None:
+    """The mass-weighted shares of ``nodes`` (sum of share x kg over sum of kg) under ``chain``,
+    from their stored results as ``recycled_shares_of`` reads each; None when none is computed."""
+    results = FootprintResult.objects.filter(node__in=nodes, method=CUT_OFF, chain=chain).select_related("node")
+    count, total, pre, post, recycled = 0, 0.0, 0.0, 0.0, 0.0
+    for result in results.iterator(chunk_size=2000):
+        kg, shares = float(result.node.initial_kg), recycled_shares_of(result=result)
+        count, total = count + 1, total + kg
+        pre += shares.pre_consumer * kg
+        post += shares.post_consumer * kg
+        recycled += shares.recycled * kg
+    if not total:
+        return None
+    return WeightedShares(count, total, pre / total, post / total, recycled / total)
+
+
 def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
     """The stored results of these nodes by (method, chain): the known inputs of an incremental computation."""
     known: dict[tuple[str, str], dict[int, Footprint]] = {}
@@ -100,14 +188,16 @@ def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[i
 
 @dataclass(frozen=True)
 class WeekPoint:
-    week: date
-    recycled_share: float
-    footprint_per_kg: float
+    week: date  # the Monday of the week
+    kg: float  # mass of the melts and castings made that week
+    recycled_share: float  # mass-weighted recycled share (pre- plus post-consumer) of those
+    footprint_per_kg: float  # their kg CO2e over their kg
 
 
 def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
     """Per week of production: the mass-weighted recycled-content share and footprint per kg of the
-    melts and castings the organisation made (cut-off method, physical chain of custody)."""
+    melts and castings the organisation made (cut-off method, physical chain of custody). The
+    dashboard's plots and ``GET /api/v1/footprints/weekly`` both serve this."""
     results = FootprintResult.objects.filter(Q(node__kind__in=MELT_KINDS) | CASTINGS, method=CUT_OFF, chain=PHYSICAL)
     results = results.filter(documents_readable_by(organisation=organisation, recorder="node__created_by"))
     kg = Cast("node__initial_kg", FloatField())
@@ -122,7 +212,7 @@ def dashboard_series(*, organisation: Organisation) -> list[WeekPoint]:
         .order_by("week")
     )
     return [
-        WeekPoint(row["week"].date(), row["recycled"] / row["mass"], row["footprint"] / row["mass"])
+        WeekPoint(row["week"].date(), row["mass"], row["recycled"] / row["mass"], row["footprint"] / row["mass"])
         for row in rows
         if row["mass"]
     ]

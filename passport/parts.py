@@ -18,7 +18,7 @@ from django.core.cache import cache
 
 from carbon.engine.model import CHAINS_OF_CUSTODY, CUT_OFF, METHODS, PHYSICAL, STAGES
 from carbon.models import FootprintResult
-from carbon.selectors import factor_references_seen_by
+from carbon.selectors import factor_references_seen_by, recycled_shares_of
 from traceability import visibility
 from traceability.choices import ObjectKind, Operation
 from traceability.errors import ApplicationError
@@ -74,20 +74,22 @@ def _footprints(results: list[FootprintResult], reader: Organisation | None) -> 
     }
 
 
-def _recycled(results: list[FootprintResult], oem: str | None) -> dict[str, object]:
-    """Per chain of custody: pre-consumer, post-consumer and closed-loop shares (method does not change them)."""
+def _recycled(results: list[FootprintResult]) -> dict[str, object]:
+    """Per chain of custody: pre-consumer, post-consumer, recycled and closed-loop shares (method does
+    not change them), as ``carbon.selectors.recycled_shares_of`` gives them to the footprint API."""
     by_chain = {r.chain: r for r in results if r.method == CUT_OFF}
     shares = {}
     for chain in CHAINS_OF_CUSTODY:
         result = by_chain.get(chain)
         if result is None:
             continue
+        each = recycled_shares_of(result=result)
         shares[chain] = {
-            "preConsumer": _round(result.pre_consumer_share),
-            "postConsumer": _round(result.post_consumer_share),
-            "recycled": _round(result.pre_consumer_share + result.post_consumer_share),
-            "closedLoop": _round(result.post_consumer_by_make.get(oem, 0.0)) if oem else None,
-            "postConsumerByMake": {make: _round(v) for make, v in sorted(result.post_consumer_by_make.items())},
+            "preConsumer": _round(each.pre_consumer),
+            "postConsumer": _round(each.post_consumer),
+            "recycled": _round(each.recycled),
+            "closedLoop": _round(each.closed_loop) if each.closed_loop is not None else None,
+            "postConsumerByMake": {make: _round(v) for make, v in sorted(each.post_consumer_by_make.items())},
         }
     return shares
 
@@ -139,7 +141,7 @@ def part_passport(*, part: TraceableObject, reader: Organisation | None) -> dict
     """The part's passport as ``reader`` (None: the public) sees it."""
     detailed = may_see_sources(organisation=reader, part=part)
     attributes = part.attributes or {}
-    results = list(FootprintResult.objects.filter(node=part))
+    results = list(part.footprints.all())  # type: ignore[attr-defined]
     oem = attributes.get("oem")
     return {
         "part": part.identifier,
@@ -153,7 +155,7 @@ def part_passport(*, part: TraceableObject, reader: Organisation | None) -> dict
         "castAt": part.created_at.isoformat() if part.created_at else None,
         "ledgerSeq": part.created_seq,
         "footprint": _footprints(results, reader),
-        "recycledContent": _recycled(results, str(oem) if oem else None),
+        "recycledContent": _recycled(results),
         "provenance": _provenance(part, reader, detailed) if detailed else _provenance_cached(part),
         "computedAtLedgerSize": max((r.ledger_size for r in results), default=None),
     }

@@ -6,4 +6,5 @@ urlpatterns = [
     path("objects/<int:pk>/footprint", views.FootprintView.as_view(), name="object-footprint"),
     path("objects/<int:pk>/battery-footprint", views.BatteryFootprintView.as_view(), name="battery-footprint"),
     path("factors", views.FactorListView.as_view(), name="factor-list"),
+    path("footprints/weekly", views.WeeklySeriesView.as_view(), name="footprint-weekly"),
 ]

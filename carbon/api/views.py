@@ -2,7 +2,7 @@
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,14 +21,18 @@ class FootprintSerializer(serializers.ModelSerializer):
     perKg = serializers.JSONField(source="per_kg", help_text="kg CO2e per kg, by lifecycle stage")
     totalPerKg = serializers.FloatField(source="total_per_kg")
     totalKg = serializers.FloatField(source="total_kg")
-    preConsumerShare = serializers.FloatField(source="pre_consumer_share")
-    postConsumerShare = serializers.FloatField(source="post_consumer_share")
+    preConsumerShare = serializers.SerializerMethodField(help_text="mass fraction of pre-consumer scrap")
+    postConsumerShare = serializers.SerializerMethodField(help_text="mass fraction of post-consumer scrap")
+    recycledShare = serializers.SerializerMethodField(
+        help_text="recycled content: pre- plus post-consumer (run-around scrap is none, ISO 14021)"
+    )
     closedLoopShare = serializers.SerializerMethodField()
-    postConsumerByMake = serializers.JSONField(source="post_consumer_by_make")
+    postConsumerByMake = serializers.SerializerMethodField(help_text="post-consumer fraction by vehicle make")
     primaryDataShare = serializers.FloatField(source="primary_data_share")
     ledgerSize = serializers.IntegerField(source="ledger_size")
     flags = serializers.SerializerMethodField()
     factors = serializers.SerializerMethodField()
+    generatorFootprint = serializers.SerializerMethodField()
 
     class Meta:
         model = FootprintResult
@@ -40,12 +44,14 @@ class FootprintSerializer(serializers.ModelSerializer):
             "totalKg",
             "preConsumerShare",
             "postConsumerShare",
+            "recycledShare",
             "closedLoopShare",
             "postConsumerByMake",
             "primaryDataShare",
             "factors",
             "ledgerSize",
             "flags",
+            "generatorFootprint",
         ]
 
     def get_factors(self, result: FootprintResult) -> list[str]:
@@ -64,10 +70,42 @@ class FootprintSerializer(serializers.ModelSerializer):
             flags.append(f"pre_consumer_method_mismatch: generator used {generator}, this result {result.method}")
         return flags
 
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "bought pre-consumer scrap only (null otherwise): the footprint of the product "
+            "whose process generated the scrap, which the allocation method charges it with; source "
+            "'supplier' (stated with the receipt) or 'registry_default' (factor: the version used)",
+            "properties": {
+                "kgPerKg": {"type": "number", "description": "kg CO2e per kg"},
+                "source": {"type": "string", "enum": ["supplier", "registry_default"]},
+                "factor": {"type": "string", "nullable": True},
+            },
+        }
+    )
+    def get_generatorFootprint(self, result: FootprintResult) -> dict[str, object] | None:
+        found = selectors.generator_footprint_of(result=result)
+        if found is None:
+            return None
+        return {"kgPerKg": found.kg_per_kg, "source": found.source, "factor": found.factor}
+
+    def get_preConsumerShare(self, result: FootprintResult) -> float:
+        return selectors.recycled_shares_of(result=result).pre_consumer
+
+    def get_postConsumerShare(self, result: FootprintResult) -> float:
+        return selectors.recycled_shares_of(result=result).post_consumer
+
+    def get_recycledShare(self, result: FootprintResult) -> float:
+        return selectors.recycled_shares_of(result=result).recycled
+
     def get_closedLoopShare(self, result: FootprintResult) -> float | None:
         """Share from end-of-life vehicles of the make the part is for (its ``oem`` attribute)."""
-        make = (result.node.attributes or {}).get("oem")
-        return result.post_consumer_by_make.get(make, 0.0) if make else None
+        return selectors.recycled_shares_of(result=result).closed_loop
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"}})
+    def get_postConsumerByMake(self, result: FootprintResult) -> dict[str, float]:
+        return selectors.recycled_shares_of(result=result).post_consumer_by_make
 
 
 class FootprintView(APIView):
@@ -196,3 +234,26 @@ class BatteryFootprintView(APIView):
             raise ApplicationError("method_unknown", f"method in {METHODS}")
         category = request.query_params.get("vehicle_category", "M1")
         return Response(services.battery_footprint(battery=battery, method=method, vehicle_category=category))
+
+
+class WeekPointSerializer(serializers.Serializer):
+    week = serializers.DateField(help_text="the Monday of the week (UTC)")
+    kg = serializers.FloatField(help_text="mass of the melts and castings made that week")
+    recycledShare = serializers.FloatField(
+        source="recycled_share", help_text="their mass-weighted recycled share (pre- plus post-consumer)"
+    )
+    footprintPerKg = serializers.FloatField(source="footprint_per_kg", help_text="their kg CO2e per kg (cut-off)")
+
+
+class WeeklySeriesView(APIView):
+    @extend_schema(
+        responses=WeekPointSerializer(many=True),
+        summary="Per week: recycled share and footprint per kg of the melts and castings you made "
+        "(cut-off, physical chain of custody), the series the console's dashboard plots",
+    )
+    def get(self, request: Request) -> Response:
+        organisation = request_organisation(request)
+        if organisation is None:  # IsOrganisationMember lets none through; the type does not know it
+            raise ApplicationError("not_a_member", "sign in as a member of an organisation", status=403)
+        series = selectors.dashboard_series(organisation=organisation)
+        return Response(WeekPointSerializer(series, many=True).data)

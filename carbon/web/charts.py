@@ -6,9 +6,11 @@ Every text is escaped; every number is formatted here, never taken as markup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+
+from traceability.figures import percent_of
 
 WIDTH = 560
 LABEL_WIDTH = 190
@@ -33,9 +35,12 @@ def _frame(height: int, title: str, body: list[str]) -> str:
     )
 
 
-def bar_chart(rows: Sequence[tuple[str, float]], *, unit: str, title: str) -> str:
+def bar_chart(
+    rows: Sequence[tuple[str, float]], *, unit: str, title: str, value_format: Callable[[float], str] = _number
+) -> str:
     """Horizontal bars, one per row, scaled to the largest absolute value; negative values (credits)
-    are drawn from the same origin in a lighter tone."""
+    are drawn from the same origin in a lighter tone. Each bar's label and tooltip write its value
+    with ``value_format`` (a rule of ``traceability.figures`` where the figure is the API's)."""
     plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     largest = max((abs(value) for _, value in rows), default=0.0) or 1.0
     body = []
@@ -47,9 +52,9 @@ def bar_chart(rows: Sequence[tuple[str, float]], *, unit: str, title: str) -> st
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 13}" text-anchor="end" fill="{COLOURS["text"]}">'
             f"{escape(label)}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{COLOURS["bar"]}"'
-            f"{opacity}><title>{escape(label)}: {value:.6g} {escape(unit)}</title></rect>"
-            f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 13}" fill="{COLOURS["text"]}">'
-            f"{escape(_number(value))} {escape(unit)}</text>"
+            f"{opacity}><title>{escape(label)}: {escape(value_format(value))} {escape(unit)}</title></rect>"
+            f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{y + 13}" fill="{COLOURS["text"]}" class="value">'
+            f"{escape(value_format(value))} {escape(unit)}</text>"
         )
     height = 20 + len(rows) * ROW_HEIGHT
     body.append(f'<line x1="{LABEL_WIDTH}" y1="6" x2="{LABEL_WIDTH}" y2="{height - 6}" stroke="{COLOURS["axis"]}"/>')
@@ -64,10 +69,14 @@ class RecycledBar:
     pre_consumer_pct: float
     post_consumer_pct: float
     minimums_pct: Mapping[str, float]  # by the year the minimum applies from
+    # The recycled share as the API serves it, where it does; else pre- plus post-consumer.
+    recycled_pct: float | None = None
 
 
 def recycled_chart(bars: Sequence[RecycledBar], *, title: str) -> str:
-    """Stacked bars (pre-consumer, post-consumer) on a 0-100 % scale, with a tick for each minimum."""
+    """Stacked bars (pre-consumer, post-consumer) on a 0-100 % scale, with a tick for each minimum;
+    the label is the recycled share, pre- plus post-consumer summed before rounding
+    (``traceability.figures.percent_of``, as every share on a page)."""
     plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     years = sorted({year for bar in bars for year in bar.minimums_pct})
     body = []
@@ -75,16 +84,17 @@ def recycled_chart(bars: Sequence[RecycledBar], *, title: str) -> str:
         y = 10 + index * ROW_HEIGHT
         pre = plot * min(max(bar.pre_consumer_pct, 0.0), 100.0) / 100
         post = plot * min(max(bar.post_consumer_pct, 0.0), 100.0 - min(bar.pre_consumer_pct, 100.0)) / 100
-        total = bar.pre_consumer_pct + bar.post_consumer_pct
+        total = bar.recycled_pct if bar.recycled_pct is not None else bar.pre_consumer_pct + bar.post_consumer_pct
         body.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 13}" text-anchor="end" fill="{COLOURS["text"]}">'
             f"{escape(bar.material)}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{plot}" height="{BAR_HEIGHT}" fill="#eef2f5"/>'
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{pre:.1f}" height="{BAR_HEIGHT}" fill="{COLOURS["pre"]}">'
-            f"<title>pre-consumer {bar.pre_consumer_pct:.4g} %</title></rect>"
+            f"<title>pre-consumer {percent_of(bar.pre_consumer_pct)}</title></rect>"
             f'<rect x="{LABEL_WIDTH + pre:.1f}" y="{y}" width="{post:.1f}" height="{BAR_HEIGHT}" '
-            f'fill="{COLOURS["post"]}"><title>post-consumer {bar.post_consumer_pct:.4g} %</title></rect>'
-            f'<text x="{LABEL_WIDTH + plot + 6}" y="{y + 13}" fill="{COLOURS["text"]}">{total:.3g} %</text>'
+            f'fill="{COLOURS["post"]}"><title>post-consumer {percent_of(bar.post_consumer_pct)}</title></rect>'
+            f'<text x="{LABEL_WIDTH + plot + 6}" y="{y + 13}" fill="{COLOURS["text"]}" class="recycled">'
+            f"{percent_of(total)}</text>"
         )
         for year_index, year in enumerate(years):
             if year not in bar.minimums_pct:
@@ -93,7 +103,8 @@ def recycled_chart(bars: Sequence[RecycledBar], *, title: str) -> str:
             colour = THRESHOLD_COLOURS[year_index % len(THRESHOLD_COLOURS)]
             body.append(
                 f'<line x1="{x:.1f}" y1="{y - 3}" x2="{x:.1f}" y2="{y + BAR_HEIGHT + 3}" stroke="{colour}" '
-                f'stroke-width="2"><title>minimum from {escape(year)}: {bar.minimums_pct[year]:.4g} %</title></line>'
+                f'stroke-width="2"><title>minimum from {escape(year)}: {percent_of(bar.minimums_pct[year])}'
+                f"</title></line>"
             )
     legend_y = 22 + len(bars) * ROW_HEIGHT
     legend = [("pre-consumer", COLOURS["pre"]), ("post-consumer", COLOURS["post"])] + [

@@ -6,7 +6,9 @@ from django.template.loader import render_to_string
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
 from carbon.engine.model import METHODS, STAGES
+from carbon.selectors import generator_footprint_of, recycled_shares_of
 from carbon.web import charts
+from traceability import figures
 from traceability.web.panels import LotPage
 
 # Chart labels: short enough for the chart's label column.
@@ -41,33 +43,31 @@ def footprint_panel(page: LotPage) -> str:
             or [(METHOD_NAMES.get(m, m), physical[m].total_per_kg) for m in methods],
             unit="kg CO2e/kg",
             title="Carbon footprint per kg, by method and lifecycle stage",
+            value_format=figures.intensity,
         )
         context["methods"] = [METHOD_NAMES.get(m, m) for m in methods]
         context["stages"] = [
             (stage.replace("_", " "), [physical[m].per_kg.get(stage, 0.0) for m in methods]) for stage in STAGES
         ]
         context["totals"] = [(physical[m].total_per_kg, physical[m].total_kg) for m in methods]
+        if "allocation" in physical:
+            context["generator"] = generator_footprint_of(result=physical["allocation"])
     if by_chain:
+        shares = {chain: recycled_shares_of(result=result) for chain, result in by_chain.items()}
         context["recycled_chart"] = charts.recycled_chart(
             [
                 charts.RecycledBar(
                     material=CHAIN_NAMES.get(chain, chain),
-                    pre_consumer_pct=result.pre_consumer_share * 100,
-                    post_consumer_pct=result.post_consumer_share * 100,
+                    pre_consumer_pct=each.pre_consumer * 100,
+                    post_consumer_pct=each.post_consumer * 100,
                     minimums_pct={},
+                    recycled_pct=each.recycled * 100,
                 )
-                for chain, result in by_chain.items()
+                for chain, each in shares.items()
             ],
             title="Recycled content by chain of custody",
         )
         context["recycled"] = [
-            (
-                CHAIN_NAMES.get(chain, chain),
-                r.pre_consumer_share,
-                r.post_consumer_share,
-                r.pre_consumer_share + r.post_consumer_share,
-                r.pending_recycled,
-            )
-            for chain, r in by_chain.items()
+            (CHAIN_NAMES.get(chain, chain), each, by_chain[chain].pending_recycled) for chain, each in shares.items()
         ]
     return render_to_string("web/_footprint_panel.html", context, request=page.request)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from carbon.selectors import dashboard_series
+from traceability import figures
 from traceability.models import Organisation
 from traceability.selectors import dashboard_counts
 from traceability.web import svg
@@ -26,12 +27,13 @@ def dashboard(request: HttpRequest, organisation: Organisation) -> HttpResponse:
             [svg.Series("recycled content", [(p.week, p.recycled_share * 100) for p in series])],
             title="Recycled-content share of melts and castings, by week",
             unit="%",
-            value_format="{:.1f}".format,
+            value_format=figures.percentage,
         )
         footprint_plot = svg.line_chart(
             [svg.Series("cut-off", [(p.week, p.footprint_per_kg) for p in series])],
             title="Carbon footprint of melts and castings, by week",
             unit="kg CO2e/kg",
+            value_format=figures.intensity,
         )
     return render(
         request,
@@ -48,6 +50,7 @@ def dashboard(request: HttpRequest, organisation: Organisation) -> HttpResponse:
                 for row in counts.scrap
             ],
             "castings": counts.castings,
+            "series": series,
             "recycled_plot": recycled_plot,
             "footprint_plot": footprint_plot,
             "forms": allowed_forms(organisation),

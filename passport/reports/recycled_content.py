@@ -36,7 +36,7 @@ from passport.choices import ARTICLE_8_METALS
 from traceability.choices import ObjectKind
 from traceability.models import TraceableObject
 
-from .report import CHUNK, NO, PCT, PREVIOUS_IDENTITY, YES, Column, Report, checked_year, met, target_set
+from .report import CHUNK, NO, PCT, PREVIOUS_IDENTITY, YES, Column, Report, checked_year, met, rounded, target_set
 
 # Art. 8(2)(a)-(d) order; Battery Pass 1.2.0 names the materials in full.
 MINIMUM_CODE = "recycled_content_minimum_"
@@ -153,14 +153,15 @@ def recycled_content_report(*, year: int | None = None) -> Report:
         }
         for metal in ARTICLE_8_METALS:
             count = model.containing.get(metal, 0)
-            pre = (model.pre[metal] / count).quantize(PCT) if count else None
-            post = (model.post[metal] / count).quantize(PCT) if count else None
+            pre = model.pre[metal] / count if count else None
+            post = model.post[metal] / count if count else None
+            # Summed, and compared with the minimum, before rounding.
             total = pre + post if pre is not None and post is not None else None
             minimum = minimums[applied].get(metal) if applied and count else None
             row |= {
-                f"{metal}_pre_pct": pre,
-                f"{metal}_post_pct": post,
-                f"{metal}_total_pct": total,
+                f"{metal}_pre_pct": rounded(pre),
+                f"{metal}_post_pct": rounded(post),
+                f"{metal}_total_pct": rounded(total),
                 f"{metal}_minimum_pct": minimum,
                 f"{metal}_met": met(total, minimum),
             }

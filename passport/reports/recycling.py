@@ -33,7 +33,7 @@ from traceability.choices import Operation
 from traceability.models import EventRecord, TraceableObject
 from traceability.operations.engine import metal_inputs
 
-from .report import CHUNK, KG, NO, PCT, YES, Column, Report, checked_year, met, pct, target_set
+from .report import CHUNK, KG, NO, PCT, YES, Column, Report, checked_year, met, percentage, rounded, target_set
 
 TARGETS_FILE = Path(__file__).resolve().parent.parent / "data" / "recycling_targets.json"
 # Annex XII Part C, points (a)-(e).
@@ -102,7 +102,7 @@ def recycling_report(*, year: int | None = None) -> Report:
     recovery_targets = [t for t in targets if t.measure == "material_recovery"]
     result = []
     for (_, event_year), recycler in sorted(recyclers.items(), key=lambda item: (item[1].slug, item[0][1])):
-        efficiency = pct(recycler.output_kg, recycler.input_kg)
+        efficiency = percentage(recycler.output_kg, recycler.input_kg)
         covering = [
             t
             for t in targets
@@ -118,7 +118,7 @@ def recycling_report(*, year: int | None = None) -> Report:
             "chemistries": ", ".join(sorted(recycler.chemistries)) or None,
             "input_kg": recycler.input_kg.quantize(KG),
             "output_kg": recycler.output_kg.quantize(KG),
-            "efficiency_pct": efficiency,
+            "efficiency_pct": rounded(efficiency),
             "efficiency_target_by": due.isoformat() if due else None,
             "efficiency_target_in_force": (YES if in_force else NO) if due else None,
             "efficiency_target_pct": efficiency_target,
@@ -129,7 +129,7 @@ def recycling_report(*, year: int | None = None) -> Report:
         for metal in RECOVERY_METALS:
             contained = recycler.contained.get(metal, Decimal(0))
             recovered = recycler.recovered.get(metal, Decimal(0))
-            recovery = pct(recovered, contained)
+            recovery = percentage(recovered, contained)
             target = next(
                 (t.target_pct for t in recovery_targets if t.material == metal and t.by == recovery_due), None
             )
@@ -137,7 +137,7 @@ def recycling_report(*, year: int | None = None) -> Report:
             row |= {
                 f"{metal}_contained_kg": contained.quantize(KG) if seen else None,
                 f"{metal}_recovered_kg": recovered.quantize(KG) if seen else None,
-                f"{metal}_recovery_pct": recovery,
+                f"{metal}_recovery_pct": rounded(recovery),
                 f"{metal}_target_pct": target if seen else None,
                 f"{metal}_met": met(recovery, target),
             }

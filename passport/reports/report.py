@@ -58,11 +58,19 @@ def target_set(dates: Iterable[date], year: int | None) -> tuple[date | None, bo
     return (in_force[-1], True) if in_force else (ordered[0], False)
 
 
-def pct(part: Decimal, whole: Decimal) -> Decimal | None:
-    return (part / whole * 100).quantize(PCT) if whole else None
+def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` in percent of ``whole``, unrounded: what a target is compared with."""
+    return part / whole * 100 if whole else None
+
+
+def rounded(value: Decimal | None) -> Decimal | None:
+    """A percentage as the report writes it (two decimals), from its unrounded value."""
+    return value.quantize(PCT) if value is not None else None
 
 
 def met(value: Decimal | None, target: Decimal | None) -> str | None:
+    """Whether the unrounded ``value`` reaches ``target``: 89.996 % does not meet 90 %, though it
+    is written 90.00."""
     if value is None or target is None:
         return None
     return YES if value >= target else NO

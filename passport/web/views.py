@@ -38,6 +38,7 @@ from passport.qr import qr_code
 from passport.schemas import ASPECTS
 from passport.tiers import tier_rank
 from passport.verify.format import MEDIA_TYPE
+from traceability import figures
 from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
@@ -103,7 +104,8 @@ def footprint_chart(document: dict[str, object]) -> str | None:
         if isinstance(stage, dict) and isinstance(stage.get("carbonFootprint"), int | float)
         for name in [str(stage.get("lifecycleStage", ""))]
     ]
-    return charts.bar_chart(rows, unit="kg CO2e/kWh", title="Carbon footprint by lifecycle stage") if rows else None
+    title = "Carbon footprint by lifecycle stage"
+    return charts.bar_chart(rows, unit="kg CO2e/kWh", title=title, value_format=figures.intensity) if rows else None
 
 
 def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
@@ -218,6 +220,7 @@ class PartPassportView(APIView):
                     [(METHOD_NAMES.get(m, m), float(f["totalPerKg"])) for m, f in footprint.items()],  # type: ignore[arg-type]
                     unit="kg CO2e/kg",
                     title="Carbon footprint per kg, by method",
+                    value_format=figures.intensity,
                 )
                 if footprint
                 else None,
@@ -226,6 +229,7 @@ class PartPassportView(APIView):
                     for stage in STAGES
                 ],
                 "methods": [METHOD_NAMES.get(m, m) for m in footprint],
+                "totals": [(f["totalPerKg"], f["totalKg"]) for f in footprint.values()],
                 "recycled_chart": charts.recycled_chart(
                     [
                         charts.RecycledBar(
@@ -233,6 +237,7 @@ class PartPassportView(APIView):
                             pre_consumer_pct=shares["preConsumer"] * 100,
                             post_consumer_pct=shares["postConsumer"] * 100,
                             minimums_pct={},
+                            recycled_pct=shares["recycled"] * 100,
                         )
                         for chain, shares in recycled.items()
                     ],

@@ -92,6 +92,7 @@ ROUTES = {
     "api/v1/objects/<int:pk>/genealogy": MEMBER,
     "api/v1/objects/<int:pk>/footprint": MEMBER,
     "api/v1/objects/<int:pk>/battery-footprint": MEMBER,
+    "api/v1/footprints/weekly": MEMBER,
     "api/v1/items": MEMBER,
     "api/v1/lots": MEMBER,
     "api/v1/events": MEMBER,

@@ -17,7 +17,9 @@ from openpyxl import load_workbook
 
 from passport import reports
 from tests.conftest import PROJECT_ROOT
-from tests.recycling import OTHER_GTIN, build_recycling
+from tests.factories import battery_code
+from tests.loop import at, build_loop
+from tests.recycling import OTHER_GTIN, _vehicle_with_pack, build_recycling, other_datasheet
 from traceability.errors import ApplicationError
 from traceability.operations import services as ops
 
@@ -85,6 +87,32 @@ def test_recycled_content_is_the_mean_per_model_plant_and_year_against_the_art_8
     )
     assert undeclared["minimums_of"] is None
     assert all(figures(undeclared, metal) == (None,) * 5 for metal in reports.ARTICLE_8_METALS)
+
+
+def test_a_total_is_summed_and_compared_with_its_minimum_before_rounding(db):
+    # given: three packs of one model whose means are not whole hundredths
+    loop = build_loop()
+    declared = [
+        [("Cobalt", 10.0, 8.0), ("Lithium", 3.0, 3.0)],
+        [("Cobalt", 10.0, 8.0), ("Lithium", 3.0, 3.0)],
+        [("Cobalt", 10.01, 8.01), ("Lithium", 3.0, 2.99)],
+    ]
+    for n, shares in enumerate(declared):
+        sheet = other_datasheet(
+            [{"recycledMaterial": m, "preConsumerShare": pre, "postConsumerShare": post} for m, pre, post in shares],
+            ["Cobalt", "Lithium"],
+        )
+        battery = ops.BatteryOut(battery_code(40 + n), "NMC", Decimal("80"), Decimal("400"), sheet)
+        _vehicle_with_pack(loop, 40 + n, battery, at(30 + 2 * n))
+
+    # when
+    other = by_manufacturer(reports.recycled_content_report())["TST"]
+
+    # then: Co pre 30.01 / 3 = 10.00333, post 24.01 / 3 = 8.00333, total 54.02 / 3 = 18.00667: 18.01
+    # (the rounded parts would add up to 18.00)
+    assert figures(other, "Co") == (d("10.00"), d("8.00"), d("18.01"), d("16.00"), "yes")
+    # Li pre 3, post 8.99 / 3 = 2.99667, total 5.99667: written 6.00, and short of the 6 % minimum
+    assert figures(other, "Li") == (d("3.00"), d("3.00"), d("6.00"), d("6.00"), "no")
 
 
 def test_a_repurposed_pack_is_not_counted_twice(world):

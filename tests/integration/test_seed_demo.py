@@ -6,9 +6,10 @@ from django.core.management import call_command
 
 from carbon.models import FootprintResult
 from carbon.services import battery_footprint
-from traceability.choices import ObjectKind, ObjectStatus, ScrapCategory
+from traceability.choices import ObjectKind, ObjectStatus, OrganisationRole, ScrapCategory
 from traceability.genealogy import genealogy
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
+from traceability.selectors import MELT_KINDS
 from traceability.verification import verify_ledger
 from traceability.visibility import is_platform_operator
 
@@ -127,3 +128,41 @@ def test_the_demo_prints_an_operator_login_and_its_members_are_not_operators(dem
     members = [user for name, user in users.items() if name not in {"operator", "admin"}]
     assert len(members) == 5 and all(user.is_staff for user in members)
     assert not any(is_platform_operator(user) for user in members)
+
+
+def test_the_summary_prints_the_recycled_content_of_the_melts_and_parts_as_the_engine_computed_it(
+    settings, tmp_path, capsys, django_capture_on_commit_callbacks
+):
+    # given: the demo with its footprints computed (the nudge after the load runs on commit)
+    settings.VAR_DIR = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", "--vehicles", "12")
+    capsys.readouterr()
+
+    # when: the summary is printed again
+    call_command("seed_demo", "--vehicles", "12")
+    out = capsys.readouterr().out
+
+    # then: per group, the stored results' shares (physical custody, what the footprint API serves)
+    # weighted by mass: sum(share x kg) / sum(kg), each percentage to one decimal of the unrounded value
+    groups = {
+        "the remelter's melts": TraceableObject.objects.filter(
+            kind__in=MELT_KINDS, created_by__role=OrganisationRole.REMELTER
+        ),
+        "the die-cast parts": TraceableObject.objects.filter(
+            kind=ObjectKind.PART, created_by__role=OrganisationRole.DIE_CASTER
+        ),
+    }
+    assert "recycled content (the footprints' shares" in out and "post-consumer scrap in the melts" not in out
+    for name, nodes in groups.items():
+        results = FootprintResult.objects.filter(node__in=nodes, method="cut_off", chain="physical")
+        kg = {r.node_id: float(r.node.initial_kg) for r in results.select_related("node")}
+        total = sum(kg.values())
+        pre = sum(r.pre_consumer_share * kg[r.node_id] for r in results) / total
+        post = sum(r.post_consumer_share * kg[r.node_id] for r in results) / total
+        recycled = sum((r.pre_consumer_share + r.post_consumer_share) * kg[r.node_id] for r in results) / total
+        assert len(kg) == nodes.count() > 0
+        assert (
+            f"  {name} ({len(kg)}, {total:,.1f} kg): recycled {recycled * 100:.1f} % "
+            f"(pre-consumer {pre * 100:.1f} %, post-consumer {post * 100:.1f} %)"
+        ) in out.splitlines()

@@ -265,6 +265,7 @@ def test_every_form_renders_with_labels_for_its_fields(loop):
         "vehicle-intake",
         "dismantling",
         "battery-grading",
+        "material-receipt",
         "scrap-sorting",
         "remelting",
         "molten-transfer",
@@ -272,6 +273,35 @@ def test_every_form_renders_with_labels_for_its_fields(loop):
     ):
         html = loop.remelter_client.get(f"/app/record/{slug}/").content.decode()
         assert '<label for="id_site">' in html and '<label for="id_event_time">' in html, slug
+
+
+def test_a_receipt_of_pre_consumer_scrap_records_its_generator_footprint_and_refuses_it_for_other_scrap(loop):
+    form = {
+        "site": loop.remelt_site.pk,
+        "kind": ObjectKind.SCRAP_LOT,
+        "code": "NEW-7",
+        "mass_kg": "120",
+        "supplier": "Stamping plant",
+        "scrap_category": ScrapCategory.PRE_CONSUMER,
+        "generator_footprint": "7.25",
+    }
+    size = ledger_size()
+
+    refused = loop.remelter_client.post(
+        "/app/record/material-receipt/", {**form, "scrap_category": ScrapCategory.POST_CONSUMER}
+    )
+    negative = loop.remelter_client.post("/app/record/material-receipt/", {**form, "generator_footprint": "-1"})
+    unchanged = ledger_size()
+    recorded = loop.remelter_client.post("/app/record/material-receipt/", form)
+
+    # then: the rule is shown next to the field and nothing is stored; a pre-consumer lot keeps its figure
+    assert refused.status_code == 422 and negative.status_code == 422
+    assert "<code>generator_footprint_not_pre_consumer</code>" in refused.content.decode()
+    assert 'id="id_generator_footprint_error"' in negative.content.decode()
+    assert unchanged == size
+    lot = TraceableObject.objects.get(label="NEW-7")
+    assert recorded.status_code == 302 and recorded["Location"] == f"/app/lots/{lot.pk}/"
+    assert lot.attributes["generatorFootprintKgPerKg"] == 7.25
 
 
 def test_scrap_sorting_molten_transfer_and_die_casting_through_the_forms(loop):

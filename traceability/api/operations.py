@@ -193,15 +193,25 @@ class MaterialReceipt(Base):
         kind = serializers.ChoiceField(choices=[ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING, ObjectKind.SCRAP_LOT])
         supplier = serializers.CharField(max_length=200)
         scrapCategory = serializers.ChoiceField(choices=ScrapCategory.choices, required=False)
+        generatorFootprint = QuantityField(
+            "kg/kg",
+            mass=False,
+            required=False,
+            help_text="pre-consumer scrap only: the supplier's footprint of the product whose process generated "
+            "the scrap, kg CO2e per kg (e.g. '7.5 kg/kg'), which the allocation method charges the scrap with; "
+            "left out, the registry's pre_consumer_generator default applies",
+        )
 
     lots = Lot(many=True, allow_empty=False)
 
     def to_input(self, d: dict) -> material_receipt.MaterialReceiptInput:
         lots = []
         for lot in d["lots"]:
-            extra = {"supplier": lot["supplier"]}
+            extra: dict[str, object] = {"supplier": lot["supplier"]}
             if lot.get("scrapCategory"):
                 extra["scrapCategory"] = lot["scrapCategory"]
+            if lot.get("generatorFootprint") is not None:
+                extra[material_receipt.GENERATOR_FOOTPRINT] = float(lot["generatorFootprint"])
             lots.append(lot_out(lot, lot["kind"], **extra))
         return material_receipt.MaterialReceiptInput(site=d["site"], lots=lots, event_time=d.get("eventTime"))
 

@@ -1,5 +1,6 @@
 """What the demo holds: a few lines about the objects, operations, trays, melts and batteries in the
-database."""
+database. The recycled content of the melts and parts is the carbon engine's, which this app does not
+read: ``carbon.demo`` prints it after these lines."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole, ScrapCategory
+from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole
 from traceability.models import EventRecord, TraceableObject
 
 from .facts import SECOND_LIFE_APPLICATION, TARGET_ALLOY
@@ -57,12 +58,8 @@ def summary() -> list[str]:
     total = sum(charge.values(), Decimal(0))
     if total:
         shares = ", ".join(f"{name} {kg / total:.1%}" for name, kg in sorted(charge.items(), key=lambda i: -i[1]))
-        post = charge.get(ScrapCategory.POST_CONSUMER, Decimal(0))
-        pre = charge.get(ScrapCategory.PRE_CONSUMER, Decimal(0))
-        internal = charge.get(ScrapCategory.INTERNAL, Decimal(0))
-        lines += [
-            f"melts:      {melts.count()} at the remelter, {met} meet {TARGET_ALLOY}; charge {total:,.0f} kg: {shares}",
-            f"post-consumer scrap in the melts: {post / total:.1%}; recycled content (ISO 14021: post- and "
-            f"pre-consumer, run-around scrap excluded, 004:176): {(post + pre) / (total - internal):.1%}",
-        ]
+        lines.append(
+            f"melts:      {melts.count()} at the remelter, {met} meet {TARGET_ALLOY}; "
+            f"charge {total:,.0f} kg by source: {shares}"
+        )
     return lines

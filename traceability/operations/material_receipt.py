@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from traceability.choices import ObjectKind, Operation, OrganisationRole
+from traceability.choices import ObjectKind, Operation, OrganisationRole, ScrapCategory
+from traceability.errors import ApplicationError
 from traceability.models import Organisation, Site
 from traceability.operations import documents, epcis, rules
 from traceability.operations.definition import OperationDefinition
 from traceability.operations.effects import Effects
 from traceability.operations.inputs import LotOut
+
+# The supplier's footprint of the product whose process generated a bought pre-consumer scrap lot,
+# in kg CO2e per kg of that product: the attribute of the lot (in ``lt:objects``) that the
+# allocation method charges the scrap with (``carbon.graph.root_source``); a lot without it is
+# charged the registry's default, the ``pre_consumer_generator`` factor.
+GENERATOR_FOOTPRINT = "generatorFootprintKgPerKg"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +56,28 @@ def parse(document: dict[str, object]) -> Effects:
     return documents.effects(document, outputs=outputs)
 
 
+def generator_footprint_valid(effects: Effects, known: rules.Known) -> None:
+    """A generator footprint is stated only for pre-consumer scrap, as a finite non-negative number."""
+    for output in effects.outputs:
+        if GENERATOR_FOOTPRINT not in output.attributes:
+            continue
+        value = output.attributes[GENERATOR_FOOTPRINT]
+        category = output.attributes.get("scrapCategory")
+        if output.kind != ObjectKind.SCRAP_LOT or category != ScrapCategory.PRE_CONSUMER:
+            raise ApplicationError(
+                "generator_footprint_not_pre_consumer",
+                f"{output.label}: a generator footprint (kg CO2e per kg of the product whose process made the "
+                f"scrap) is only meaningful for pre-consumer scrap, not for "
+                f"{category or output.kind}",
+            )
+        number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+            raise ApplicationError(
+                "generator_footprint_invalid",
+                f"{output.label}: the generator footprint is a finite, non-negative number of kg CO2e per kg",
+            )
+
+
 OPERATION = OperationDefinition(
     name=Operation.MATERIAL_RECEIPT,
     roles=frozenset(
@@ -60,5 +91,5 @@ OPERATION = OperationDefinition(
     input_type=MaterialReceiptInput,
     build=build,
     parse=parse,
-    rules=(rules.outputs_are_new,),
+    rules=(rules.outputs_are_new, generator_footprint_valid),
 )

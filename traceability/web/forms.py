@@ -30,6 +30,7 @@ from traceability.operations import (
     battery_grading,
     die_casting,
     dismantling,
+    material_receipt,
     molten_transfer,
     remelting,
     scrap_sorting,
@@ -342,6 +343,54 @@ class InputsMixin:
         return items, lots
 
 
+RECEIVED_KINDS = (ObjectKind.SCRAP_LOT, ObjectKind.PRIMARY_INGOT, ObjectKind.ALLOYING)
+
+
+class MaterialReceiptForm(OperationForm):
+    operation, title = Operation.MATERIAL_RECEIPT, "Material receipt"
+    summary = "A bought lot arrives: primary ingot, alloying additions or scrap."
+    ERROR_FIELDS = {
+        "identifier_taken": "code",
+        "lot_code_invalid": "code",
+        "generator_footprint_not_pre_consumer": "generator_footprint",
+        "generator_footprint_invalid": "generator_footprint",
+    }
+
+    kind = forms.ChoiceField(choices=[(k, ObjectKind(k).label) for k in RECEIVED_KINDS])
+    code = forms.CharField(label="New lot code", max_length=64)
+    mass_kg = forms.DecimalField(label="Mass (kg)", **KG)
+    supplier = forms.CharField(max_length=200)
+    scrap_category = forms.ChoiceField(
+        label="Scrap category", required=False, choices=[("", "—"), *ScrapCategory.choices], help_text="scrap only"
+    )
+    composition = forms.CharField(required=False, help_text="assay in mass %, e.g. Si=7.1 Fe=0.11 Mg=0.32")
+    generator_footprint = forms.DecimalField(
+        label="Generator footprint (kg CO2e per kg)",
+        required=False,
+        min_value=Decimal(0),
+        max_digits=16,
+        decimal_places=6,
+        help_text="pre-consumer scrap only: the supplier's footprint per kg of the product whose process "
+        "generated the scrap, charged to the scrap by the allocation method; empty: the registry's default",
+    )
+
+    def clean_composition(self) -> dict[str, float]:
+        return composition(self.cleaned_data.get("composition", ""))
+
+    def to_input(self, d: dict) -> material_receipt.MaterialReceiptInput:  # type: ignore[type-arg]
+        attributes: dict[str, object] = {"supplier": d["supplier"]}
+        if d.get("scrap_category"):
+            attributes["scrapCategory"] = d["scrap_category"]
+        if d.get("composition"):
+            attributes["composition"] = d["composition"]
+        if d.get("generator_footprint") is not None:
+            attributes[material_receipt.GENERATOR_FOOTPRINT] = float(d["generator_footprint"])
+        return material_receipt.MaterialReceiptInput(
+            **self.common(d),  # type: ignore[arg-type]
+            lots=[LotOut(d["kind"], d["mass_kg"], code=d["code"], attributes=attributes)],
+        )
+
+
 class ScrapSortingForm(InputsMixin, MeteredForm):
     operation, title = Operation.SCRAP_SORTING, "Scrap sorting"
     summary = "Parts and lots are sorted into one scrap lot of a category."
@@ -546,6 +595,7 @@ FORMS: dict[str, type[OperationForm]] = {
         VehicleIntakeForm,
         DismantlingForm,
         BatteryGradingForm,
+        MaterialReceiptForm,
         ScrapSortingForm,
         RemeltingForm,
         MoltenTransferForm,
