@@ -6,4 +6,6 @@ urlpatterns = [
     path("objects/<int:pk>/footprint", views.FootprintView.as_view(), name="object-footprint"),
     path("objects/<int:pk>/battery-footprint", views.BatteryFootprintView.as_view(), name="battery-footprint"),
     path("factors", views.FactorListView.as_view(), name="factor-list"),
+    path("sites/<int:pk>/accounts", views.SiteAccountListView.as_view(), name="site-accounts"),
+    path("sites/<int:pk>/accounts/<str:period>", views.SiteAccountView.as_view(), name="site-account"),
 ]

@@ -8,13 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carbon import selectors, services
+from carbon import accounts, selectors, services
+from carbon.engine.account import Credit
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
 from carbon.models import EmissionFactor, FootprintResult
 from traceability import visibility
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
-from traceability.models import TraceableObject
+from traceability.models import Site, TraceableObject
 
 
 class FootprintSerializer(serializers.ModelSerializer):
@@ -196,3 +197,81 @@ class BatteryFootprintView(APIView):
             raise ApplicationError("method_unknown", f"method in {METHODS}")
         category = request.query_params.get("vehicle_category", "M1")
         return Response(services.battery_footprint(battery=battery, method=method, vehicle_category=category))
+
+
+# --- mass-balance accounts of sites -------------------------------------------------------------
+
+
+def _credit_json(credit: Credit) -> dict[str, object]:
+    return {
+        "preConsumerKg": credit.pre_kg,
+        "postConsumerKg": credit.post_kg,
+        "postConsumerByMakeKg": dict(credit.by_make),
+    }
+
+
+def _entry_json(entry: accounts.Entry) -> dict[str, object]:
+    line: dict[str, object] = {
+        "seq": entry.seq,
+        "eventTime": entry.event_time.isoformat(),
+        "kind": entry.kind,
+        "operation": entry.operation,
+    }
+    if entry.kind == "claim":
+        line.update(
+            lot=entry.lots[0],
+            category=entry.category,
+            vehicleMake=entry.vehicle_make,
+            kg=entry.amount.pre_kg + entry.amount.post_kg,
+        )
+    else:
+        line.update(lots=list(entry.lots), **_credit_json(entry.amount))
+    line["balance"] = _credit_json(entry.balance)
+    return line
+
+
+def statement_json(statement: accounts.Statement, *, entries: bool) -> dict[str, object]:
+    """An account as the API states it (the web page shows these very figures)."""
+    body: dict[str, object] = {
+        "site": statement.site.pk,
+        "period": statement.period,
+        "ledgerSize": statement.ledger_size,
+        "credited": _credit_json(statement.credited),
+        "claimed": _credit_json(statement.claimed),
+        "available": _credit_json(statement.available),
+    }
+    if entries:
+        body["entries"] = [_entry_json(entry) for entry in statement.entries]
+    return body
+
+
+def _visible_site(request: Request, pk: int) -> Site:
+    site = visibility.sites_visible_to(organisation=request_organisation(request)).filter(pk=pk).first()
+    if site is None:
+        raise ApplicationError("not_found", "no such site among those you may read", status=404)
+    return site
+
+
+class SiteAccountListView(APIView):
+    @extend_schema(
+        responses={200: dict},
+        summary="A site's mass-balance accounts: one per year it melted, refined or claimed, with its balance",
+        description="Read by the site's organisation, regulators and the platform operator. Figures stand at "
+        "`ledgerSize`, the ledger position the footprints are computed to.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        site = _visible_site(request, pk)
+        periods = accounts.account_periods(site=site)
+        return Response({"site": site.pk, "periods": [statement_json(p, entries=False) for p in periods]})
+
+
+class SiteAccountView(APIView):
+    @extend_schema(
+        responses={200: dict},
+        summary="A site's mass-balance account for one year: credits by melt, claims by lot, running balance",
+        description="Credits enter with each remelting or refining's recycled inputs, net of losses, in "
+        "output-equivalent kg; each recycled-content claim draws them down. `available` is what may be claimed now.",
+    )
+    def get(self, request: Request, pk: int, period: str) -> Response:
+        site = _visible_site(request, pk)
+        return Response(statement_json(accounts.account_statement(site=site, period=period), entries=True))
