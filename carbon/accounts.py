@@ -212,4 +212,54 @@ def claim_within_credits(*, site_id: int, period: str, category: str, vehicle_ma
         ) from exc
 
 
-__all__ = ["Entry", "Statement", "account_periods", "account_statement", "claim_within_credits"]
+def _credit_json(credit: Credit) -> dict[str, object]:
+    return {
+        "preConsumerKg": credit.pre_kg,
+        "postConsumerKg": credit.post_kg,
+        "postConsumerByMakeKg": dict(credit.by_make),
+    }
+
+
+def _entry_json(entry: Entry) -> dict[str, object]:
+    line: dict[str, object] = {
+        "seq": entry.seq,
+        "eventTime": entry.event_time.isoformat(),
+        "kind": entry.kind,
+        "operation": entry.operation,
+    }
+    if entry.kind == "claim":
+        line.update(
+            lot=entry.lots[0],
+            category=entry.category,
+            vehicleMake=entry.vehicle_make,
+            kg=entry.amount.pre_kg + entry.amount.post_kg,
+        )
+    else:
+        line.update(lots=list(entry.lots), **_credit_json(entry.amount))
+    line["balance"] = _credit_json(entry.balance)
+    return line
+
+
+def statement_json(statement: Statement, *, entries: bool) -> dict[str, object]:
+    """An account as the API states it (the web page shows these very figures)."""
+    body: dict[str, object] = {
+        "site": statement.site.pk,
+        "period": statement.period,
+        "ledgerSize": statement.ledger_size,
+        "credited": _credit_json(statement.credited),
+        "claimed": _credit_json(statement.claimed),
+        "available": _credit_json(statement.available),
+    }
+    if entries:
+        body["entries"] = [_entry_json(entry) for entry in statement.entries]
+    return body
+
+
+__all__ = [
+    "Entry",
+    "Statement",
+    "account_periods",
+    "account_statement",
+    "claim_within_credits",
+    "statement_json",
+]

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carbon import accounts, selectors, services
-from carbon.engine.account import Credit
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
 from carbon.models import EmissionFactor, FootprintResult
 from traceability import visibility
@@ -202,49 +201,6 @@ class BatteryFootprintView(APIView):
 # --- mass-balance accounts of sites -------------------------------------------------------------
 
 
-def _credit_json(credit: Credit) -> dict[str, object]:
-    return {
-        "preConsumerKg": credit.pre_kg,
-        "postConsumerKg": credit.post_kg,
-        "postConsumerByMakeKg": dict(credit.by_make),
-    }
-
-
-def _entry_json(entry: accounts.Entry) -> dict[str, object]:
-    line: dict[str, object] = {
-        "seq": entry.seq,
-        "eventTime": entry.event_time.isoformat(),
-        "kind": entry.kind,
-        "operation": entry.operation,
-    }
-    if entry.kind == "claim":
-        line.update(
-            lot=entry.lots[0],
-            category=entry.category,
-            vehicleMake=entry.vehicle_make,
-            kg=entry.amount.pre_kg + entry.amount.post_kg,
-        )
-    else:
-        line.update(lots=list(entry.lots), **_credit_json(entry.amount))
-    line["balance"] = _credit_json(entry.balance)
-    return line
-
-
-def statement_json(statement: accounts.Statement, *, entries: bool) -> dict[str, object]:
-    """An account as the API states it (the web page shows these very figures)."""
-    body: dict[str, object] = {
-        "site": statement.site.pk,
-        "period": statement.period,
-        "ledgerSize": statement.ledger_size,
-        "credited": _credit_json(statement.credited),
-        "claimed": _credit_json(statement.claimed),
-        "available": _credit_json(statement.available),
-    }
-    if entries:
-        body["entries"] = [_entry_json(entry) for entry in statement.entries]
-    return body
-
-
 def _visible_site(request: Request, pk: int) -> Site:
     site = visibility.sites_visible_to(organisation=request_organisation(request)).filter(pk=pk).first()
     if site is None:
@@ -262,7 +218,7 @@ class SiteAccountListView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         site = _visible_site(request, pk)
         periods = accounts.account_periods(site=site)
-        return Response({"site": site.pk, "periods": [statement_json(p, entries=False) for p in periods]})
+        return Response({"site": site.pk, "periods": [accounts.statement_json(p, entries=False) for p in periods]})
 
 
 class SiteAccountView(APIView):
@@ -274,4 +230,4 @@ class SiteAccountView(APIView):
     )
     def get(self, request: Request, pk: int, period: str) -> Response:
         site = _visible_site(request, pk)
-        return Response(statement_json(accounts.account_statement(site=site, period=period), entries=True))
+        return Response(accounts.statement_json(accounts.account_statement(site=site, period=period), entries=True))

@@ -71,6 +71,8 @@ ROUTES = {
     "app/lots/<int:pk>/checkpoint": WRITE,  # operators sign checkpoints, by POST
     "app/events/": MEMBER,
     "app/sites/": MEMBER,
+    "app/sites/<int:pk>/account/": MEMBER,
+    "app/sites/<int:pk>/account/<str:period>/": MEMBER,
     "app/record/": MEMBER,
     "app/record/<slug:operation>/": MEMBER,
     "app/passports/": MEMBER,
