@@ -184,6 +184,22 @@ def account_periods(*, site: Site) -> list[Statement]:
     return [_replay(site, str(year.year), upto)[1] for year in years]
 
 
+def accounts_summary() -> list[str]:
+    """A line per site and year with a mass-balance account: what was credited, claimed and is left."""
+    lines = []
+    sites = Site.objects.filter(pk__in=EventRecord.objects.filter(operation__in=ACCOUNT_OPERATIONS).values("site_id"))
+    for site in sites.select_related("organisation").order_by("organisation__slug", "name"):
+        for statement in account_periods(site=site):
+            lines.append(
+                f"mass balance {site.organisation.slug} / {site.name} {statement.period}: credited post-consumer "
+                f"{statement.credited.post_kg:,.1f} kg, pre-consumer {statement.credited.pre_kg:,.1f} kg; claimed "
+                f"{statement.claimed.post_kg + statement.claimed.pre_kg:,.1f} kg; available post-consumer "
+                f"{statement.available.post_kg:,.1f} kg, pre-consumer {statement.available.pre_kg:,.1f} kg "
+                f"(computed to entry #{statement.ledger_size})"
+            )
+    return lines
+
+
 def claim_within_credits(*, site_id: int, period: str, category: str, vehicle_make: str | None, kg: Decimal) -> None:
     """Refuse a claim beyond the credits its site's account holds now (``settings.RECYCLED_CONTENT_CREDITS``).
 
@@ -260,6 +276,7 @@ __all__ = [
     "Statement",
     "account_periods",
     "account_statement",
+    "accounts_summary",
     "claim_within_credits",
     "statement_json",
 ]

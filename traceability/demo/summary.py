@@ -10,6 +10,7 @@ from django.db.models import Count, Sum
 
 from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole, ScrapCategory
 from traceability.models import EventRecord, TraceableObject
+from traceability.operations.rules import CLAIMED_ATTRIBUTE
 
 from .facts import SECOND_LIFE_APPLICATION, TARGET_ALLOY
 
@@ -65,4 +66,12 @@ def summary() -> list[str]:
             f"post-consumer scrap in the melts: {post / total:.1%}; recycled content (ISO 14021: post- and "
             f"pre-consumer, run-around scrap excluded, 004:176): {(post + pre) / (total - internal):.1%}",
         ]
+    claimed = TraceableObject.objects.filter(attributes__has_key=CLAIMED_ATTRIBUTE)
+    if claimed.exists():
+        claims = EventRecord.objects.filter(operation=Operation.RECYCLED_CONTENT_CLAIM).count()
+        kg = sum((Decimal(lot.attributes[CLAIMED_ATTRIBUTE]) for lot in claimed), Decimal(0))
+        lines.append(
+            f"claims:     {claims} recycled-content claims (mass balance) on {claimed.count()} premium lots, "
+            f"{kg:,.1f} kg; every other melt carries none under mass balance"
+        )
     return lines
