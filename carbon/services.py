@@ -196,9 +196,12 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
 def footprints_catch_up() -> RecomputeReport:
     """Compute what the events after the cursor made; nothing else changes.
 
-    The graph only grows: a new event creates new nodes, so earlier results stand. Under
-    mass balance a new melt draws on its site's account for the period, so the earlier
-    melts of that account are replayed (their results do not change) to rebuild it.
+    The graph only grows: a new event creates new nodes, so earlier results stand. A
+    recycled-content claim re-makes its lot under mass balance (as a molten transfer re-makes
+    hot metal): nothing was made from the lot before its claims (a claimed lot is whole), so
+    the lot is all it changes. Under mass balance a new melt or claim credits or draws its
+    site's account for the period, so the earlier melts and claims of that account are
+    replayed (their results do not change) to rebuild it.
     Safe to run twice or concurrently: the cursor row is locked and results are upserted.
     """
     cursor, _ = LedgerCursor.objects.select_for_update().get_or_create(name=CURSOR)
