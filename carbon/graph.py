@@ -13,19 +13,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from carbon.engine import DISTRIBUTION, MAIN_PRODUCTION, RAW_MATERIAL, Activity, Source
+from carbon.engine import DISTRIBUTION, MAIN_PRODUCTION, RAW_MATERIAL, Activity, Claim, Source
 from carbon.factors import FactorBook
-from traceability.choices import Operation
+from traceability.choices import BLENDING_OPERATIONS, Operation
 from traceability.models import EventRecord, MassFlow, TraceableObject
 from traceability.operations import epcis
 from traceability.operations.material_receipt import GENERATOR_FOOTPRINT
+from traceability.operations.recycled_content_claim import read_claim
 
 # The registry's footprint of the product that generated bought pre-consumer scrap, for a lot
 # whose supplier states none (its ``GENERATOR_FOOTPRINT`` attribute).
 GENERATOR_DEFAULT = "pre_consumer_generator"
 
 ROOT_OPERATIONS = frozenset({Operation.VEHICLE_INTAKE, Operation.MATERIAL_RECEIPT})
-SUBSTITUTING = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
+SUBSTITUTING = BLENDING_OPERATIONS
 UNMIXED = frozenset({Operation.DISMANTLING, Operation.REPURPOSING})
 # One activity in memory per event while building: bounded by the events of one run.
 TONNE = 1000.0
@@ -152,6 +153,7 @@ def build(
         seq__in=[r.entry_id for r in records if r.operation in UNMIXED]
     ).values_list("source_id", "target_id", "kg", "seq"):
         flows[seq].append((source, target, float(kg)))
+    claims = _claims_of_lots(r for r in records if r.operation == Operation.RECYCLED_CONTENT_CLAIM)
     sources: list[Source] = []
     activities: list[Activity] = []
     for record in records:
@@ -168,6 +170,9 @@ def build(
             with book.tracking() as used:
                 activities.append(_transport(record, document, book, period))
             uses[("event", record.entry_id)] = used
+            continue
+        if record.operation == Operation.RECYCLED_CONTENT_CLAIM:
+            activities.append(claims[record.entry_id])
             continue
         inputs = tuple((int(pk), float(Decimal(kg))) for pk, kg in (record.consumed or {}).items())
         if not inputs or not outputs:
@@ -216,3 +221,54 @@ def _transport(record: EventRecord, document: dict, book: FactorBook, period: st
         site=record.site_id,
         period=period,
     )
+
+
+def _claims_of_lots(records: Iterable[EventRecord]) -> dict[int, Activity]:
+    """The claim activities of ``records``, by seq. Each carries the kg claimed on its lot up to
+    it (``Claim.lot_*``), read from every claim recorded on the lot before."""
+    records = list(records)
+    if not records:
+        return {}
+    lots = {record.entry_id: record.involved.all()[0] for record in records}
+    earlier = (
+        EventRecord.objects.filter(
+            operation=Operation.RECYCLED_CONTENT_CLAIM,
+            involved__in=set(lots.values()),
+            entry_id__lte=max(lots),
+        )
+        .select_related("entry")
+        .prefetch_related("involved")
+        .order_by("entry_id")
+    )
+    totals: dict[int, tuple[float, float, dict[str, float]]] = {}
+    made: dict[int, Activity] = {}
+    for record in earlier:
+        lot = record.involved.all()[0]
+        stated = read_claim(json.loads(record.entry.document))
+        pre, post, makes = totals.get(lot.pk, (0.0, 0.0, {}))
+        kg = float(stated.kg)
+        if stated.category == "pre_consumer":
+            pre += kg
+        else:
+            post += kg
+            if stated.vehicle_make:
+                makes = {**makes, stated.vehicle_make: makes.get(stated.vehicle_make, 0.0) + kg}
+        totals[lot.pk] = (pre, post, makes)
+        if record.entry_id in lots:
+            mass = float(lot.initial_kg)
+            made[record.entry_id] = Activity(
+                seq=record.entry_id,
+                inputs=((lot.pk, mass),),
+                outputs=((lot.pk, mass),),
+                site=record.site_id,
+                period=str(record.event_time.year),
+                claim=Claim(
+                    category=stated.category,
+                    kg=kg,
+                    vehicle_make=stated.vehicle_make,
+                    lot_pre_kg=pre,
+                    lot_post_kg=post,
+                    lot_by_make=tuple(sorted(makes.items())),
+                ),
+            )
+    return made

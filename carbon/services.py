@@ -39,6 +39,8 @@ from traceability.models import EventRecord, LedgerEntry, Organisation, Traceabl
 from traceability.units import registry
 
 CURSOR = "carbon"
+# The events a mass-balance account is made of: the melts that credit it and the claims that draw it.
+ACCOUNT_OPERATIONS = graph.SUBSTITUTING | {Operation.RECYCLED_CONTENT_CLAIM}
 # Events read per pass when catching up: bounds the memory of one pass.
 CATCH_UP_BATCH = 5000
 
@@ -232,9 +234,12 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
 def footprints_catch_up() -> RecomputeReport:
     """Compute what the events after the cursor made; nothing else changes.
 
-    The graph only grows: a new event creates new nodes, so earlier results stand. Under
-    mass balance a new melt draws on its site's account for the period, so the earlier
-    melts of that account are replayed (their results do not change) to rebuild it.
+    The graph only grows: a new event creates new nodes, so earlier results stand. A
+    recycled-content claim re-makes its lot under mass balance (as a molten transfer re-makes
+    hot metal): nothing was made from the lot before its claims (a claimed lot is whole), so
+    the lot is all it changes. Under mass balance a new melt or claim credits or draws its
+    site's account for the period, so the earlier melts and claims of that account are
+    replayed (their results do not change) to rebuild it.
     Safe to run twice or concurrently: the cursor row is locked and results are upserted.
     """
     cursor, _ = LedgerCursor.objects.select_for_update().get_or_create(name=CURSOR)
@@ -269,17 +274,19 @@ def _compute_batch(
     """The results of ``keep`` (made by ``sources`` and ``activities``) and what stands behind them.
 
     Inputs made outside the batch are read from their stored results. Under mass balance a
-    melt draws on its site's account for the period, so the other melts of that account among
-    ``earlier`` are replayed (their results do not change) to rebuild it.
+    melt credits its site's account for the period and a claim draws on it, so the other melts
+    and claims of that account among ``earlier`` are replayed (their results do not change) to
+    rebuild it. A claim sets its lot's shares from the lot's claimed totals, which it carries:
+    replaying an earlier claim on a lot and then the batch's gives the lot's shares after both.
     """
-    accounts = {(a.site, a.period) for a in activities if a.substitutes}
+    accounts = {(a.site, a.period) for a in activities if a.substitutes or a.claim is not None}
     batch = {a.seq for a in activities}
     replayed = (
         [
             a
             for a in graph.build(
                 _records(
-                    earlier.filter(operation__in=graph.SUBSTITUTING, site_id__in={s for s, _ in accounts}).exclude(
+                    earlier.filter(operation__in=ACCOUNT_OPERATIONS, site_id__in={s for s, _ in accounts}).exclude(
                         entry_id__in=batch
                     )
                 ),
@@ -290,25 +297,30 @@ def _compute_batch(
         if accounts
         else []
     )
-    needed, produced = set(), {s.node for s in sources}
-    for activity in sorted([*replayed, *activities], key=lambda a: a.seq):
-        needed |= {node for node, _ in activity.inputs} - produced
-        produced |= {node for node, _ in activity.outputs}
+    needed: set[int] = set()
+    # The inputs from outside, of the batch alone and of the batch with the replayed events.
+    for computed in (activities, [*replayed, *activities]):
+        produced = {s.node for s in sources}
+        for activity in sorted(computed, key=lambda a: a.seq):
+            needed |= {node for node, _ in activity.inputs} - produced
+            produced |= {node for node, _ in activity.outputs}
     known = footprints_known(node_ids=needed)
     results = {}
-    for (method, chain), footprints in _compute_all_ways(sources, activities, book, known).items():
-        results[(method, chain)] = {n: f for n, f in footprints.items() if n in keep}
-    if replayed:
-        replays = compute_methods(
+    # Physical custody needs the batch alone; mass balance the batch after the replayed events.
+    for chain, computed in (
+        (PHYSICAL, activities),
+        (MASS_BALANCE, sorted([*replayed, *activities], key=lambda a: a.seq)),
+    ):
+        by_method = compute_methods(
             sources,
-            sorted([*replayed, *activities], key=lambda a: a.seq),
+            computed,
             methods=METHODS,
-            chain=MASS_BALANCE,
+            chain=chain,
             params=parameters(book),
-            known={method: known.get((method, MASS_BALANCE), {}) for method in METHODS},
+            known={method: known.get((method, chain), {}) for method in METHODS},
         )
-        for method, replay in replays.items():
-            results[(method, MASS_BALANCE)] = {n: f for n, f in replay.items() if n in keep}
+        for method, footprints in by_method.items():
+            results[(method, chain)] = {n: f for n, f in footprints.items() if n in keep}
     # The inputs' results were computed with factor versions of their own: they stand behind these too.
     inherited = dict(
         FootprintResult.objects.filter(node_id__in=needed, method=CUT_OFF, chain=PHYSICAL).values_list(
@@ -325,7 +337,7 @@ def footprints_refresh() -> RecomputeReport:
 
     A dirty node's downstream is dirty too (it was marked with it), so taking them in ledger
     order, a batch at a time, every input outside a batch is clean or already refreshed. A node
-    is remade by the event that created it and by every molten transfer of it since. Safe to
+    is remade by the event that created it and by every molten transfer and claim of it since. Safe to
     run twice or concurrently: the cursor row is locked, results are upserted and the rows of
     the nodes refreshed are deleted in the same transaction.
     """
@@ -338,7 +350,8 @@ def footprints_refresh() -> RecomputeReport:
     if not batch:
         return RecomputeReport(events=0, results=0, ledger_size=cursor.seq)
     remaking = EventRecord.objects.filter(
-        Q(entry_id__in=set(batch.values())) | Q(operation=Operation.MOLTEN_TRANSFER, involved__in=list(batch)),
+        Q(entry_id__in=set(batch.values()))
+        | Q(operation__in=(Operation.MOLTEN_TRANSFER, Operation.RECYCLED_CONTENT_CLAIM), involved__in=list(batch)),
         entry_id__lte=cursor.seq,
     )
     records = list(_records(EventRecord.objects.filter(pk__in=remaking.values("pk"))))

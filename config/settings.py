@@ -87,6 +87,10 @@ FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
 # After a partner's PACT request event is stored: a worker answers it, with retries.
 PACT_REQUEST_FOLLOWERS = ("carbon.pact.tasks.answer_later",)
 
+# Who checks a recycled-content claim against its site's mass-balance credits (carbon keeps the
+# accounts; traceability calls it inside the append, under the ledger's lock).
+RECYCLED_CONTENT_CREDITS = "carbon.accounts.claim_within_credits"
+
 # Where traceability reads the grid regions a site may name (the factor registry's electricity
 # regions): carbon's, named here because traceability never imports carbon.
 GRID_REGIONS = "carbon.selectors.grid_regions"

@@ -328,16 +328,17 @@ def upstream_inputs(
 ) -> tuple[list[Source], list[Activity]]:
     """The roots and activities the footprints of ``nodes`` depend on.
 
-    That is every activity that made one of them or one of its inputs, recursively, and,
-    for a melt that draws on a mass-balance account, every earlier melt of that account
-    (its credits and claims decide what this one may claim) with its own inputs.
+    That is every activity that made one of them or one of its inputs, recursively (a claim
+    re-makes its lot, so every claim on a lot is among its makers), and, for a melt or a claim
+    of a mass-balance account, every earlier melt and claim of that account (their credits and
+    claims decide what this one may claim) with their own inputs.
     """
     makers: dict[int, list[Activity]] = defaultdict(list)
     accounts: dict[tuple[int | None, str | None], list[Activity]] = defaultdict(list)
     for activity in activities:
         for node, _ in activity.outputs:
             makers[node].append(activity)
-        if activity.substitutes:
+        if activity.substitutes or activity.claim is not None:
             accounts[(activity.site, activity.period)].append(activity)
     roots = {source.node: source for source in sources}
     seen_nodes: set[int] = set()
@@ -352,7 +353,7 @@ def upstream_inputs(
             chosen[activity.seq] = activity
             pending_nodes.extend(node for node, _ in activity.inputs)
             pending_nodes.extend(source for source, _, _ in activity.flows)
-            if activity.substitutes:
+            if activity.substitutes or activity.claim is not None:
                 account = accounts[(activity.site, activity.period)]
                 pending_activities.extend(other for other in account if other.seq < activity.seq)
             continue

@@ -43,6 +43,13 @@ class Operation(models.TextChoices):
     MOLTEN_TRANSFER = "molten_transfer", "Molten transfer"
     DIE_CASTING = "die_casting", "Die-casting"
     CUSTODY_TRANSFER = "custody_transfer", "Custody transfer"
+    RECYCLED_CONTENT_CLAIM = "recycled_content_claim", "Recycled-content claim"
+
+
+# The operations that blend their inputs into new material (a melt, a refining): the carbon
+# engine substitutes recycled inputs there (CFF), credits them to the site's mass-balance
+# account, and their outputs are what a recycled-content claim may name.
+BLENDING_OPERATIONS = frozenset({Operation.REMELTING, Operation.BLACK_MASS_REFINING})
 
 
 # The Looptrace EPCIS extension field naming the operation an event records (here, below the
@@ -92,6 +99,10 @@ class ObjectStatus(models.TextChoices):
 ENDED_STATUSES = frozenset(
     {ObjectStatus.CONSUMED, ObjectStatus.RECYCLED, ObjectStatus.REPURPOSED, ObjectStatus.DESTROYED}
 )
+
+
+# What a recycled-content claim names (ISO 14021: run-around scrap is not recycled content).
+CLAIM_CATEGORIES = ("pre_consumer", "post_consumer")
 
 
 class ScrapCategory(models.TextChoices):

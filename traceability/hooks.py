@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from traceability.errors import ApplicationError
+
 _paused = 0
 
 
@@ -45,3 +47,26 @@ def paused() -> Iterator[None]:
         yield
     finally:
         _paused -= 1
+
+
+def recycled_content_credits() -> Callable[..., None]:
+    """The check that a recycled-content claim stays within its site's mass-balance credits.
+
+    Credits are computed by the carbon engine from the recycled inputs of the site's melts, so
+    the check is carbon's, named in ``settings.RECYCLED_CONTENT_CREDITS`` (a dotted path) and
+    called inside the append transaction, under the ledger's append lock: two claims on one
+    account take turns, and the second sees the first. It is called with keyword arguments
+    ``site_id``, ``period`` (the year, as text), ``category``, ``vehicle_make`` and ``kg``
+    (Decimal), and raises ``ApplicationError`` to refuse the claim.
+    """
+    path = getattr(settings, "RECYCLED_CONTENT_CREDITS", None)
+    if not path:
+        return _credits_unknown
+    (check,) = _resolve((path,))
+    return check
+
+
+def _credits_unknown(**claim: object) -> None:
+    raise ApplicationError(
+        "credits_unknown", "no mass-balance account is kept here: claims cannot be checked", status=503
+    )

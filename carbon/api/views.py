@@ -8,13 +8,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carbon import selectors, services
+from carbon import accounts, selectors, services
 from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
 from carbon.models import EmissionFactor, FootprintResult
 from traceability import visibility
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
-from traceability.models import TraceableObject
+from traceability.models import Site, TraceableObject
 
 
 class FootprintSerializer(serializers.ModelSerializer):
@@ -257,3 +257,38 @@ class WeeklySeriesView(APIView):
             raise ApplicationError("not_a_member", "sign in as a member of an organisation", status=403)
         series = selectors.dashboard_series(organisation=organisation)
         return Response(WeekPointSerializer(series, many=True).data)
+
+
+# --- mass-balance accounts of sites -------------------------------------------------------------
+
+
+def _visible_site(request: Request, pk: int) -> Site:
+    site = visibility.sites_visible_to(organisation=request_organisation(request)).filter(pk=pk).first()
+    if site is None:
+        raise ApplicationError("not_found", "no such site among those you may read", status=404)
+    return site
+
+
+class SiteAccountListView(APIView):
+    @extend_schema(
+        responses={200: dict},
+        summary="A site's mass-balance accounts: one per year it melted, refined or claimed, with its balance",
+        description="Read by the site's organisation, regulators and the platform operator. Figures stand at "
+        "`ledgerSize`, the ledger position the footprints are computed to.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        site = _visible_site(request, pk)
+        periods = accounts.account_periods(site=site)
+        return Response({"site": site.pk, "periods": [accounts.statement_json(p, entries=False) for p in periods]})
+
+
+class SiteAccountView(APIView):
+    @extend_schema(
+        responses={200: dict},
+        summary="A site's mass-balance account for one year: credits by melt, claims by lot, running balance",
+        description="Credits enter with each remelting or refining's recycled inputs, net of losses, in "
+        "output-equivalent kg; each recycled-content claim draws them down. `available` is what may be claimed now.",
+    )
+    def get(self, request: Request, pk: int, period: str) -> Response:
+        site = _visible_site(request, pk)
+        return Response(accounts.statement_json(accounts.account_statement(site=site, period=period), entries=True))

@@ -49,13 +49,19 @@ Conventions, followed exactly:
    gives ``cut_off`` up to that end of life, which then keeps only ``(1 - R2 - R3) E_D``.
 6. End-of-life burdens of a node are its own and never flow into what is made from it.
 7. Shares (pre-consumer, post-consumer, post-consumer by vehicle make for closed-loop)
-   follow mass under ``physical`` custody. Under ``mass_balance`` every substitution
-   activity credits a per-site account for its accounting period with the recycled kg of
-   its inputs (in output-equivalent kg: losses take their share), and its outputs claim
-   recycled content from that account, in ledger order, up to their ``claim_limit`` share
-   of their mass (all of it unless the recorder declines):
-   post-consumer credits first, then pre-consumer. A claim never exceeds the credits, so
-   the account never goes negative.
+   follow mass under ``physical`` custody (segregated / controlled blending). Under
+   ``mass_balance`` (ISO 22095; one account per site and calendar year, as the ASI
+   chain-of-custody standard keeps it) every substituting activity credits its site's
+   account for its period with the recycled kg of its inputs, in output-equivalent kg (the
+   recycled share of the mix times the kg out: losses take their share), split pre-,
+   post-consumer and post-consumer by make (``carbon.engine.account``). Its outputs carry
+   zero recycled share unless claimed: unclaimed output is reported at zero under mass
+   balance; the physical share is under ``physical``. A claim (``Activity.claim``, a
+   recorded operation, in ledger order) draws its account down and adds its kg over the
+   lot's mass to the lot's shares (so the lot's shares are its cumulative claims over its
+   mass); a claim beyond the account's balance or beyond the lot's mass is a
+   ``CarbonError``, so the account never goes negative. Whatever is made from a claimed lot
+   afterwards mixes its shares by mass, as above. Claims change nothing under ``physical``.
 8. The share of primary data is the fraction of a node's footprint computed from
    company-specific data (measured energy, supplier footprints bound to a lot).
 9. Process burdens arrive by Art. 7 stage (``Activity.burdens``) and stay in it. The stage

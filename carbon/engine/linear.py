@@ -28,6 +28,7 @@ read in the state it had before the reader. The result is columnar (``Results``,
 mapping of node to ``Footprint`` that makes each footprint when it is asked for).
 
 Mass balance is a sequential account (convention 7): ``carbon.engine.walk`` walks it in ledger order.
+Its claims (``Activity.claim``) are left out here: under physical custody they change nothing.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def network(
 ) -> Network:
     """The arrays of a graph given as the engine's plain values."""
     nodes, kinds_of, kinds = root_kinds(sources)
-    ordered = sorted(activities, key=lambda a: a.seq)
+    # Recycled-content claims are mass-balance facts: physical custody has no use for them.
+    ordered = sorted((a for a in activities if a.claim is None), key=lambda a: a.seq)
     inputs_a: list[int] = []
     inputs_n: list[int] = []
     inputs_kg: list[float] = []

@@ -67,12 +67,30 @@ class Activity:
     substitutes: bool = False
     # Outputs that are products (their own end of life is counted under the CFF).
     products: frozenset[int] = frozenset()
-    # Under mass balance: the largest recycled share the outputs claim (1 = all the account
-    # allows; 0 = the recorder declines, leaving the credits to later melts of the account).
-    claim_limit: float = 1.0
     # The CFF material of outputs (node, material, kg of the material per kg of the output, e.g.
     # a salt's metal content); an output not named is of ``Parameters.default_material``, whole.
     materials: tuple[tuple[int, str, float], ...] = ()
+    # A recorded recycled-content claim (mass balance): its one input and output are the
+    # claimed lot, with the lot's mass; it has no burdens and changes nothing under physical.
+    claim: Claim | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """``kg`` of a lot claimed as recycled content of ``category`` (pre- or post-consumer; a
+    post-consumer claim naming a ``vehicle_make`` is closed-loop), drawn from its site's account.
+
+    ``lot_pre_kg``, ``lot_post_kg`` and ``lot_by_make`` are the kg claimed on the lot so far,
+    this claim included: they set the lot's shares (over its mass), so a claim is computed
+    alone, and a walk that saw the lot's earlier claims checks that they add up.
+    """
+
+    category: str
+    kg: float
+    vehicle_make: str | None = None
+    lot_pre_kg: float = 0.0
+    lot_post_kg: float = 0.0
+    lot_by_make: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from carbon.engine.model import Activity, CarbonError, Footprint, Material, Parameters, Shares, Source
+from carbon.engine.model import Activity, CarbonError, Claim, Footprint, Material, Parameters, Shares, Source
 
 MALFORMED = "serial_malformed"
 
@@ -141,9 +141,41 @@ def activity_to_json(activity: Activity) -> dict[str, Any]:
         "period": activity.period,
         "substitutes": activity.substitutes,
         "products": sorted(activity.products),
-        "claimLimit": activity.claim_limit,
         "materials": [[node, material, content] for node, material, content in activity.materials],
+        "claim": None if activity.claim is None else claim_to_json(activity.claim),
     }
+
+
+def claim_to_json(claim: Claim) -> dict[str, Any]:
+    return {
+        "category": claim.category,
+        "kg": claim.kg,
+        "vehicleMake": claim.vehicle_make,
+        "lotPreConsumerKg": claim.lot_pre_kg,
+        "lotPostConsumerKg": claim.lot_post_kg,
+        "lotPostConsumerByMakeKg": dict(claim.lot_by_make),
+    }
+
+
+def claim_from_json(value: Any) -> Claim | None:
+    if value is None:
+        return None
+    data = _object(value, "activity claim")
+    return Claim(
+        category=_text(_field(data, "category", "claim"), "claim category"),
+        kg=_number(_field(data, "kg", "claim"), "claim kg"),
+        vehicle_make=_optional_text(_field(data, "vehicleMake", "claim"), "claim vehicleMake"),
+        lot_pre_kg=_number(_field(data, "lotPreConsumerKg", "claim"), "claim lotPreConsumerKg"),
+        lot_post_kg=_number(_field(data, "lotPostConsumerKg", "claim"), "claim lotPostConsumerKg"),
+        lot_by_make=tuple(
+            sorted(
+                (_text(make, "make"), _number(kg, f"claim kg of make {make}"))
+                for make, kg in _object(
+                    _field(data, "lotPostConsumerByMakeKg", "claim"), "claim lotPostConsumerByMakeKg"
+                ).items()
+            )
+        ),
+    )
 
 
 def _flows(value: Any) -> tuple[tuple[int, int, float], ...]:
@@ -184,8 +216,8 @@ def activity_from_json(value: Any) -> Activity:
         products=frozenset(
             _integer(node, "activity product") for node in _list(_field(data, "products", "activity"), "products")
         ),
-        claim_limit=_number(_field(data, "claimLimit", "activity"), "activity claimLimit"),
         materials=_materials(_field(data, "materials", "activity")),
+        claim=claim_from_json(_field(data, "claim", "activity")),
     )
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
+from carbon.engine.account import Account, claimed_shares, credit_of
 from carbon.engine.model import (
     CFF,
     CHAINS_OF_CUSTODY,
@@ -18,6 +18,7 @@ from carbon.engine.model import (
     STAGES,
     Activity,
     CarbonError,
+    Claim,
     Footprint,
     Parameters,
     Shares,
@@ -38,13 +39,6 @@ from carbon.engine.terms import (
     root_state,
     stage_values,
 )
-
-
-@dataclass
-class _Account:
-    pre_kg: float = 0.0
-    post_kg: float = 0.0
-    by_make: dict[str, float] = field(default_factory=dict)
 
 
 def walk(
@@ -101,10 +95,23 @@ def _compute(
             state = roots[kind] = root_state(source, method)
         states[source.node] = state
         results[source.node] = state.footprint()
-    accounts: dict[tuple[int | None, str | None], _Account] = {}
+    accounts = _Accounts()
     for activity in sorted(activities, key=lambda a: a.seq):
         _run(activity, states, results, method, chain, params, accounts)
     return results
+
+
+class _Accounts:
+    """Mass balance as the walk keeps it: an ``Account`` per (site, period), the last claim on
+    each lot, and the lots this walk made in a substituting activity (it saw all their claims)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int | None, str | None], Account] = {}
+        self.last_claim: dict[int, Claim] = {}
+        self.made: set[int] = set()
+
+    def of(self, activity: Activity) -> Account:
+        return self.by_key.setdefault((activity.site, activity.period), Account())
 
 
 def _run(
@@ -114,9 +121,13 @@ def _run(
     method: str,
     chain: str,
     params: Parameters,
-    accounts: dict[tuple[int | None, str | None], _Account],
+    accounts: _Accounts,
 ) -> None:
     """Walk one activity: its outputs' states and results go into ``states`` and ``results``."""
+    if activity.claim is not None:
+        if chain == MASS_BALANCE:
+            _run_claim(activity, states, results, accounts)
+        return
     out_kg = sum(kg for _, kg in activity.outputs)
     if out_kg <= 0:
         raise outputs_empty_error(activity.seq)
@@ -180,7 +191,10 @@ def _run(
         by_make = tuple([(make, makes[make] / total) for make in sorted(makes)])
         mixed = Shares(pre_consumer=pre / total, post_consumer=post / total, by_make=by_make)
     if chain == MASS_BALANCE and activity.substitutes:
-        mixed = _claim(mixed, out_kg, activity.claim_limit, accounts, (activity.site, activity.period))
+        # Convention 7: the recycled inputs become credits; the outputs carry what is claimed of them.
+        accounts.of(activity).add(credit_of(mixed, out_kg))
+        accounts.made.update(node for node, _ in activity.outputs)
+        mixed = NO_SHARES
     pending = pending_all and not activity.substitutes
     named = {node: (material, content) for node, material, content in activity.materials}
     # Outputs of a mix are identical (convention 1): one state serves all outputs of one
@@ -236,36 +250,28 @@ def _run_unmixed(
     return made
 
 
-def _claim(
-    physical: Shares,
-    out_kg: float,
-    limit: float,
-    accounts: dict[tuple[int | None, str | None], _Account],
-    key: tuple[int | None, str | None],
-) -> Shares:
-    """Credit the account with this activity's recycled inputs, then claim up to the output's mass.
-
-    Credits are counted in output-equivalent kilograms (the recycled share of what came
-    out): the melt loss takes its share of the recycled input too, so a claim can never
-    turn lost metal into recycled content.
-    """
-    account = accounts.setdefault(key, _Account())
-    account.pre_kg += physical.pre_consumer * out_kg
-    account.post_kg += physical.post_consumer * out_kg
-    for make, fraction in physical.by_make:
-        account.by_make[make] = account.by_make.get(make, 0.0) + fraction * out_kg
-    ceiling = max(0.0, min(1.0, limit)) * out_kg
-    post = min(account.post_kg, ceiling)
-    pre = min(account.pre_kg, ceiling - post)
-    makes = []
-    if account.post_kg > 0:
-        for make, kg in account.by_make.items():
-            claimed = post * kg / account.post_kg
-            makes.append((make, claimed / out_kg))
-            account.by_make[make] = kg - claimed
-    account.post_kg -= post
-    account.pre_kg -= pre
-    return Shares(pre_consumer=pre / out_kg, post_consumer=post / out_kg, by_make=tuple(sorted(makes)))
+def _run_claim(
+    activity: Activity,
+    states: dict[int, State],
+    results: dict[int, Footprint],
+    accounts: _Accounts,
+) -> None:
+    """A claim (convention 7): draw its account, and set the lot's shares to its claims over its mass."""
+    claim = activity.claim
+    assert claim is not None
+    ((lot, lot_kg),) = activity.outputs
+    state = states.get(lot)
+    if state is None:
+        raise input_unknown_error(activity.seq, lot)
+    try:
+        before = accounts.last_claim.get(lot)
+        shares = claimed_shares(claim, lot_kg, before, seen_all=lot in accounts.made)
+        accounts.of(activity).draw(claim)
+        accounts.last_claim[lot] = claim
+    except CarbonError as exc:
+        raise CarbonError(exc.code, f"claim {activity.seq} on node {lot}: {exc.message}") from exc
+    states[lot] = claimed = State(state.per_kg, shares, state.primary_kg, state.pending_recycled)
+    results[lot] = claimed.footprint()
 
 
 __all__ = ["collector_paused", "walk"]

@@ -29,6 +29,7 @@ OPERATIONS = [
     "molten-transfer",
     "die-casting",
     "custody-transfer",
+    "recycled-content-claim",
 ]
 
 
@@ -204,6 +205,7 @@ MAY_RECORD = {
     "molten-transfer": {"remelter"},
     "die-casting": {"die_caster"},
     "custody-transfer": EVERY_PARTNER,
+    "recycled-content-claim": {"remelter", "die_caster", "battery_recycler"},
 }
 
 

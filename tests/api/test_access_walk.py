@@ -71,6 +71,8 @@ ROUTES = {
     "app/lots/<int:pk>/checkpoint": WRITE,  # operators sign checkpoints, by POST
     "app/events/": MEMBER,
     "app/sites/": MEMBER,
+    "app/sites/<int:pk>/account/": MEMBER,
+    "app/sites/<int:pk>/account/<str:period>/": MEMBER,
     "app/record/": MEMBER,
     "app/record/<slug:operation>/": MEMBER,
     "app/passports/": MEMBER,
@@ -87,6 +89,8 @@ ROUTES = {
     "api/v1/ledger/keys": PUBLIC,
     "api/v1/sites": MEMBER,  # POST: material-holding members add their own
     "api/v1/sites/<int:pk>": MEMBER,
+    "api/v1/sites/<int:pk>/accounts": MEMBER,  # the site's organisation, regulators and the operator
+    "api/v1/sites/<int:pk>/accounts/<str:period>": MEMBER,
     "api/v1/objects": MEMBER,
     "api/v1/objects/<int:pk>": MEMBER,
     "api/v1/objects/<int:pk>/genealogy": MEMBER,
@@ -259,6 +263,7 @@ def build_world() -> World:
         "capture_id": ["1"],
         "pf_id": pf_ids,
         "operation": ["remelting", "dismantling"],
+        "period": ["2026", "1999"],
         "kind": ["svg"],
         "gtin": [str((passport.battery.attributes or {}).get("gtin") or "04012345000009")],
         "serial": [str((passport.battery.attributes or {}).get("serialNumber") or "S1")],

@@ -521,3 +521,70 @@ def test_an_export_of_the_demo_verifies_offline(tmp_path, settings):
     assert report.failures == []
     assert report.entries == LedgerEntry.objects.count()
     assert report.results > 0
+
+
+# --- mass-balance claims ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claimed_export(loop, tmp_path) -> Path:
+    """The loop, then at the remelter: 300 kg post-consumer scrap + 200 kg primary, 10 kg loss ->
+    490 kg (0.6 x 490 = 294 kg of credits, besides the loop melt's), of which 250 kg are claimed."""
+    from decimal import Decimal
+
+    from traceability.choices import ObjectKind
+    from traceability.identifiers import local_uri
+    from traceability.operations import services as ops
+
+    organisation, site = loop.remelter.organisation, loop.remelt_site
+    moment = EventRecord.objects.order_by("-event_time").values_list("event_time", flat=True).first()
+    ops.material_receipt(
+        organisation=organisation,
+        site=site,
+        event_time=moment + timedelta(hours=1),
+        lots=[
+            ops.LotOut(ObjectKind.SCRAP_LOT, Decimal(300), code="S-X", attributes={"scrapCategory": "post_consumer"}),
+            ops.LotOut(ObjectKind.PRIMARY_INGOT, Decimal(200), code="P-X"),
+        ],
+    )
+    ops.remelting(
+        organisation=organisation,
+        site=site,
+        inputs=[
+            ops.LotIn(local_uri("lot", "nordic-remelt", "S-X"), Decimal(300)),
+            ops.LotIn(local_uri("lot", "nordic-remelt", "P-X"), Decimal(200)),
+        ],
+        output=ops.LotOut(ObjectKind.INGOT_LOT, Decimal(490), code="M-X"),
+        melt_loss_kg=Decimal(10),
+        dross_kg=Decimal(0),
+        natural_gas_m3=Decimal(0),
+        electricity_kwh=Decimal(0),
+        event_time=moment + timedelta(hours=2),
+    )
+    ops.recycled_content_claim(
+        organisation=organisation,
+        site=site,
+        lot=local_uri("lot", "nordic-remelt", "M-X"),
+        kg=Decimal(250),
+        category="post_consumer",
+        event_time=moment + timedelta(hours=3),
+    )
+    carbon_services.footprints_catch_up()
+    path = tmp_path / "claimed.jsonl"
+    call_command("export_audit", "--out", str(path))
+    return path
+
+
+def test_an_export_with_claims_verifies_and_a_tampered_claim_fails(claimed_export):
+    lines = read_lines(claimed_export)
+    claims = [line for line in lines if line["type"] == "activity" and line["claim"]]
+    assert [(c["claim"]["kg"], c["claim"]["lotPostConsumerKg"]) for c in claims] == [(250, 250)]
+    assert verify(claimed_export).failures == []
+
+    # when: the claim raised to 480 kg of the 490 kg lot, beyond the account's credits (the loop
+    # melt's 167.6 / 707.6 x 690.6 = 163.6 kg and this melt's 294 kg: 457.6 kg)
+    claims[0]["claim"].update(kg=480.0, lotPostConsumerKg=480.0)
+    report = verify(write_lines(claimed_export, resign(lines, generate_private_key())))
+
+    # then: the walk refuses the claim under mass balance
+    assert {code for where, code in codes(report) if where.endswith("/mass_balance")} == {"credits_insufficient"}

@@ -192,6 +192,9 @@ FACTOR_CHANGES = st.one_of(
         st.decimals(min_value=Decimal("0.5"), max_value=Decimal("9"), places=2),
     ),
     st.tuples(st.just("melt"), st.just(None), st.decimals(min_value=Decimal(10), max_value=Decimal(50), places=0)),
+    # A recycled-content claim on the newest melt, drawn from the remelter's 2026 account (the
+    # loop's melt credited it with 167.6 / 707.6 x 690.6 = 163.6 kg of post-consumer scrap).
+    st.tuples(st.just("claim"), st.sampled_from([None, "Volta"]), st.decimals(min_value=1, max_value=9, places=1)),
 )
 
 
@@ -226,6 +229,7 @@ def test_every_result_served_equals_a_full_recomputation_after_any_changes(
     try:
         hours = 100.0
         received: list[TraceableObject] = []
+        melts: list[str] = []
         for kind, what, amount in changes:
             hours += 1
             with django_capture_on_commit_callbacks(execute=True):
@@ -243,8 +247,22 @@ def test_every_result_served_equals_a_full_recomputation_after_any_changes(
                     services.factor_add(
                         code="supplier_footprint", lot=lot, value=amount, unit="kg/kg", source="test PCF"
                     )
+                elif kind == "claim":
+                    if not melts:
+                        received.append(receive_and_melt(loop, Decimal(20), hours))
+                        melts.append(local_uri("lot", "nordic-remelt", f"M-{int(hours * 10)}"))
+                    ops.recycled_content_claim(
+                        organisation=loop.remelter.organisation,
+                        site=loop.remelt_site,
+                        lot=melts[-1],
+                        kg=amount,
+                        category="post_consumer",
+                        vehicle_make=what,
+                        event_time=at(hours + 0.75),
+                    )
                 else:
                     received.append(receive_and_melt(loop, amount, hours))
+                    melts.append(local_uri("lot", "nordic-remelt", f"M-{int(hours * 10)}"))
             assert not DirtyNode.objects.exists()
             incremental, full = snapshot(), full_recomputation()
             assert incremental.keys() == full.keys()

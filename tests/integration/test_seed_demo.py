@@ -114,6 +114,15 @@ def test_trays_and_batteries_show_footprints_and_recycled_shares_under_each_meth
     # the CFF substitutes the recycled scrap in the melts: its trays differ from cut-off's
     by_method = {m: {r.node_id: r.total_per_kg for r in tray_results if r.method == m} for m in ("cut_off", "cff")}
     assert by_method["cut_off"] != by_method["cff"]
+    # mass balance is not physical under another name: the premium lot's trays carry the claimed
+    # credits, the others none, and the remelter's hot-metal plant drew its account down
+    tray_mb = FootprintResult.objects.filter(node__in=trays(), method="cut_off", chain="mass_balance")
+    mb_shares = {r.node_id: r.post_consumer_share for r in tray_mb}
+    physical_shares = {r.node_id: r.post_consumer_share for r in tray_results if r.method == "cut_off"}
+    assert mb_shares != pytest.approx(physical_shares)
+    assert any(share == 0 for share in mb_shares.values())
+    assert any(share > physical_shares[node] for node, share in mb_shares.items())
+    assert EventRecord.objects.filter(operation="recycled_content_claim").exists()
     # and a battery's Art. 7 footprint is per kWh of its lifetime energy
     footprint = battery_footprint(battery=packs.first())
     assert footprint["lifetimeEnergyKWh"] > 0 and footprint["totalPerKWh"] >= 0
@@ -123,6 +132,8 @@ def test_the_demo_prints_an_operator_login_and_its_members_are_not_operators(dem
     users = {user.username: user for user in get_user_model().objects.all()}
 
     assert "operator: platform operator" in demo
+    assert "recycled-content claims (mass balance)" in demo
+    assert "mass balance nordic-remelt / Hot-metal plant" in demo
     assert "autocirc-dismantling, nordic-remelt" in demo
     assert is_platform_operator(users["operator"]) and is_platform_operator(users["admin"])
     members = [user for name, user in users.items() if name not in {"operator", "admin"}]

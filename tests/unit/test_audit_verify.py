@@ -12,7 +12,7 @@ import rfc8785
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from carbon.engine import CarbonError, Material, Parameters, Source, compute
-from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, RAW_MATERIAL, Activity, Footprint, Shares
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, RAW_MATERIAL, Activity, Claim, Footprint, Shares
 from carbon.engine.serial import (
     activity_from_json,
     activity_to_json,
@@ -54,8 +54,16 @@ ACTIVITIES = [
         period="2026",
         substitutes=True,
         products=frozenset({3}),
-        claim_limit=0.5,
         materials=((3, "aluminium", 1.0), (5, "cobalt", 0.2)),
+    ),
+    # 40 kg of the 160 kg melt claimed post-consumer closed-loop: the melt credits 100 / 180 x 170 kg
+    Activity(
+        seq=4,
+        inputs=((3, 160.0),),
+        outputs=((3, 160.0),),
+        site=1,
+        period="2026",
+        claim=Claim("post_consumer", 40.0, "Volta", 0.0, 40.0, (("Volta", 40.0),)),
     ),
     Activity(seq=6, inputs=((3, 160.0),), outputs=((3, 160.0),), burdens={RAW_MATERIAL: 0.7}, flows=((3, 3, 160.0),)),
 ]
@@ -359,3 +367,28 @@ def test_the_fast_encoder_of_entry_lines_is_rfc_8785(text):
     value = {"type": "entry", "seq": 2**40, "selected": False, "document": text, "z": None, "proof": [text, "x"]}
 
     assert encode_line_without_floats(value) == rfc8785.dumps(value) + b"\n"
+
+
+def test_a_claim_tampered_beyond_its_credits_is_named():
+    # given: the claim raised from 40 kg to 100 kg; the melt credited only 100 / 180 x 170 = 94.4 kg
+    platform = generate_private_key()
+    lines = build_export(platform)[:-1]
+    claim = next(line for line in lines if line["type"] == "activity" and line["claim"])
+    claim["claim"].update(kg=100.0, lotPostConsumerKg=100.0, lotPostConsumerByMakeKg={"Volta": 100.0})
+
+    report = verify_export(as_stream(sign_manifest(lines, platform, 3)))
+
+    assert {code for where, code in found(report) if where.endswith("/mass_balance")} == {"credits_insufficient"}
+
+
+def test_a_claim_tampered_within_its_credits_changes_the_recomputed_shares():
+    platform = generate_private_key()
+    lines = build_export(platform)[:-1]
+    claim = next(line for line in lines if line["type"] == "activity" and line["claim"])
+    claim["claim"].update(kg=50.0, lotPostConsumerKg=50.0, lotPostConsumerByMakeKg={"Volta": 50.0})
+
+    report = verify_export(as_stream(sign_manifest(lines, platform, 3)))
+
+    assert {where for where, code in found(report) if code == "result_mismatch"} == {
+        f"node 3 {m}/mass_balance" for m in METHODS
+    }

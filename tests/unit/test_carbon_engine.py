@@ -19,6 +19,7 @@ from carbon.engine import (
     RAW_MATERIAL,
     Activity,
     CarbonError,
+    Claim,
     Footprint,
     Material,
     Parameters,
@@ -167,49 +168,99 @@ def test_dismantling_keeps_each_parts_own_origin():
     assert results[wheel].shares.closed_loop("Volta") == 1.0
 
 
-def test_mass_balance_claims_never_exceed_credits():
-    # given: a melt rich in scrap, then at the same site and period a melt of primary only
-    second = Activity(
-        seq=101, inputs=((PRIMARY, 100),), outputs=((11, 100),), burdens={}, substitutes=True, site=1, period="2026"
+def claim_on(lot, lot_kg, seq, kg, category="post_consumer", make=None, before=(0.0, 0.0, ()), site=1):
+    """A claim activity: ``before`` is the lot's claimed (pre, post, by-make) kg before it."""
+    pre, post, makes = before
+    makes = dict(makes)
+    if category == "pre_consumer":
+        pre += kg
+    else:
+        post += kg
+        if make:
+            makes[make] = makes.get(make, 0.0) + kg
+    return Activity(
+        seq=seq,
+        inputs=((lot, lot_kg),),
+        outputs=((lot, lot_kg),),
+        site=site,
+        period="2026",
+        claim=Claim(category, kg, make, pre, post, tuple(sorted(makes.items()))),
     )
-    elsewhere = Activity(seq=102, inputs=((PRIMARY, 10),), outputs=((12, 10),), substitutes=True, site=2, period="2026")
-    sources = [*SOURCES[:2], Source(PRIMARY, 230, "primary", {RAW_MATERIAL: 16.0})]
+
+
+def test_mass_balance_outputs_carry_only_what_is_claimed():
+    # given: the melt credits its site: post-consumer (100 + 30 x 0.5) / 300 x 294 = 112.7 kg
+    # (100 of them Volta's: 100 / 300 x 294 = 98), pre-consumer (50 + 30 x 0.2) / 300 x 294 = 54.88 kg
+    post_credit, volta_credit, pre_credit = 115 / 300 * 294, 100 / 300 * 294, 56 / 300 * 294
+    claims = [
+        claim_on(MELT, 294, 101, 90.0, make="Volta"),
+        claim_on(MELT, 294, 102, 20.0, before=(0.0, 90.0, (("Volta", 90.0),))),
+        claim_on(MELT, 294, 103, 50.0, "pre_consumer", before=(0.0, 110.0, (("Volta", 90.0),))),
+    ]
 
     # when
+    unclaimed = compute(SOURCES, [MELTING], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+    claimed = compute(SOURCES, [MELTING, *claims], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+    physical = compute(SOURCES, [MELTING, *claims], method=CUT_OFF, chain=PHYSICAL, params=PARAMS, known=KNOWN)
+
+    # then: unclaimed output is zero under mass balance; claims set (claimed kg / lot kg)
+    assert unclaimed[MELT].shares.recycled == 0
+    assert claimed[MELT].shares.post_consumer == pytest.approx(110 / 294, rel=REL)
+    assert claimed[MELT].shares.closed_loop("Volta") == pytest.approx(90 / 294, rel=REL)
+    assert claimed[MELT].shares.pre_consumer == pytest.approx(50 / 294, rel=REL)
+    assert claimed[MELT].total_per_kg == pytest.approx(physical[MELT].total_per_kg, rel=REL)
+    # physical custody ignores claims
+    assert physical[MELT].shares.post_consumer == pytest.approx(115 / 300, rel=REL)
+    assert 110 < post_credit and 90 < volta_credit and 50 < pre_credit
+
+
+def test_mass_balance_claim_beyond_credits_is_an_error():
+    # post-consumer credit of the melt: 115 / 300 x 294 = 112.7 kg; 112.7 + 0.3 > 112.7
+    too_much = claim_on(MELT, 294, 101, 113.0)
+    closed_loop_too_much = claim_on(MELT, 294, 101, 99.0, make="Volta")  # Volta: 98 kg
+    elsewhere = claim_on(MELT, 294, 101, 10.0, site=2)  # another site's account is empty
+
+    for claim in (too_much, closed_loop_too_much, elsewhere):
+        with pytest.raises(CarbonError, match="credits_insufficient"):
+            compute(SOURCES, [MELTING, claim], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+
+
+def test_mass_balance_claims_on_a_lot_add_up_and_never_exceed_it():
+    # 294 kg lot: 112 kg claimed, then 112 kg more would be its totals misstated
+    first = claim_on(MELT, 294, 101, 100.0)
+    misstated = claim_on(MELT, 294, 102, 10.0, before=(0.0, 0.0, ()))
+    with pytest.raises(CarbonError, match="claim_totals_inconsistent"):
+        compute(SOURCES, [MELTING, first, misstated], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
+    # a lot whose claims pass its mass: 50 kg of pre on a 30 kg lot (credits are ample)
+    small = dataclasses.replace(MELTING, outputs=((MELT, 30.0),))
+    with pytest.raises(CarbonError, match="claim_exceeds_lot"):
+        compute(
+            SOURCES,
+            [
+                small,
+                claim_on(MELT, 30.0, 101, 5.0, "pre_consumer"),
+                claim_on(MELT, 30.0, 102, 26.0, before=(5.0, 0, ())),
+            ],
+            method=CUT_OFF,
+            chain=MASS_BALANCE,
+            params=PARAMS,
+            known=KNOWN,
+        )
+
+
+def test_mass_balance_claimed_lot_mixes_by_mass_downstream():
+    # a casting of 200 kg of the claimed melt with 100 kg of primary: post share 110/294 x 200 / 300
+    claims = [claim_on(MELT, 294, 101, 110.0)]
+    casting = Activity(seq=102, inputs=((MELT, 200), (PRIMARY, 0.0)), outputs=((20, 200),))
+    mixed = Activity(seq=103, inputs=((20, 200), (5, 100)), outputs=((21, 300),))
+    sources = [*SOURCES, Source(5, 100, "primary", {RAW_MATERIAL: 16.0})]
+
     results = compute(
-        sources, [MELTING, second, elsewhere], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN
+        sources, [MELTING, *claims, casting, mixed], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN
     )
 
-    # then: with no claim declined, the first melt claims exactly its physical content,
-    # nothing is left for the primary-only melt, and another site's account is separate
-    physical = melt(CUT_OFF).shares
-    assert results[MELT].shares.recycled == pytest.approx(physical.recycled, rel=REL)
-    assert results[11].shares.recycled == 0
-    assert results[12].shares.recycled == 0
-
-
-def test_mass_balance_credits_a_declined_claim_to_a_later_melt():
-    declined = Activity(
-        seq=100,
-        inputs=MELTING.inputs,
-        outputs=MELTING.outputs,
-        losses_kg=6,
-        burdens={},
-        substitutes=True,
-        site=1,
-        period="2026",
-        claim_limit=0.0,
-    )
-    later = Activity(seq=101, inputs=((PRIMARY, 100),), outputs=((11, 100),), substitutes=True, site=1, period="2026")
-    sources = [*SOURCES[:2], Source(PRIMARY, 230, "primary", {RAW_MATERIAL: 16.0})]
-
-    results = compute(sources, [declined, later], method=CUT_OFF, chain=MASS_BALANCE, params=PARAMS, known=KNOWN)
-
-    credited = melt(CUT_OFF).shares.recycled * 294
-    assert results[MELT].shares.recycled == 0
-    assert results[11].shares.recycled == 1.0
-    assert results[11].shares.post_consumer * 100 <= melt(CUT_OFF).shares.post_consumer * 294 + 1e-9
-    assert 100 <= credited
+    assert results[20].shares.post_consumer == pytest.approx(110 / 294, rel=REL)
+    assert results[21].shares.post_consumer == pytest.approx(110 / 294 * 200 / 300, rel=REL)
 
 
 def test_unknown_inputs_and_methods_are_errors():

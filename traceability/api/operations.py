@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from traceability.api.authentication import request_organisation
 from traceability.api.idempotency import idempotent
-from traceability.choices import Chemistry, ObjectKind, Operation, ScrapCategory
+from traceability.choices import CLAIM_CATEGORIES, Chemistry, ObjectKind, Operation, ScrapCategory
 from traceability.errors import ApplicationError
 from traceability.models import EventRecord, Organisation, Site
 from traceability.operations import (
@@ -31,6 +31,7 @@ from traceability.operations import (
     dismantling,
     material_receipt,
     molten_transfer,
+    recycled_content_claim,
     remelting,
     repurposing,
     scrap_sorting,
@@ -431,6 +432,40 @@ class CustodyTransfer(Base):
         )
 
 
+class RecycledContentClaim(Base):
+    lot = serializers.CharField(max_length=200, help_text="identifier of a lot remelted or refined at the site")
+    mass = QuantityField(help_text="the quantity of the lot claimed as recycled content")
+    category = serializers.ChoiceField(choices=list(CLAIM_CATEGORIES))
+    vehicleMake = serializers.CharField(
+        required=False, max_length=recycled_content_claim.MAKE_MAX_LENGTH, help_text="closed loop: post-consumer only"
+    )
+
+    def validate_mass(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("a claim is of a positive mass", code="mass_not_positive")
+        return value
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if attrs.get("vehicleMake") and attrs["category"] != "post_consumer":
+            raise serializers.ValidationError(
+                {"vehicleMake": "only a post-consumer claim names a vehicle make (closed loop)"},
+                code="claim_make_not_post_consumer",
+            )
+        return attrs
+
+    def to_input(self, d: dict) -> recycled_content_claim.RecycledContentClaimInput:
+        """Claim a quantity of a lot as recycled content (mass balance): it draws on the site's
+        credits for the year of the event; beyond them, 409 `credits_insufficient` and nothing is stored."""
+        return recycled_content_claim.RecycledContentClaimInput(
+            site=d["site"],
+            lot=d["lot"],
+            kg=d["mass"],
+            category=d["category"],
+            vehicle_make=d.get("vehicleMake") or None,
+            event_time=d.get("eventTime"),
+        )
+
+
 SERIALIZERS: dict[Operation, type[Base]] = {
     Operation.VEHICLE_INTAKE: VehicleIntake,
     Operation.MATERIAL_RECEIPT: MaterialReceipt,
@@ -444,6 +479,7 @@ SERIALIZERS: dict[Operation, type[Base]] = {
     Operation.MOLTEN_TRANSFER: MoltenTransfer,
     Operation.DIE_CASTING: DieCasting,
     Operation.CUSTODY_TRANSFER: CustodyTransfer,
+    Operation.RECYCLED_CONTENT_CLAIM: RecycledContentClaim,
 }
 # By URL path segment: the operation's name, hyphenated.
 OPERATIONS: dict[str, type[Base]] = {

@@ -85,6 +85,11 @@ TRAY_ALLOY = "AlSi10Mg (Fe < 0.12)"
 TRAY_CUSTOMER = "Volta"
 # Every third melt is cast into ingots at the Norwegian shop; the others go molten.
 INGOT_ROUTE_EVERY = 3
+# Mass balance (ISO 22095): the remelter concentrates the post-consumer credits of its hot-metal
+# plant on premium lots: every second molten melt claims all the credits the plant's melts of the
+# year have earned so far (up to its own mass), the others carry none. Assumption: a demo choice,
+# to show mass balance and physical custody apart.
+PREMIUM_LOT_EVERY = 2
 # What a shredded pack becomes, as shares of its mass (the rest is electrolyte and
 # moisture driven off); black mass assays in mass %.
 PACK_SPLIT = {

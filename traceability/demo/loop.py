@@ -59,6 +59,7 @@ from .facts import (
     PRE_CONSUMER_SCRAP,
     PRE_CONSUMER_SHARE,
     PRE_CONSUMER_SUPPLIER,
+    PREMIUM_LOT_EVERY,
     PRIMARY_BUNDLE_KG,
     PRIMARY_INGOT,
     PRIMARY_SUPPLIERS,
@@ -153,6 +154,10 @@ class DemoLoop:
         self.silicon = Pool()
         self.magnesium = Pool()
         self.primary_receipts = 0
+        # Post-consumer credits of each (site, year) not claimed yet, as the remelter reckons
+        # them: the post-consumer scrap's share of each melt's charge times the kg out.
+        self.credits: Counter[tuple[int, int]] = Counter()
+        self.molten_melts = 0
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -592,6 +597,11 @@ class DemoLoop:
             target_alloy=TARGET_ALLOY,
             event_time=melted,
         )
+        self.credits[(shop.pk, melted.year)] += p / charged * melt_kg
+        if not ingot_route:
+            self.molten_melts += 1
+            if self.molten_melts % PREMIUM_LOT_EVERY == 0:
+                self.claim_premium(wave, shop, melt, melt_kg, melted.year)
         if ingot_route:
             self.record(
                 ops.custody_transfer,
@@ -632,6 +642,26 @@ class DemoLoop:
                 event_time=wave.at(0.62),
             )
         self.cast(wave, melt, melt_kg, design, tray_kg, trays, rejects, run_around_kg)
+
+    def claim_premium(self, wave: Wave, site: Site, melt: str, melt_kg: Decimal, year: int) -> None:
+        """Claim the plant's post-consumer credits of the year on this melt, before it leaves.
+
+        The reckoning leaves out the run-around scrap's claimed content (it only adds credits) and
+        keeps a gram back for rounding, so the account always holds what is claimed.
+        """
+        kg = (min(self.credits[(site.pk, year)], melt_kg) - Decimal("0.001")).quantize(Decimal("0.001"), ROUND_DOWN)
+        if kg <= 0 or wave.at(0.61).year != year:  # a claim draws on the account of its own year
+            return
+        self.record(
+            ops.recycled_content_claim,
+            organisation=self.p.remelter,
+            site=site,
+            lot=melt,
+            kg=kg,
+            category=ScrapCategory.POST_CONSUMER,
+            event_time=wave.at(0.61),
+        )
+        self.credits[(site.pk, year)] -= kg
 
     def energy(self, kg: Decimal, per_tonne: tuple[float, float]) -> Decimal:
         return (kg / 1000 * Decimal(str(self.rng.uniform(*per_tonne)))).quantize(Decimal("0.1"))

@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 
 from traceability.choices import ObjectKind, ObjectStatus, Operation, OrganisationRole
 from traceability.models import EventRecord, TraceableObject
+from traceability.operations.rules import CLAIMED_ATTRIBUTE
 
 from .facts import SECOND_LIFE_APPLICATION, TARGET_ALLOY
 
@@ -61,5 +62,13 @@ def summary() -> list[str]:
         lines.append(
             f"melts:      {melts.count()} at the remelter, {met} meet {TARGET_ALLOY}; "
             f"charge {total:,.0f} kg by source: {shares}"
+        )
+    claimed = TraceableObject.objects.filter(attributes__has_key=CLAIMED_ATTRIBUTE)
+    if claimed.exists():
+        claims = EventRecord.objects.filter(operation=Operation.RECYCLED_CONTENT_CLAIM).count()
+        kg = sum((Decimal(lot.attributes[CLAIMED_ATTRIBUTE]) for lot in claimed), Decimal(0))
+        lines.append(
+            f"claims:     {claims} recycled-content claims (mass balance) on {claimed.count()} premium lots, "
+            f"{kg:,.1f} kg; every other melt carries none under mass balance"
         )
     return lines

@@ -36,6 +36,16 @@ class Flow:
     kg: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class RecycledClaim:
+    """``kg`` of the lot ``lot`` claimed as recycled content of ``category`` (mass balance)."""
+
+    lot: str
+    category: str
+    kg: Decimal
+    vehicle_make: str | None = None
+
+
 @dataclass
 class Effects:
     operation: str
@@ -58,11 +68,14 @@ class Effects:
     mixes_composition: bool = False
     # Contained metal leaving a chemical conversion, kg per element (checked against the inputs).
     metals_out: dict[str, Decimal] = field(default_factory=dict)
+    # A recycled-content claim on one lot (its mass-balance account is the event's site and year).
+    claim: RecycledClaim | None = None
 
     @property
     def touched(self) -> list[str]:
         """Existing objects this event reads or changes."""
-        seen = dict.fromkeys([c.identifier for c in self.inputs] + list(self.observed) + self.moved)
+        claimed = [self.claim.lot] if self.claim is not None else []
+        seen = dict.fromkeys([c.identifier for c in self.inputs] + list(self.observed) + self.moved + claimed)
         return list(seen)
 
     @property

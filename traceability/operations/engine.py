@@ -176,6 +176,12 @@ def _gather(effects: Effects, organisation: Organisation, *, hidden: frozenset[s
         if effects.destination_site_id is not None
         else None
     )
+    made_by: dict[str, tuple[str, int | None]] = {}
+    if effects.claim is not None and effects.claim.lot in objects:
+        lot = objects[effects.claim.lot]
+        made = EventRecord.objects.filter(entry_id=lot.created_seq).values_list("operation", "site_id").first()
+        if made is not None:
+            made_by[lot.identifier] = made
     return Known(
         organisation=organisation,
         custody_since=_custody_since(objects, effects.touched),
@@ -187,6 +193,7 @@ def _gather(effects: Effects, organisation: Organisation, *, hidden: frozenset[s
         new_custodian=new_custodian,
         destination=destination,
         hidden=hidden,
+        made_by=made_by,
     )
 
 
@@ -272,6 +279,11 @@ def _apply(effects: Effects, entry: LedgerEntry, known: Known) -> list[str]:
     for identifier, attributes in effects.observed.items():
         obj = objects[identifier]
         obj.attributes = {**obj.attributes, **attributes}
+    if effects.claim is not None:
+        obj = objects[effects.claim.lot]
+        claimed = rules.claimed_kg(obj) + effects.claim.kg
+        obj.attributes = {**obj.attributes, rules.CLAIMED_ATTRIBUTE: str(claimed)}
+        TraceableObject.objects.filter(pk=obj.pk).update(attributes=obj.attributes)
     if effects.moved:
         custodian = None
         if effects.new_custodian:

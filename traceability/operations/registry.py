@@ -12,6 +12,7 @@ from traceability.operations import (
     dismantling,
     material_receipt,
     molten_transfer,
+    recycled_content_claim,
     remelting,
     repurposing,
     scrap_sorting,
@@ -33,6 +34,7 @@ OPERATIONS: tuple[OperationDefinition, ...] = (
     molten_transfer.OPERATION,
     die_casting.OPERATION,
     custody_transfer.OPERATION,
+    recycled_content_claim.OPERATION,
 )
 BY_NAME: dict[str, OperationDefinition] = {operation.name.value: operation for operation in OPERATIONS}
 BY_INPUT_TYPE: dict[type, OperationDefinition] = {operation.input_type: operation for operation in OPERATIONS}

@@ -13,11 +13,11 @@ label, no custodian, no status. Only objects the recorder can see get the precis
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from traceability.choices import ENDED_STATUSES, MATERIAL_HOLDING_ROLES, SERIALISED_KINDS
+from traceability.choices import BLENDING_OPERATIONS, ENDED_STATUSES, MATERIAL_HOLDING_ROLES, SERIALISED_KINDS
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, Organisation, Site, TraceableObject
 from traceability.operations.effects import Consumption, Effects
@@ -32,6 +32,8 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Rounding slack when checking remaining mass: a gram.
 MASS_EPSILON = Decimal("0.001")
+# The attribute of a lot that holds the kg claimed on it so far as recycled content (a decimal string).
+CLAIMED_ATTRIBUTE = "recycledContentClaimedKg"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Known:
     destination: Site | None
     # Identifiers the event names of existing objects the recorder cannot see: they are unknown to it.
     hidden: frozenset[str] = frozenset()
+    # For a recycled-content claim: the operation and site of the event that made the claimed lot.
+    made_by: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 Rule = Callable[[Effects, Known], None]
@@ -298,3 +302,46 @@ def destination_site_known(effects: Effects, known: Known) -> None:
 def target_alloy_known(effects: Effects, known: Known) -> None:
     if effects.target_alloy is not None and known.alloy is None:
         raise ApplicationError("alloy_unknown", f"no alloy specification {effects.target_alloy!r}")
+
+
+# --- recycled-content claims (mass balance) ----------------------------------------------------
+
+
+def claimed_kg(obj: TraceableObject) -> Decimal:
+    """kg of ``obj`` claimed so far as recycled content."""
+    return Decimal(str(obj.attributes.get(CLAIMED_ATTRIBUTE, "0")))
+
+
+def lot_claimable(effects: Effects, known: Known) -> None:
+    """A claim names a lot made by a blending operation (a remelting, a black-mass refining) at
+    the claim's site, still at that site and whole: none of its mass used yet. So everything made
+    from a lot is made after all its claims, and carries them."""
+    assert effects.claim is not None
+    obj = known.objects[effects.claim.lot]
+    operation, site_id = known.made_by.get(effects.claim.lot, ("", None))
+    if operation not in BLENDING_OPERATIONS or site_id != effects.site_id or obj.site_id != effects.site_id:
+        raise ApplicationError(
+            "lot_not_claimable",
+            f"{obj.label}: a claim names a lot remelted or refined at the claim's site and still there",
+            extra={"identifier": obj.identifier},
+        )
+    if obj.remaining_kg + MASS_EPSILON < obj.initial_kg:
+        raise ApplicationError(
+            "lot_not_claimable",
+            f"{obj.label}: {obj.initial_kg - obj.remaining_kg} kg of it were used already; claims come first",
+            extra={"identifier": obj.identifier},
+        )
+
+
+def claim_within_lot(effects: Effects, known: Known) -> None:
+    """The kg claimed on one lot never exceed its mass."""
+    assert effects.claim is not None
+    obj = known.objects[effects.claim.lot]
+    unclaimed = obj.initial_kg - claimed_kg(obj)
+    if effects.claim.kg > unclaimed:
+        raise ApplicationError(
+            "claim_exceeds_lot",
+            f"{obj.label}: {effects.claim.kg} kg claimed but only {unclaimed} kg of it are unclaimed",
+            status=409,
+            extra={"identifier": obj.identifier, "unclaimedKg": str(unclaimed)},
+        )

@@ -29,6 +29,7 @@ from traceability.operations.inputs import BatteryOut, Energy, LotIn, LotOut, Pa
 from traceability.operations.material_receipt import MaterialReceiptInput
 from traceability.operations.molten_transfer import MoltenTransferInput
 from traceability.operations.projector import RECORDER_AUTHORISED
+from traceability.operations.recycled_content_claim import RecycledContentClaimInput
 from traceability.operations.registry import BY_INPUT_TYPE, BY_NAME
 from traceability.operations.remelting import RemeltingInput
 from traceability.operations.repurposing import RepurposingInput
@@ -127,3 +128,7 @@ def die_casting(*, organisation: Organisation, **fields: Any) -> EventRecord:
 
 def custody_transfer(*, organisation: Organisation, **fields: Any) -> EventRecord:
     return operation_record(organisation=organisation, data=CustodyTransferInput(**fields))
+
+
+def recycled_content_claim(*, organisation: Organisation, **fields: Any) -> EventRecord:
+    return operation_record(organisation=organisation, data=RecycledContentClaimInput(**fields))

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from traceability import jsonbody
 from traceability.choices import (
     BATTERY_KINDS,
+    CLAIM_CATEGORIES,
     MATERIAL_HOLDING_ROLES,
     SERIALISED_KINDS,
     Chemistry,
@@ -32,6 +33,7 @@ from traceability.operations import (
     dismantling,
     material_receipt,
     molten_transfer,
+    recycled_content_claim,
     remelting,
     scrap_sorting,
     vehicle_intake,
@@ -588,6 +590,51 @@ class DieCastingForm(MeteredForm):
         )
 
 
+class RecycledContentClaimForm(OperationForm):
+    operation, title = Operation.RECYCLED_CONTENT_CLAIM, "Recycled-content claim"
+    summary = (
+        "Claim a quantity of a lot you remelted or refined at a site as recycled content (mass balance). "
+        "It draws the site's credits for the year; a claim beyond them is refused and nothing is stored."
+    )
+    picks = (*MELT_KINDS, ObjectKind.SALT)
+    ERROR_FIELDS = {
+        "object_unknown": "lot",
+        "not_custodian": "lot",
+        "object_ended": "lot",
+        "lot_not_claimable": "lot",
+        "claim_exceeds_lot": "kg",
+        "credits_insufficient": "kg",
+        "claim_make_not_post_consumer": "vehicle_make",
+    }
+    lot = forms.ChoiceField()
+    kg = forms.DecimalField(label="Claimed (kg)", **KG)
+    category = forms.ChoiceField(choices=[(c, c.replace("_", "-").capitalize()) for c in CLAIM_CATEGORIES])
+    vehicle_make = forms.CharField(
+        required=False,
+        max_length=recycled_content_claim.MAKE_MAX_LENGTH,
+        help_text="closed loop: the make of the end-of-life vehicles (post-consumer only)",
+    )
+
+    def setup(self) -> None:
+        self.fields["lot"].choices = self.choices(self.picks)
+        self.fields["category"].initial = "post_consumer"
+
+    def clean_kg(self) -> Decimal:
+        kg: Decimal = self.cleaned_data["kg"]
+        if kg <= 0:
+            raise ValidationError("a claim is of a positive mass", code="mass_not_positive")
+        return kg
+
+    def to_input(self, d: dict) -> recycled_content_claim.RecycledContentClaimInput:  # type: ignore[type-arg]
+        return recycled_content_claim.RecycledContentClaimInput(
+            **self.common(d),  # type: ignore[arg-type]
+            lot=d["lot"],
+            kg=d["kg"],
+            category=d["category"],
+            vehicle_make=d.get("vehicle_make") or None,
+        )
+
+
 # By URL path segment: the operation's name, hyphenated.
 FORMS: dict[str, type[OperationForm]] = {
     form.operation.replace("_", "-"): form
@@ -600,6 +647,7 @@ FORMS: dict[str, type[OperationForm]] = {
         RemeltingForm,
         MoltenTransferForm,
         DieCastingForm,
+        RecycledContentClaimForm,
     )
 }
 

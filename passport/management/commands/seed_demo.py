@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from carbon.accounts import accounts_summary
 from carbon.demo import recycled_content_lines
 from passport.demo import battery_datasheet
 from traceability import hooks
@@ -77,7 +78,7 @@ class Command(BaseCommand):
             password_file.write_text(password)
             password_file.chmod(0o600)
             self.stdout.write(f"demo loop: {vehicles} vehicles loaded in {time.monotonic() - started:.1f}s")
-        for line in [*summary(), *recycled_content_lines()]:
+        for line in [*summary(), *recycled_content_lines(), *accounts_summary()]:
             self.stdout.write(line)
         checkpoint = ledger_checkpoint_create()
         password = (
