@@ -133,6 +133,12 @@ def build(
         seq__in=[r.entry_id for r in records if r.operation in UNMIXED]
     ).values_list("source_id", "target_id", "kg", "seq"):
         flows[seq].append((source, target, float(kg)))
+    # The lot each molten transfer hauled (the objects it involves), in one query for them all.
+    hauled: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for seq, pk, kg in EventRecord.involved.through.objects.filter(
+        eventrecord_id__in=[r.entry_id for r in records if r.operation == Operation.MOLTEN_TRANSFER]
+    ).values_list("eventrecord_id", "traceableobject_id", "traceableobject__initial_kg"):
+        hauled[seq].append((pk, float(kg)))
     sources: list[Source] = []
     activities: list[Activity] = []
     for record in records:
@@ -147,7 +153,7 @@ def build(
         period = str(record.event_time.year)
         if record.operation == Operation.MOLTEN_TRANSFER:
             with book.tracking() as used:
-                activities.append(_transport(record, document, book, period))
+                activities.append(_transport(record, document, book, period, hauled[record.entry_id]))
             uses[("event", record.entry_id)] = used
             continue
         inputs = tuple((int(pk), float(Decimal(kg))) for pk, kg in (record.consumed or {}).items())
@@ -179,17 +185,18 @@ def build(
     return sources, activities
 
 
-def _transport(record: EventRecord, document: dict, book: FactorBook, period: str) -> Activity:
-    """Hot metal on the road: the lot keeps its identity and takes the haul's burden."""
-    (lot,) = [obj for obj in record.involved.all()]
-    kg = float(lot.initial_kg)
+def _transport(
+    record: EventRecord, document: dict, book: FactorBook, period: str, involved: list[tuple[int, float]]
+) -> Activity:
+    """Hot metal on the road: the lot (``involved``: its id and kg) keeps its identity and takes the haul's burden."""
+    ((lot, kg),) = involved
     haul = kg / TONNE * float(document.get("lt:distanceKm", 0)) * book.value("road_freight")
     return Activity(
         seq=record.entry_id,
-        inputs=((lot.pk, kg),),
-        outputs=((lot.pk, kg),),
+        inputs=((lot, kg),),
+        outputs=((lot, kg),),
         burdens={PROCESS_STAGE[Operation.MOLTEN_TRANSFER]: haul},
-        flows=((lot.pk, lot.pk, kg),),
+        flows=((lot, lot, kg),),
         site=record.site_id,
         period=period,
     )

@@ -90,11 +90,25 @@ def footprint_from_result(result: FootprintResult) -> Footprint:
     )
 
 
-def footprints_known(*, node_ids: Iterable[int]) -> dict[tuple[str, str], dict[int, Footprint]]:
-    """The stored results of these nodes by (method, chain): the known inputs of an incremental computation."""
+def footprints_known(
+    *, node_ids: Iterable[int], chains: Iterable[str] | None = None
+) -> dict[tuple[str, str], dict[int, Footprint]]:
+    """The stored results of these nodes by (method, chain) (of ``chains`` only, when given): the
+    known inputs of an incremental computation. Only the columns the engine reads are fetched."""
+    results = FootprintResult.objects.filter(node_id__in=node_ids)
+    if chains is not None:
+        results = results.filter(chain__in=list(chains))
     known: dict[tuple[str, str], dict[int, Footprint]] = {}
-    for result in FootprintResult.objects.filter(node_id__in=node_ids):
-        known.setdefault((result.method, result.chain), {})[result.node_id] = footprint_from_result(result)
+    for node, method, chain, per_kg, pre, post, by_make, primary, pending in results.values_list(
+        "node_id", "method", "chain", "per_kg", "pre_consumer_share", "post_consumer_share",
+        "post_consumer_by_make", "primary_data_share", "pending_recycled",
+    ):  # fmt: skip
+        known.setdefault((method, chain), {})[node] = Footprint(
+            per_kg=per_kg,
+            shares=Shares(pre_consumer=pre, post_consumer=post, by_make=tuple(sorted(by_make.items()))),
+            primary_data_share=primary,
+            pending_recycled=pending,
+        )
     return known
 
 

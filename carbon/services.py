@@ -66,7 +66,7 @@ def parameters(book: FactorBook) -> Parameters:
 
 
 def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
-    return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
+    return query.select_related("entry", "site").order_by("entry_id")
 
 
 def _parameter_references(book: FactorBook) -> set[str]:
@@ -185,6 +185,7 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
     DirtyNode.objects.all().delete()
     stored = _store(results, masses, references, ledger_size)
     LedgerCursor.objects.update_or_create(name=CURSOR, defaults={"seq": ledger_size})
+    followers.after_commit("FOOTPRINT_FOLLOWERS", ledger_size, robust=True)
     if progress is not None:
         progress(len(records))
     return RecomputeReport(events=len(records), results=stored, ledger_size=ledger_size)
@@ -252,11 +253,14 @@ def _compute_batch(
         if accounts
         else []
     )
-    needed, produced = set(), {s.node for s in sources}
-    for activity in sorted([*replayed, *activities], key=lambda a: a.seq):
-        needed |= {node for node, _ in activity.inputs} - produced
-        produced |= {node for node, _ in activity.outputs}
+    # The batch's own inputs made outside it, and (for the replays) those of the account's other
+    # melts: an input a replayed melt made is computed by the replay only, not by the batch's run.
+    needed = _made_outside(sources, activities)
     known = footprints_known(node_ids=needed)
+    for (method, chain), footprints in footprints_known(
+        node_ids=_made_outside(sources, [*replayed, *activities]) - needed, chains=[MASS_BALANCE]
+    ).items():
+        known.setdefault((method, chain), {}).update(footprints)
     results = {}
     for (method, chain), footprints in _compute_all_ways(sources, activities, book, known).items():
         results[(method, chain)] = {n: f for n, f in footprints.items() if n in keep}
@@ -280,6 +284,15 @@ def _compute_batch(
     )
     references = _node_references(sources, activities, uses, _parameter_references(book), inherited)
     return results, {node: refs for node, refs in references.items() if node in keep}
+
+
+def _made_outside(sources: Iterable[Source], activities: Iterable[Activity]) -> set[int]:
+    """The inputs of ``activities`` that neither ``sources`` nor an earlier one of them made."""
+    needed, produced = set(), {s.node for s in sources}
+    for activity in sorted(activities, key=lambda a: a.seq):
+        needed |= {node for node, _ in activity.inputs} - produced
+        produced |= {node for node, _ in activity.outputs}
+    return needed
 
 
 @transaction.atomic
@@ -315,6 +328,8 @@ def footprints_refresh() -> RecomputeReport:
     masses = dict(TraceableObject.objects.filter(pk__in=keep).values_list("pk", "initial_kg"))
     stored = _store(results, masses, references, cursor.seq)
     DirtyNode.objects.filter(node_id__in=keep).delete()
+    # Results that existed changed: PACT footprints that partners follow may need a new version.
+    followers.after_commit("FOOTPRINT_FOLLOWERS", cursor.seq, robust=True)
     return RecomputeReport(events=len(records), results=stored, ledger_size=cursor.seq)
 
 
