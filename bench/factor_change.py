@@ -8,8 +8,8 @@ energy and losses, as the operations write it) and an ``EventRecord`` (operation
 consumed of each input, objects involved), all written by COPY, untimed. The product's paths
 read those: ``carbon.services.footprints_recompute`` builds the engine's inputs from the event
 records through the ORM and stores six results per node (three methods under two chains of
-custody) through the ORM, which would not fit the budget at 1,000,000 objects; the smaller
-graph keeps a full recomputation near half a minute on 2 cores.
+custody) through the ORM, which would not fit the budget at 1,000,000 objects (at 400 cells a
+full recomputation takes about a minute on 2 cores, more when they are shared).
 
 The workload: the die-casting of the last ``cast_cells`` cells runs at a site of its own whose
 grid region (``REGION``) has an electricity factor of its own, registered before anything is
@@ -17,15 +17,18 @@ computed; every other event runs on the German grid. What depends on that factor
 and run-around scrap of those cells (19 + 1 per cell) and, through the run-around scrap, the
 first remelt's two ingot lots of each cell after the first of them (which feed the next
 castings): ``20 n + 2 (n - 1)`` nodes for ``n`` cells, ``n`` chosen so that this is about 1% of
-the objects (printed, and checked against the nodes the service marked dirty).
+the objects (printed, and checked against the nodes the service marked dirty). Those ingot
+lots are melts: under mass balance the refresh replays the other melts of their site's yearly
+account (all the graph's 800 remelts run at one site in one year), which is most of its cost.
 
 carbon_factor_change (s, target ratio <= 0.05)
     Subject: a new version of that factor through ``carbon.services.factor_add`` (the service
     the API's ``POST /api/v1/factors`` calls: it stores the version and marks its dependents
     dirty), then ``carbon.services.footprints_refresh`` until it refreshes nothing, as the
     catch-up task does (the task's nudge is switched off here so that it is timed in this
-    process, whatever broker is configured). Baseline: ``carbon.services.footprints_recompute``
-    (``manage.py recompute_footprints``) of the same ledger. ``ROUNDS`` alternating rounds after
+    process, whatever broker is configured; so is PACT's publishing, a task of its own).
+    Baseline: ``carbon.services.footprints_recompute`` (``manage.py recompute_footprints``) of
+    the same ledger. ``ROUNDS`` alternating rounds after
     one untimed full recomputation; medians. Checked every round: the nodes marked dirty are
     exactly the expected dependents, nothing is left dirty, every result the refresh left (all
     nodes, all methods and chains) equals what the full recomputation that follows gives, and a
