@@ -7,16 +7,23 @@ scrap + 500 kg primary + 40 kg silicon melted (66 kWh on the DE grid, 52 m3 of g
 scrap (80.6 kg casting loss). 36 objects in all.
 """
 
+import io
+import socket
+import uuid
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from carbon import services
-from carbon.models import DirtyNode, EmissionFactor, FootprintResult
+from carbon.models import DirtyNode, EmissionFactor, FootprintResult, PactPublication
+from carbon.pact import services as pact_services
+from tests.factories import make_partner
 from tests.loop import at, build_loop
 from traceability.choices import ObjectKind
 from traceability.identifiers import local_uri
@@ -148,6 +155,7 @@ FACTOR_CHANGES = st.one_of(
         st.sampled_from(
             [
                 ("primary_aluminium", "hydro", "kg/kg"),
+                ("primary_aluminium", "coal", "kg/kg"),
                 ("alloying_element", "Si", "kg/kg"),
                 ("electricity_grid", "DE", "kg/kWh"),
                 ("natural_gas_combustion", "", "kg/m**3"),
@@ -164,8 +172,17 @@ FACTOR_CHANGES = st.one_of(
         st.sampled_from(["primary", "silicon", "new_lot"]),
         st.decimals(min_value=Decimal("0.5"), max_value=Decimal("9"), places=2),
     ),
-    st.tuples(st.just("melt"), st.just(None), st.decimals(min_value=Decimal(10), max_value=Decimal(50), places=0)),
 )
+# Recorded events, through the operation services the API calls: a primary ingot lot received and
+# melted at once with silicon; the newest melt still at the remelt shop hauled molten to the
+# die-caster; the newest melt delivered there cast into parts and run-around scrap.
+EVENTS = st.one_of(
+    st.tuples(st.just("melt"), st.just(None), st.decimals(min_value=Decimal(10), max_value=Decimal(50), places=0)),
+    st.tuples(st.just("transfer"), st.just(None), st.decimals(min_value=Decimal(5), max_value=Decimal(80), places=0)),
+    st.tuples(st.just("cast"), st.just(None), st.integers(min_value=1, max_value=3)),
+)
+STEPS = st.one_of(FACTOR_CHANGES, EVENTS)
+ServedKey = tuple[int, str, str]
 
 
 def snapshot() -> dict[tuple[int, str, str], tuple[float, float, float, float]]:
@@ -176,59 +193,129 @@ def snapshot() -> dict[tuple[int, str, str], tuple[float, float, float, float]]:
 
 
 def full_recomputation() -> dict[tuple[int, str, str], tuple[float, float, float, float]]:
-    """What ``recompute_footprints`` gives now; rolled back, so the incremental state goes on."""
+    """What ``manage.py recompute_footprints`` gives now; rolled back, so the incremental state goes on."""
 
     class Undo(Exception):
         pass
 
     try:
         with transaction.atomic():
-            services.footprints_recompute()
+            call_command("recompute_footprints", stdout=io.StringIO())
             full = snapshot()
             raise Undo
     except Undo:
         return full
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-@given(changes=st.lists(FACTOR_CHANGES, min_size=1, max_size=4))
-def test_every_result_served_equals_a_full_recomputation_after_any_changes(
-    loop, django_capture_on_commit_callbacks, changes
+def served_all(client: APIClient) -> dict[ServedKey, tuple[float, float, float, float]]:
+    """Every result the API serves, object by object (a regulator reads every object)."""
+    found = {}
+    for pk in TraceableObject.objects.order_by("pk").values_list("pk", flat=True):
+        response = client.get(f"/api/v1/objects/{pk}/footprint")
+        assert response.status_code == 200, (pk, response.content)
+        for result in response.json():
+            found[(pk, result["method"], result["chain"])] = (
+                result["totalPerKg"],
+                result["preConsumerShare"],
+                result["postConsumerShare"],
+                result["totalKg"],
+            )
+    return found
+
+
+@pytest.fixture
+def regulator():
+    return make_partner("market-surveillance", role="regulator")
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(steps=st.lists(STEPS, min_size=1, max_size=5))
+# one sequence that surely reaches every kind of event, with changes between them
+@example(
+    steps=[
+        ("melt", None, Decimal(20)),
+        ("registry", ("electricity_grid", "DE", "kg/kWh"), Decimal("0.5")),
+        ("transfer", None, Decimal(30)),
+        ("bound", "new_lot", Decimal(2)),
+        ("cast", None, 2),
+        ("registry", ("road_freight", "", "kg/(t*km)"), Decimal("0.3")),
+    ]
+)
+def test_every_result_served_equals_a_full_recomputation_after_any_events_and_factor_changes(
+    loop, regulator, django_capture_on_commit_callbacks, steps
 ):
     sid = transaction.savepoint()
     try:
-        hours = 100.0
-        received: list[TraceableObject] = []
-        for kind, what, amount in changes:
-            hours += 1
+        api = client_of(regulator)
+        state = Steps(loop)
+        for kind, what, amount in steps:
+            # each step commits, and its followers run as the worker runs them (catch-up, refresh)
             with django_capture_on_commit_callbacks(execute=True):
-                if kind == "registry":
-                    code, region, unit = what
-                    current = EmissionFactor.objects.get(code=code, region=region, lot=None, superseded_by=None)
-                    value = (current.value * (1 + amount)).quantize(Decimal("0.000001"))
-                    services.factor_add(code=code, region=region, value=value, unit=unit, source="test")
-                elif kind == "bound":
-                    lot = (
-                        received[-1]
-                        if what == "new_lot" and received
-                        else loop.obj(loop.silicon if what == "silicon" else loop.primary)
-                    )
-                    services.factor_add(
-                        code="supplier_footprint", lot=lot, value=amount, unit="kg/kg", source="test PCF"
-                    )
-                else:
-                    received.append(receive_and_melt(loop, amount, hours))
+                state.apply(kind, what, amount)
             assert not DirtyNode.objects.exists()
-            incremental, full = snapshot(), full_recomputation()
-            assert incremental.keys() == full.keys()
+            served, full = served_all(api), full_recomputation()
+            assert served.keys() == full.keys()
             for key, values in full.items():
-                assert incremental[key] == pytest.approx(values, rel=1e-9, abs=1e-12), (key, kind, what)
-        # and the API serves the stored results
-        tray = loop.obj(loop.trays[0])
-        stored = FootprintResult.objects.get(node=tray, method="cut_off", chain="physical")
-        assert served(client_of(loop.die_caster), tray.pk)["totalPerKg"] == stored.total_per_kg
+                assert served[key] == pytest.approx(values, rel=1e-9, abs=1e-12), (key, kind, what)
     finally:
         transaction.savepoint_rollback(sid)
+
+
+class Steps:
+    """Applies drawn steps to the loop; an event with nothing to act on (no melt to haul or cast) is skipped."""
+
+    def __init__(self, loop) -> None:  # type: ignore[no-untyped-def]
+        self.loop = loop
+        self.hours = 100.0
+        self.received: list[TraceableObject] = []
+        self.at_shop: list[TraceableObject] = []
+        self.delivered: list[TraceableObject] = []
+
+    def apply(self, kind: str, what, amount) -> None:  # type: ignore[no-untyped-def]
+        loop = self.loop
+        self.hours += 1
+        if kind == "registry":
+            code, region, unit = what
+            current = EmissionFactor.objects.get(code=code, region=region, lot=None, superseded_by=None)
+            value = (current.value * (1 + amount)).quantize(Decimal("0.000001"))
+            services.factor_add(code=code, region=region, value=value, unit=unit, source="test")
+        elif kind == "bound":
+            lot = (
+                self.received[-1]
+                if what == "new_lot" and self.received
+                else loop.obj(loop.silicon if what == "silicon" else loop.primary)
+            )
+            services.factor_add(code="supplier_footprint", lot=lot, value=amount, unit="kg/kg", source="test PCF")
+        elif kind == "melt":
+            lot = receive_and_melt(loop, amount, self.hours)
+            self.received.append(lot)
+            self.at_shop.append(loop.obj(local_uri("lot", "nordic-remelt", f"M-{int(self.hours * 10)}")))
+        elif kind == "transfer" and self.at_shop:
+            melt = self.at_shop.pop()
+            ops.molten_transfer(
+                organisation=loop.remelter.organisation,
+                site=loop.remelt_site,
+                lot=ops.LotIn(melt.identifier, melt.initial_kg),
+                destination=loop.casting_site,
+                temperature_c=Decimal("715"),
+                distance_km=amount,
+                event_time=at(self.hours),
+            )
+            self.delivered.append(melt)
+        elif kind == "cast" and self.delivered:
+            melt = self.delivered.pop()
+            # n parts of a whole kg each, 2 kg of run-around scrap, the rest lost
+            each = Decimal(int((melt.initial_kg - 3) / amount))
+            ops.die_casting(
+                organisation=loop.die_caster.organisation,
+                site=loop.casting_site,
+                melt=ops.LotIn(melt.identifier, melt.initial_kg),
+                castings=[ops.PartOut(f"T{int(self.hours * 10)}-{n}", "battery_tray", each) for n in range(amount)],
+                scrap=[ops.LotOut(ObjectKind.SCRAP_LOT, Decimal(2), code=f"RA-{int(self.hours * 10)}")],
+                losses={"castingLoss": melt.initial_kg - 2 - amount * each},
+                energy=ops.Energy(electricity_kwh=Decimal(3) * amount),
+                event_time=at(self.hours),
+            )
 
 
 def receive_and_melt(loop, kg: Decimal, hours: float) -> TraceableObject:  # type: ignore[no-untyped-def]
@@ -259,21 +346,77 @@ def receive_and_melt(loop, kg: Decimal, hours: float) -> TraceableObject:  # typ
 def test_a_bound_supplier_footprint_reissues_the_parts_pact_footprints_with_their_predecessors(
     loop, django_capture_on_commit_callbacks
 ):
+    from tests.api.test_pact import RequesterHost, assert_valid, listed, pact
+
+    with RequesterHost() as host:
+        # given: the die-caster's own PACT host is registered, and it has read a tray's PACT footprint
+        pact_services.partner_register(
+            organisation=loop.die_caster.organisation,
+            base_url=host.url,
+            client_id=host.client_id,
+            client_secret=host.secret,
+        )
+        client = pact(loop.die_caster)
+        (first,) = listed(client, productId=loop.trays[0])
+
+        # when: the primary ingot's supplier binds its own footprint (no full recomputation runs)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.factor_add(
+                code="supplier_footprint", lot=loop.obj(loop.primary), value=Decimal("3.1"), unit="kg/kg", source="PCF"
+            )
+
+        # then: a new immutable version replaces it, naming it as its predecessor; a tray is a piece,
+        # declared per piece: 55 kg x the melt's burden over the 610 kg cast
+        old, new = listed(client, productId=loop.trays[0])
+        assert (old["id"], old["status"], old["pcf"]) == (first["id"], "Deprecated", first["pcf"])
+        assert new["status"] == "Active" and new["precedingPfIds"] == [first["id"]]
+        assert float(new["pcf"]["pcfExcludingBiogenicUptake"]) == pytest.approx(55 * melt_burden(3.1) / 610, rel=1e-6)
+        # and the die-caster's host was told, with the PACT 3 PublishedEvent naming the new version
+        # only (it read no other footprint), posted to its /3/events with its own token
+        [(path, content_type, event)] = host.events
+    assert path == "/3/events" and content_type.startswith("application/cloudevents+json")
+    assert_valid("3", "PublishedEvent", event)
+    assert event["type"] == "org.wbcsd.pact.ProductFootprint.PublishedEvent.3"
+    assert event["specversion"] == "1.0"
+    assert event["source"] == "//testserver/3/events"
+    assert uuid.UUID(event["id"])
+    assert datetime.fromisoformat(event["time"].replace("Z", "+00:00")).tzinfo is not None
+    assert event["data"] == {"pfIds": [new["id"]]}
+    (publication,) = PactPublication.objects.all()
+    assert (publication.state, publication.attempts, publication.delivery_error) == ("delivered", 1, "")
+
+
+def test_a_partner_host_that_cannot_be_reached_keeps_the_published_event_and_the_recomputation_stands(
+    loop, django_capture_on_commit_callbacks
+):
     from tests.api.test_pact import listed, pact
 
-    # given: a tray's PACT footprint has been read
+    # given: the die-caster read a tray's footprint, and registered a host that is down
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    pact_services.partner_register(
+        organisation=loop.die_caster.organisation,
+        base_url=f"http://127.0.0.1:{port}",
+        client_id="looptrace",
+        client_secret="secret",
+    )
     client = pact(loop.die_caster)
     (first,) = listed(client, productId=loop.trays[0])
 
-    # when: the primary ingot's supplier binds its own footprint (no full recomputation runs)
+    # when: a supplier footprint is bound
     with django_capture_on_commit_callbacks(execute=True):
         services.factor_add(
             code="supplier_footprint", lot=loop.obj(loop.primary), value=Decimal("3.1"), unit="kg/kg", source="PCF"
         )
 
-    # then: a new immutable version replaces it, naming it as its predecessor; a tray is a piece,
-    # declared per piece: 55 kg x the melt's burden over the 610 kg cast
-    old, new = listed(client, productId=loop.trays[0])
-    assert (old["id"], old["status"], old["pcf"]) == (first["id"], "Deprecated", first["pcf"])
-    assert new["status"] == "Active" and new["precedingPfIds"] == [first["id"]]
-    assert float(new["pcf"]["pcfExcludingBiogenicUptake"]) == pytest.approx(55 * melt_burden(3.1) / 610, rel=1e-6)
+    # then: the results are refreshed all the same, and the undelivered event is kept with its error
+    assert not DirtyNode.objects.exists()
+    tray = FootprintResult.objects.get(node__identifier=loop.trays[0], method="cut_off", chain="physical")
+    assert tray.total_per_kg == pytest.approx(melt_burden(3.1) / 610, rel=REL)
+    (publication,) = PactPublication.objects.all()
+    assert publication.state == "undelivered" and publication.attempts == 1
+    assert "127.0.0.1" in publication.delivery_error
+    (_, new) = listed(client, productId=loop.trays[0])
+    assert publication.body["data"] == {"pfIds": [new["id"]]}
+    assert new["precedingPfIds"] == [first["id"]]
