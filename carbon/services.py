@@ -253,6 +253,18 @@ def _compute_batch(
         if accounts
         else []
     )
+    if replayed:
+        # A replayed melt's lot hauled molten since is remade by the haul, as stored: replayed too,
+        # so that an activity of the batch that consumes the lot reads it as the stored result says.
+        made = {node for a in replayed for node, _ in a.outputs}
+        replayed += graph.build(
+            _records(
+                earlier.filter(operation=Operation.MOLTEN_TRANSFER, involved__in=made)
+                .exclude(entry_id__in=batch)
+                .distinct()
+            ),
+            book,
+        )[1]
     # The batch's own inputs made outside it, and (for the replays) those of the account's other
     # melts: an input a replayed melt made is computed by the replay only, not by the batch's run.
     needed = _made_outside(sources, activities)

@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from carbon import services
 from carbon.models import DirtyNode, EmissionFactor, FootprintResult, PactPublication
 from carbon.pact import services as pact_services
-from tests.factories import make_partner
+from tests.factories import make_partner, make_site
 from tests.loop import at, build_loop
 from traceability.choices import ObjectKind
 from traceability.identifiers import local_uri
@@ -145,6 +145,78 @@ def test_a_worker_that_was_down_finds_the_dirty_nodes_later(loop):
     expected = 500 * 4.0 + 40 * 5.0 + 66 * 0.380 + 52 * 2.04 + 0.6906 * 35 * 0.1
     assert melt.total_per_kg == pytest.approx(expected / 690.6, rel=REL)
     assert not DirtyNode.objects.exists()
+
+
+def test_a_casting_and_a_melt_refreshed_together_read_the_inputs_an_earlier_melt_of_the_site_made(
+    loop, django_capture_on_commit_callbacks
+):
+    # given: a melt M-200 (100 kg coal primary + 1 kg silicon) hauled 20 km to the die-caster's hall
+    # on the Polish grid and cast there with 50 kWh into a 90 kg part and 8 kg of run-around scrap
+    # (3 kg lost); the scrap went back to the remelt shop and was melted with 1 kg of silicon (M-300)
+    hall = make_site(loop.die_caster, "Hall PL", country="PL")
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_and_melt(loop, Decimal(100), 20)
+    melt = loop.obj(local_uri("lot", "nordic-remelt", "M-200"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ops.molten_transfer(
+            organisation=loop.remelter.organisation,
+            site=loop.remelt_site,
+            lot=ops.LotIn(melt.identifier, Decimal(101)),
+            destination=hall,
+            temperature_c=Decimal("715"),
+            distance_km=Decimal(20),
+            event_time=at(21),
+        )
+        ops.die_casting(
+            organisation=loop.die_caster.organisation,
+            site=hall,
+            melt=ops.LotIn(melt.identifier, Decimal(101)),
+            castings=[ops.PartOut("PL-1", "battery_tray", Decimal(90))],
+            scrap=[ops.LotOut(ObjectKind.SCRAP_LOT, Decimal(8), code="RA-PL")],
+            losses={"castingLoss": Decimal(3)},
+            energy=ops.Energy(electricity_kwh=Decimal(50)),
+            event_time=at(22),
+        )
+    scrap = local_uri("lot", "castline", "RA-PL")
+    with django_capture_on_commit_callbacks(execute=True):
+        ops.custody_transfer(
+            organisation=loop.die_caster.organisation,
+            site=hall,
+            items=[],
+            lots=[ops.LotIn(scrap, Decimal(8))],
+            receiver=loop.remelter.organisation,
+            event_time=at(23),
+        )
+        ops.remelting(
+            organisation=loop.remelter.organisation,
+            site=loop.remelt_site,
+            inputs=[ops.LotIn(scrap, Decimal(8)), ops.LotIn(loop.silicon, Decimal(1))],
+            output=ops.LotOut(ObjectKind.MELT_BATCH, Decimal(9), code="M-300"),
+            melt_loss_kg=Decimal(0),
+            dross_kg=Decimal(0),
+            electricity_kwh=Decimal(0),
+            natural_gas_m3=Decimal(0),
+            target_alloy="thin-wall-structural",
+            event_time=at(24),
+        )
+    part = loop.obj(local_uri("part", "castline", "PL-1"))
+    before = FootprintResult.objects.get(node=part, method="cut_off", chain="physical").total_per_kg
+
+    # when: the Polish grid factor gets a new version, 0.66 -> 0.70 kg/kWh: the part, the scrap and
+    # M-300 depend on it, and are refreshed in one batch with M-300's site account replayed, whose
+    # other melt M-200 made the part's input
+    with django_capture_on_commit_callbacks(execute=True):
+        services.factor_add(code="electricity_grid", region="PL", value=Decimal("0.70"), unit="kg/kWh", source="test")
+
+    # then: all three were refreshed; the part carries 50 kWh x 0.04 more over the 98 kg cast
+    assert not DirtyNode.objects.exists()
+    after = FootprintResult.objects.get(node=part, method="cut_off", chain="physical")
+    assert after.total_per_kg - before == pytest.approx(50 * 0.04 / 98, rel=1e-9)
+    assert "electricity_grid:PL:v2" in after.factors
+    incremental, full = snapshot(), full_recomputation()
+    assert incremental.keys() == full.keys()
+    for key, values in full.items():
+        assert incremental[key] == pytest.approx(values, rel=1e-9, abs=1e-12), key
 
 
 # --- every result served equals a full recomputation, whatever happens in between ----------
