@@ -461,25 +461,29 @@ def subscriptions_record(
                 organisation=organisation, node_identifier__in=list(newest)
             )
         }
+        fresh = []
         for node, footprint in newest.items():
             subscription = known.get(node)
             if subscription is None:
-                PactSubscription.objects.create(
-                    organisation=organisation,
-                    node_identifier=node,
-                    spec=spec,
-                    source=source,
-                    pf_id=footprint.pk,
-                    version=footprint.version,
+                fresh.append(
+                    PactSubscription(
+                        organisation=organisation,
+                        node_identifier=node,
+                        spec=spec,
+                        source=source,
+                        pf_id=footprint.pk,
+                        version=footprint.version,
+                    )
                 )
-            elif footprint.version > subscription.version or (subscription.spec, subscription.source) != (
-                spec,
-                source,
-            ):
+                continue
+            newer = footprint.version > subscription.version
+            if newer or (subscription.spec, subscription.source) != (spec, source):
                 subscription.spec, subscription.source = spec, source
-                if footprint.version > subscription.version:
+                if newer:
                     subscription.pf_id, subscription.version = footprint.pk, footprint.version
                 subscription.save(update_fields=["spec", "source", "pf_id", "version"])
+        # A concurrent read may have just subscribed it too: either row says the same.
+        PactSubscription.objects.bulk_create(fresh, ignore_conflicts=True)
 
 
 @transaction.atomic
