@@ -235,20 +235,27 @@ def _compute_batch(
     melt draws on its site's account for the period, so the other melts of that account among
     ``earlier`` are replayed (their results do not change) to rebuild it.
     """
-    accounts = {(a.site, a.period) for a in activities if a.substitutes}
+    # Accounts are drawn in ledger order (``carbon.engine.walk``): a melt after the batch's last one
+    # of an account changes nothing the batch computes, so only the earlier ones are replayed.
+    accounts: dict[tuple[int | None, str | None], int] = {}
+    for a in activities:
+        if a.substitutes:
+            accounts[(a.site, a.period)] = max(a.seq, accounts.get((a.site, a.period), 0))
     batch = {a.seq for a in activities}
     replayed = (
         [
             a
             for a in graph.build(
                 _records(
-                    earlier.filter(operation__in=graph.SUBSTITUTING, site_id__in={s for s, _ in accounts}).exclude(
-                        entry_id__in=batch
-                    )
+                    earlier.filter(
+                        operation__in=graph.SUBSTITUTING,
+                        site_id__in={s for s, _ in accounts},
+                        entry_id__lt=max(accounts.values()),
+                    ).exclude(entry_id__in=batch)
                 ),
                 book,
             )[1]
-            if (a.site, a.period) in accounts
+            if a.seq < accounts.get((a.site, a.period), 0)
         ]
         if accounts
         else []
