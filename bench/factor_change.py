@@ -18,8 +18,9 @@ and run-around scrap of those cells (19 + 1 per cell) and, through the run-aroun
 first remelt's two ingot lots of each cell after the first of them (which feed the next
 castings): ``20 n + 2 (n - 1)`` nodes for ``n`` cells, ``n`` chosen so that this is about 1% of
 the objects (printed, and checked against the nodes the service marked dirty). Those ingot
-lots are melts: under mass balance the refresh replays the other melts of their site's yearly
-account (all the graph's 800 remelts run at one site in one year), which is most of its cost.
+lots are melts: under mass balance the refresh replays the melts of their site's yearly account
+before them (the graph's 800 remelts all run at one site in one year, and these are the last
+ones), which is most of its cost.
 
 carbon_factor_change (s, target ratio <= 0.05)
     Subject: a new version of that factor through ``carbon.services.factor_add`` (the service

@@ -126,7 +126,9 @@ def build(
     records = list(records)
     seqs = [r.entry_id for r in records]
     created: dict[int, list[TraceableObject]] = defaultdict(list)
-    for obj in TraceableObject.objects.filter(created_seq__in=seqs).order_by("pk"):
+    # Only what the sources and activities read (a replay of an account builds hundreds of events).
+    made = TraceableObject.objects.filter(created_seq__in=seqs).only("kind", "initial_kg", "attributes", "created_seq")
+    for obj in made.order_by("pk"):
         created[obj.created_seq].append(obj)
     flows: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
     for source, target, kg, seq in MassFlow.objects.filter(
