@@ -85,6 +85,17 @@ carbon_incremental (s/event, target ratio <= 0.01)
     (``carbon.selectors.footprints_known``) and ``compute([], [activity], known=...)``.
     Median of 31 events; the ratio is that time over the full recomputation's.
 
+carbon_factor_change (s, target ratio <= 0.05)
+    On a graph of the same generator with every event in the ledger (400 cells: 18,800
+    objects, 10,400 ledger entries and event records, written by COPY), the die-castings of
+    the last 9 cells run at a site whose grid region has a factor of its own: 196 objects
+    (1.04%) depend on it. Subject: a new version of that factor through
+    ``carbon.services.factor_add`` (marks exactly its dependents dirty) and
+    ``footprints_refresh`` until nothing is dirty. Baseline: ``footprints_recompute``
+    (``recompute_footprints``) of the same ledger. Medians of three alternating rounds; each
+    round checks the dirty count and that every refreshed result equals the full
+    recomputation's (``bench/factor_change.py``).
+
 epcis_capture (events/s, target ratio >= 0.7)
     Subject: 20,000 EPCIS 2.0 ObjectEvents in 40 EPCISDocuments of 500 through
     ``traceability.epcis.services.epcis_capture`` (schema validation, CBV 2.0 event
@@ -135,6 +146,7 @@ BENCHMARKS = (
     "genealogy_adversarial",
     "carbon_full",
     "carbon_incremental",
+    "carbon_factor_change",
     "epcis_capture",
     "epcis_capture_bad",
     "passport_load",
@@ -162,6 +174,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         append,
         epcis_capture,
         epcis_capture_bad,
+        factor_change,
         footprints,
         genealogy,
         genealogy_adversarial,
@@ -184,6 +197,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "genealogy_adversarial": genealogy_adversarial.run,
         "carbon_full": lambda: footprints.run_full(database),
         "carbon_incremental": lambda: footprints.run_incremental(database),
+        "carbon_factor_change": lambda: factor_change.run(database),
         "epcis_capture": epcis_capture.run,
         "epcis_capture_bad": epcis_capture_bad.run,
         "passport_load": lambda: load.run(database),

@@ -4,7 +4,11 @@ import the tasks that call them (the way ``settings.LEDGER_FOLLOWERS`` serves th
 - ``FACTOR_FOLLOWERS``: called with a factor version's id once it has marked results dirty
   (carbon's catch-up recomputes them);
 - ``PACT_REQUEST_FOLLOWERS``: called with a received PACT request event's id (answered later,
-  by a worker, with retries).
+  by a worker, with retries);
+- ``FOOTPRINT_FOLLOWERS``: called with the ledger size once recomputed results have committed
+  (PACT reissues the footprints partners follow, and announces them);
+- ``PACT_PUBLICATION_FOLLOWERS``: called with a queued PublishedEvent's id (delivered by a worker,
+  with retries).
 """
 
 from __future__ import annotations

@@ -146,7 +146,9 @@ def build(
     records = list(records)
     seqs = [r.entry_id for r in records]
     created: dict[int, list[TraceableObject]] = defaultdict(list)
-    for obj in TraceableObject.objects.filter(created_seq__in=seqs).order_by("pk"):
+    # Only what the sources and activities read (a replay of an account builds hundreds of events).
+    made = TraceableObject.objects.filter(created_seq__in=seqs).only("kind", "initial_kg", "attributes", "created_seq")
+    for obj in made.order_by("pk"):
         created[obj.created_seq].append(obj)
     flows: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
     for source, target, kg, seq in MassFlow.objects.filter(
@@ -154,6 +156,12 @@ def build(
     ).values_list("source_id", "target_id", "kg", "seq"):
         flows[seq].append((source, target, float(kg)))
     claims = _claims_of_lots(r for r in records if r.operation == Operation.RECYCLED_CONTENT_CLAIM)
+    # The lot each molten transfer hauled (the objects it involves), in one query for them all.
+    hauled: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for seq, pk, kg in EventRecord.involved.through.objects.filter(
+        eventrecord_id__in=[r.entry_id for r in records if r.operation == Operation.MOLTEN_TRANSFER]
+    ).values_list("eventrecord_id", "traceableobject_id", "traceableobject__initial_kg"):
+        hauled[seq].append((pk, float(kg)))
     sources: list[Source] = []
     activities: list[Activity] = []
     for record in records:
@@ -168,7 +176,7 @@ def build(
         period = str(record.event_time.year)
         if record.operation == Operation.MOLTEN_TRANSFER:
             with book.tracking() as used:
-                activities.append(_transport(record, document, book, period))
+                activities.append(_transport(record, document, book, period, hauled[record.entry_id]))
             uses[("event", record.entry_id)] = used
             continue
         if record.operation == Operation.RECYCLED_CONTENT_CLAIM:
@@ -207,17 +215,18 @@ def build(
     return sources, activities
 
 
-def _transport(record: EventRecord, document: dict, book: FactorBook, period: str) -> Activity:
-    """Hot metal on the road: the lot keeps its identity and takes the haul's burden."""
-    (lot,) = [obj for obj in record.involved.all()]
-    kg = float(lot.initial_kg)
+def _transport(
+    record: EventRecord, document: dict, book: FactorBook, period: str, involved: list[tuple[int, float]]
+) -> Activity:
+    """Hot metal on the road: the lot (``involved``: its id and kg) keeps its identity and takes the haul's burden."""
+    ((lot, kg),) = involved
     haul = kg / TONNE * float(document.get("lt:distanceKm", 0)) * book.value("road_freight")
     return Activity(
         seq=record.entry_id,
-        inputs=((lot.pk, kg),),
-        outputs=((lot.pk, kg),),
+        inputs=((lot, kg),),
+        outputs=((lot, kg),),
         burdens={PROCESS_STAGE[Operation.MOLTEN_TRANSFER]: haul},
-        flows=((lot.pk, lot.pk, kg),),
+        flows=((lot, lot, kg),),
         site=record.site_id,
         period=period,
     )

@@ -100,7 +100,7 @@ def parameters(book: FactorBook) -> Parameters:
 
 
 def _records(query) -> Iterable[EventRecord]:  # type: ignore[no-untyped-def]
-    return query.select_related("entry", "site").prefetch_related("involved").order_by("entry_id")
+    return query.select_related("entry", "site").order_by("entry_id")
 
 
 def _material_references(book: FactorBook) -> dict[str, set[str]]:
@@ -225,6 +225,7 @@ def footprints_recompute(*, progress: Callable[[int], None] | None = None) -> Re
     DirtyNode.objects.all().delete()
     stored = _store(results, masses, references, ledger_size)
     LedgerCursor.objects.update_or_create(name=CURSOR, defaults={"seq": ledger_size})
+    followers.after_commit("FOOTPRINT_FOLLOWERS", ledger_size, robust=True)
     if progress is not None:
         progress(len(records))
     return RecomputeReport(events=len(records), results=stored, ledger_size=ledger_size)
@@ -279,32 +280,51 @@ def _compute_batch(
     rebuild it. A claim sets its lot's shares from the lot's claimed totals, which it carries:
     replaying an earlier claim on a lot and then the batch's gives the lot's shares after both.
     """
-    accounts = {(a.site, a.period) for a in activities if a.substitutes or a.claim is not None}
+    # Accounts are drawn in ledger order (``carbon.engine.walk``): a melt or claim after the batch's
+    # last one of an account changes nothing the batch computes, so only the earlier ones are replayed.
+    accounts: dict[tuple[int | None, str | None], int] = {}
+    for a in activities:
+        if a.substitutes or a.claim is not None:
+            accounts[(a.site, a.period)] = max(a.seq, accounts.get((a.site, a.period), 0))
     batch = {a.seq for a in activities}
     replayed = (
         [
             a
             for a in graph.build(
                 _records(
-                    earlier.filter(operation__in=ACCOUNT_OPERATIONS, site_id__in={s for s, _ in accounts}).exclude(
-                        entry_id__in=batch
-                    )
+                    earlier.filter(
+                        operation__in=ACCOUNT_OPERATIONS,
+                        site_id__in={s for s, _ in accounts},
+                        entry_id__lt=max(accounts.values()),
+                    ).exclude(entry_id__in=batch)
                 ),
                 book,
             )[1]
-            if (a.site, a.period) in accounts
+            if a.seq < accounts.get((a.site, a.period), 0)
         ]
         if accounts
         else []
     )
-    needed: set[int] = set()
-    # The inputs from outside, of the batch alone and of the batch with the replayed events.
-    for computed in (activities, [*replayed, *activities]):
-        produced = {s.node for s in sources}
-        for activity in sorted(computed, key=lambda a: a.seq):
-            needed |= {node for node, _ in activity.inputs} - produced
-            produced |= {node for node, _ in activity.outputs}
+    if replayed:
+        # A replayed melt's lot hauled molten since is remade by the haul, as stored: replayed too,
+        # so that an activity of the batch that consumes the lot reads it as the stored result says.
+        made = {node for a in replayed for node, _ in a.outputs}
+        replayed += graph.build(
+            _records(
+                earlier.filter(operation=Operation.MOLTEN_TRANSFER, involved__in=made)
+                .exclude(entry_id__in=batch)
+                .distinct()
+            ),
+            book,
+        )[1]
+    # The batch's own inputs made outside it, and (for the replays) those of the account's other
+    # melts: an input a replayed melt made is computed by the replay only, not by the batch's run.
+    needed = _made_outside(sources, activities)
     known = footprints_known(node_ids=needed)
+    for (method, chain), footprints in footprints_known(
+        node_ids=_made_outside(sources, [*replayed, *activities]) - needed, chains=[MASS_BALANCE]
+    ).items():
+        known.setdefault((method, chain), {}).update(footprints)
     results = {}
     # Physical custody needs the batch alone; mass balance the batch after the replayed events.
     for chain, computed in (
@@ -329,6 +349,15 @@ def _compute_batch(
     )
     references = _node_references(sources, activities, uses, _material_references(book), inherited)
     return results, {node: refs for node, refs in references.items() if node in keep}
+
+
+def _made_outside(sources: Iterable[Source], activities: Iterable[Activity]) -> set[int]:
+    """The inputs of ``activities`` that neither ``sources`` nor an earlier one of them made."""
+    needed, produced = set(), {s.node for s in sources}
+    for activity in sorted(activities, key=lambda a: a.seq):
+        needed |= {node for node, _ in activity.inputs} - produced
+        produced |= {node for node, _ in activity.outputs}
+    return needed
 
 
 @transaction.atomic
@@ -365,6 +394,8 @@ def footprints_refresh() -> RecomputeReport:
     masses = dict(TraceableObject.objects.filter(pk__in=keep).values_list("pk", "initial_kg"))
     stored = _store(results, masses, references, cursor.seq)
     DirtyNode.objects.filter(node_id__in=keep).delete()
+    # Results that existed changed: PACT footprints that partners follow may need a new version.
+    followers.after_commit("FOOTPRINT_FOLLOWERS", cursor.seq, robust=True)
     return RecomputeReport(events=len(records), results=stored, ledger_size=cursor.seq)
 
 

@@ -86,6 +86,10 @@ LEDGER_FOLLOWERS = (
 FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
 # After a partner's PACT request event is stored: a worker answers it, with retries.
 PACT_REQUEST_FOLLOWERS = ("carbon.pact.tasks.answer_later",)
+# After recomputed footprints commit: PACT reissues the footprints partners follow and queues
+# PublishedEvents; after one is queued, a worker delivers it, with retries.
+FOOTPRINT_FOLLOWERS = ("carbon.pact.tasks.publish_later",)
+PACT_PUBLICATION_FOLLOWERS = ("carbon.pact.tasks.deliver_later",)
 
 # Who checks a recycled-content claim against its site's mass-balance credits (carbon keeps the
 # accounts; traceability calls it inside the append, under the ledger's lock).

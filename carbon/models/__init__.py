@@ -1,5 +1,13 @@
 from carbon.models.factors import EmissionFactor
-from carbon.models.pact import PactAccessToken, PactCheck, PactEvent, PactPartner, ProductFootprint
+from carbon.models.pact import (
+    PactAccessToken,
+    PactCheck,
+    PactEvent,
+    PactPartner,
+    PactPublication,
+    PactSubscription,
+    ProductFootprint,
+)
 from carbon.models.results import DirtyNode, FootprintResult, LedgerCursor
 
 __all__ = [
@@ -11,5 +19,7 @@ __all__ = [
     "PactCheck",
     "PactEvent",
     "PactPartner",
+    "PactPublication",
+    "PactSubscription",
     "ProductFootprint",
 ]

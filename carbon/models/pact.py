@@ -4,7 +4,15 @@ from django.db import models
 
 from traceability.models import ApiCredential, Organisation, TraceableObject
 
-__all__ = ["PactAccessToken", "PactCheck", "PactEvent", "PactPartner", "ProductFootprint"]
+__all__ = [
+    "PactAccessToken",
+    "PactCheck",
+    "PactEvent",
+    "PactPartner",
+    "PactPublication",
+    "PactSubscription",
+    "ProductFootprint",
+]
 
 
 class PactAccessToken(models.Model):
@@ -127,3 +135,55 @@ class PactEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id} from {self.organisation.slug}"
+
+
+class PactSubscription(models.Model):
+    """An organisation that has been sent an object's PACT footprint: in a ListFootprints or
+    GetFootprint answer, or in a delivered RequestFulfilledEvent. Each later version of that
+    object's footprint is announced to its PACT host (``PactPartner``) in a PublishedEvent.
+
+    ``pf_id``/``version``: the newest version it has been sent or told of; ``spec`` and ``source``:
+    the PACT version it spoke and our events endpoint as it reached us (the events' ``source``).
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="pact_subscriptions")
+    node_identifier = models.CharField(max_length=200)
+    spec = models.CharField(max_length=1, help_text="PACT major version: 2 or 3")
+    source = models.CharField(max_length=500)
+    pf_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "node_identifier"], name="pact_subscription_unique"),
+        ]
+        indexes = [models.Index(fields=["node_identifier"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} follows {self.node_identifier} (v{self.version})"
+
+
+class PactPublication(models.Model):
+    """A PublishedEvent for one organisation's PACT host: queued when footprints it follows are
+    reissued, delivered by a worker after commit, retried with backoff; failures are kept."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Could not be delivered (yet)"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="pact_publications")
+    spec = models.CharField(max_length=1, help_text="PACT major version: 2 or 3")
+    body = models.JSONField(help_text="the CloudEvent, as sent")
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"PublishedEvent {self.body.get('id')} to {self.organisation_id}: {self.state}"

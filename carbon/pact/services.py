@@ -32,6 +32,8 @@ from carbon.models import (
     PactCheck,
     PactEvent,
     PactPartner,
+    PactPublication,
+    PactSubscription,
     ProductFootprint,
 )
 from carbon.pact import schemas, sealing, selectors
@@ -49,6 +51,8 @@ TOKEN_LIFETIME = timedelta(hours=1)
 ISSUE_BATCH = 500
 # Footprints sent in one RequestFulfilled event.
 MAX_FULFILLED = 100
+# Footprint ids named in one PublishedEvent (more make several events).
+MAX_PUBLISHED = 100
 # The footprint PACT publishes: cut-off (recycled content approach), physical chain of custody.
 PCF_METHOD, PCF_CHAIN = "cut_off", "physical"
 PIECE_KINDS = frozenset({ObjectKind.PART}) | BATTERY_KINDS
@@ -426,8 +430,137 @@ def request_answer(*, event_pk: int) -> PactEvent:
         event.answered_at = timezone.now()
     else:
         event.answer = PactEvent.Answer.UNDELIVERED
-    event.save(update_fields=["attempts", "delivery_error", "answer", "answered_at"])
+    with transaction.atomic():
+        event.save(update_fields=["attempts", "delivery_error", "answer", "answered_at"])
+        if delivered and fulfilled:
+            sent = ProductFootprint.objects.filter(pk__in=[pf["id"] for pf in event.answer_body["data"]["pfs"]])
+            subscriptions_record(
+                organisation=event.organisation, footprints=list(sent), spec=event.spec, source=event.reply_source
+            )
     return event
+
+
+# --- outbound: PublishedEvents to the partners that follow a footprint ------------------------
+
+
+def subscriptions_record(
+    *, organisation: Organisation, footprints: list[ProductFootprint], spec: str, source: str
+) -> None:
+    """``organisation`` has been sent these footprints (over ``spec``, reaching us at ``source``): it
+    follows their objects from now on, and is told of every version newer than the newest it was sent."""
+    if not footprints:
+        return
+    newest: dict[str, ProductFootprint] = {}
+    for footprint in footprints:
+        if footprint.node_id not in newest or footprint.version > newest[footprint.node_id].version:
+            newest[footprint.node_id] = footprint
+    with transaction.atomic():
+        known = {
+            s.node_identifier: s
+            for s in PactSubscription.objects.select_for_update().filter(
+                organisation=organisation, node_identifier__in=list(newest)
+            )
+        }
+        fresh = []
+        for node, footprint in newest.items():
+            subscription = known.get(node)
+            if subscription is None:
+                fresh.append(
+                    PactSubscription(
+                        organisation=organisation,
+                        node_identifier=node,
+                        spec=spec,
+                        source=source,
+                        pf_id=footprint.pk,
+                        version=footprint.version,
+                    )
+                )
+                continue
+            newer = footprint.version > subscription.version
+            if newer or (subscription.spec, subscription.source) != (spec, source):
+                subscription.spec, subscription.source = spec, source
+                if newer:
+                    subscription.pf_id, subscription.version = footprint.pk, footprint.version
+                subscription.save(update_fields=["spec", "source", "pf_id", "version"])
+        # A concurrent read may have just subscribed it too: either row says the same.
+        PactSubscription.objects.bulk_create(fresh, ignore_conflicts=True)
+
+
+@transaction.atomic
+def footprints_publish() -> int:
+    """Issue new versions of the footprints partners follow whose carbon results changed, and queue
+    one PublishedEvent per partner host naming every version newer than what it was sent or told.
+
+    Runs after a recomputation commits (``settings.FOOTPRINT_FOLLOWERS``); also finds versions a
+    read issued meanwhile (issuing is lazy), since it compares with what each partner was told.
+    Only organisations that registered a PACT host (``PactPartner``) are told; the others keep their
+    subscription and are told once they register. Returns how many events were queued.
+    """
+    followed = PactSubscription.objects.values("node_identifier")
+    footprints_issue(nodes=TraceableObject.objects.filter(identifier__in=followed))
+    newest = ProductFootprint.objects.filter(node_id=OuterRef("node_identifier")).order_by("-version")
+    behind = (
+        PactSubscription.objects.select_for_update(of=("self",))
+        .filter(organisation__pact_partner__isnull=False)
+        .annotate(newest_version=Subquery(newest.values("version")[:1]), newest_id=Subquery(newest.values("pk")[:1]))
+        .filter(newest_version__gt=F("version"))
+        .order_by("organisation_id", "node_identifier")
+    )
+    told: dict[tuple[int, str, str], list[str]] = {}
+    for subscription in behind:
+        told.setdefault((subscription.organisation_id, subscription.spec, subscription.source), []).append(
+            str(subscription.newest_id)
+        )
+        subscription.pf_id, subscription.version = subscription.newest_id, subscription.newest_version
+        subscription.save(update_fields=["pf_id", "version"])
+    for (organisation_id, spec, source), pf_ids in told.items():
+        for start in range(0, len(pf_ids), MAX_PUBLISHED):
+            publication = PactPublication.objects.create(
+                organisation_id=organisation_id,
+                spec=spec,
+                body={
+                    "type": EVENT_TYPES[spec]["published"],
+                    "specversion": "1.0",
+                    "id": str(uuid.uuid4()),
+                    "source": source,
+                    "time": iso(timezone.now().replace(microsecond=0)),
+                    "data": {"pfIds": pf_ids[start : start + MAX_PUBLISHED]},
+                },
+            )
+            followers.after_commit("PACT_PUBLICATION_FOLLOWERS", publication.pk, robust=True)
+    return len(told)
+
+
+def publication_deliver(*, publication_pk: int) -> PactPublication:
+    """(Re)try to deliver a PublishedEvent to its organisation's PACT host; the outcome is kept."""
+    with transaction.atomic():
+        publication = PactPublication.objects.select_for_update().get(pk=publication_pk)
+        if publication.state == PactPublication.State.DELIVERED:
+            return publication
+    partner = PactPartner.objects.filter(organisation_id=publication.organisation_id).first()
+    delivered, error = False, ""
+    if partner is None:
+        error = "no PACT host registered for the organisation"
+    else:
+        client = PactClient(
+            base_url=partner.base_url,
+            client_id=partner.client_id,
+            client_secret=sealing.unseal(partner.secret_sealed, client_id=partner.client_id),
+        )
+        try:
+            client.send_event(spec=publication.spec, event=publication.body)
+            delivered = True
+        except ApplicationError as exc:
+            error = exc.message
+    publication.attempts += 1
+    publication.delivery_error = error
+    if delivered:
+        publication.state = PactPublication.State.DELIVERED
+        publication.delivered_at = timezone.now()
+    else:
+        publication.state = PactPublication.State.UNDELIVERED
+    publication.save(update_fields=["attempts", "delivery_error", "state", "delivered_at"])
+    return publication
 
 
 # --- inbound: a supplier's footprint pulled over PACT ----------------------------------------

@@ -220,6 +220,12 @@ class FootprintListView(PactView):
             url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
             headers["Link"] = f'<{url}>; rel="next"'
         data = [selectors.footprint_document(footprint=f, spec=self.spec) for f in page[:limit]]
+        services.subscriptions_record(
+            organisation=organisation,
+            footprints=page[:limit],
+            spec=self.spec,
+            source=_events_source(request, self.spec),
+        )
         return Response({"data": data}, headers=headers)
 
 
@@ -237,7 +243,15 @@ class FootprintDetailView(PactView):
             nodes=visibility.objects_visible_to(organisation=organisation).filter(identifier=footprint.node_id)
         )
         footprint = selectors.footprint_get(pf_id=pf_id, organisation=organisation)
+        services.subscriptions_record(
+            organisation=organisation, footprints=[footprint], spec=self.spec, source=_events_source(request, self.spec)
+        )
         return Response({"data": selectors.footprint_document(footprint=footprint, spec=self.spec)})
+
+
+def _events_source(request: Request, spec: str) -> str:
+    """Our events endpoint as the partner reached it: the ``source`` of the events we send it."""
+    return f"//{request.get_host()}/{spec}/events"
 
 
 class EventsView(PactView):
@@ -252,6 +266,6 @@ class EventsView(PactView):
             spec=self.spec,
             organisation=request.user.organisation,
             body=request.data,
-            reply_source=f"//{request.get_host()}/{self.spec}/events",
+            reply_source=_events_source(request, self.spec),
         )
         return Response(status=200)
