@@ -189,12 +189,13 @@ def footprints_known(
         results = results.filter(chain__in=list(chains))
     known: dict[tuple[str, str], dict[int, Footprint]] = {}
     # The two JSON columns as one text, decoded once per row (JSON decoding is most of the cost).
+    # SQLite's json_array() writes JSON columns as strings inside the array: they are decoded again.
     both = Cast(JSONArray("per_kg", "post_consumer_by_make"), TextField())
     for node, method, chain, pre, post, primary, pending, text in results.values_list(
         "node_id", "method", "chain", "pre_consumer_share", "post_consumer_share", "primary_data_share",
         "pending_recycled", both,
     ):  # fmt: skip
-        per_kg, by_make = json.loads(text)
+        per_kg, by_make = (json.loads(value) if isinstance(value, str) else value for value in json.loads(text))
         known.setdefault((method, chain), {})[node] = Footprint(
             per_kg=per_kg,
             shares=Shares(pre_consumer=pre, post_consumer=post, by_make=tuple(sorted(by_make.items()))),
