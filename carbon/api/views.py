@@ -271,6 +271,7 @@ def _visible_site(request: Request, pk: int) -> Site:
 
 class SiteAccountListView(APIView):
     @extend_schema(
+        operation_id="site_accounts_list",
         responses={200: dict},
         summary="A site's mass-balance accounts: one per year it melted, refined or claimed, with its balance",
         description="Read by the site's organisation, regulators and the platform operator. Figures stand at "
@@ -284,6 +285,7 @@ class SiteAccountListView(APIView):
 
 class SiteAccountView(APIView):
     @extend_schema(
+        operation_id="site_account_retrieve",
         responses={200: dict},
         summary="A site's mass-balance account for one year: credits by melt, claims by lot, running balance",
         description="Credits enter with each remelting or refining's recycled inputs, net of losses, in "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
-from carbon.engine.model import METHODS, STAGES
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, STAGES
 from carbon.selectors import generator_footprint_of, recycled_shares_of
 from carbon.web import charts
 from traceability import figures
@@ -27,7 +27,9 @@ def footprint_panel(page: LotPage) -> str:
     results = list(lot.footprints.all())  # type: ignore[attr-defined]
     physical = {r.method: r for r in results if r.chain == "physical"}
     methods = [m for m in METHODS if m in physical]
-    by_chain = {r.chain: r for r in results if r.method == "cut_off"}
+    cut_off = {r.chain: r for r in results if r.method == "cut_off"}
+    # Physical custody first, then mass balance, always in that order (the table's and the chart's).
+    by_chain = {chain: cut_off[chain] for chain in CHAINS_OF_CUSTODY if chain in cut_off}
     context: dict[str, object] = {"lot": lot, "footprints": results}
     if methods:
         context["footprint_chart"] = charts.bar_chart(

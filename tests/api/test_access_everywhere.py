@@ -70,6 +70,7 @@ def filled(path: str) -> str:
         "event_id": quote(EpcisEvent.objects.first().event_hash, safe=""),
         "capture_id": "1",
         "pf_id": "00000000-0000-0000-0000-000000000000",
+        "period": str(EventRecord.objects.order_by("-entry_id").first().event_time.year),
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 

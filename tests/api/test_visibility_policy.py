@@ -225,7 +225,7 @@ def bind_supplier_footprint(clients: dict, made: dict) -> int:
 
 
 def factors(client: APIClient, **params: str) -> list[dict]:
-    response = client.get("/api/v1/factors", {"page_size": 1000, **params})
+    response = client.get("/api/v1/factors", {"limit": 1000, **params})
     assert response.status_code == 200, response.content
     return response.json()["results"]
 

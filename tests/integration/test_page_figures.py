@@ -20,7 +20,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
-from carbon.engine.model import METHODS, STAGES
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, STAGES
 from carbon.services import footprints_catch_up
 from passport import services as passports
 from passport.models import Passport
@@ -225,7 +225,7 @@ def test_the_melts_shares_are_the_apis_summed_before_rounding(castline):
             percent(result["recycledShare"]),
         ]
     # the chart beside the table labels each chain's bar with the same recycled share
-    assert page.labels["recycled"] == [percent(served[chain]["recycledShare"]) for chain in served]
+    assert page.labels["recycled"] == [percent(served[chain]["recycledShare"]) for chain in CHAINS_OF_CUSTODY]
     assert f"pre-consumer {percent(physical['preConsumerShare'])}" in page.tooltips
 
 
@@ -291,7 +291,7 @@ def test_the_part_passport_page_shows_the_footprint_apis_shares_and_footprint(ca
         assert page.row("Total per kg") == [intensity(by_method[m]["totalPerKg"]) for m in methods]
         assert page.row("Whole part") == [kg_co2e(by_method[m]["totalKg"]) for m in methods]
         assert page.labels["value"] == [f"{intensity(by_method[m]['totalPerKg'])} kg CO2e/kg" for m in methods]
-        assert page.labels["recycled"] == [percent(shares[chain]["recycledShare"]) for chain in shares]
+        assert page.labels["recycled"] == [percent(shares[chain]["recycledShare"]) for chain in CHAINS_OF_CUSTODY]
 
 
 # --- the dashboard -------------------------------------------------------------------------------
