@@ -122,7 +122,8 @@ ROUTES = {
     "part/<int:pk>": PASSPORT,
     "passport/<str:reference>": PASSPORT,
     r"^passport/(?P<reference>[^/]+)/qr\.(?P<kind>svg|png)$": PASSPORT,
-    "01/<str:gtin>/21/<str:serial>": PASSPORT,
+    r"^01/(?P<gtin>[^/]+)/21/(?P<serial>[^/]+)/?$": PASSPORT,  # the GS1 resolver: links at the reader's tier
+    ".well-known/gs1resolver": PUBLIC,
 }
 
 
