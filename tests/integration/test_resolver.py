@@ -151,6 +151,11 @@ def test_the_default_link_is_the_passport_page_with_a_link_header_to_the_linkset
     assert 'rel="http://www.w3.org/ns/json-ld#context"' in link
     assert f'<http://testserver/passport/{passport.pk}>; rel="{GS1_VOC}pip"; title="Battery passport"' in link
     assert response["Access-Control-Allow-Origin"] == "*"
+    # GET, HEAD and OPTIONS, with CORS (the resolver standard)
+    head = Client().head(DIGITAL_LINK)
+    options = Client().options(DIGITAL_LINK)
+    assert head.status_code == 307 and head["Location"] == f"http://testserver/passport/{passport.pk}"
+    assert options.status_code == 200 and "OPTIONS" in options["Access-Control-Allow-Methods"]
 
 
 def test_link_types_redirect_to_their_link_or_answer_404(world):
