@@ -1,5 +1,5 @@
-"""Passport pages. The public passport page: no login, behind a QR code, at a GS1 Digital Link
-style URL (``/01/{gtin}/21/{serial}``) and at ``/passport/{id}``.
+"""Passport pages. The public passport page: no login, behind a QR code, at ``/passport/{id}``,
+where the GS1 Digital Link (``/01/{gtin}/21/{serial}``, ``passport.web.resolver``) leads.
 
 One view serves people and machines: a browser gets the page, ``Accept: application/json``
 (or ``?format=json``) gets the same JSON as ``/api/v1/passports/{id}``. Signed-in readers
@@ -35,6 +35,7 @@ from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
 from passport.qr import qr_code
+from passport.resolver import digital_link_path
 from passport.schemas import ASPECTS
 from passport.tiers import tier_rank
 from passport.verify.format import MEDIA_TYPE
@@ -42,7 +43,6 @@ from traceability import figures
 from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
-from traceability.identifiers import validate_gs1_serial, validate_gtin
 from traceability.models import Organisation
 from traceability.web.views import member_required, paged
 
@@ -57,20 +57,15 @@ STAGE_NAMES = {
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
-def digital_link_path(passport: Passport) -> str | None:
-    """``/01/{gtin}/21/{serial}`` when the battery carries a GTIN and a serial number."""
-    attributes = passport.battery.attributes or {}
-    gtin, serial = attributes.get("gtin"), attributes.get("serialNumber")
-    if not gtin or not serial:
-        return None
-    return f"/01/{gtin}/21/{serial}"
+def resolver_root(request: HttpRequest) -> str:
+    """The resolver's scheme and host: ``PASSPORT_BASE_URL`` if set, else the request's own."""
+    base = settings.PASSPORT_BASE_URL.rstrip("/")
+    return base or request.build_absolute_uri("/").rstrip("/")
 
 
 def public_url(request: HttpRequest, passport: Passport) -> str:
     """The URL the QR code carries: the Digital Link if there is one, on the resolver's host."""
-    path = digital_link_path(passport) or f"/passport/{passport.pk}"
-    base = settings.PASSPORT_BASE_URL.rstrip("/")
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
+    return resolver_root(request) + (digital_link_path(passport) or f"/passport/{passport.pk}")
 
 
 def flatten(value: object, path: str = "") -> list[tuple[str, str]]:
@@ -136,23 +131,16 @@ def recycled_chart(document: dict[str, object], book: FactorBook) -> str | None:
 
 @extend_schema(exclude=True)  # the same JSON as /api/v1/passports/{id}, documented there
 class PassportPageView(APIView):
-    """A passport for people (HTML) and machines (JSON), by id or by GS1 Digital Link."""
+    """A passport for people (HTML) and machines (JSON), by id."""
 
     permission_classes = [AllowAny]
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
     template_name = "passport/passport.html"
 
-    def get(
-        self, request: Request, reference: str | None = None, gtin: str | None = None, serial: str | None = None
-    ) -> Response:
+    def get(self, request: Request, reference: str) -> Response:
         html = request.accepted_renderer.format == "html"
         try:
-            if reference is not None:
-                passport = selectors.passport_get(reference=reference)
-            else:
-                passport = selectors.passport_by_digital_link(
-                    gtin=validate_gtin(gtin or ""), serial=validate_gs1_serial(serial or "")
-                )
+            passport = selectors.passport_get(reference=reference)
             allowed = selectors.reader_tier(organisation=request_organisation(request), passport=passport)
             tier = selectors.read_tier(allowed=allowed, requested=request.query_params.get("tier"))
             version = selectors.passport_version_get(passport=passport)

@@ -60,6 +60,10 @@ WRITE = "write"  # POST only: a GET is refused, and never shows anything
 SIGN_IN = "sign-in"  # the console's own sign-in and sign-out
 ADMIN = "admin"  # operators everything; members what the policy lets them read; the public nothing
 
+RESOLVER = r"^01/(?P<gtin>[^/]+)/21/(?P<serial>[^/]+)/?$"
+# Link types of the resolver's linkset that only readers of the battery may follow.
+NON_PUBLIC_LINK_TYPES = ("https://gs1.org/voc/epcis", "https://ns.looptrace.example/voc/pactFootprint")
+
 ROUTES = {
     "": PUBLIC,
     "admin/": ADMIN,
@@ -122,7 +126,8 @@ ROUTES = {
     "part/<int:pk>": PASSPORT,
     "passport/<str:reference>": PASSPORT,
     r"^passport/(?P<reference>[^/]+)/qr\.(?P<kind>svg|png)$": PASSPORT,
-    "01/<str:gtin>/21/<str:serial>": PASSPORT,
+    RESOLVER: PASSPORT,  # the GS1 resolver: links at the reader's tier, the linkset requested too
+    ".well-known/gs1resolver": PUBLIC,
 }
 
 
@@ -154,6 +159,8 @@ def test_every_url_pattern_has_a_policy():
 
 # A supplier footprint's value, distinctive enough to find in any answer.
 BOUND_FACTOR_VALUE = "7.654321"
+# The GTIN of the passported battery (its check digit, 9, is what gtin_check_digit computes).
+DIGITAL_LINK_GTIN = "04012345000009"
 # Who sold the remelter its primary ingot (in the lot's receipt): the remelter's business alone.
 PRIVATE_SUPPLIER = "Hydro smelter"
 
@@ -242,6 +249,9 @@ def build_world() -> World:
         for slug in ("autocirc", "nordic-remelt", "castline", "second-dismantler")
     ]
     passport = Passport.objects.select_related("battery").first()
+    # its battery carries GS1 keys, so the resolver at its Digital Link answers with its links
+    passport.battery.attributes = {**passport.battery.attributes, "gtin": DIGITAL_LINK_GTIN, "serialNumber": "PACK-1"}
+    passport.battery.save(update_fields=["attributes"])
     pf_ids = [
         document["id"]
         for document in callers["die_caster"].clients["pact"].get("/3/footprints", secure=True).json()["data"]
@@ -265,8 +275,8 @@ def build_world() -> World:
         "operation": ["remelting", "dismantling"],
         "period": ["2026", "1999"],
         "kind": ["svg"],
-        "gtin": [str((passport.battery.attributes or {}).get("gtin") or "04012345000009")],
-        "serial": [str((passport.battery.attributes or {}).get("serialNumber") or "S1")],
+        "gtin": [DIGITAL_LINK_GTIN],
+        "serial": ["PACK-1"],
     }
     public = set(Passport.objects.values_list("battery_id", flat=True)) | set(tray.values_list("pk", flat=True))
     return World(
@@ -324,7 +334,14 @@ def admin_paths(values: dict[str, list[str]]) -> list[str]:
     return paths
 
 
-TEXT_TYPES = ("application/json", "text/", "application/ld+json", "application/problem+json", "image/svg")
+TEXT_TYPES = (
+    "application/json",
+    "text/",
+    "application/ld+json",
+    "application/linkset+json",
+    "application/problem+json",
+    "image/svg",
+)
 
 
 def body_of(response) -> str:  # type: ignore[no-untyped-def]
@@ -390,6 +407,8 @@ CASES = [pytest.param(route, role) for route in ROUTES for role in ROLES]
 def test_no_answer_shows_a_caller_what_it_may_not_read(world, route, role):
     caller = world.callers[role]
     paths = admin_paths(world.values) if ROUTES[route] == ADMIN else paths_of(route, world.values)
+    if route == RESOLVER:  # the default answer is a redirect; the linkset is the body to check
+        paths += [f"{path.rstrip('?')}?linkType=linkset" for path in paths]
     tokens = forbidden(world, role, route)
     leaks, errors = [], []
 
@@ -404,6 +423,8 @@ def test_no_answer_shows_a_caller_what_it_may_not_read(world, route, role):
         allowed_in(route, role, how, path, response.status_code, response.get("Location", ""))
         body = body_of(response) if tokens else ""
         leaks += [(path, how, what) for token, what in tokens.items() if token in body]
+        if route == RESOLVER and role == ANONYMOUS and "linkType=linkset" in path:
+            leaks += [(path, how, link_type) for link_type in NON_PUBLIC_LINK_TYPES if link_type in body]
 
     assert errors == []
     assert leaks == [], sorted({(path, what) for path, _, what in leaks})[:8]

@@ -50,9 +50,11 @@ def test_json_at_the_same_address_is_the_apis_passport(passport):
     api = Client().get(f"/api/v1/passports/{passport.pk}").json()
 
     by_accept = Client().get(f"/passport/{passport.pk}", HTTP_ACCEPT="application/json")
-    by_link = Client().get(f"/01/{GTIN}/21/PACK-0001", HTTP_ACCEPT="application/json")
+    # the Digital Link redirects a JSON reader to the passport JSON at its tier (passport.web.resolver)
+    by_link = Client().get(f"/01/{GTIN}/21/PACK-0001", HTTP_ACCEPT="application/json", follow=True)
 
     assert by_accept.status_code == 200 and by_accept.json() == api
+    assert by_link.redirect_chain[0][1] == 307
     assert by_link.status_code == 200 and by_link.json() == api
     assert api["tier"] == "public"
 
@@ -71,9 +73,10 @@ def test_a_regulator_reads_the_authorities_tier_and_the_public_cannot_ask_for_it
     assert as_public.status_code == 403 and as_public.json()["code"] == "tier_not_allowed"
 
 
-def test_the_digital_link_serves_the_same_page(passport):
-    page = Client().get(f"/01/{GTIN}/21/PACK-0001")
+def test_the_digital_link_leads_to_the_same_page(passport):
+    page = Client().get(f"/01/{GTIN}/21/PACK-0001", follow=True)
 
+    assert page.redirect_chain == [(f"http://testserver/passport/{passport.pk}", 307)]
     assert page.status_code == 200
     assert passport.urn in page.content.decode()
     assert f"http://testserver/01/{GTIN}/21/PACK-0001" in page.content.decode()
