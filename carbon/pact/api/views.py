@@ -34,7 +34,7 @@ from traceability.paging import MAX_PAGE_SIZE, page_size
 DEFAULT_LIMIT = 100
 # Past any page that can exist, and inside the database's integers.
 MAX_OFFSET = 10**12
-CODES_BY_STATUS = {400: "BadRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
+CODES_BY_STATUS = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
 
 
 class CloudEventsParser(StrictJSONParser):
@@ -51,7 +51,7 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     if isinstance(exc, PactError):
         error = exc
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        error = PactError("AccessDenied", "a bearer token from /auth/token is required", status=401)
+        error = PactError("BadRequest", "a bearer token from /auth/token is required", status=401)
     elif isinstance(exc, Http404):
         error = PactError("NotFound", "not found", status=404)
     elif isinstance(exc, ApplicationError):
@@ -61,9 +61,10 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     else:
         return None
     status = error.status
-    # 2.3 answers an invalid token with 403 AccessDenied; 3.0 with 401.
-    if spec == "2" and error.code == "AccessDenied" and status == 401:
-        status = 403
+    # A missing or invalid token is PACT's "all other cases": code BadRequest. 3.0.3 answers it
+    # 401 (its UnauthorizedResponse); 2.3 knows no 401 but TokenExpired, so BadRequest's 400.
+    if spec == "2" and error.code == "BadRequest" and status == 401:
+        status = 400
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = CHALLENGE + (', error="invalid_token"' if error.code == "TokenExpired" else "")
