@@ -59,6 +59,7 @@ REGULATOR = "regulator"  # regulators only (reports, audit exports): they read e
 WRITE = "write"  # POST only: a GET is refused, and never shows anything
 SIGN_IN = "sign-in"  # the console's own sign-in and sign-out
 ADMIN = "admin"  # operators everything; members what the policy lets them read; the public nothing
+OPERATOR_ONLY = "operator only"  # console pages of the platform operator (partner PACT hosts): others refused
 
 ROUTES = {
     "": PUBLIC,
@@ -77,6 +78,8 @@ ROUTES = {
     "app/record/<slug:operation>/": MEMBER,
     "app/passports/": MEMBER,
     "app/audit/": REGULATOR,
+    "app/pact/partners/": OPERATOR_ONLY,
+    "app/pact/partners/<slug:slug>/remove": WRITE,  # operators remove a partner's PACT host, by POST
     "api/schema/": PUBLIC,
     "api/docs/": PUBLIC,
     "api/v1/health": PUBLIC,
@@ -261,6 +264,7 @@ def build_world() -> World:
         "file_format": ["csv"],
         "event_id": events,
         "capture_id": ["1"],
+        "slug": ["castline"],
         "pf_id": pf_ids,
         "operation": ["remelting", "dismantling"],
         "period": ["2026", "1999"],
@@ -372,6 +376,11 @@ def allowed_in(route: str, role: str, how: str, path: str, status: int, location
         if role == "regulator":
             # console pages are for signed-in people: an API key is sent to sign in
             assert status == 200 or (how == "api key" and to_login), (path, how, status)
+        else:
+            assert status in DENIED or to_login, (path, role, status)
+    elif policy == OPERATOR_ONLY:
+        if role == OPERATOR:
+            assert status == 200, (path, status)
         else:
             assert status in DENIED or to_login, (path, role, status)
     elif policy == WRITE:
