@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
@@ -23,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carbon.pact import odata as odata_filter
 from carbon.pact import selectors, services
 from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, require_https
 from carbon.pact.errors import OAuthError, PactError
@@ -173,7 +175,12 @@ LIST_PARAMETERS = [
     *[OpenApiParameter(name, str, many=True, explode=True) for name in ("productId", "companyId", "geography")],
     OpenApiParameter("classification", str, many=True, explode=True),
     *[OpenApiParameter(name, OpenApiTypes.DATETIME) for name in ("validOn", "validAfter", "validBefore")],
-    OpenApiParameter("status", str, enum=list(selectors.STATUSES)),
+    OpenApiParameter("status", str, description="Active or Deprecated; another value matches nothing"),
+    OpenApiParameter(
+        "$filter",
+        str,
+        description="PACT 2.x only (/2/footprints): its OData subset, e.g. created ge '2023-01-15T10:15:30Z'",
+    ),
 ]
 
 
@@ -198,8 +205,8 @@ class FootprintListView(PactView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        if self.spec == "2" and params.get("$filter"):
-            raise PactError("NotImplemented", "$filter (OData) is not supported; use the 3.0 query parameters")
+        # 2.x's OData $filter (its subset, carbon.pact.odata) tests the documents themselves.
+        odata = odata_filter.predicate(params["$filter"]) if self.spec == "2" and params.get("$filter") else None
         # PACT lets a host return fewer footprints than asked for: a limit over the cap is clamped.
         limit = page_size(_count(params.get("limit"), name="limit", default=DEFAULT_LIMIT))
         offset = _count(params.get("offset"), name="offset", default=0)
@@ -213,14 +220,20 @@ class FootprintListView(PactView):
         organisation = request.user.organisation
         services.footprints_issue(nodes=visibility.objects_visible_to(organisation=organisation))
         matching = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
-        page = list(matching[offset : offset + limit + 1])
+        if odata is None:
+            page = list(matching[offset : offset + limit + 1])
+        else:
+            documents = (selectors.footprint_document(footprint=f, spec=self.spec) for f in matching.iterator())
+            page = list(itertools.islice((d for d in documents if odata(d)), offset, offset + limit + 1))
         headers = {}
         if len(page) > limit:
             following = [(k, v) for k in params if k not in {"limit", "offset"} for v in params.getlist(k)]
             following += [("limit", str(limit)), ("offset", str(offset + limit))]
             url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
             headers["Link"] = f'<{url}>; rel="next"'
-        data = [selectors.footprint_document(footprint=f, spec=self.spec) for f in page[:limit]]
+        data = [
+            f if odata is not None else selectors.footprint_document(footprint=f, spec=self.spec) for f in page[:limit]
+        ]
         return Response({"data": data}, headers=headers)
 
 
