@@ -360,11 +360,15 @@ def forbidden(world: World, role: str, route: str) -> dict[str, str]:
 
 
 DENIED = {401, 403}
+# PACT 2.3 has no 401 but TokenExpired: a missing or invalid token is its 400 BadRequest.
+V2_DENIED = {400}
 
 
 def allowed_in(route: str, role: str, how: str, path: str, status: int, location: str) -> None:
     """Who gets in, by the route's policy class."""
     policy = ROUTES[route]
+    if path.startswith("/2/") and status in V2_DENIED and how != "pact":
+        status = 401
     signed_out = role == ANONYMOUS
     to_login = status == 302 and "login" in location
     if policy in (PUBLIC, PASSPORT):
