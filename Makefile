@@ -5,7 +5,7 @@ PY        := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/looptrace_test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench faults venv venv-dev clean
+.PHONY: run test lint bench faults pact-conformance venv venv-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: venv-dev
 ## make faults: PostgreSQL restarted under load (restarts the server it runs against; not for shared machines)
 faults: venv-dev
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m bench.faults
+
+## make pact-conformance: WBCSD's PACT conformance tool (PACT_TOOL_DIR=its checkout) against Looptrace behind local TLS
+pact-conformance: venv
+	scripts/pact-conformance.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

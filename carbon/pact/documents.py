@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.0"}
+SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.3"}
 IPCC = "AR6"
 EXTENSION_SCHEMA = "urn:looptrace:pact:extension:footprint-breakdown:1.0.0"
 BOUNDARY = (

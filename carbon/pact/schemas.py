@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pact"
-DOCUMENTS = {"2": "pact-openapi-2.3.0.yaml", "3": "pact-openapi-3.0.0.yaml"}
+DOCUMENTS = {"2": "pact-openapi-2.3.0.yaml", "3": "pact-openapi-3.0.3.yaml"}
 
 
 @cache

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from carbon.models import ProductFootprint
+from carbon.models import PactPartner, ProductFootprint
 from carbon.pact import documents
 from carbon.pact.errors import PactError
 from traceability import visibility
@@ -43,11 +43,10 @@ def parse_moment(value: str, *, name: str) -> datetime:
 
 
 def parse_statuses(values: list[str]) -> tuple[str, ...]:
+    """Known statuses in their spelling; any other value is kept as given and matches no footprint
+    (PACT 3.0: a filter value no footprint has gives an empty list, not an error)."""
     by_lower = {status.lower(): status for status in STATUSES}
-    unknown = [v for v in values if v.lower() not in by_lower]
-    if unknown:
-        raise PactError("BadRequest", f"status must be Active or Deprecated, not {unknown[0]!r}")
-    return tuple(by_lower[v.lower()] for v in values)
+    return tuple(by_lower.get(v.strip().lower(), v) for v in values)
 
 
 def criteria_from(values: dict[str, list[str]]) -> Criteria:
@@ -112,8 +111,12 @@ def footprints_matching(footprints: QuerySet[ProductFootprint], criteria: Criter
         footprints = footprints.filter(validity_start__gt=criteria.valid_after)
     if criteria.valid_before is not None:
         footprints = footprints.filter(validity_end__lt=criteria.valid_before)
-    if criteria.statuses and set(criteria.statuses) != set(STATUSES):
-        footprints = footprints.filter(deprecated=criteria.statuses[0] == "Deprecated")
+    if criteria.statuses:
+        wanted = set(criteria.statuses) & set(STATUSES)
+        if not wanted:
+            footprints = footprints.none()
+        elif wanted != set(STATUSES):
+            footprints = footprints.filter(deprecated="Deprecated" in wanted)
     return footprints
 
 
@@ -149,3 +152,8 @@ def footprint_document(*, footprint: ProductFootprint, spec: str) -> dict[str, A
     if spec == "2":
         return documents.product_footprint_v2(version=footprint.version, **common)
     return documents.product_footprint_v3(**common)
+
+
+def partners_list() -> QuerySet[PactPartner]:
+    """Every registered partner PACT host, by organisation (an operator's view: no secrets)."""
+    return PactPartner.objects.select_related("organisation").order_by("organisation__slug")

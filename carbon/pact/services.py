@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import rfc8785
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -251,20 +253,43 @@ def _issue(result: FootprintResult) -> int:
 # --- partners and events -------------------------------------------------------------------
 
 
+CLIENT_ID_MAX = 200  # PactPartner.client_id's column
+
+
 @transaction.atomic
 def partner_register(*, organisation: Organisation, base_url: str, client_id: str, client_secret: str) -> PactPartner:
-    """Where and how the platform sends events to an organisation's own PACT host."""
-    if not base_url.startswith(("https://", "http://")):
-        raise ApplicationError("pact_partner_url_invalid", f"{base_url!r} is not an http(s) URL")
+    """Where and how the platform sends events to an organisation's own PACT host (one per
+    organisation: registering again replaces it). The secret is stored sealed, never in clear."""
+    base_url = base_url.strip()
+    try:
+        URLValidator(schemes=["https", "http"])(base_url)
+    except ValidationError as exc:
+        raise ApplicationError("pact_partner_url_invalid", f"{base_url!r} is not an http(s) URL") from exc
+    if "?" in base_url or "#" in base_url:
+        raise ApplicationError("pact_partner_url_invalid", "the PACT host's URL takes no query or fragment")
+    if not client_id.strip() or len(client_id.strip()) > CLIENT_ID_MAX:
+        raise ApplicationError("pact_partner_client_id_invalid", "the client id must be 1 to 200 characters")
+    if not client_secret or "\x00" in client_id + client_secret:
+        raise ApplicationError("pact_partner_secret_invalid", "the client secret must be given (and hold no NUL)")
     partner, _ = PactPartner.objects.update_or_create(
         organisation=organisation,
         defaults={
             "base_url": base_url.rstrip("/"),
-            "client_id": client_id,
-            "secret_sealed": sealing.seal(client_secret, client_id=client_id),
+            "client_id": client_id.strip(),
+            "secret_sealed": sealing.seal(client_secret, client_id=client_id.strip()),
         },
     )
     return partner
+
+
+@transaction.atomic
+def partner_remove(*, organisation: Organisation) -> None:
+    """Forget an organisation's PACT host: its footprint requests are refused again at once."""
+    deleted, _ = PactPartner.objects.filter(organisation=organisation).delete()
+    if not deleted:
+        raise ApplicationError(
+            "pact_partner_not_found", f"no PACT host is registered for {organisation.slug}", status=404
+        )
 
 
 def _kind_of(spec: str, event_type: object) -> str:

@@ -65,7 +65,7 @@ def test_a_tray_footprint_pulled_per_piece_binds_per_kg_to_a_primary_ingot(live_
     assert float(factor.value) == pytest.approx(tray.total_per_kg, rel=1e-6)
     assert factor.unit == "kg/kg" and factor.version == 1
     issued = loop.obj(loop.trays[0]).pact_footprints.get()
-    assert f"footprint {issued.pk}" in factor.source and "PACT 3.0.0" in factor.source
+    assert f"footprint {issued.pk}" in factor.source and "PACT 3.0.3" in factor.source
     assert "per 1 piece" in factor.source and live_server.url in factor.source
     assert str(issued.pk) in printed
 

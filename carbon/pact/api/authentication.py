@@ -39,7 +39,7 @@ class PactBearerAuthentication(authentication.BaseAuthentication):
             raise exceptions.Throttled(detail="too many invalid tokens from this address; try again later")
         if row is None or row.credential.revoked_at is not None:
             throttle.record_failure(request, client_id)
-            raise PactError("AccessDenied", "invalid access token", status=401)
+            raise PactError("BadRequest", "invalid access token", status=401)
         if row.expires_at <= timezone.now():
             raise PactError("TokenExpired", "the access token has expired; request a new one", status=401)
         throttle.record_success(request, row.credential.client_id)

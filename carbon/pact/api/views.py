@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
@@ -23,6 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carbon.models import ProductFootprint
+from carbon.pact import odata as odata_filter
 from carbon.pact import selectors, services
 from carbon.pact.api.authentication import CHALLENGE, PactBearerAuthentication, require_https
 from carbon.pact.errors import OAuthError, PactError
@@ -34,7 +37,7 @@ from traceability.paging import MAX_PAGE_SIZE, page_size
 DEFAULT_LIMIT = 100
 # Past any page that can exist, and inside the database's integers.
 MAX_OFFSET = 10**12
-CODES_BY_STATUS = {400: "BadRequest", 401: "AccessDenied", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
+CODES_BY_STATUS = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound", 501: "NotImplemented"}
 
 
 class CloudEventsParser(StrictJSONParser):
@@ -51,7 +54,7 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     if isinstance(exc, PactError):
         error = exc
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        error = PactError("AccessDenied", "a bearer token from /auth/token is required", status=401)
+        error = PactError("BadRequest", "a bearer token from /auth/token is required", status=401)
     elif isinstance(exc, Http404):
         error = PactError("NotFound", "not found", status=404)
     elif isinstance(exc, ApplicationError):
@@ -61,9 +64,10 @@ def pact_exception_handler(exc: Exception, context: dict[str, Any], *, spec: str
     else:
         return None
     status = error.status
-    # 2.3 answers an invalid token with 403 AccessDenied; 3.0 with 401.
-    if spec == "2" and error.code == "AccessDenied" and status == 401:
-        status = 403
+    # A missing or invalid token is PACT's "all other cases": code BadRequest. 3.0.3 answers it
+    # 401 (its UnauthorizedResponse); 2.3 knows no 401 but TokenExpired, so BadRequest's 400.
+    if spec == "2" and error.code == "BadRequest" and status == 401:
+        status = 400
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = CHALLENGE + (', error="invalid_token"' if error.code == "TokenExpired" else "")
@@ -172,7 +176,12 @@ LIST_PARAMETERS = [
     *[OpenApiParameter(name, str, many=True, explode=True) for name in ("productId", "companyId", "geography")],
     OpenApiParameter("classification", str, many=True, explode=True),
     *[OpenApiParameter(name, OpenApiTypes.DATETIME) for name in ("validOn", "validAfter", "validBefore")],
-    OpenApiParameter("status", str, enum=list(selectors.STATUSES)),
+    OpenApiParameter("status", str, description="Active or Deprecated; another value matches nothing"),
+    OpenApiParameter(
+        "$filter",
+        str,
+        description="PACT 2.x only (/2/footprints): its OData subset, e.g. created ge '2023-01-15T10:15:30Z'",
+    ),
 ]
 
 
@@ -197,8 +206,8 @@ class FootprintListView(PactView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        if self.spec == "2" and params.get("$filter"):
-            raise PactError("NotImplemented", "$filter (OData) is not supported; use the 3.0 query parameters")
+        # 2.x's OData $filter (its subset, carbon.pact.odata) tests the documents themselves.
+        odata = odata_filter.predicate(params["$filter"]) if self.spec == "2" and params.get("$filter") else None
         # PACT lets a host return fewer footprints than asked for: a limit over the cap is clamped.
         limit = page_size(_count(params.get("limit"), name="limit", default=DEFAULT_LIMIT))
         offset = _count(params.get("offset"), name="offset", default=0)
@@ -212,17 +221,27 @@ class FootprintListView(PactView):
         organisation = request.user.organisation
         services.footprints_issue(nodes=visibility.objects_visible_to(organisation=organisation))
         matching = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
-        page = list(matching[offset : offset + limit + 1])
+        # (footprint, its document when the filter already made it)
+        page: list[tuple[ProductFootprint, dict | None]]
+        if odata is None:
+            page = [(f, None) for f in matching[offset : offset + limit + 1]]
+        else:
+            made = ((f, selectors.footprint_document(footprint=f, spec=self.spec)) for f in matching.iterator())
+            page = list(itertools.islice((pair for pair in made if odata(pair[1])), offset, offset + limit + 1))
         headers = {}
         if len(page) > limit:
             following = [(k, v) for k in params if k not in {"limit", "offset"} for v in params.getlist(k)]
             following += [("limit", str(limit)), ("offset", str(offset + limit))]
             url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
             headers["Link"] = f'<{url}>; rel="next"'
-        data = [selectors.footprint_document(footprint=f, spec=self.spec) for f in page[:limit]]
+        shown = page[:limit]
+        data = [
+            document if document is not None else selectors.footprint_document(footprint=f, spec=self.spec)
+            for f, document in shown
+        ]
         services.subscriptions_record(
             organisation=organisation,
-            footprints=page[:limit],
+            footprints=[f for f, _ in shown],
             spec=self.spec,
             source=_events_source(request, self.spec),
         )
