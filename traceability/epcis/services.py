@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from traceability.choices import OrganisationRole
-from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash
+from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash, vocabulary_uris
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
 from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
@@ -78,10 +78,12 @@ def _refuse_invalid_document(document: object) -> list[object]:
     return events
 
 
-def _candidate(position: int, event: dict[str, object], context: object) -> _Candidate:
+def _candidate(
+    position: int, event: dict[str, object], context: object, vocabulary: frozenset[str] = frozenset()
+) -> _Candidate:
     """Hash the event and check a hash-form eventID; the stored form carries the document's @context."""
     try:
-        computed = event_hash(event, context=context)
+        computed = event_hash(event, context=context, vocabulary=vocabulary)
     except EventHashError as exc:
         raise ApplicationError("event_invalid", str(exc), extra={"eventIndex": position}) from exc
     claimed = event.get("eventID")
@@ -199,9 +201,11 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
     )
     errors: list[dict[str, object]] = []
     candidates = []
+    # The hash reads bare words against every vocabulary URI of the document, as GS1's reference does.
+    vocabulary = frozenset().union(*(vocabulary_uris(e) for e in events if isinstance(e, dict)))
     for position, event in enumerate(events):
         try:
-            candidates.append(_candidate(position, event, document.get("@context")))
+            candidates.append(_candidate(position, event, document.get("@context"), vocabulary))
         except ApplicationError as exc:
             errors.append(_error_of(exc))
     if errors and error_behaviour == CaptureJob.Behaviour.ROLLBACK:
