@@ -88,7 +88,7 @@ def _refuse_invalid_document(document: object) -> list[object]:
 
 
 def _candidate(
-    position: int, event: dict[str, object], context: object, vocabulary: frozenset[str] = frozenset()
+    position: int, event: dict[str, object], context: object, vocabulary: frozenset[str] | None = None
 ) -> _Candidate:
     """Hash the event and check a hash-form eventID; the stored form carries the document's @context."""
     try:

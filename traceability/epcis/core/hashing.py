@@ -9,7 +9,7 @@ implementation applies them to an EPCIS 2.0 JSON event:
    EPCIS JSON-LD context gives them (``https://ref.gs1.org/cbv/BizStep-shipping``,
    ``https://gs1.org/voc/Temperature``); then any string of the event that ends exactly one
    of those URIs after a ``-`` or ``/`` becomes that URI too. The URIs are those of the
-   whole document: a capture passes the other events' (``vocabulary_uris``) as ``vocabulary``.
+   whole document: a capture passes all its events' (``vocabulary_uris``) as ``vocabulary``.
 2. The event becomes a tree of ``(name, text, children)``: an array gives one child per
    element under the array's name; a name ``prefix:local`` whose prefix the document's
    ``@context`` declares is written ``{namespace}local``, a value ``prefix:rest`` is
@@ -40,7 +40,7 @@ implementation applies them to an EPCIS 2.0 JSON event:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, timedelta
 from functools import lru_cache
 
@@ -129,37 +129,36 @@ VOCABULARY_ROOTS = ("https://ref.gs1.org/cbv", "https://gs1.org/voc")
 # --- 1. vocabulary ---------------------------------------------------------------------
 
 
-def _values_at(obj: object, path: tuple[str, ...]) -> Iterable[object]:
-    if isinstance(obj, list):
-        for item in obj:
-            yield from _values_at(item, path)
-    elif not path:
-        yield obj
-    elif isinstance(obj, dict) and path[0] in obj:
-        yield from _values_at(obj[path[0]], path[1:])
+# Each vocabulary field's path below the event -> its vocabulary; and every path's beginnings.
+_VOCABULARY_PATHS = {path: kind for path, kind in VOCABULARY_FIELDS}
+_VOCABULARY_PREFIXES = frozenset(path[:n] for path in _VOCABULARY_PATHS for n in range(1, len(path)))
 
 
-def _strings(obj: object) -> Iterable[str]:
+def _collect(obj: object, path: tuple[str, ...] | None, found: set[str]) -> None:
+    """Vocabulary URIs below ``obj``: words of the vocabulary field at ``path`` expanded
+    (``None``: no vocabulary field), and every string under a vocabulary root."""
     if isinstance(obj, str):
-        yield obj
+        kind = _VOCABULARY_PATHS.get(path) if path else None
+        if kind is not None:
+            obj = terms(kind).get(obj, obj)
+        if obj.startswith(VOCABULARY_ROOTS):
+            found.add(obj)
     elif isinstance(obj, list):
         for item in obj:
-            yield from _strings(item)
+            _collect(item, path, found)
     elif isinstance(obj, dict):
-        for value in obj.values():
-            yield from _strings(value)
+        for key, value in obj.items():
+            inner = (*path, key) if path is not None else None
+            if inner is not None and inner not in _VOCABULARY_PATHS and inner not in _VOCABULARY_PREFIXES:
+                inner = None
+            _collect(value, inner, found)
 
 
 def vocabulary_uris(event: Mapping[str, object]) -> frozenset[str]:
     """The CBV and GS1 vocabulary URIs an event names, bare words expanded."""
-    found = set()
-    for path, kind in VOCABULARY_FIELDS:
-        words = terms(kind)
-        for value in _values_at(event, path):
-            if isinstance(value, str):
-                found.add(words.get(value, value))
-    found.update(s for s in _strings(event) if s.startswith(VOCABULARY_ROOTS))
-    return frozenset(uri for uri in found if uri.startswith(VOCABULARY_ROOTS))
+    found: set[str] = set()
+    _collect(event, (), found)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=256)
@@ -175,15 +174,13 @@ def _by_last_segment(uris: frozenset[str]) -> dict[str, list[str]]:
     return found
 
 
-def _expand_words(obj: object, segments: Mapping[str, list[str]]) -> object:
-    if isinstance(obj, str):
-        matches = segments.get(obj)
-        return matches[0] if matches and len(matches) == 1 else obj
-    if isinstance(obj, list):
-        return [_expand_words(item, segments) for item in obj]
-    if isinstance(obj, dict):
-        return {key: _expand_words(value, segments) for key, value in obj.items()}
-    return obj
+def _expanded(value: object, segments: Mapping[str, list[str]]) -> object:
+    """A string that ends exactly one vocabulary URI after a ``-`` or ``/`` as that URI."""
+    if isinstance(value, str):
+        matches = segments.get(value)
+        if matches and len(matches) == 1:
+            return matches[0]
+    return value
 
 
 # --- 2. the tree -----------------------------------------------------------------------
@@ -215,25 +212,25 @@ def _scalar(value: object, prefixes: Mapping[str, str]) -> str:
     return str(value)
 
 
-def _tree(obj: object, prefixes: Mapping[str, str], *, top: bool = False) -> Node:
+def _tree(obj: object, prefixes: Mapping[str, str], segments: Mapping[str, list[str]], *, top: bool = False) -> Node:
     if isinstance(obj, list):
-        return ("", "", [_tree(item, prefixes) for item in obj])
+        return ("", "", [_tree(item, prefixes, segments) for item in obj])
     if not isinstance(obj, dict):
-        return ("", _scalar(obj, prefixes), [])
-    name = str(obj["type"]) if "type" in obj else ""
-    text = str(obj["#text"]) if "#text" in obj else ""
+        return ("", _scalar(_expanded(obj, segments), prefixes), [])
+    name = str(_expanded(obj["type"], segments)) if "type" in obj else ""
+    text = str(_expanded(obj["#text"], segments)) if "#text" in obj else ""
     children: list[Node] = []
     for key, value in obj.items():
         if key in ANNOTATIONS or key.startswith("@xmlns") or (top and key == "@context"):
             continue
-        child = _tree(value, prefixes)
+        child = _tree(value, prefixes, segments)
         key = _name(key, prefixes)
         if isinstance(value, list):
             children.extend((key, element[1], element[2]) for element in child[2])
         else:
             children.append((key, child[1], child[2]))
-    if not any(field in obj for field in PARTY_FIELDS):
-        children.sort()
+    # The reference sorts the fields of a structure (but a party list entry's) here; every
+    # place that order could show is sorted again when written, so the tree keeps JSON order.
     return (name, text, children)
 
 
@@ -323,18 +320,26 @@ def _in_order(children: list, order: Order) -> str:
     """The children in ``order`` (consumed from ``children``), then nested user extensions."""
     text = ""
     extensions = _nested_extensions(children)
+    named: dict[object, list] = {}
+    for child in children:
+        named.setdefault(child[0], []).append(child)
+    written = False
     for name, inner in order:
+        if name not in named:
+            continue
         values = []
-        for child in [c for c in children if c[0] == name]:
+        for child in named[name]:
             nested = _in_order(child[2], inner) if inner else ""  # type: ignore[arg-type]
             own = _leaf(child[0], child[1]) if child[1] else ""
             if own or nested:
                 values.append(child[0] + own + nested)
-            if not child[2]:
-                children.remove(child)
+            written = written or not child[2]
         values.sort()
         if "".join(values):
             text = "".join([text, *values])
+    if written:  # written fields with nothing left under them are done
+        ordered = {name for name, _ in order}
+        children[:] = [c for c in children if c[2] or c[0] not in ordered]
     if extensions:
         text += _generic(extensions)
     return text
@@ -355,21 +360,22 @@ def _generic(children: list) -> str:
     return "".join(pieces)
 
 
-def prehash(event: Mapping[str, object], *, context: object = None, vocabulary: Iterable[str] = ()) -> str:
+def prehash(event: Mapping[str, object], *, context: object = None, vocabulary: frozenset[str] | None = None) -> str:
     """The pre-hash string of one EPCIS event. ``context`` is the enclosing document's
-    ``@context``; ``vocabulary`` the vocabulary URIs of the other events of its document."""
+    ``@context``; ``vocabulary`` the ``vocabulary_uris`` of all events of its document
+    (by default: of this event alone)."""
     if not isinstance(event.get("type"), str) or not event["type"]:
         raise EventHashError("an EPCIS event needs a type")
-    uris = vocabulary_uris(event) | frozenset(vocabulary)
-    expanded = _expand_words(dict(event), _by_last_segment(uris) if uris else {})
+    uris = vocabulary_uris(event) if vocabulary is None else vocabulary
+    segments = _by_last_segment(uris) if uris else {}
     prefixes = {**namespaces(context), **namespaces(event.get("@context"))}
-    name, _, children = _restructure(_tree(expanded, prefixes, top=True))
+    name, _, children = _restructure(_tree(event, prefixes, segments, top=True))
     ordered = _in_order(children, CANONICAL_ORDER)
     rest = [child for child in children if child[0] not in IGNORED]
     return "eventType=" + name + ordered + (_generic(rest) if rest else "")
 
 
-def event_hash(event: Mapping[str, object], *, context: object = None, vocabulary: Iterable[str] = ()) -> str:
+def event_hash(event: Mapping[str, object], *, context: object = None, vocabulary: frozenset[str] | None = None) -> str:
     """``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS event."""
     try:
         text = prehash(event, context=context, vocabulary=vocabulary)
