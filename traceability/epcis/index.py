@@ -37,6 +37,7 @@ EVENT_COLUMNS = (
     "biz_location",
     "transformation_id",
     "context_inherited",
+    "error_declaration",
 )
 
 
@@ -53,28 +54,31 @@ def indexed_events(
 
 
 def _refuse_duplicates(rows: list[tuple[LedgerEntry, IndexedEvent, bool]]) -> None:
-    hashes = [row.event_hash for _, row, _ in rows]
-    ids = [row.event_id for _, row, _ in rows]
-    # Unordered on purpose: ``first()`` would order by entry and walk that index instead of the hash's.
-    stored = next(
-        iter(EpcisEvent.objects.filter(event_hash__in=hashes).values_list("event_hash", "entry_id")[:1]), None
-    )
+    # An event and its error declaration share hash and eventID: each is unique with the flag.
+    hashes = [(row.event_hash, row.error_declaration) for _, row, _ in rows]
+    ids = [(row.event_id, row.error_declaration) for _, row, _ in rows]
+    stored_hashes = EpcisEvent.objects.filter(event_hash__in=[h for h, _ in hashes])
+    stored_keys = {
+        (h, d): seq for h, d, seq in stored_hashes.values_list("event_hash", "error_declaration", "entry_id")
+    }
+    stored = next(((key, stored_keys[key]) for key in hashes if key in stored_keys), None)
     if stored is not None or len(set(hashes)) != len(hashes):
         duplicate = stored[0] if stored else next(h for h in hashes if hashes.count(h) > 1)
         raise ApplicationError(
             "event_duplicate",
-            f"the event {duplicate} is already recorded" + (f" (entry {stored[1]})" if stored else ""),
+            f"the event {duplicate[0]} is already recorded" + (f" (entry {stored[1]})" if stored else ""),
             status=409,
-            extra={"index": hashes.index(duplicate), "eventHash": duplicate},
+            extra={"index": hashes.index(duplicate), "eventHash": duplicate[0]},
         )
-    taken = next(iter(EpcisEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True)[:1]), None)
+    taken_ids = EpcisEvent.objects.filter(event_id__in=[i for i, _ in ids]).values_list("event_id", "error_declaration")
+    taken = next((key for key in ids if key in set(taken_ids)), None)
     if taken is not None or len(set(ids)) != len(ids):
-        clash = taken or next(i for i in ids if ids.count(i) > 1)
+        clash = (taken or next(i for i in ids if ids.count(i) > 1))[0]
         raise ApplicationError(
             "event_id_taken",
             f"eventID {clash} already names another event",
             status=409,
-            extra={"index": ids.index(clash), "eventID": clash},
+            extra={"index": [i for i, _ in ids].index(clash), "eventID": clash},
         )
 
 
@@ -97,6 +101,7 @@ def index_ledger_events(items: Sequence[tuple[LedgerEntry, dict[str, object], st
             row.biz_location,
             row.transformation_id,
             inherited,
+            row.error_declaration,
         )
         for entry, row, inherited in rows
     ]

@@ -51,10 +51,12 @@ EQ_FILTERS = {
 }
 VOCABULARY_FILTERS = {"EQ_bizStep": ("biz_step", "bizStep"), "EQ_disposition": ("disposition", "disposition")}
 PAGING = ("perPage", "nextPageToken")
+# EXISTS_ parameters: the index field that says the event has the field.
+EXISTS_FILTERS = {"EXISTS_errorDeclaration": "error_declaration"}
 # Filterable fields that an event's outline keeps (``visibility.OUTLINE_FIELDS``).
 OUTLINED = frozenset({"action", "biz_step"})
 SUPPORTED = frozenset(
-    {"eventType", "EQ_eventID", *MATCH_ROLES, *TIME_FILTERS, *EQ_FILTERS, *VOCABULARY_FILTERS, *PAGING}
+    {"eventType", "EQ_eventID", *MATCH_ROLES, *TIME_FILTERS, *EQ_FILTERS, *VOCABULARY_FILTERS, *EXISTS_FILTERS, *PAGING}
 )
 
 
@@ -147,6 +149,9 @@ def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str])
             if field not in OUTLINED:
                 events = events.filter(readable)
             events = events.filter(**{f"{field}__in": [full_uri(vocabulary, v) for v in _values(params, name)]})
+    for name, field in EXISTS_FILTERS.items():
+        if name in params:  # a Void parameter: its value, if any, means nothing
+            events = events.filter(readable, **{field: True})
     if "EQ_eventID" in params:
         wanted = _values(params, "EQ_eventID")
         events = events.filter(Q(event_id__in=wanted) | Q(event_hash__in=wanted))
@@ -195,6 +200,8 @@ def epcis_event_get(*, organisation: Organisation, event_id: str) -> EpcisEvent:
         epcis_events_visible_to(organisation=organisation)
         .select_related("entry")
         .filter(Q(event_id=event_id) | Q(event_hash=event_id))
+        # An event and its error declaration share eventID and hash: the event itself answers.
+        .order_by("error_declaration", "entry_id")
         .first()
     )
     if event is None:

@@ -3,7 +3,9 @@
 Captured events are signed custodially for the capturing organisation and appended
 like any other event, so Looptrace's rules apply to events carrying ``lt:operation``
 and any other valid EPCIS event is stored as it came. An event whose canonical hash
-is already in the ledger is a duplicate: counted, not stored again. An ``eventID``
+is already in the ledger is a duplicate: counted, not stored again. An error declaration
+(the declared event again, with ``errorDeclaration``; same hash) is stored as its own
+event next to the one it declares erroneous, once. An ``eventID``
 written as a CBV hash must be the event's own hash (``EPCIS_EVENT_ID_HASH_CHECK``).
 """
 
@@ -18,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from traceability.choices import OrganisationRole
-from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash
+from traceability.epcis.core.fields import declares_error
+from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash, vocabulary_uris
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
 from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
@@ -40,6 +43,12 @@ class _Candidate:
     stored: dict[str, object]
     event_hash: str
     context_inherited: bool
+    error_declaration: bool
+
+    @property
+    def key(self) -> tuple[str, bool]:
+        """What makes an event a duplicate: its hash, and whether it is an error declaration."""
+        return (self.event_hash, self.error_declaration)
 
 
 def hash_check_strict() -> bool:
@@ -78,10 +87,12 @@ def _refuse_invalid_document(document: object) -> list[object]:
     return events
 
 
-def _candidate(position: int, event: dict[str, object], context: object) -> _Candidate:
+def _candidate(
+    position: int, event: dict[str, object], context: object, vocabulary: frozenset[str] | None = None
+) -> _Candidate:
     """Hash the event and check a hash-form eventID; the stored form carries the document's @context."""
     try:
-        computed = event_hash(event, context=context)
+        computed = event_hash(event, context=context, vocabulary=vocabulary)
     except EventHashError as exc:
         raise ApplicationError("event_invalid", str(exc), extra={"eventIndex": position}) from exc
     claimed = event.get("eventID")
@@ -93,25 +104,26 @@ def _candidate(position: int, event: dict[str, object], context: object) -> _Can
         )
     inherited = "@context" not in event and context is not None
     stored = {"@context": copy.deepcopy(context), **event} if inherited else event
-    return _Candidate(position, event, stored, computed, inherited)
+    return _Candidate(position, event, stored, computed, inherited, declares_error(event))
 
 
-def _known_hashes(hashes: Sequence[str]) -> set[str]:
-    known: set[str] = set()
+def _known_keys(hashes: Sequence[str]) -> set[tuple[str, bool]]:
+    known: set[tuple[str, bool]] = set()
     for start in range(0, len(hashes), MAX_BATCH_DOCUMENTS):
         chunk = hashes[start : start + MAX_BATCH_DOCUMENTS]
-        known.update(EpcisEvent.objects.filter(event_hash__in=chunk).values_list("event_hash", flat=True))
+        stored = EpcisEvent.objects.filter(event_hash__in=chunk)
+        known.update(stored.values_list("event_hash", "error_declaration"))
     return known
 
 
 def _new_events(candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
     """Candidates not yet in the ledger (nor earlier in the same document), and how many were duplicates."""
-    known = _known_hashes([c.event_hash for c in candidates])
+    known = _known_keys([c.event_hash for c in candidates])
     fresh = []
     for candidate in candidates:
-        if candidate.event_hash in known:
+        if candidate.key in known:
             continue
-        known.add(candidate.event_hash)
+        known.add(candidate.key)
         fresh.append(candidate)
     return fresh, len(candidates) - len(fresh)
 
@@ -199,9 +211,11 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
     )
     errors: list[dict[str, object]] = []
     candidates = []
+    # The hash reads bare words against every vocabulary URI of the document, as GS1's reference does.
+    vocabulary = frozenset().union(*(vocabulary_uris(e) for e in events if isinstance(e, dict)))
     for position, event in enumerate(events):
         try:
-            candidates.append(_candidate(position, event, document.get("@context")))
+            candidates.append(_candidate(position, event, document.get("@context"), vocabulary))
         except ApplicationError as exc:
             errors.append(_error_of(exc))
     if errors and error_behaviour == CaptureJob.Behaviour.ROLLBACK:
@@ -240,7 +254,9 @@ def epcis_event_capture(*, organisation: Organisation, event: object) -> EpcisEv
         )
     assert isinstance(event, dict)
     candidate = _candidate(0, event, None)
-    existing = EpcisEvent.objects.filter(event_hash=candidate.event_hash).first()
+    existing = EpcisEvent.objects.filter(
+        event_hash=candidate.event_hash, error_declaration=candidate.error_declaration
+    ).first()
     if existing is not None:
         raise ApplicationError(
             "event_duplicate",
@@ -249,4 +265,4 @@ def epcis_event_capture(*, organisation: Organisation, event: object) -> EpcisEv
             extra={"eventHash": candidate.event_hash},
         )
     _append(organisation, [candidate])
-    return EpcisEvent.objects.get(event_hash=candidate.event_hash)
+    return EpcisEvent.objects.get(event_hash=candidate.event_hash, error_declaration=candidate.error_declaration)

@@ -12,12 +12,18 @@ class EpcisEvent(models.Model):
     """Query index of one ledger event: its GS1 canonical hash and the fields EPCIS queries filter on.
 
     A projection like ``EventRecord``: the ledger entry holds the event itself. The
-    canonical hash is the de-duplication key, so an event is stored once.
+    canonical hash is the de-duplication key, so an event is stored once. The hash ignores
+    ``errorDeclaration`` (CBV 2.0): an error declaration is the declared event again, with
+    the same hash and eventID, so it is its own row marked ``error_declaration``, linked to
+    the event it declares erroneous by that hash; a declaration is stored once too.
     """
 
     entry = models.OneToOneField(LedgerEntry, primary_key=True, on_delete=models.PROTECT, related_name="epcis")
-    event_hash = models.CharField(max_length=100, unique=True, help_text="ni:///sha-256;...?ver=CBV2.0")
-    event_id = models.CharField(max_length=500, unique=True, help_text="the event's eventID, or its hash")
+    event_hash = models.CharField(max_length=100, help_text="ni:///sha-256;...?ver=CBV2.0")
+    event_id = models.CharField(max_length=500, help_text="the event's eventID, or its hash")
+    error_declaration = models.BooleanField(
+        default=False, help_text="the event declares the event of the same hash erroneous (errorDeclaration)"
+    )
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     event_type = models.CharField(max_length=200)
     event_time = models.DateTimeField()
@@ -32,6 +38,10 @@ class EpcisEvent(models.Model):
     context_inherited = models.BooleanField(default=False)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_hash", "error_declaration"], name="epcis_event_hash_once"),
+            models.UniqueConstraint(fields=["event_id", "error_declaration"], name="epcis_event_id_once"),
+        ]
         indexes = [
             models.Index(fields=["event_time"]),
             models.Index(fields=["record_time"]),

@@ -40,6 +40,7 @@ class IndexedEvent:
     biz_location: str
     transformation_id: str
     epcs: tuple[tuple[str, str, str], ...]  # (role, value, canonical)
+    error_declaration: bool = False  # the event declares the event of the same hash erroneous
 
 
 def canonical_id(value: str) -> str:
@@ -100,7 +101,21 @@ def index_event(
         biz_location=_location(event.get("bizLocation")),
         transformation_id=str(event.get("transformationID", ""))[:MAX_VALUE],
         epcs=tuple(epcs),
+        error_declaration=declares_error(event),
     )
 
 
-__all__ = ["IndexedEvent", "canonical_id", "index_event", "is_event_hash", "named_identifiers", "parse_time"]
+def declares_error(event: Mapping[str, object]) -> bool:
+    """Whether an event is an error declaration (its hash is the declared event's)."""
+    return isinstance(event.get("errorDeclaration"), dict)
+
+
+__all__ = [
+    "IndexedEvent",
+    "canonical_id",
+    "declares_error",
+    "index_event",
+    "is_event_hash",
+    "named_identifiers",
+    "parse_time",
+]

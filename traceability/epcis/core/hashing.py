@@ -1,33 +1,51 @@
 """The CBV 2.0 EPCIS event hash: ``ni:///sha-256;<hex>?ver=CBV2.0``.
 
-The pre-hash string concatenates, without separators, ``name=value`` pieces of the
-event in the canonical property order (eventType, eventTime, eventTimeZoneOffset,
-epcList, parentID, inputEPCList, childEPCs, quantityList, childQuantityList,
-inputQuantityList, outputEPCList, outputQuantityList, action, transformationID,
-bizStep, disposition, persistentDisposition, readPoint, bizLocation,
-bizTransactionList, sourceList, destinationList, sensorElementList), then the ILMD,
-then user extensions found inside standard fields (prefixed by the path of field
-names), then the event's own user extensions. Values are normalised first: times to
-UTC with milliseconds (rounded half up), numbers without trailing zeros, CBV bare
-words and URNs to Web URIs, CURIEs expanded, EPC URIs and GS1 Digital Link URIs to the
-constrained canonical Digital Link form; repeated pieces are sorted by code point;
-extension names are written ``{namespace}localName``. ``eventID``, ``recordTime``,
-``errorDeclaration`` and ``certificationInfo`` do not take part.
+The hash equals the one GS1's reference implementation (the Python package
+``epcis-event-hash-generator`` 1.9.3) computes for every event it can hash; the test
+suite compares both on generated events of every type and field. The rules, as that
+implementation applies them to an EPCIS 2.0 JSON event:
 
-Written from the rules published with the CBV 2.0 standard; the expected hashes of
-the reference implementation (RalphTro/epcis-event-hash-generator) are the test vectors.
+1. Bare vocabulary words (``shipping``, ``po``, ``Temperature``...) become the URIs the
+   EPCIS JSON-LD context gives them (``https://ref.gs1.org/cbv/BizStep-shipping``,
+   ``https://gs1.org/voc/Temperature``); then any string of the event that ends exactly one
+   of those URIs after a ``-`` or ``/`` becomes that URI too. The URIs are those of the
+   whole document: a capture passes all its events' (``vocabulary_uris``) as ``vocabulary``.
+2. The event becomes a tree of ``(name, text, children)``: an array gives one child per
+   element under the array's name; a name ``prefix:local`` whose prefix the document's
+   ``@context`` declares is written ``{namespace}local``, a value ``prefix:rest`` is
+   written ``namespacerest``. A field named ``...List`` holds children named without
+   ``List`` (``epcList`` holds ``epc``, ``quantityList`` holds ``quantityElement``);
+   a ``bizTransactionList``/``sourceList``/``destinationList`` entry keeps its first two
+   fields in the order written (``type`` and the value).
+3. The pre-hash string is ``eventType=<type>``, then the fields in the canonical order
+   (eventTime, eventTimeZoneOffset, certificationInfo, parentID, epcList, inputEPCList,
+   childEPCs, quantityList, childQuantityList, inputQuantityList, outputEPCList,
+   outputQuantityList, action, transformationID, bizStep, disposition,
+   persistentDisposition, readPoint, bizLocation, sensorElementList with its sensorMetadata
+   and sensorReport fields in their order), each ``name=value`` and repeated entries sorted;
+   user extensions (namespace ending in ``/``) of a nested structure follow its standard
+   fields. Everything not written so far (bizTransactionList, sourceList,
+   destinationList, ilmd, other extensions) follows, each piece written recursively,
+   sorted by code point. ``eventID``, ``recordTime``, ``errorDeclaration`` do not take part.
+   An event's own ``@context`` declares prefixes like the document's and is no content
+   (the reference would write it into the string; Looptrace stores a captured event with
+   its document's ``@context``, and the stored event must keep its hash).
+4. Values: times (fields named ``...time...``, not ``...offset``) in UTC with milliseconds
+   (rounded half to even; a time without zone has no hash); CBV 1.x URNs as CBV 2.0 Web URIs; numbers as Python writes a
+   float (integral ones without ``.0``); EPC URIs and GS1 Digital Link URIs in the
+   constrained canonical Digital Link form; JSON ``true``/``false``/``null`` as
+   ``True``/``False``/``None``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Mapping
+from datetime import UTC, timedelta
 from functools import lru_cache
 
 from traceability.epcis.core.identifiers import canonical_digital_link
-from traceability.epcis.core.vocabulary import cbv_web_uri, hash_terms, standard_prefixes
+from traceability.epcis.core.vocabulary import cbv_web_uri, terms
 from traceability.moments import MomentError, parse_moment
 
 HASH_VERSION = "CBV2.0"
@@ -36,373 +54,332 @@ HASH_SUFFIX = f"?ver={HASH_VERSION}"
 
 
 class EventHashError(Exception):
-    """An event the hash cannot be computed for (no type, a time that is no time...)."""
+    """An event the hash cannot be computed for (no type, a field of the wrong shape...)."""
 
 
-# Fields that never take part in the hash.
-IGNORED = frozenset({"eventID", "recordTime", "errorDeclaration", "certificationInfo", "type", "@context"})
-# JSON-LD annotations that carry no event content.
-ANNOTATIONS = frozenset({"rdfs:comment", "comment"})
+# A node of the event tree: (name, text, children).
+Node = tuple[str, str, list]
 
-SENSOR_METADATA_ORDER = (
-    "time",
-    "startTime",
-    "endTime",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "bizRules",
-)
-SENSOR_REPORT_ORDER = (
-    "type",
-    "exception",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "time",
-    "microorganism",
-    "chemicalSubstance",
-    "value",
-    "component",
-    "stringValue",
-    "booleanValue",
-    "hexBinaryValue",
-    "uriValue",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-    "uom",
-    "coordinateReferenceSystem",
-)
-# Which vocabulary expands a bare word in which field of which structure.
-SENSOR_REPORT_VOCABULARY = {"type": "measurementType", "exception": "sensorAlertType", "component": "component"}
-EPC_LISTS = (
-    ("epcList", "parentID", "inputEPCList", "childEPCs"),
-    ("outputEPCList",),
-)
-QUANTITY_LISTS_BEFORE_OUTPUT = ("quantityList", "childQuantityList", "inputQuantityList")
-PARTY_LISTS = (("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination"))
-PARTY_VOCABULARY = {"bizTransaction": "bizTransactionType", "source": "sourceDestType", "destination": "sourceDestType"}
-# Fields standard at event level (anything else is a user extension).
-STANDARD_FIELDS = frozenset(
-    {
-        *IGNORED,
-        "eventTime",
-        "eventTimeZoneOffset",
-        "epcList",
-        "parentID",
-        "inputEPCList",
-        "childEPCs",
-        "quantityList",
-        "childQuantityList",
-        "inputQuantityList",
-        "outputEPCList",
-        "outputQuantityList",
-        "action",
-        "transformationID",
-        "bizStep",
-        "disposition",
-        "persistentDisposition",
-        "readPoint",
-        "bizLocation",
-        "bizTransactionList",
-        "sourceList",
-        "destinationList",
+# The canonical order: (name, order of its children or None for a leaf).
+Order = list[tuple[object, object]]
+_QUANTITY: Order = [("quantityElement", [("epcClass", None), ("quantity", None), ("uom", None)])]
+_EPC: Order = [("epc", None)]
+SENSOR_METADATA_FIELDS = ("time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData",
+                          "dataProcessingMethod", "bizRules")  # fmt: skip
+SENSOR_REPORT_FIELDS = ("type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
+                        "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
+                        "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
+                        "percValue", "uom", "coordinateReferenceSystem")  # fmt: skip
+CANONICAL_ORDER: Order = [
+    ("eventTime", None),
+    ("eventTimeZoneOffset", None),
+    ("certificationInfo", None),
+    ("parentID", None),
+    ("epcList", _EPC),
+    ("inputEPCList", _EPC),
+    ("childEPCs", _EPC),
+    ("quantityList", _QUANTITY),
+    ("childQuantityList", _QUANTITY),
+    ("inputQuantityList", _QUANTITY),
+    ("outputEPCList", _EPC),
+    ("outputQuantityList", _QUANTITY),
+    ("action", None),
+    ("transformationID", None),
+    ("bizStep", None),
+    ("disposition", None),
+    ("persistentDisposition", [("set", None), ("unset", None)]),
+    ("readPoint", [("id", None)]),
+    ("bizLocation", [("id", None)]),
+    (
         "sensorElementList",
-        "ilmd",
-    }
+        [
+            (
+                "sensorElement",
+                [
+                    ("sensorMetadata", [(name, None) for name in SENSOR_METADATA_FIELDS]),
+                    ("sensorReport", [(name, None) for name in SENSOR_REPORT_FIELDS]),
+                ],
+            )
+        ],
+    ),
+]
+# Entries of these lists are (type, value) pairs kept in the order written.
+PARTY_LISTS = ("bizTransactionList", "sourceList", "destinationList")
+PARTY_FIELDS = ("bizTransaction", "source", "destination")
+# Fields that never take part in the hash.
+IGNORED = frozenset({"eventID", "recordTime", "errorDeclaration", "type", "@context"})
+ANNOTATIONS = frozenset({"#text", "rdfs:comment", "comment"})
+# Vocabulary-valued fields: (path of field names below the event, vocabulary kind).
+VOCABULARY_FIELDS = (
+    (("bizStep",), "bizStep"),
+    (("disposition",), "disposition"),
+    (("persistentDisposition", "set"), "disposition"),
+    (("persistentDisposition", "unset"), "disposition"),
+    (("bizTransactionList", "type"), "bizTransactionType"),
+    (("sourceList", "type"), "sourceDestType"),
+    (("destinationList", "type"), "sourceDestType"),
+    (("sensorElementList", "sensorReport", "type"), "measurementType"),
+    (("sensorElementList", "sensorReport", "exception"), "sensorAlertType"),
+    (("sensorElementList", "sensorReport", "component"), "component"),
+    (("errorDeclaration", "reason"), "errorReason"),
 )
+VOCABULARY_ROOTS = ("https://ref.gs1.org/cbv", "https://gs1.org/voc")
 
 
-# --- contexts and names ----------------------------------------------------------------
+# --- 1. vocabulary ---------------------------------------------------------------------
 
 
-def namespaces(*contexts: object) -> dict[str, str]:
-    """Prefix -> namespace from JSON-LD ``@context`` values (later contexts win), over the EPCIS defaults."""
-    found = dict(standard_prefixes())
-    for context in contexts:
-        items = context if isinstance(context, list) else [context]
-        for item in items:
-            if isinstance(item, dict):
-                found.update({k: v for k, v in item.items() if isinstance(v, str) and not k.startswith("@")})
+# Each vocabulary field's path below the event -> its vocabulary; and every path's beginnings.
+_VOCABULARY_PATHS = {path: kind for path, kind in VOCABULARY_FIELDS}
+_VOCABULARY_PREFIXES = frozenset(path[:n] for path in _VOCABULARY_PATHS for n in range(1, len(path)))
+
+
+def _collect(obj: object, path: tuple[str, ...] | None, found: set[str]) -> None:
+    """Vocabulary URIs below ``obj``: words of the vocabulary field at ``path`` expanded
+    (``None``: no vocabulary field), and every string under a vocabulary root."""
+    if isinstance(obj, str):
+        kind = _VOCABULARY_PATHS.get(path) if path else None
+        if kind is not None:
+            obj = terms(kind).get(obj, obj)
+        if obj.startswith(VOCABULARY_ROOTS):
+            found.add(obj)
+    elif isinstance(obj, list):
+        for item in obj:
+            _collect(item, path, found)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            inner = (*path, key) if path is not None else None
+            if inner is not None and inner not in _VOCABULARY_PATHS and inner not in _VOCABULARY_PREFIXES:
+                inner = None
+            _collect(value, inner, found)
+
+
+def vocabulary_uris(event: Mapping[str, object]) -> frozenset[str]:
+    """The CBV and GS1 vocabulary URIs an event names, bare words expanded."""
+    found: set[str] = set()
+    _collect(event, (), found)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=256)
+def _by_last_segment(uris: frozenset[str]) -> dict[str, list[str]]:
+    """Every text that follows a ``-`` or ``/`` in a URI -> the URIs it ends."""
+    found: dict[str, list[str]] = {}
+    for uri in uris:
+        for position, char in enumerate(uri):
+            if char in "-/":
+                ends = found.setdefault(uri[position + 1 :], [])
+                if uri not in ends:
+                    ends.append(uri)
+    return found
+
+
+def _expanded(value: object, segments: Mapping[str, list[str]]) -> object:
+    """A string that ends exactly one vocabulary URI after a ``-`` or ``/`` as that URI."""
+    if isinstance(value, str):
+        matches = segments.get(value)
+        if matches and len(matches) == 1:
+            return matches[0]
+    return value
+
+
+# --- 2. the tree -----------------------------------------------------------------------
+
+
+def namespaces(context: object) -> dict[str, str]:
+    """Prefix -> namespace declared by a document's ``@context`` list."""
+    found: dict[str, str] = {}
+    if isinstance(context, dict):
+        context = [context]
+    if isinstance(context, list):
+        for item in context:
+            if isinstance(item, str):
+                found[item] = item
+            elif isinstance(item, dict):
+                found.update({key: str(value) for key, value in item.items()})
     return found
 
 
 def _name(key: str, prefixes: Mapping[str, str]) -> str:
-    """``prefix:local`` as ``{namespace}local``; URN namespaces lose their trailing colon, as in XML."""
     prefix, sep, local = key.partition(":")
-    if sep and prefix in prefixes and not local.startswith("//"):
-        namespace = prefixes[prefix]
-        if namespace.endswith(":"):
-            namespace = namespace[:-1]
-        return "{" + namespace + "}" + local
-    return key
+    return "{" + prefixes[prefix] + "}" + local if sep and prefix in prefixes else key
 
 
-# --- values ----------------------------------------------------------------------------
+def _scalar(value: object, prefixes: Mapping[str, str]) -> str:
+    if isinstance(value, str):
+        prefix, sep, rest = value.partition(":")
+        return prefixes[prefix].replace("{", "").replace("}", "") + rest if sep and prefix in prefixes else value
+    return str(value)
 
 
-def time_value(value: object) -> str:
-    """UTC, exactly three decimals (rounded half up), ``Z``."""
+def _tree(obj: object, prefixes: Mapping[str, str], segments: Mapping[str, list[str]], *, top: bool = False) -> Node:
+    if isinstance(obj, list):
+        return ("", "", [_tree(item, prefixes, segments) for item in obj])
+    if not isinstance(obj, dict):
+        return ("", _scalar(_expanded(obj, segments), prefixes), [])
+    name = str(_expanded(obj["type"], segments)) if "type" in obj else ""
+    text = str(_expanded(obj["#text"], segments)) if "#text" in obj else ""
+    children: list[Node] = []
+    for key, value in obj.items():
+        if key in ANNOTATIONS or key.startswith("@xmlns") or (top and key == "@context"):
+            continue
+        child = _tree(value, prefixes, segments)
+        key = _name(key, prefixes)
+        if isinstance(value, list):
+            children.extend((key, element[1], element[2]) for element in child[2])
+        else:
+            children.append((key, child[1], child[2]))
+    # The reference sorts the fields of a structure (but a party list entry's) here; every
+    # place that order could show is sorted again when written, so the tree keeps JSON order.
+    return (name, text, children)
+
+
+def _restructure(node: Node) -> Node:
+    """Entries of ``xList`` fields grouped under one ``xList`` node, as the XML binding has them."""
+    name, text, children = node
+    grouped: dict[str, list] = {}
+    rest = []
+    for child in children:
+        if child[0].endswith("List"):
+            grouped.setdefault(child[0], []).append((child[0][:-4], child[1], child[2]))
+        else:
+            rest.append(child)
+    for list_name, entries in grouped.items():
+        if list_name in PARTY_LISTS:
+            rest.append((list_name, "", [(entry[2][0], entry[2][1]) for entry in entries]))
+        else:
+            rest.append((list_name, "", entries))
+    epcs = [("epc", child[1], []) for child in rest if child[0] == "childEPCs"]
+    if epcs:
+        rest = [child for child in rest if child[0] != "childEPCs"] + [("childEPCs", "", epcs)]
+    restructured = [child if child[0] in PARTY_LISTS else _restructure(child) for child in rest]
+    if name in ("inputEPC", "outputEPC"):
+        name = "epc"
+    elif name in ("inputQuantity", "outputQuantity", "childQuantity") or (name == "quantity" and restructured):
+        name = "quantityElement"
+    return (name, text, restructured)
+
+
+# --- 3. values -------------------------------------------------------------------------
+
+
+def time_value(value: str) -> str:
+    """UTC with exactly three decimals (rounded half to even) and ``Z``. A time without
+    zone has no hash (the reference would read it in its machine's local time)."""
     try:
-        moment = parse_moment(str(value))
-    except MomentError as exc:
-        raise EventHashError(str(exc)) from exc
-    millis = int((Decimal(moment.microsecond) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    try:
-        moment = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
-    except OverflowError as exc:
-        raise EventHashError(f"{value!r} rounds past the year 9999") from exc
+        moment = parse_moment(value, max_offset=None).astimezone(UTC)
+    except (MomentError, ValueError, OverflowError) as exc:
+        raise EventHashError(f"{value!r} is not a time with a zone") from exc
+    millis = round(moment.microsecond, -3)
+    moment = moment.replace(microsecond=0) + timedelta(microseconds=millis)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _number(text: str) -> str | None:
+def _number(text: str) -> str:
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not number.is_finite():
-        return None
-    if number == number.to_integral_value():
-        return str(number.to_integral_value())
-    return format(number.normalize(), "f")
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value).strip()
-
-
-def value_text(value: object, prefixes: Mapping[str, str]) -> str:
-    """A value in canonical form: CBV URN -> Web URI, number without trailing zeros, GS1 key -> Digital Link."""
-    text, final = _converted(_text(value))
-    if final:
+        number = float(text)
+        return str(int(number)) if int(number) == number else str(number)
+    except (ValueError, OverflowError):  # no number, or nan / inf: as written (the reference has no hash for inf)
         return text
-    prefix, sep, local = text.partition(":")
-    if sep and prefix in prefixes and not local.startswith("//"):
-        return prefixes[prefix] + local
-    return text
 
 
 @lru_cache(maxsize=1 << 16)
-def _converted(text: str) -> tuple[str, bool]:
-    """``value_text`` of a string before namespace prefixes, and whether it is final. Events of one
-    organisation repeat their locations, steps and vocabulary: each is converted once."""
-    text = cbv_web_uri(text)
-    number = _number(text)
-    if number is not None:
-        return number, True
-    converted = canonical_digital_link(text)
-    if converted is not None:
-        return converted, True
-    return text, False
+def value_text(text: str) -> str:
+    """A value in canonical form: CBV URN -> Web URI, number as a float, GS1 key -> Digital Link."""
+    text = _number(cbv_web_uri(text))
+    return canonical_digital_link(text) or text
 
 
-def _vocab_value(value: object, kind: str, prefixes: Mapping[str, str]) -> str:
-    text = _text(value)
-    return hash_terms(kind).get(text) or value_text(text, prefixes)
+# --- 4. the pre-hash string ------------------------------------------------------------
 
 
-def _piece(name: str, text: str) -> str:
-    return f"{name}={text}" if text else ""
+def _is_user_extension(name: object) -> bool:
+    return isinstance(name, str) and "{" in name and "/}" in name
 
 
-# --- standard fields -------------------------------------------------------------------
+def _nested_extensions(children: list) -> list:
+    if len(children) <= 1 or any("eventTime" in c[0] or "action" in c[0] for c in children):
+        return []
+    found = [c for c in children if isinstance(c, tuple) and _is_user_extension(c[0])]
+    for child in found:
+        children.remove(child)
+    return found
 
 
-def _ordered(
-    obj: Mapping[str, object], order: Iterable[str], prefixes: Mapping[str, str], vocab: Mapping[str, str]
-) -> str:
-    pieces = []
-    for field in order:
-        if field not in obj:
-            continue
-        value = obj[field]
-        if "time" in field.lower() and "offset" not in field.lower():
-            text = time_value(value)
-        elif field in vocab:
-            text = _vocab_value(value, vocab[field], prefixes)
-        else:
-            text = value_text(value, prefixes)
-        pieces.append(_piece(field, text))
-    return "".join(pieces)
-
-
-def _epc_list(name: str, values: object, prefixes: Mapping[str, str]) -> str:
-    if isinstance(values, str):
-        return _piece(name, value_text(values, prefixes))
-    items = sorted(_piece("epc", value_text(v, prefixes)) for v in values or [])
-    return name + "".join(items) if any(items) else ""
-
-
-def _quantity_list(name: str, values: object, prefixes: Mapping[str, str]) -> str:
-    items = sorted(
-        "quantityElement" + _ordered(q, ("epcClass", "quantity", "uom"), prefixes, {})
-        for q in values or []
-        if isinstance(q, dict)
-    )
-    return name + "".join(items) if items else ""
-
-
-def _party_list(name: str, element: str, values: object, prefixes: Mapping[str, str]) -> str:
-    items = []
-    for item in values or []:
-        if not isinstance(item, dict):
-            continue
-        typed = (
-            _piece("type", _vocab_value(item["type"], PARTY_VOCABULARY[element], prefixes)) if "type" in item else ""
-        )
-        items.append(typed + _piece(element, value_text(item.get(element, ""), prefixes)))
-    items.sort()
-    return name + "".join(items) if any(items) else ""
-
-
-def _persistent_disposition(value: object, prefixes: Mapping[str, str]) -> str:
-    if not isinstance(value, dict):
+def _leaf(name: str, text: str) -> str:
+    text = text.strip()
+    if not text:
         return ""
-    pieces = []
-    for part in ("set", "unset"):
-        pieces += sorted(_piece(part, _vocab_value(v, "disposition", prefixes)) for v in value.get(part) or [])
-    return "persistentDisposition" + "".join(pieces) if pieces else ""
+    if "time" in name.lower() and "offset" not in name.lower():
+        return "=" + time_value(text)
+    text = value_text(text)
+    return "=" + text if text else ""
 
 
-def _location(name: str, value: object, prefixes: Mapping[str, str]) -> str:
-    if not isinstance(value, dict) or "id" not in value:
-        return ""
-    return name + _piece("id", value_text(value["id"], prefixes))
-
-
-def _sensor_element(element: Mapping[str, object], prefixes: Mapping[str, str]) -> str:
+def _in_order(children: list, order: Order) -> str:
+    """The children in ``order`` (consumed from ``children``), then nested user extensions."""
     text = ""
-    metadata = element.get("sensorMetadata")
-    if isinstance(metadata, dict):
-        inner = _ordered(metadata, SENSOR_METADATA_ORDER, prefixes, {})
-        text += "sensorMetadata" + inner if inner else ""
-    reports = sorted(
-        "sensorReport" + _ordered(report, SENSOR_REPORT_ORDER, prefixes, SENSOR_REPORT_VOCABULARY)
-        for report in element.get("sensorReport") or []
-        if isinstance(report, dict)
-    )
-    text += "".join(r for r in reports if r != "sensorReport")
-    return "sensorElement" + text if text else ""
+    extensions = _nested_extensions(children)
+    named: dict[object, list] = {}
+    for child in children:
+        named.setdefault(child[0], []).append(child)
+    written = False
+    for name, inner in order:
+        if name not in named:
+            continue
+        values = []
+        for child in named[name]:
+            nested = _in_order(child[2], inner) if inner else ""  # type: ignore[arg-type]
+            own = _leaf(child[0], child[1]) if child[1] else ""
+            if own or nested:
+                values.append(child[0] + own + nested)
+            written = written or not child[2]
+        values.sort()
+        if "".join(values):
+            text = "".join([text, *values])
+    if written:  # written fields with nothing left under them are done
+        ordered = {name for name, _ in order}
+        children[:] = [c for c in children if c[2] or c[0] not in ordered]
+    if extensions:
+        text += _generic(extensions)
+    return text
 
 
-def _standard(event: Mapping[str, object], prefixes: Mapping[str, str]) -> str:
-    pieces = [_ordered(event, ("eventTime", "eventTimeZoneOffset"), prefixes, {})]
-    for name in EPC_LISTS[0]:
-        if name in event:
-            pieces.append(_epc_list(name, event[name], prefixes))
-    for name in QUANTITY_LISTS_BEFORE_OUTPUT:
-        pieces.append(_quantity_list(name, event.get(name), prefixes))
-    if "outputEPCList" in event:
-        pieces.append(_epc_list("outputEPCList", event["outputEPCList"], prefixes))
-    pieces.append(_quantity_list("outputQuantityList", event.get("outputQuantityList"), prefixes))
-    pieces.append(
-        _ordered(
-            event,
-            ("action", "transformationID", "bizStep", "disposition"),
-            prefixes,
-            {"bizStep": "bizStep", "disposition": "disposition"},
-        )
-    )
-    pieces.append(_persistent_disposition(event.get("persistentDisposition"), prefixes))
-    pieces.append(_location("readPoint", event.get("readPoint"), prefixes))
-    pieces.append(_location("bizLocation", event.get("bizLocation"), prefixes))
-    for name, element in PARTY_LISTS:
-        pieces.append(_party_list(name, element, event.get(name), prefixes))
-    elements = sorted(_sensor_element(e, prefixes) for e in event.get("sensorElementList") or [] if isinstance(e, dict))
-    pieces.extend(elements)
+def _generic(children: list) -> str:
+    pieces = []
+    for child in children:
+        if isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], tuple):
+            pieces.append(_generic(list(child)))
+        else:
+            text = child[1].strip()
+            if text:
+                text = "=" + value_text(text)
+            pieces.append(child[0] + text + _generic(child[2]))
+    if len(children) > 1 and not any(child[0] in PARTY_FIELDS for child in children):
+        pieces.sort()
     return "".join(pieces)
 
 
-# --- ILMD and user extensions ----------------------------------------------------------
-
-
-def _generic_items(key: str, value: object, prefixes: Mapping[str, str]) -> list[str]:
-    """One rendered piece per value (a JSON array gives one piece per element, all under ``key``)."""
-    name = _name(key, prefixes)
-    if isinstance(value, list):
-        return [piece for item in value for piece in _generic_items(key, item, prefixes)]
-    if isinstance(value, dict):
-        return [name + _generic(value, prefixes)]
-    return [name + (("=" + text) if (text := value_text(value, prefixes)) else "")]
-
-
-def _generic(obj: Mapping[str, object], prefixes: Mapping[str, str]) -> str:
-    pieces = []
-    for key, value in obj.items():
-        if key.startswith("@") or key in ANNOTATIONS:
-            continue
-        if key == "#text":
-            continue
-        pieces.extend(_generic_items(key, value, prefixes))
-    return "".join(sorted(pieces))
-
-
-def _extensions(obj: Mapping[str, object], standard: Iterable[str]) -> dict[str, object]:
-    known = set(standard)
-    return {k: v for k, v in obj.items() if k not in known and not k.startswith("@") and k not in ANNOTATIONS}
-
-
-def _field_extensions(event: Mapping[str, object], prefixes: Mapping[str, str]) -> str:
-    pieces = []
-    for name in ("readPoint", "bizLocation"):
-        value = event.get(name)
-        if isinstance(value, dict) and (extra := _extensions(value, ("id",))):
-            pieces.append(name + _generic(extra, prefixes))
-    for element in event.get("sensorElementList") or []:
-        if not isinstance(element, dict):
-            continue
-        inner = []
-        metadata = element.get("sensorMetadata")
-        if isinstance(metadata, dict) and (extra := _extensions(metadata, SENSOR_METADATA_ORDER)):
-            inner.append("sensorMetadata" + _generic(extra, prefixes))
-        for report in element.get("sensorReport") or []:
-            if isinstance(report, dict) and (extra := _extensions(report, SENSOR_REPORT_ORDER)):
-                inner.append("sensorReport" + _generic(extra, prefixes))
-        if extra := _extensions(element, ("sensorMetadata", "sensorReport")):
-            inner.append(_generic(extra, prefixes))
-        if inner:
-            pieces.append("sensorElement" + "".join(inner))
-    return "".join(pieces)
-
-
-# --- the hash --------------------------------------------------------------------------
-
-
-def prehash(event: Mapping[str, object], *, context: object = None) -> str:
-    """The pre-hash string of one EPCIS event; ``context`` is the enclosing document's ``@context``."""
-    event_type = event.get("type")
-    if not isinstance(event_type, str) or not event_type:
+def prehash(event: Mapping[str, object], *, context: object = None, vocabulary: frozenset[str] | None = None) -> str:
+    """The pre-hash string of one EPCIS event. ``context`` is the enclosing document's
+    ``@context``; ``vocabulary`` the ``vocabulary_uris`` of all events of its document
+    (by default: of this event alone)."""
+    if not isinstance(event.get("type"), str) or not event["type"]:
         raise EventHashError("an EPCIS event needs a type")
-    prefixes = namespaces(context, event.get("@context"))
-    ilmd = event.get("ilmd")
-    return "".join(
-        (
-            "eventType=" + event_type,
-            _standard(event, prefixes),
-            "ilmd" + _generic(ilmd, prefixes) if isinstance(ilmd, dict) and ilmd else "",
-            _field_extensions(event, prefixes),
-            _generic(_extensions(event, STANDARD_FIELDS), prefixes),
-        )
-    )
+    uris = vocabulary_uris(event) if vocabulary is None else vocabulary
+    segments = _by_last_segment(uris) if uris else {}
+    prefixes = {**namespaces(context), **namespaces(event.get("@context"))}
+    name, _, children = _restructure(_tree(event, prefixes, segments, top=True))
+    ordered = _in_order(children, CANONICAL_ORDER)
+    rest = [child for child in children if child[0] not in IGNORED]
+    return "eventType=" + name + ordered + (_generic(rest) if rest else "")
 
 
-def event_hash(event: Mapping[str, object], *, context: object = None) -> str:
+def event_hash(event: Mapping[str, object], *, context: object = None, vocabulary: frozenset[str] | None = None) -> str:
     """``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS event."""
     try:
-        text = prehash(event, context=context)
-    except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a field of the wrong shape
+        text = prehash(event, context=context, vocabulary=vocabulary)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:  # a field of the wrong shape
         raise EventHashError(f"the event cannot be hashed: {exc}") from exc
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return HASH_PREFIX + digest + HASH_SUFFIX
