@@ -423,6 +423,23 @@ def _answer_of(event: PactEvent) -> dict[str, Any]:
     return answer
 
 
+def _send_to_host(*, organisation_id: int, spec: str, body: dict) -> tuple[bool, str]:
+    """Post one event to the organisation's registered PACT host: whether it was delivered, and why not."""
+    partner = PactPartner.objects.filter(organisation_id=organisation_id).first()
+    if partner is None:
+        return False, "no PACT host registered for the organisation"
+    client = PactClient(
+        base_url=partner.base_url,
+        client_id=partner.client_id,
+        client_secret=sealing.unseal(partner.secret_sealed, client_id=partner.client_id),
+    )
+    try:
+        client.send_event(spec=spec, event=body)
+    except ApplicationError as exc:
+        return False, exc.message
+    return True, ""
+
+
 def request_answer(*, event_pk: int) -> PactEvent:
     """Decide the answer to a footprint request once, then (re)try to deliver it to the requester's host."""
     with transaction.atomic():
@@ -432,21 +449,7 @@ def request_answer(*, event_pk: int) -> PactEvent:
         if event.answer_body is None:
             event.answer_body = _answer_of(event)
             event.save(update_fields=["answer_body"])
-    partner = PactPartner.objects.filter(organisation=event.organisation).first()
-    delivered, error = False, ""
-    if partner is None:
-        error = "no PACT host registered for the organisation"
-    else:
-        client = PactClient(
-            base_url=partner.base_url,
-            client_id=partner.client_id,
-            client_secret=sealing.unseal(partner.secret_sealed, client_id=partner.client_id),
-        )
-        try:
-            client.send_event(spec=event.spec, event=event.answer_body)
-            delivered = True
-        except ApplicationError as exc:
-            error = exc.message
+    delivered, error = _send_to_host(organisation_id=event.organisation_id, spec=event.spec, body=event.answer_body)
     fulfilled = event.answer_body["type"] == EVENT_TYPES[event.spec]["fulfilled"]
     event.attempts += 1
     event.delivery_error = error
@@ -562,21 +565,9 @@ def publication_deliver(*, publication_pk: int) -> PactPublication:
         publication = PactPublication.objects.select_for_update().get(pk=publication_pk)
         if publication.state == PactPublication.State.DELIVERED:
             return publication
-    partner = PactPartner.objects.filter(organisation_id=publication.organisation_id).first()
-    delivered, error = False, ""
-    if partner is None:
-        error = "no PACT host registered for the organisation"
-    else:
-        client = PactClient(
-            base_url=partner.base_url,
-            client_id=partner.client_id,
-            client_secret=sealing.unseal(partner.secret_sealed, client_id=partner.client_id),
-        )
-        try:
-            client.send_event(spec=publication.spec, event=publication.body)
-            delivered = True
-        except ApplicationError as exc:
-            error = exc.message
+    delivered, error = _send_to_host(
+        organisation_id=publication.organisation_id, spec=publication.spec, body=publication.body
+    )
     publication.attempts += 1
     publication.delivery_error = error
     if delivered:
