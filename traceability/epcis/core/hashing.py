@@ -271,7 +271,10 @@ def time_value(value: str) -> str:
     except (MomentError, ValueError, OverflowError) as exc:
         raise EventHashError(f"{value!r} is not a time with a zone") from exc
     millis = round(moment.microsecond, -3)
-    moment = moment.replace(microsecond=0) + timedelta(microseconds=millis)
+    try:
+        moment = moment.replace(microsecond=0) + timedelta(microseconds=millis)
+    except OverflowError as exc:  # 9999-12-31T23:59:59.9995Z and later round past the last year
+        raise EventHashError(f"{value!r} rounds past the last time a date can hold") from exc
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
