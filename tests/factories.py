@@ -56,3 +56,17 @@ def valid_vin(number: int) -> str:
 def battery_code(number: int, level: str = "P") -> str:
     """A GB/T 34014-2017 code: maker CAT, pack/module/cell, type E, spec A1, 2023-03-05, serial."""
     return f"CAT{level}EA1{number:07d}N35{number:07d}"
+
+
+def ten_trays_body(site_pk: int, melt: str, **extra: object) -> dict:
+    """The API body of die-casting a 490 kg melt into ten 45 kg battery trays, 30 kg of run-around
+    scrap and 10 kg lost (the scenario several API tests record), with ``extra`` fields added."""
+    return {
+        "site": site_pk,
+        "melt": {"identifier": melt, "mass": "490 kg"},
+        "eventTime": "2026-10-08T11:00:00Z",
+        "castings": [{"serial": f"T-{t}", "partType": "battery_tray", "mass": "45 kg"} for t in range(10)],
+        "runAround": {"code": "RA-1", "mass": "30 kg"},
+        "castingLoss": "10 kg",
+        **extra,
+    }

@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from carbon import services as carbon_services
-from tests.factories import battery_code, make_partner, make_site, valid_vin
+from tests.factories import battery_code, make_partner, make_site, ten_trays_body, valid_vin
 from traceability.models import TraceableObject
 
 pytestmark = pytest.mark.django_db
@@ -83,15 +83,7 @@ def test_an_aluminium_part_substitutes_primary_aluminium_and_is_credited_its_end
     made = post(
         client,
         "die-casting",
-        {
-            "site": hall.pk,
-            "melt": {"identifier": melt, "mass": "490 kg"},
-            "eventTime": "2026-10-08T11:00:00Z",
-            "castings": [{"serial": f"T-{t}", "partType": "battery_tray", "mass": "45 kg"} for t in range(10)],
-            "runAround": {"code": "RA-1", "mass": "30 kg"},
-            "castingLoss": "10 kg",
-            "electricity": "50 kWh",
-        },
+        ten_trays_body(hall.pk, melt, electricity="50 kWh"),
     )
     tray = next(i for i in made if ":part:" in i)
 

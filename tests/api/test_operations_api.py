@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import battery_code, make_partner, make_site, signed, valid_vin
+from tests.factories import battery_code, make_partner, make_site, signed, ten_trays_body, valid_vin
 from traceability.models import EventRecord, LedgerEntry, TraceableObject
 from traceability.operations import rules
 from traceability.operations.epcis import CONTEXT, location
@@ -154,14 +154,7 @@ def run_loop(parties, claim=None) -> dict:  # type: ignore[no-untyped-def]
     cast = post(
         die_caster,
         "die-casting",
-        {
-            "site": hall.pk,
-            "melt": {"identifier": melt, "mass": "490 kg"},
-            "eventTime": "2026-10-08T11:00:00Z",
-            "castings": [{"serial": f"T-{t}", "partType": "battery_tray", "mass": "45 kg"} for t in range(10)],
-            "runAround": {"code": "RA-1", "mass": "30 kg"},
-            "castingLoss": "10 kg",
-        },
+        ten_trays_body(hall.pk, melt),
     )
     trays = [i for i in cast["created"] if ":part:" in i]
     return {"vehicles": vehicles, "scrap": scrap, "primary": primary, "melt": melt, "trays": trays}

@@ -14,7 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from carbon import services as carbon_services
-from tests.factories import make_partner, make_site, signed, valid_vin
+from tests.factories import make_partner, make_site, signed, ten_trays_body, valid_vin
 from traceability.models import EventRecord, LedgerEntry, Membership, TraceableObject
 from traceability.operations import scrap_sorting
 from traceability.operations.inputs import Energy, LotIn, LotOut
@@ -78,15 +78,7 @@ def cast(caster, die_casting_energy: dict) -> dict:
     made = post(
         client,
         "die-casting",
-        {
-            "site": hall.pk,
-            "melt": {"identifier": melt, "mass": "490 kg"},
-            "eventTime": "2026-10-08T11:00:00Z",
-            "castings": [{"serial": f"T-{t}", "partType": "battery_tray", "mass": "45 kg"} for t in range(10)],
-            "runAround": {"code": "RA-1", "mass": "30 kg"},
-            "castingLoss": "10 kg",
-            **die_casting_energy,
-        },
+        ten_trays_body(hall.pk, melt, **die_casting_energy),
     )["created"]
     return {"trays": [i for i in made if ":part:" in i], "run_around": next(i for i in made if ":lot:" in i)}
 
