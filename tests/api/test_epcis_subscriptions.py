@@ -340,6 +340,7 @@ def test_subscriptions_are_listed_read_and_deleted_by_their_owner_only(partner, 
     assert [s["subscriptionID"] for s in listed] == [one["subscriptionID"]]
     assert one["schedule"] == {"hour": "1", "minute": "5"} and one["dest"] == webhook.url
     assert TOKEN not in json.dumps(one) and one["signed"] is True
+    assert TOKEN.encode() not in bytes(EpcisSubscription.objects.get().sealed_signature_token)  # sealed at rest
     assert stranger.get(location).status_code == 404
     assert stranger.delete(location).status_code == 404
     assert client.get("/epcis/queries/q/subscriptions/not-a-uuid").status_code == 404

@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from traceability import keyvault
 from traceability.epcis import selectors
 from traceability.epcis.core.schedule import ScheduleError, parse_schedule
 from traceability.errors import ApplicationError
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 EPCIS_VERSION = "2.0.0"
 CBV_VERSION = "2.0.0"
 SIGNATURE_HEADER = "GS1-Signature"
+SIGNATURE_TOKENS = b"looptrace epcis subscription signature tokens v1"
 # Bounds on what one organisation may keep, so no run's cost grows without limit.
 MAX_QUERIES_PER_ORGANISATION = 100
 MAX_SUBSCRIPTIONS_PER_QUERY = 20
@@ -272,18 +274,31 @@ def epcis_subscription_create(
         if query.subscriptions.count() >= MAX_SUBSCRIPTIONS_PER_QUERY:
             raise _subscription_error(f"a query has at most {MAX_SUBSCRIPTIONS_PER_QUERY} subscriptions")
         now = timezone.now()
+        pk = subscription_id or uuid.uuid4()
         return EpcisSubscription.objects.create(
-            id=subscription_id or uuid.uuid4(),
+            id=pk,
             query=query,
             channel=channel,
             dest=dest,
-            signature_token=token,
+            sealed_signature_token=_seal_token(pk, token) if token else b"",
             # No initialRecordTime: the events recorded from now on.
             cursor=0 if controls["initial_record_time"] else ledger_size(),
             created_at=now,
             last_run_at=now,
             **controls,
         )
+
+
+def _seal_token(subscription_id: uuid.UUID, token: str) -> bytes:
+    return keyvault.seal(token.encode("utf-8"), purpose=SIGNATURE_TOKENS, associated_data=subscription_id.bytes)
+
+
+def signature_token(subscription: EpcisSubscription) -> str:
+    """The subscription's signatureToken ("" when none was given)."""
+    sealed = bytes(subscription.sealed_signature_token or b"")
+    if not sealed:
+        return ""
+    return keyvault.unseal(sealed, purpose=SIGNATURE_TOKENS, associated_data=subscription.pk.bytes).decode("utf-8")
 
 
 def _subscription_of(organisation: Organisation, query_name: str, subscription_id: str) -> EpcisSubscription:
@@ -437,8 +452,9 @@ def delivery_headers(subscription: EpcisSubscription, body: bytes) -> dict[str, 
         "GS1-EPCIS-Version": EPCIS_VERSION,
         "GS1-CBV-Version": CBV_VERSION,
     }
-    if subscription.signature_token:
-        headers[SIGNATURE_HEADER] = signature(subscription.signature_token, body)
+    token = signature_token(subscription)
+    if token:
+        headers[SIGNATURE_HEADER] = signature(token, body)
     return headers
 
 

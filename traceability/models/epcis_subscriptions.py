@@ -42,8 +42,8 @@ class EpcisSubscription(models.Model):
     query = models.ForeignKey(EpcisNamedQuery, on_delete=models.CASCADE, related_name="subscriptions")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEBHOOK)
     dest = models.CharField(max_length=2000, blank=True)
-    # The client's secret for signing deliveries (GS1-Signature); never shown back in full.
-    signature_token = models.CharField(max_length=500, blank=True)
+    # The client's secret for signing deliveries (GS1-Signature), sealed at rest (keyvault); never shown.
+    sealed_signature_token = models.BinaryField(blank=True, default=b"")
     report_if_empty = models.BooleanField(default=False)
     stream = models.BooleanField(default=False)
     schedule = models.JSONField(null=True, blank=True, help_text="QuerySchedule fields, when not a stream")

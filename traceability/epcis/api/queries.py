@@ -32,7 +32,7 @@ def subscription_data(subscription: EpcisSubscription) -> dict[str, object]:
         "createdAt": _moment(subscription.created_at),
         "reportIfEmpty": subscription.report_if_empty,
         # The token is the client's secret: whether one is set, never its value.
-        "signed": bool(subscription.signature_token),
+        "signed": bool(subscription.sealed_signature_token),
     }
     if subscription.stream:
         data["stream"] = True
