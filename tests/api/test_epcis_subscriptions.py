@@ -252,6 +252,34 @@ def test_a_failed_delivery_is_retried_by_a_real_worker_until_it_succeeds(partner
         )
 
 
+def test_a_pending_delivery_nothing_retries_is_sent_again_by_beat_once_overdue(
+    partner, webhook, settings, django_capture_on_commit_callbacks
+):
+    # given: with eager tasks (no worker retries), a receiver that fails the first attempt
+    settings.EPCIS_WEBHOOK_MAX_ATTEMPTS = 3
+    settings.EPCIS_WEBHOOK_RETRY_SECONDS = 30
+    webhook.statuses = [503]
+    client = client_for(partner)
+    create_query(client, "objects", {"eventType": ["ObjectEvent"]})
+    assert subscribe(client, "objects", dest=webhook.url, stream=True).status_code == 201
+    captured(client, new_event(8), callbacks=django_capture_on_commit_callbacks)
+    delivery = EpcisDelivery.objects.get()
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 503)
+    overdue = delivery.next_attempt_at + subscriptions.OVERDUE_AFTER
+
+    # when: beat ticks before the delivery is overdue, then after
+    with django_capture_on_commit_callbacks(execute=True):
+        subscriptions_schedule_task(overdue.isoformat())
+    assert len(webhook.received) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        subscriptions_schedule_task((overdue + timedelta(seconds=1)).isoformat())
+
+    # then: sent again, the same document, and delivered
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 2, 200)
+    assert len(webhook.received) == 2 and webhook.received[0][1] == webhook.received[1][1]
+
+
 # --- subscriptions: controls, reads, destinations --------------------------------------------------
 
 

@@ -27,7 +27,7 @@ import re
 import socket
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -65,6 +65,9 @@ DELIVERY_TIMEOUT_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 3600
 # Statuses after which a delivery is tried again; any other non-2xx is the receiver's final answer.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# A pending delivery this late for its next attempt is sent again by beat (at most this many a tick).
+OVERDUE_AFTER = timedelta(minutes=5)
+OVERDUE_PER_TICK = 1000
 
 
 def _query_error(code: str, message: str, status: int = 400, **extra: object) -> ApplicationError:
@@ -413,6 +416,7 @@ def epcis_subscription_run(*, subscription_id: uuid.UUID | str, now: datetime, s
                 last_seq=batch[-1].entry_id if batch else None,
                 event_count=len(batch),
                 body=text,
+                next_attempt_at=now,
             )
             transaction.on_commit(lambda pk=delivery.pk: _deliver_later(pk))
     return more
@@ -464,11 +468,37 @@ def retry_delay(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
+def overdue_delivery_ids(*, now: datetime) -> list[int]:
+    """Pending deliveries whose next attempt is ``OVERDUE_AFTER`` late: their task was lost (the broker
+    was down when it was queued, a worker died) or nothing retries them (eager tasks)."""
+    late = EpcisDelivery.objects.filter(state=EpcisDelivery.State.PENDING, next_attempt_at__lt=now - OVERDUE_AFTER)
+    return list(late.order_by("next_attempt_at").values_list("pk", flat=True)[:OVERDUE_PER_TICK])
+
+
 def epcis_delivery_attempt(*, delivery_id: int) -> EpcisDelivery | None:
-    """POST a pending delivery once; record the outcome. It stays pending while a retry may help."""
-    delivery = EpcisDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
-    if delivery is None or delivery.state != EpcisDelivery.State.PENDING:
-        return delivery
+    """POST a pending delivery once; record the outcome. It stays pending while a retry may help.
+    None: the delivery is gone, or being attempted elsewhere.
+
+    The row is locked for the attempt and an attempt already under way is not repeated, so the
+    worker's retry and beat's resend of an overdue delivery do not both send it at once; a receiver
+    still gets a document more than once if its answer is lost (at least once: it may de-duplicate
+    by the events' eventIDs).
+    """
+    with transaction.atomic():
+        delivery = (
+            EpcisDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("subscription")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:  # gone, or an attempt is under way: that one decides what follows
+            return None
+        if delivery.state == EpcisDelivery.State.PENDING:
+            _attempt(delivery)
+    return delivery
+
+
+def _attempt(delivery: EpcisDelivery) -> None:
     subscription = delivery.subscription
     body = delivery.body.encode("utf-8")
     status: int | None = None
@@ -493,11 +523,13 @@ def epcis_delivery_attempt(*, delivery_id: int) -> EpcisDelivery | None:
     delivery.attempts += 1
     delivery.last_status = status
     delivery.last_error = error
+    delivery.next_attempt_at = None
     if status is not None and 200 <= status < 300:
         delivery.state = EpcisDelivery.State.DELIVERED
         delivery.delivered_at = now
         EpcisSubscription.objects.filter(pk=subscription.pk).update(last_notified_at=now)
     elif not retryable or delivery.attempts >= settings.EPCIS_WEBHOOK_MAX_ATTEMPTS:
         delivery.state = EpcisDelivery.State.FAILED
-    delivery.save(update_fields=["attempts", "last_status", "last_error", "state", "delivered_at"])
-    return delivery
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
+    delivery.save(update_fields=["attempts", "last_status", "last_error", "state", "delivered_at", "next_attempt_at"])

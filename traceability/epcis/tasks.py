@@ -36,11 +36,15 @@ def _run(pk: object, now: datetime, *, scheduled: bool) -> None:
 @shared_task(name="traceability.epcis.tasks.subscriptions_schedule_task", acks_late=True)
 def subscriptions_schedule_task(now: str | None = None) -> int:
     """Celery beat, every ``EPCIS_SCHEDULE_TICK_SECONDS``: run the scheduled subscriptions that are
-    due (a query time since their last run). ``now`` (ISO 8601) is for tests and catch-ups."""
+    due (a query time since their last run) and resend overdue deliveries. ``now`` (ISO 8601) is
+    for tests and catch-ups. Returns the number of subscriptions run."""
     moment = datetime.fromisoformat(now) if now else timezone.now()
     due = subscriptions.due_scheduled_subscription_ids(now=moment)
     for pk in due:
         _run(pk, moment, scheduled=True)
+    # Deliveries whose retry was lost (or never queued: eager tasks) are sent again.
+    for delivery_id in subscriptions.overdue_delivery_ids(now=moment):
+        deliver_later(delivery_id)
     return len(due)
 
 
@@ -53,7 +57,7 @@ def subscriptions_schedule_task(now: str | None = None) -> int:
 def subscription_deliver_task(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     delivery = subscriptions.epcis_delivery_attempt(delivery_id=delivery_id)
     if delivery is None:
-        return "gone"
+        return "gone or busy"
     if delivery.state == EpcisDelivery.State.PENDING and not self.request.is_eager:
         raise self.retry(countdown=subscriptions.retry_delay(delivery.attempts))
     return str(delivery.state)

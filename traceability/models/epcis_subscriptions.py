@@ -82,9 +82,12 @@ class EpcisDelivery(models.Model):
     last_status = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due while pending: beat sends overdue ones again (a lost task).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.state})"
