@@ -504,7 +504,7 @@ def asgi_server(settings) -> Iterator[str]:
 @pytest.mark.redis
 @pytest.mark.slow
 def test_a_websocket_subscription_receives_the_new_matching_events_it_may_see(partner, settings):
-    from websockets.exceptions import InvalidStatus
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
 
     # given: a query, an ASGI server, and this process publishing to the same Redis channel layer
@@ -547,3 +547,12 @@ def test_a_websocket_subscription_receives_the_new_matching_events_it_may_see(pa
         # then: closing the socket ends its subscription
         wait_for(lambda: not EpcisSubscription.objects.filter(pk=subscription_id).exists())
         assert not EpcisSubscription.objects.filter(pk=subscription_id).exists()
+
+        # when: the query is deleted while a socket is open on it
+        with connect(url, additional_headers=auth, open_timeout=30) as socket_:
+            wait_for(lambda: EpcisSubscription.objects.filter(channel="websocket").exists())
+            assert client.delete("/epcis/queries/moves").status_code == 204
+
+            # then: the server closes the socket
+            with pytest.raises(ConnectionClosed):
+                socket_.recv(timeout=60)
