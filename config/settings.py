@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 LEDGER_FOLLOWERS = (
     "carbon.tasks.nudge_footprints",
     "passport.tasks.nudge_passports",
+    "traceability.epcis.tasks.nudge_subscriptions",
 )
 # After a new factor version marks footprints dirty: carbon's catch-up recomputes them.
 FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
@@ -284,6 +285,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "traceability.tasks.ledger_checkpoint_task",
         "schedule": float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL_SECONDS", "300")),
     },
+    # EPCIS scheduled subscriptions: each tick runs those with a query time since their last run.
+    "epcis-scheduled-subscriptions": {
+        "task": "traceability.epcis.tasks.subscriptions_schedule_task",
+        "schedule": float(os.environ.get("EPCIS_SCHEDULE_TICK_SECONDS", "60")),
+    },
+}
+
+# EPCIS subscription webhooks (traceability/epcis/subscriptions.py). Private, loopback and link-local
+# destinations are refused unless allowed (on by default only with DEBUG); plain http is refused
+# unless allowed, or when the destination is loopback and private destinations are allowed.
+EPCIS_WEBHOOK_ALLOW_PRIVATE = env_flag("EPCIS_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+EPCIS_WEBHOOK_ALLOW_HTTP = env_flag("EPCIS_WEBHOOK_ALLOW_HTTP", False)
+EPCIS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("EPCIS_WEBHOOK_MAX_ATTEMPTS", "8"))
+EPCIS_WEBHOOK_RETRY_SECONDS = float(os.environ.get("EPCIS_WEBHOOK_RETRY_SECONDS", "30"))
+
+# Django Channels (EPCIS WebSocket subscriptions, served by config/asgi.py): a Redis channel layer
+# shared by the web processes and the workers that publish to it; without one, in-process only.
+ASGI_APPLICATION = "config.asgi.application"
+CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL") or CELERY_BROKER_URL
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHANNEL_LAYER_URL]}}
+    if CHANNEL_LAYER_URL
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).

@@ -41,7 +41,15 @@ from tests.api.test_operations_api import client_for, run_loop
 from tests.api.test_pact import pact
 from tests.factories import make_partner, make_site, valid_vin
 from traceability import visibility
-from traceability.models import EpcisEvent, EventRecord, Membership, Organisation, TraceableObject
+from traceability.epcis.subscriptions import epcis_query_create
+from traceability.models import (
+    EpcisEvent,
+    EpcisSubscription,
+    EventRecord,
+    Membership,
+    Organisation,
+    TraceableObject,
+)
 from traceability.services import platform_organisation
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +126,11 @@ ROUTES = {
     "epcis/capture/<str:capture_id>": MEMBER,
     "epcis/events": MEMBER,
     "epcis/events/<path:event_id>": MEMBER,
+    "epcis/queries": MEMBER,  # the caller's own named queries
+    "epcis/queries/<str:name>": MEMBER,
+    "epcis/queries/<str:name>/events": MEMBER,
+    "epcis/queries/<str:name>/subscriptions": MEMBER,
+    "epcis/queries/<str:name>/subscriptions/<str:subscription_id>": MEMBER,
     "auth/token": WRITE,
     "3/footprints": MEMBER,
     "3/footprints/<str:pf_id>": MEMBER,
@@ -266,6 +279,16 @@ def build_world() -> World:
         )
         for slug in ("autocirc", "nordic-remelt")
     ]
+    # A named query of the remelter's over every event, with a subscription: its owner runs it with its
+    # own visibility, and to everyone else it does not exist.
+    named_query = epcis_query_create(
+        organisation=Organisation.objects.get(slug="nordic-remelt"),
+        name="every-event",
+        query={"eventType": ["ObjectEvent", "AggregationEvent", "TransformationEvent", "TransactionEvent"]},
+    )
+    subscription = EpcisSubscription.objects.create(
+        query=named_query, dest="https://client.example.com/hook", stream=True, created_at=named_query.created_at
+    )
     values = {
         "pk": pk,
         "seq": seq,
@@ -274,6 +297,8 @@ def build_world() -> World:
         "file_format": ["csv"],
         "event_id": events,
         "capture_id": ["1"],
+        "name": [named_query.name],
+        "subscription_id": [str(subscription.pk)],
         "slug": ["castline"],
         "pf_id": pf_ids,
         "operation": ["remelting", "dismantling"],

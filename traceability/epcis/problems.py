@@ -8,6 +8,7 @@ from traceability.epcis.services import PROBLEM_CAPTURE_LIMIT, PROBLEM_CONFLICT,
 PROBLEM_QUERY_PARAMETER = "epcisException:QueryParameterException"
 PROBLEM_SECURITY = "epcisException:SecurityException"
 PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
+PROBLEM_SUBSCRIPTION_CONTROLS = "epcisException:SubscriptionControlsException"
 # The exception type the EPCIS 2.0 OpenAPI document names for each status.
 PROBLEM_TYPES = {
     400: PROBLEM_VALIDATION,
@@ -27,6 +28,8 @@ def problem(body: dict[str, object], status: int) -> dict[str, object]:
     code = str(body.get("code", ""))
     if code.startswith("query_parameter"):
         kind = PROBLEM_QUERY_PARAMETER
+    elif code.startswith("subscription_") and status == 400:
+        kind = PROBLEM_SUBSCRIPTION_CONTROLS
     else:
         kind = PROBLEM_TYPES.get(status, PROBLEM_IMPLEMENTATION if status >= 500 else PROBLEM_VALIDATION)
     return {"type": kind, "title": code or kind, "status": status, **body}

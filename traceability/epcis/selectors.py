@@ -123,6 +123,19 @@ def _encode_token(seq: int) -> str:
 
 def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str]) -> EventPage:
     """One page of the events matching the EPCIS query parameters, in ledger order."""
+    events = epcis_events_matching(organisation=organisation, params=params)
+    per_page = _per_page(params)
+    if "nextPageToken" in params:
+        events = events.filter(entry_id__gt=_decode_token(params["nextPageToken"]))
+    page = list(events.select_related("entry").order_by("entry_id")[: per_page + 1])
+    more = len(page) > per_page
+    page = page[:per_page]
+    return EventPage(events=page, next_token=_encode_token(page[-1].entry_id) if more else None)
+
+
+def epcis_events_matching(*, organisation: Organisation, params: Mapping[str, str]) -> QuerySet[EpcisEvent]:
+    """The events visible to ``organisation`` that match the EPCIS query parameters (paging aside);
+    a parameter that is unknown or malformed raises ``query_parameter_*`` before anything is read."""
     unknown = sorted(set(params) - SUPPORTED)
     if unknown:
         raise ApplicationError(
@@ -160,13 +173,7 @@ def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str])
         if name in params:
             matching = named.filter(_identifier_condition(_values(params, name)), role__in=roles)
             events = events.filter(entry_id__in=matching.values("event_id"))
-    per_page = _per_page(params)
-    if "nextPageToken" in params:
-        events = events.filter(entry_id__gt=_decode_token(params["nextPageToken"]))
-    page = list(events.select_related("entry").order_by("entry_id")[: per_page + 1])
-    more = len(page) > per_page
-    page = page[:per_page]
-    return EventPage(events=page, next_token=_encode_token(page[-1].entry_id) if more else None)
+    return events
 
 
 def _named_to(organisation: Organisation) -> QuerySet[EpcisEventEpc]:

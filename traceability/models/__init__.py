@@ -1,4 +1,5 @@
 from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
+from traceability.models.epcis_subscriptions import EpcisDelivery, EpcisNamedQuery, EpcisSubscription
 from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode, ledger_entry_columns
@@ -10,8 +11,11 @@ __all__ = [
     "ApiCredential",
     "CaptureJob",
     "Checkpoint",
+    "EpcisDelivery",
     "EpcisEvent",
     "EpcisEventEpc",
+    "EpcisNamedQuery",
+    "EpcisSubscription",
     "EventRecord",
     "IdempotencyRecord",
     "LedgerEntry",
