@@ -6,9 +6,12 @@ Vectors: GS1's EPCIS 2.0 example documents and the hashes the reference implemen
 """
 
 import json
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_ROOT
 from tests.unit.test_pure_cores import imported_modules
@@ -103,6 +106,18 @@ def test_times_are_utc_with_milliseconds_rounded_half_to_even():
     assert time_value("2023-02-02T23:59:59.9996Z") == "2023-02-03T00:00:00.000Z"
     with pytest.raises(EventHashError):
         time_value("2023-02-02T11:04:03")
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])))
+def test_a_time_is_written_as_strftime_writes_it_the_year_unpadded(moment):
+    """The written time is the one strftime gave (years before 1000 without leading zeros), however it is built."""
+    try:
+        written = time_value(moment.isoformat())
+    except EventHashError:  # rounds past the last year
+        return
+    rounded = moment.astimezone(UTC)
+    rounded = rounded.replace(microsecond=0) + timedelta(microseconds=round(rounded.microsecond, -3))
+    assert written == rounded.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rounded.microsecond // 1000:03d}Z"
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def _candidate(
             extra={"eventIndex": position, "computedHash": computed},
         )
     inherited = "@context" not in event and context is not None
-    stored = {"@context": copy.deepcopy(context), **event} if inherited else event
+    stored = {"@context": context, **event} if inherited else event
     return _Candidate(position, event, stored, computed, inherited, declares_error(event))
 
 
@@ -213,9 +213,10 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
     candidates = []
     # The hash reads bare words against every vocabulary URI of the document, as GS1's reference does.
     vocabulary = frozenset().union(*(vocabulary_uris(e) for e in events if isinstance(e, dict)))
+    context = copy.deepcopy(document.get("@context"))  # one copy, shared by the events that inherit it
     for position, event in enumerate(events):
         try:
-            candidates.append(_candidate(position, event, document.get("@context"), vocabulary))
+            candidates.append(_candidate(position, event, context, vocabulary))
         except ApplicationError as exc:
             errors.append(_error_of(exc))
     if errors and error_behaviour == CaptureJob.Behaviour.ROLLBACK:
