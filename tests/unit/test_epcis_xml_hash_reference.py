@@ -6,7 +6,8 @@ XML, which must validate against GS1's XSD; the reference (``epcis-event-hash-ge
 1.9.3) hashes that XML, and Looptrace's hash of the events read back from the XML (what a
 capture of it stores) must be the same, event by event. The project's hash of the events
 read back must also equal its hash of the JSON events they were written from (a JSON
-capture and an XML capture of one event are one event).
+capture and an XML capture of one event are one event), and what the JSON schema accepts
+as JSON it accepts as read from XML.
 
 Where the reference reads its XML and its JSON bindings differently, the generated
 values stay clear of the difference (both can't be met, and the JSON form is the
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from tests.unit import test_epcis_hash_reference as base
 from traceability.epcis.core import xml
 from traceability.epcis.core.hashing import event_hash, vocabulary_uris
+from traceability.epcis.core.schema import document_errors
 
 reference = pytest.importorskip("epcis_event_hash_generator.hash_generator")
 reference_xml = pytest.importorskip("epcis_event_hash_generator.xml_to_py")
@@ -197,3 +199,6 @@ def test_an_event_read_from_xml_hashes_as_the_reference_hashes_the_xml(document)
         assert computed == expected
     # and the XML form of each event is the same event as its JSON form
     assert computed == project_hashes(document)
+    # and what the JSON schema accepts from JSON it accepts from XML
+    if not document_errors(document):
+        assert document_errors(captured) == []

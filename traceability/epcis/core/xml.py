@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 
 from traceability.epcis.core.hashing import namespaces
-from traceability.epcis.core.vocabulary import full_uri
+from traceability.epcis.core.vocabulary import cbv_web_uri, full_uri, terms
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "epcis2"
 XSD_2_0 = DATA_DIR / "xsd" / "2.0"
@@ -83,6 +83,7 @@ FIELD_ORDER: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Vocabulary of each vocabulary-valued field, to write bare words as URIs.
 VOCABULARY_OF = {"bizStep": "bizStep", "disposition": "disposition"}
+REPORT_VOCABULARY = {"type": "measurementType", "exception": "sensorAlertType", "component": "component"}
 PARTY_VOCABULARY = {"bizTransaction": "bizTransactionType", "source": "sourceDestType", "destination": "sourceDestType"}
 _INTEGER = re.compile(r"[+-]?\d+")
 
@@ -220,6 +221,17 @@ def _value(text: str) -> str:
     return text
 
 
+@cache
+def _words(kind: str) -> dict[str, str]:
+    return {uri: word for word, uri in terms(kind).items()}
+
+
+def _word(kind: str, text: str) -> str:
+    """A vocabulary value as the JSON binding writes it: a standard term as its bare word."""
+    uri = cbv_web_uri(text)
+    return _words(kind).get(uri, uri)
+
+
 def _children(element: etree._Element) -> list[etree._Element]:
     """Child elements, the ``extension``/``baseExtension`` wrappers opened."""
     found = []
@@ -298,7 +310,9 @@ class _Reader:
         certificates: list[str] = []
         for child in _children(element):
             name = child.tag
-            if name in TEXT_FIELDS:
+            if name in VOCABULARY_OF:
+                event[name] = _word(VOCABULARY_OF[name], _text(child))
+            elif name in TEXT_FIELDS:
                 event[name] = _text(child)
             elif name == "certificationInfo":
                 certificates.append(_text(child))
@@ -319,7 +333,7 @@ class _Reader:
             elif name == "persistentDisposition":
                 disposition: dict[str, list[str]] = {}
                 for part in _children(child):
-                    disposition.setdefault(part.tag, []).append(_text(part))
+                    disposition.setdefault(part.tag, []).append(_word("disposition", _text(part)))
                 event[name] = {k: disposition[k] for k in ("set", "unset") if k in disposition}
             elif name == "sensorElementList":
                 event[name] = [self.sensor_element(e) for e in _children(child)]
@@ -353,7 +367,7 @@ class _Reader:
     def party(self, element: etree._Element) -> dict[str, object]:
         entry: dict[str, object] = {}
         if "type" in element.attrib:
-            entry["type"] = _value(element.attrib["type"].strip())
+            entry["type"] = _word(PARTY_VOCABULARY[element.tag], _value(element.attrib["type"].strip()))
         entry[element.tag] = _text(element)
         for name, value in element.attrib.items():
             if name != "type" and _namespace(name) not in ("", XSI, XML_NS):
@@ -371,6 +385,9 @@ class _Reader:
             elif part.tag == "sensorReport":
                 report: dict[str, object] = {}
                 self.attributes(part, report, typed=True)
+                for name, kind in REPORT_VOCABULARY.items():
+                    if isinstance(report.get(name), str):
+                        report[name] = _word(kind, str(report[name]))
                 reports.append(report)
             else:
                 _put(sensor, self.key(part.tag, part), self.generic(part))
@@ -381,8 +398,10 @@ class _Reader:
         declaration: dict[str, object] = {}
         self.attributes(element, declaration)
         for part in _children(element):
-            if part.tag in ("declarationTime", "reason"):
+            if part.tag == "declarationTime":
                 declaration[part.tag] = _text(part)
+            elif part.tag == "reason":
+                declaration[part.tag] = _word("errorReason", _text(part))
             elif part.tag == "correctiveEventIDs":
                 declaration["correctiveEventIDs"] = [_text(e) for e in _children(part)]
             else:
@@ -454,29 +473,39 @@ def to_json_ld(root: etree._Element) -> dict[str, object]:
 
 def read_document(body: bytes) -> dict[str, object]:
     """An EPCIS 2.0 or 1.2 XML EPCISDocument (or 2.0 EPCISQueryDocument) as JSON-LD; XSD-checked."""
+    return _document(parse(body))
+
+
+def read_event(body: bytes) -> dict[str, object]:
+    """One EPCIS 2.0 XML event (``<ObjectEvent>...``) as a JSON-LD event, XSD-checked inside a document."""
+    return _event(parse(body))
+
+
+def read(body: bytes) -> dict[str, object]:
+    """An XML body as JSON-LD: a document (``read_document``) or one bare event (``read_event``)."""
     root = parse(body)
+    return _event(root) if root.tag in EVENT_TYPES else _document(root)
+
+
+def _document(root: etree._Element) -> dict[str, object]:
     validate(root)
     if _namespace(root.tag) in (EPCIS_1, QUERY_1):
         root = upgrade_1_2(root)
     return to_json_ld(root)
 
 
-def read_event(body: bytes) -> dict[str, object]:
-    """One EPCIS 2.0 XML event (``<ObjectEvent>...``) as a JSON-LD event, XSD-checked inside a document."""
-    root = parse(body)
+def _event(root: etree._Element) -> dict[str, object]:
     if root.tag not in EVENT_TYPES:
         raise XmlDocumentError("xml_document_type", f"the root element {root.tag} is no EPCIS 2.0 event")
-    wrapper = etree.Element(
-        f"{{{EPCIS_2}}}EPCISDocument",
-        nsmap={"epcis": EPCIS_2},
-        schemaVersion="2.0",
-        creationDate="2000-01-01T00:00:00Z",
-    )
+    wrapper = etree.Element(f"{{{EPCIS_2}}}EPCISDocument", nsmap={"epcis": EPCIS_2})
+    wrapper.set("schemaVersion", "2.0")
+    wrapper.set("creationDate", "2000-01-01T00:00:00Z")
     etree.SubElement(etree.SubElement(wrapper, "EPCISBody"), "EventList").append(root)
     validate(wrapper)
     document = to_json_ld(wrapper)
-    events = document["epcisBody"]["eventList"]  # type: ignore[index]
-    event: dict[str, object] = events[0]
+    body = document["epcisBody"]
+    assert isinstance(body, dict)
+    event: dict[str, object] = body["eventList"][0]
     context = document["@context"]
     return {"@context": context, **event} if isinstance(context, list) and len(context) > 1 else event
 
@@ -597,8 +626,7 @@ class _Writer:
         if isinstance(sensor.get("sensorMetadata"), dict):
             self.attributes(etree.SubElement(element, "sensorMetadata"), sensor["sensorMetadata"], {})
         for report in sensor.get("sensorReport") or []:
-            vocabulary = {"type": "measurementType", "exception": "sensorAlertType", "component": "component"}
-            self.attributes(etree.SubElement(element, "sensorReport"), report, vocabulary)
+            self.attributes(etree.SubElement(element, "sensorReport"), report, REPORT_VOCABULARY)
         for key, inner in sensor.items():
             if key not in ("sensorMetadata", "sensorReport"):
                 self.generic(element, key, inner)
@@ -678,6 +706,7 @@ def write_document(document: Mapping[str, Any]) -> bytes:
 __all__ = [
     "XmlDocumentError",
     "parse",
+    "read",
     "read_document",
     "read_event",
     "to_json_ld",
