@@ -312,3 +312,25 @@ def test_json_capture_still_reads_json(partner):
     job = job_of(client, answer)
 
     assert job["capturedCount"] == 1
+
+
+def test_an_xml_query_answer_captured_again_is_all_duplicates(partner):
+    # given: the XML EPCISQueryDocument answering a query
+    client = client_for(partner)
+    job_of(client, capture_xml(client, EVERY_TYPE))
+    answer = client.get("/epcis/events?perPage=50", HTTP_ACCEPT="application/xml")
+    size = ledger_size()
+
+    # when: it is captured as it came
+    job = job_of(client, capture_xml(client, answer.content))
+
+    # then: the same five events, nothing stored again
+    assert job["success"] is True and job["duplicateCount"] == 5 and job["capturedCount"] == 0, job
+    assert ledger_size() == size
+
+
+def test_capture_jobs_have_no_xml_form(partner):
+    answer = client_for(partner).get("/epcis/capture", HTTP_ACCEPT="application/xml")
+
+    assert answer.status_code == 406
+    assert etree.fromstring(answer.content).findtext("type") == "epcisException:NotAcceptableException"

@@ -17,8 +17,11 @@ from rest_framework.renderers import BaseRenderer
 from traceability.epcis.core import xml
 from traceability.epcis.problems import problem
 from traceability.errors import ApplicationError
+from traceability.operations.epcis import CONTEXT
 
 DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
+# Looptrace's own prefix (``lt:``), which outlines of events carry whatever their context declares.
+KNOWN_PREFIXES = {k: v for item in CONTEXT if isinstance(item, dict) for k, v in item.items()}
 
 
 class EpcisXMLParser(BaseParser):
@@ -66,7 +69,7 @@ class EpcisXMLRenderer(BaseRenderer):
             return b""
         if isinstance(data, dict) and data.get("type") in DOCUMENT_TYPES:
             try:
-                return xml.write_document(data)
+                return xml.write_document(data, known_prefixes=KNOWN_PREFIXES)
             except xml.XmlDocumentError as exc:
                 data = problem({"code": exc.code, "detail": exc.message}, status.HTTP_406_NOT_ACCEPTABLE)
         elif response is None or response.status_code < 400 or not isinstance(data, dict):

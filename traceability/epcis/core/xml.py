@@ -454,7 +454,13 @@ def to_json_ld(root: etree._Element) -> dict[str, object]:
     """A (valid) EPCIS 2.0 XML document as the JSON-LD document of the JSON binding."""
     reader = _Reader()
     event_list = _event_list(root)
-    events = [] if event_list is None else [reader.event(e) for e in _children(event_list) if e.tag in EVENT_TYPES]
+    events = []
+    for element in [] if event_list is None else _children(event_list):
+        if element.tag not in EVENT_TYPES:
+            raise XmlDocumentError(
+                "xml_event_type", f"{element.tag} is no EPCIS 2.0 event type", line=element.sourceline
+            )
+        events.append(reader.event(element))
     document: dict[str, object] = {"@context": None, "type": _local(root.tag)}
     document["schemaVersion"] = "2.0"
     if root.get("creationDate"):
@@ -680,9 +686,13 @@ def _decimal(value: object) -> str:
     return text
 
 
-def write_document(document: Mapping[str, Any]) -> bytes:
-    """A JSON-LD EPCISDocument or EPCISQueryDocument as EPCIS 2.0 XML (UTF-8, with declaration)."""
-    prefixes = {k: v for k, v in namespaces(document.get("@context")).items() if k != v}
+def write_document(document: Mapping[str, Any], *, known_prefixes: Mapping[str, str] | None = None) -> bytes:
+    """A JSON-LD EPCISDocument or EPCISQueryDocument as EPCIS 2.0 XML (UTF-8, with declaration).
+
+    ``known_prefixes`` name the namespaces of prefixes the document uses without declaring
+    them (the writer's own, such as a marker it adds to events)."""
+    declared = {k: v for k, v in namespaces(document.get("@context")).items() if k != v}
+    prefixes = {**(known_prefixes or {}), **declared}
     nsmap = {prefix: uri for prefix, uri in prefixes.items() if re.fullmatch(r"[A-Za-z_][\w.-]*", prefix)}
     writer = _Writer(prefixes)
     body = document.get("epcisBody") or {}
