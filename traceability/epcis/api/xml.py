@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from lxml import etree
 from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
@@ -84,3 +86,20 @@ class EpcisXMLRenderer(BaseRenderer):
 
 class EpcisTextXMLRenderer(EpcisXMLRenderer):
     media_type = "text/xml"
+
+
+class _NoFormatOverride:
+    URL_FORMAT_OVERRIDE = None
+
+
+class AcceptNegotiation(DefaultContentNegotiation):
+    """The EPCIS REST bindings choose JSON or XML by ``Accept`` alone: no ``?format=`` override."""
+
+    settings = _NoFormatOverride()
+
+
+class EpcisAutoSchema(AutoSchema):
+    """No ``format`` query parameter in the OpenAPI document either (see ``AcceptNegotiation``)."""
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        return []
