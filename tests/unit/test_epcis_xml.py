@@ -68,6 +68,7 @@ def test_a_1_2_document_is_upgraded_with_the_extension_wrappers_opened():
     events = document["epcisBody"]["eventList"]
     assert [e["type"] for e in events] == ["ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent"]
     assert events[0]["quantityList"][0]["quantity"] == 40
+    assert events[1]["eventID"] == "urn:uuid:3b1f2a4e-9c7d-4e21-8a6b-5d2c1e0f9a77"
     assert events[0]["bizTransactionList"] == [
         {"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:ASN-1"}
     ]
