@@ -113,6 +113,13 @@ epcis_capture_bad (s, target ratio <= 2)
     same shape, captured in ``proceed`` mode too. Seconds per document; 2 means the bad
     events cost at most as much again as the clean capture (``bench/epcis_capture_bad.py``).
 
+epcis_capture_xml (events/s, target ratio >= 0.8)
+    Subject: 10,000 ObjectEvents of ``epcis_capture``'s shape in EPCIS 2.0 XML documents of
+    500, read by the EPCIS XML parser (XSD validation, mapping to JSON-LD) and captured
+    through ``epcis_capture``. Baseline: as many events of the same shape as JSON documents,
+    read by the strict JSON parser and captured the same way; the two alternate document by
+    document. The ratio is XML events/s over JSON events/s (``bench/epcis_capture_xml.py``).
+
 passport_load (req/s, target ratio >= 0.5)
     gunicorn (2 workers, production settings) on the demo's passports; Locust, 16 users,
     no think time. Subject: public passport reads through the API; baseline: the constant
@@ -149,6 +156,7 @@ BENCHMARKS = (
     "carbon_factor_change",
     "epcis_capture",
     "epcis_capture_bad",
+    "epcis_capture_xml",
     "passport_load",
 )
 
@@ -174,6 +182,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         append,
         epcis_capture,
         epcis_capture_bad,
+        epcis_capture_xml,
         factor_change,
         footprints,
         genealogy,
@@ -200,6 +209,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "carbon_factor_change": lambda: factor_change.run(database),
         "epcis_capture": epcis_capture.run,
         "epcis_capture_bad": epcis_capture_bad.run,
+        "epcis_capture_xml": epcis_capture_xml.run,
         "passport_load": lambda: load.run(database),
     }
     results = {}

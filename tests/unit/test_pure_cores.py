@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-PURE_CORES = ["traceability/ledger", "carbon/engine", "passport/verify"]
+PURE_CORES = ["traceability/ledger", "carbon/engine", "passport/verify", "traceability/epcis/core"]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -16,6 +16,14 @@ from traceability.api.authentication import request_organisation
 from traceability.api.errors import exception_handler
 from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
+from traceability.epcis.api.xml import (
+    AcceptNegotiation,
+    EpcisAutoSchema,
+    EpcisTextXMLParser,
+    EpcisTextXMLRenderer,
+    EpcisXMLParser,
+    EpcisXMLRenderer,
+)
 from traceability.epcis.problems import problem
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
@@ -62,7 +70,10 @@ def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
 
 
 class EpcisView(APIView):
-    parser_classes = [StrictJSONParser, JSONLDParser]
+    parser_classes = [StrictJSONParser, JSONLDParser, EpcisXMLParser, EpcisTextXMLParser]
+    renderer_classes = [*APIView.renderer_classes, EpcisXMLRenderer, EpcisTextXMLRenderer]
+    content_negotiation_class = AcceptNegotiation
+    schema = EpcisAutoSchema()
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return epcis_exception_handler
