@@ -334,3 +334,23 @@ def test_capture_jobs_have_no_xml_form(partner):
 
     assert answer.status_code == 406
     assert etree.fromstring(answer.content).findtext("type") == "epcisException:NotAcceptableException"
+
+
+def test_a_named_query_is_answered_as_xml_with_its_name(partner):
+    # given
+    client = client_for(partner)
+    job_of(client, capture_xml(client, EVERY_TYPE))
+    created = client.post(
+        "/epcis/queries",
+        json.dumps({"name": "associations", "query": {"eventType": ["AssociationEvent"]}}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+
+    # when
+    root = query_xml(client, "/epcis/queries/associations/events")
+
+    # then
+    results = root.find("EPCISBody/{urn:epcglobal:epcis-query:xsd:2}QueryResults")
+    assert results.findtext("queryName") == "associations"
+    assert [event.tag for event in results.find("resultsBody/EventList")] == ["AssociationEvent"]
