@@ -284,7 +284,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "traceability.tasks.ledger_checkpoint_task",
         "schedule": float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL_SECONDS", "300")),
     },
+    "epcis-capture-resume": {"task": "traceability.epcis.tasks.epcis_capture_resume_task", "schedule": 300.0},
 }
+# Task modules outside the apps' own tasks.py.
+CELERY_IMPORTS = ("traceability.epcis.tasks",)
+# Who captures an accepted EPCIS document (a worker; in-process when Celery runs eagerly).
+EPCIS_CAPTURE_RUNNER = "traceability.epcis.tasks.capture_later"
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")

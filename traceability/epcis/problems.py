@@ -3,11 +3,17 @@ REST bindings define them, around the project's ``code`` and ``detail``, which s
 
 from __future__ import annotations
 
-from traceability.epcis.services import PROBLEM_CAPTURE_LIMIT, PROBLEM_CONFLICT, PROBLEM_VALIDATION
+from traceability.epcis.services import (
+    PROBLEM_CAPTURE_LIMIT,
+    PROBLEM_CONFLICT,
+    PROBLEM_IMPLEMENTATION,
+    PROBLEM_VALIDATION,
+)
 
+# Every EPCIS error answer is served as RFC 7807 problem details.
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_QUERY_PARAMETER = "epcisException:QueryParameterException"
 PROBLEM_SECURITY = "epcisException:SecurityException"
-PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
 # The exception type the EPCIS 2.0 OpenAPI document names for each status.
 PROBLEM_TYPES = {
     400: PROBLEM_VALIDATION,

@@ -98,6 +98,8 @@ class CaptureJob(models.Model):
     captured_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # The submitted document as JSON text, kept for the worker that captures it; emptied when done.
+    pending_document = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +17,7 @@ from traceability.api.authentication import request_organisation
 from traceability.api.errors import exception_handler
 from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
-from traceability.epcis.problems import problem
+from traceability.epcis.problems import PROBLEM_CONTENT_TYPE, problem
 from traceability.errors import ApplicationError
 from traceability.models import CaptureJob
 from traceability.paging import MAX_PAGE_SIZE
@@ -53,16 +54,23 @@ def capture_job_data(job: CaptureJob) -> dict[str, object]:
     return data
 
 
+class JSONLDRenderer(JSONRenderer):
+    media_type = "application/ld+json"
+
+
 def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``)."""
+    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``),
+    served as ``application/problem+json``."""
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict):
         response.data = problem(response.data, response.status_code)
+        response.content_type = PROBLEM_CONTENT_TYPE
     return response
 
 
 class EpcisView(APIView):
     parser_classes = [StrictJSONParser, JSONLDParser]
+    renderer_classes = [JSONRenderer, JSONLDRenderer]
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return epcis_exception_handler
