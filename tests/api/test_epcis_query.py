@@ -145,3 +145,28 @@ def test_query_results_are_an_epcis_query_document(stored):
     assert document_errors(body) == []
     assert json.dumps(body["@context"]).count("https://ns.example.com/epcis/") == 1
     assert body["@context"] == [CONTEXT[0], CONTEXT[1]]
+
+
+def test_an_event_captured_without_an_event_id_is_named_by_its_hash_and_found_by_it(partner):
+    from urllib.parse import quote
+
+    from tests.api.test_epcis_capture import foreign_event
+    from traceability.epcis.core.hashing import event_hash
+
+    # given: an event with no eventID of its own
+    client = client_for(partner)
+    event = foreign_event(7)
+    assert job_of(client, capture(client, document(event)))["success"] is True
+    digest = event_hash(event, context=CONTEXT)
+
+    # when
+    listed = client.get("/epcis/events").json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    fetched = client.get("/epcis/events/" + quote(digest, safe=""))
+    missing = client.get("/epcis/events/" + quote(digest.replace("sha-256;", "sha-256;0"), safe=""))
+
+    # then: the results name it by its CBV 2.0 hash, and that id fetches it
+    assert [e["eventID"] for e in listed] == [digest]
+    assert listed[0]["ex:batch"] == "B-7"
+    assert fetched.status_code == 200
+    assert fetched.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"] == digest
+    assert missing.status_code == 404

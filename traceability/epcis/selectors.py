@@ -264,9 +264,22 @@ def events_as_documents(
     return top + ([prefixes] if prefixes else []), rendered
 
 
+def _with_event_id(
+    documents: Iterable[tuple[EpcisEvent, dict[str, object]]],
+) -> Iterator[tuple[EpcisEvent, dict[str, object]]]:
+    """Each event with its eventID: one captured without an eventID is named by its CBV 2.0 hash
+    (which ignores eventID), the id ``GET /epcis/events/{eventID}`` finds it by."""
+    for event, document in documents:
+        if "eventID" in document:
+            yield event, document
+        else:
+            kind = {"type": document["type"]} if "type" in document else {}
+            yield event, {**kind, "eventID": event.event_id, **document}
+
+
 def query_document(events: Iterable[EpcisEvent], *, reader: Organisation | None) -> dict[str, object]:
-    """An EPCISQueryDocument holding ``events`` as ``reader`` may see them."""
-    context, rendered = events_as_documents(_as_read_by(events, reader))
+    """An EPCISQueryDocument holding ``events`` as ``reader`` may see them, each with its eventID."""
+    context, rendered = events_as_documents(_with_event_id(_as_read_by(events, reader)))
     return {
         "@context": context,
         "type": "EPCISQueryDocument",
