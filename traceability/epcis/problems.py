@@ -13,6 +13,7 @@ from traceability.epcis.services import (
 # Every EPCIS error answer is served as RFC 7807 problem details.
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_QUERY_PARAMETER = "epcisException:QueryParameterException"
+PROBLEM_QUERY_TOO_LARGE = "epcisException:QueryTooLargeException"
 PROBLEM_SECURITY = "epcisException:SecurityException"
 # The exception type the EPCIS 2.0 OpenAPI document names for each status.
 PROBLEM_TYPES = {
@@ -33,6 +34,8 @@ def problem(body: dict[str, object], status: int) -> dict[str, object]:
     code = str(body.get("code", ""))
     if code.startswith("query_parameter"):
         kind = PROBLEM_QUERY_PARAMETER
+    elif code == "query_too_large":
+        kind = PROBLEM_QUERY_TOO_LARGE
     else:
         kind = PROBLEM_TYPES.get(status, PROBLEM_IMPLEMENTATION if status >= 500 else PROBLEM_VALIDATION)
     return {"type": kind, "title": code or kind, "status": status, **body}

@@ -26,11 +26,12 @@ from django.utils.module_loading import import_string
 from traceability.choices import OrganisationRole
 from traceability.epcis.core.fields import declares_error
 from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash, vocabulary_uris
+from traceability.epcis.core.master_data import location_children
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
 from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
 from traceability.events import ledger_append_batch, ledger_append_proceeding
-from traceability.models import CaptureJob, EpcisEvent, Organisation
+from traceability.models import CaptureJob, EpcisEvent, EpcisLocationChild, Organisation
 from traceability.writer import MAX_BATCH_DOCUMENTS, SubmittedDocument
 
 # Events one capture request may carry (announced as GS1-EPCIS-Capture-Limit).
@@ -242,7 +243,17 @@ def epcis_capture_run(*, capture_id: uuid.UUID | str) -> CaptureJob | None:
             return job
         document = json.loads(job.pending_document)
         errors, captured, duplicates = _capture(job.organisation, document, job.error_behaviour)
+        if not errors or job.error_behaviour == CaptureJob.Behaviour.PROCEED:
+            _store_master_data(job.organisation, document)
         return _finish(job, errors=errors, captured=captured, duplicates=duplicates)
+
+
+def _store_master_data(organisation: Organisation, document: dict[str, object]) -> None:
+    """Keep the location hierarchy the document's master data declares, as the organisation's."""
+    EpcisLocationChild.objects.bulk_create(
+        (EpcisLocationChild(organisation=organisation, parent=p, child=c) for p, c in location_children(document)),
+        ignore_conflicts=True,
+    )
 
 
 def epcis_capture_fail(*, capture_id: uuid.UUID | str, detail: str) -> None:

@@ -1,4 +1,5 @@
 from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
+from traceability.models.epcis_master_data import EpcisLocationChild
 from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode, ledger_entry_columns
@@ -12,6 +13,7 @@ __all__ = [
     "Checkpoint",
     "EpcisEvent",
     "EpcisEventEpc",
+    "EpcisLocationChild",
     "EventRecord",
     "IdempotencyRecord",
     "LedgerEntry",

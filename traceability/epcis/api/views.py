@@ -17,9 +17,10 @@ from traceability.api.authentication import request_organisation
 from traceability.api.errors import exception_handler
 from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
+from traceability.epcis.api import negotiation
 from traceability.epcis.problems import PROBLEM_CONTENT_TYPE, problem
 from traceability.errors import ApplicationError
-from traceability.models import CaptureJob
+from traceability.models import CaptureJob, EpcisEvent
 from traceability.paging import MAX_PAGE_SIZE
 
 EPCIS_VERSION = "2.0.0"
@@ -68,9 +69,35 @@ def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
     return response
 
 
+def negotiated(request: Request) -> negotiation.Negotiated:
+    return getattr(request, "epcis_negotiated", None) or negotiation.Negotiated()
+
+
+def query_answer(request: Request, events: list[EpcisEvent]) -> dict[str, object]:
+    """An EPCISQueryDocument of ``events`` as the caller may see them, EPCs in the negotiated format."""
+    document = selectors.query_document(events, reader=request_organisation(request))
+    body = document["epcisBody"]
+    assert isinstance(body, dict)
+    negotiation.translated(body["queryResults"]["resultsBody"]["eventList"], negotiated(request))
+    return document
+
+
 class EpcisView(APIView):
+    """Every EPCIS view: JSON (LD) in and out, the binding's negotiation headers, RFC 7807 errors."""
+
     parser_classes = [StrictJSONParser, JSONLDParser]
     renderer_classes = [JSONRenderer, JSONLDRenderer]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        request.epcis_negotiated = negotiation.negotiate(request.headers)  # type: ignore[attr-defined]
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in negotiation.response_headers(getattr(request, "epcis_negotiated", None)).items():
+            if name not in response:
+                response[name] = value
+        return response
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return epcis_exception_handler
@@ -154,8 +181,7 @@ class EventListView(EpcisView):
         if page.next_token:
             following = {**params, "nextPageToken": page.next_token}
             headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
-        reader = request_organisation(request)
-        return Response(selectors.query_document(page.events, reader=reader), headers=headers)
+        return Response(query_answer(request, page.events), headers=headers)
 
     @extend_schema(request=dict, responses={201: dict}, summary="Capture one EPCIS event synchronously")
     def post(self, request: Request) -> Response:
@@ -171,6 +197,5 @@ class EventDetailView(EpcisView):
         operation_id="epcis_event",
     )
     def get(self, request: Request, event_id: str) -> Response:
-        reader = request_organisation(request)
-        event = selectors.epcis_event_get(organisation=reader, event_id=event_id)
-        return Response(selectors.query_document([event], reader=reader), headers=_headers())
+        event = selectors.epcis_event_get(organisation=request_organisation(request), event_id=event_id)
+        return Response(query_answer(request, [event]), headers=_headers())
