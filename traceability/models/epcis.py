@@ -46,6 +46,11 @@ class EpcisEvent(models.Model):
             models.Index(fields=["event_time"]),
             models.Index(fields=["record_time"]),
             models.Index(fields=["biz_step"]),
+            # The top-level resources list each column's distinct values, one index probe each.
+            models.Index(fields=["event_type"]),
+            models.Index(fields=["disposition"]),
+            models.Index(fields=["read_point"]),
+            models.Index(fields=["biz_location"]),
             models.Index(fields=["organisation", "entry"]),
         ]
 
