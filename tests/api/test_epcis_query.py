@@ -368,3 +368,30 @@ def test_unanswered_or_malformed_parameters_are_a_query_parameter_exception(rich
     assert response.status_code == 400, response.content
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "epcisException:QueryParameterException"
+
+
+def test_error_reason_and_corrective_event_match_declarations(rich):
+    # given: a declaration that the second rich event was wrong, corrected by the first
+    declared = {
+        **RICH[1],
+        "errorDeclaration": {
+            "declarationTime": "2026-10-06T08:00:00Z",
+            "reason": "incorrect_data",
+            "correctiveEventIDs": [RICH[0]["eventID"]],
+        },
+    }
+    client = client_for(rich)
+    assert job_of(client, capture(client, document(declared)))["success"] is True
+
+    def declared_ids(params):
+        response = client.get("/epcis/events", params)
+        assert response.status_code == 200, response.content
+        events = response.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        return [(e["eventID"][-2:], "errorDeclaration" in e) for e in events]
+
+    # then
+    assert declared_ids({"EQ_errorReason": "incorrect_data"}) == [("1e", True)]
+    assert declared_ids({"EQ_errorReason": "https://ref.gs1.org/cbv/ER-incorrect_data"}) == [("1e", True)]
+    assert declared_ids({"EQ_errorReason": "did_not_occur"}) == []
+    assert declared_ids({"EQ_correctiveEventID": RICH[0]["eventID"]}) == [("1e", True)]
+    assert declared_ids({"EQ_correctiveEventID": RICH[1]["eventID"]}) == []
