@@ -221,8 +221,8 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
             pending_document=json.dumps(document, ensure_ascii=False, allow_nan=False),
         )
         import_string(settings.EPCIS_CAPTURE_RUNNER)(job.id)
-    job.refresh_from_db()
-    return job
+    # The job as the runner left it (finished, when it ran here), without the document again.
+    return CaptureJob.objects.defer("pending_document").get(pk=job.pk)
 
 
 def epcis_capture_run(*, capture_id: uuid.UUID | str) -> CaptureJob | None:

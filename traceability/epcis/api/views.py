@@ -126,7 +126,8 @@ class CaptureView(EpcisView):
         operation_id="epcis_capture_list",
     )
     def get(self, request: Request) -> Response:
-        jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[:MAX_PAGE_SIZE]
+        jobs = CaptureJob.objects.filter(organisation=request_organisation(request)).defer("pending_document")
+        jobs = jobs[:MAX_PAGE_SIZE]
         return Response([capture_job_data(job) for job in jobs], headers=_headers())
 
     def options(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -152,7 +153,11 @@ class CaptureJobView(EpcisView):
         except ValueError:
             job_id = None
         job = (
-            CaptureJob.objects.filter(organisation=request_organisation(request), id=job_id).first() if job_id else None
+            CaptureJob.objects.filter(organisation=request_organisation(request), id=job_id)
+            .defer("pending_document")
+            .first()
+            if job_id
+            else None
         )
         if job is None:
             raise ApplicationError("capture_not_found", f"no capture job {capture_id}", status=404)
