@@ -6,15 +6,18 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from celery import current_app
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app as project_app
 from tests.api.test_epcis_capture import capture, client_for, document, foreign_event
 from tests.conftest import REDIS_URL
 from tests.workers import celery_worker, celery_worker_process
+from traceability.epcis import services
 from traceability.models import CaptureJob, EpcisEvent
 from traceability.writer import LEDGER_APPEND_LOCK_ID
 
@@ -144,3 +147,29 @@ def test_a_worker_that_dies_mid_capture_leaves_the_job_whole_for_the_resume(part
     assert shown["running"] is False and shown["success"] is True, shown
     assert shown["capturedCount"] == EVENTS
     assert EpcisEvent.objects.count() == EVENTS
+
+
+def test_a_job_no_worker_could_finish_for_a_day_fails_instead_of_being_tried_again(partner):
+    # given: a job accepted two days ago that never finished, and one from an hour ago
+    body = json.dumps(document(foreign_event(1)))
+    old, recent = (
+        CaptureJob.objects.create(
+            organisation=partner.organisation,
+            created_at=timezone.now() - age,
+            event_count=1,
+            pending_document=body,
+        )
+        for age in (timedelta(days=2), timedelta(hours=1))
+    )
+
+    # when
+    finished = services.epcis_capture_resume(older_than=timedelta(minutes=10))
+
+    # then: the old one failed, naming the breakdown, with nothing stored; the recent one is captured
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert finished == 1
+    assert (old.running, old.success, old.pending_document) == (False, False, "")
+    assert old.errors[0]["type"] == "epcisException:ImplementationException"
+    assert (recent.running, recent.success, recent.captured_count) == (False, True, 1)
+    assert EpcisEvent.objects.count() == 1

@@ -42,6 +42,8 @@ PROBLEM_CONFLICT = "epcisException:ResourceAlreadyExistsException"
 PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
 # Stale capture jobs one resume sweep finishes at most (each holds a whole document in memory).
 RESUME_BATCH = 20
+# A job no worker could finish in this long is failed, not tried again.
+ABANDON_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -267,7 +269,11 @@ def epcis_capture_fail(*, capture_id: uuid.UUID | str, detail: str) -> None:
 
 def epcis_capture_resume(*, older_than: timedelta, limit: int = RESUME_BATCH) -> int:
     """Capture jobs still running ``older_than`` after they were created (their worker died or the
-    broker lost them); returns how many were finished."""
+    broker lost them); returns how many were finished. A job still running ``ABANDON_AFTER`` after
+    it was created (a document that brings down every worker trying it) fails instead."""
+    abandoned = CaptureJob.objects.filter(running=True, created_at__lte=timezone.now() - ABANDON_AFTER)
+    for capture_id in abandoned.values_list("id", flat=True)[:limit]:
+        epcis_capture_fail(capture_id=capture_id, detail=f"no worker finished the capture in {ABANDON_AFTER}")
     stale = CaptureJob.objects.filter(running=True, created_at__lte=timezone.now() - older_than)
     finished = 0
     for capture_id in stale.order_by("created_at").values_list("id", flat=True)[:limit]:
