@@ -5,7 +5,8 @@ answers by itself (an unknown URL, a bad Host, an oversized body, a failed CSRF 
 uncaught exception) is shaped here by the path's family:
 
 - ``/api/``: ``{"code", "detail"}``, as the API views answer; ``/epcis/``: the same inside EPCIS's
-  RFC 7807 problem (``type``, ``title``, ``status``), as the EPCIS views answer;
+  RFC 7807 problem (``type``, ``title``, ``status``), as ``application/problem+json``, as the EPCIS
+  views answer;
 - ``/2/``, ``/3/``: PACT's ``{"code", "message"}`` with PACT's codes; ``/auth/token``: OAuth's
   ``{"error", "error_description"}`` (RFC 6749 5.2);
 - pages (``/app/``, ``/passports/``, ``/admin/``...): Django's plain HTML error pages, never a
@@ -38,7 +39,7 @@ from django.views import csrf, defaults
 
 from carbon.pact.api.views import CODES_BY_STATUS as PACT_CODES_BY_STATUS
 from carbon.pact.errors import PactError
-from traceability.epcis.problems import problem
+from traceability.epcis.problems import PROBLEM_CONTENT_TYPE, problem
 
 logger = logging.getLogger("django.request")
 
@@ -95,6 +96,8 @@ def error_response(request: HttpRequest, status: int, code: str, detail: str) ->
     else:
         body = {"code": code, "detail": detail}
     response = JsonResponse(body, status=status)
+    if kind == "epcis":
+        response["Content-Type"] = PROBLEM_CONTENT_TYPE
     if kind == "oauth":
         response["Cache-Control"] = "no-store"
     return response
@@ -161,6 +164,8 @@ def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if not isinstance(data, dict) or not data:
         return generic_response(request, response.status_code)
     replaced = JsonResponse(data, status=response.status_code)
+    if family(request.path) == "epcis":
+        replaced["Content-Type"] = PROBLEM_CONTENT_TYPE
     for name, value in response.headers.items():
         if name.lower() not in {"content-type", "content-length"}:
             replaced.headers[name] = value

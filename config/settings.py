@@ -290,6 +290,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "traceability.epcis.tasks.subscriptions_schedule_task",
         "schedule": float(os.environ.get("EPCIS_SCHEDULE_TICK_SECONDS", "60")),
     },
+    "epcis-capture-resume": {"task": "traceability.epcis.tasks.epcis_capture_resume_task", "schedule": 300.0},
 }
 
 # EPCIS subscription webhooks (traceability/epcis/subscriptions.py). Private, loopback and link-local
@@ -309,6 +310,10 @@ CHANNEL_LAYERS = {
     if CHANNEL_LAYER_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
+# Task modules outside the apps' own tasks.py.
+CELERY_IMPORTS = ("traceability.epcis.tasks",)
+# Who captures an accepted EPCIS document (a worker; in-process when Celery runs eagerly).
+EPCIS_CAPTURE_RUNNER = "traceability.epcis.tasks.capture_later"
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")

@@ -21,6 +21,15 @@ def database_url() -> str:
 @contextmanager
 def celery_worker(*, queue: str | None = None, broker: str = REDIS_URL) -> Iterator[tuple[Celery, str]]:
     """Start a worker on a queue of its own (or ``queue``); yield a client and the queue name; stop it."""
+    with celery_worker_process(queue=queue, broker=broker) as (client, queue_name, _):
+        yield client, queue_name
+
+
+@contextmanager
+def celery_worker_process(
+    *, queue: str | None = None, broker: str = REDIS_URL
+) -> Iterator[tuple[Celery, str, subprocess.Popen[str]]]:
+    """``celery_worker``, also yielding the worker's process (a test may kill it)."""
     queue = queue or f"looptrace-test-{uuid.uuid4().hex[:8]}"
     previous = current_app._get_current_object()
     env = {
@@ -56,7 +65,7 @@ def celery_worker(*, queue: str | None = None, broker: str = REDIS_URL) -> Itera
         text=True,
     )
     try:
-        yield Celery("looptrace-test-client", broker=broker, backend=broker), queue
+        yield Celery("looptrace-test-client", broker=broker, backend=broker), queue, worker
     finally:
         # The client became the current app; later tests' nudges must reach the project's app again.
         previous.set_current()

@@ -69,6 +69,8 @@ def filled(path: str) -> str:
         "file_format": "csv",
         "event_id": quote(EpcisEvent.objects.first().event_hash, safe=""),
         "capture_id": "1",
+        # an EPCIS top-level resource's value (an event type; a 404 for the other resources)
+        "value": "ObjectEvent",
         "pf_id": "00000000-0000-0000-0000-000000000000",
         "period": str(EventRecord.objects.order_by("-entry_id").first().event_time.year),
     }

@@ -41,6 +41,7 @@ from tests.api.test_operations_api import client_for, run_loop
 from tests.api.test_pact import pact
 from tests.factories import make_partner, make_site, valid_vin
 from traceability import visibility
+from traceability.epcis.api.urls import RESOURCES as EPCIS_RESOURCES
 from traceability.epcis.subscriptions import epcis_query_create
 from traceability.models import (
     EpcisEvent,
@@ -126,6 +127,16 @@ ROUTES = {
     "epcis/capture/<str:capture_id>": MEMBER,
     "epcis/events": MEMBER,
     "epcis/events/<path:event_id>": MEMBER,
+    "epcis/": MEMBER,  # the names of the top-level resources
+    **{
+        route: MEMBER  # values among the events the caller may see, and those events
+        for resource in EPCIS_RESOURCES
+        for route in (
+            f"epcis/{resource}",
+            f"epcis/^{resource}/(?P<value>.+)$",
+            f"epcis/^{resource}/(?P<value>.+)/events$",
+        )
+    },
     "epcis/queries": MEMBER,  # the caller's own named queries
     "epcis/queries/<str:name>": MEMBER,
     "epcis/queries/<str:name>/events": MEMBER,
@@ -298,6 +309,11 @@ def build_world() -> World:
         "event_id": events,
         "capture_id": ["1"],
         "name": [named_query.name],
+        # a resource value: an event type, and the identifier of the dismantler's vehicle (its own)
+        "value": [
+            "ObjectEvent",
+            objects.filter(kind="vehicle", created_by__slug="autocirc").values_list("identifier", flat=True)[0],
+        ],
         "subscription_id": [str(subscription.pk)],
         "slug": ["castline"],
         "pf_id": pf_ids,
@@ -332,7 +348,7 @@ PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 
 def paths_of(route: str, values: dict[str, list[str]]) -> list[str]:
     """The route with every combination of real values for its parameters."""
-    template = route.removeprefix("^").removesuffix("$").replace("\\.", ".")
+    template = route.removeprefix("^").replace("/^", "/").removesuffix("$").replace("\\.", ".")
     names = [a or b for a, b in PARAMETER.findall(template)]
     paths = []
     for combination in itertools.product(*(values[name] for name in names)):

@@ -4,7 +4,7 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from django.db import connection
@@ -319,7 +319,8 @@ def test_one_event_is_captured_synchronously_and_a_second_time_conflicts(partner
     assert created.status_code == 201, created.content
     assert created["Location"].startswith("/epcis/events/ni%3A%2F%2F%2Fsha-256")
     returned = client.get(created["Location"]).json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-    assert returned == [event]
+    # An event captured without an eventID is answered with its hash as its eventID.
+    assert returned == [{**event, "eventID": unquote(created["Location"].rsplit("/", 1)[1])}]
     assert again.status_code == 409
     assert again.json()["code"] == "event_duplicate"
 
@@ -361,7 +362,7 @@ def test_captured_events_do_not_change_when_stored(partner):
     job_of(client, capture(client, document(event)))
     stored = EpcisEvent.objects.get(organisation=partner.organisation)
     answer = client.get("/epcis/events/" + quote(stored.event_id, safe="")).json()
-    assert answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == [original]
+    assert answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == [{**original, "eventID": stored.event_id}]
 
 
 @pytest.fixture

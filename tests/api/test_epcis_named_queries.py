@@ -72,7 +72,7 @@ def test_a_named_query_pages_like_the_events_resource(stored):
 @pytest.mark.parametrize(
     ("query", "code"),
     [
-        ({"EQ_color": ["red"]}, "query_parameter_unsupported"),
+        ({"colour": ["red"]}, "query_parameter_unsupported"),
         ({"GE_eventTime": "yesterday"}, "query_parameter_invalid"),
         ({"perPage": 5}, "query_parameter_invalid"),
         ({"EQ_bizStep": ["a|b"]}, "query_parameter_invalid"),

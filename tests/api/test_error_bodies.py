@@ -33,7 +33,10 @@ def anonymous() -> Client:
 
 
 def json_body(response) -> dict:  # type: ignore[no-untyped-def]
-    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    """The JSON body; under ``/epcis/`` an RFC 7807 problem, served as ``application/problem+json``."""
+    path = response.wsgi_request.path if hasattr(response, "wsgi_request") else ""
+    expected = "application/problem+json" if path.startswith("/epcis/") else "application/json"
+    assert response["Content-Type"].startswith(expected), response.content[:200]
     return json.loads(response.content)
 
 

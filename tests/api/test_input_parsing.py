@@ -39,7 +39,9 @@ def post_raw(client, path: str, text: str, **extra: object):  # type: ignore[no-
 
 def refused(response, status: int = 400, *, keys: tuple[str, str] = ("code", "detail")) -> dict:  # type: ignore[no-untyped-def]
     assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"].startswith("application/json")
+    # EPCIS answers its errors as RFC 7807 problems (application/problem+json).
+    epcis = response.wsgi_request.path.startswith("/epcis/")
+    assert response["Content-Type"].startswith("application/problem+json" if epcis else "application/json")
     body = response.json()
     assert all(isinstance(body.get(key), str) and body[key] for key in keys), body
     return body

@@ -22,11 +22,13 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
 def errors_are_json_with_code_and_detail(ctx, response, case):  # type: ignore[no-untyped-def]
-    """Every refusal on the API and EPCIS is ``{"code", "detail"}``, whatever went wrong."""
+    """Every refusal on the API and EPCIS is ``{"code", "detail"}``, whatever went wrong (EPCIS's as
+    an RFC 7807 problem, ``application/problem+json``)."""
     if response.status_code < 400 or not case.path.startswith(("/api/", "/epcis/")):
         return None
     content_type = response.headers.get("content-type", [""])[0]
-    assert content_type.startswith("application/json"), (response.status_code, content_type)
+    expected = "application/problem+json" if case.path.startswith("/epcis/") else "application/json"
+    assert content_type.startswith(expected), (response.status_code, content_type)
     body = json.loads(response.content)
     assert isinstance(body.get("code"), str) and isinstance(body.get("detail"), str), body
     return None

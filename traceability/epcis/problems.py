@@ -3,11 +3,18 @@ REST bindings define them, around the project's ``code`` and ``detail``, which s
 
 from __future__ import annotations
 
-from traceability.epcis.services import PROBLEM_CAPTURE_LIMIT, PROBLEM_CONFLICT, PROBLEM_VALIDATION
+from traceability.epcis.services import (
+    PROBLEM_CAPTURE_LIMIT,
+    PROBLEM_CONFLICT,
+    PROBLEM_IMPLEMENTATION,
+    PROBLEM_VALIDATION,
+)
 
+# Every EPCIS error answer is served as RFC 7807 problem details.
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_QUERY_PARAMETER = "epcisException:QueryParameterException"
+PROBLEM_QUERY_TOO_LARGE = "epcisException:QueryTooLargeException"
 PROBLEM_SECURITY = "epcisException:SecurityException"
-PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
 PROBLEM_SUBSCRIPTION_CONTROLS = "epcisException:SubscriptionControlsException"
 # The exception type the EPCIS 2.0 OpenAPI document names for each status.
 PROBLEM_TYPES = {
@@ -30,6 +37,8 @@ def problem(body: dict[str, object], status: int) -> dict[str, object]:
         kind = PROBLEM_QUERY_PARAMETER
     elif code.startswith("subscription_") and status == 400:
         kind = PROBLEM_SUBSCRIPTION_CONTROLS
+    elif code == "query_too_large":
+        kind = PROBLEM_QUERY_TOO_LARGE
     else:
         kind = PROBLEM_TYPES.get(status, PROBLEM_IMPLEMENTATION if status >= 500 else PROBLEM_VALIDATION)
     return {"type": kind, "title": code or kind, "status": status, **body}

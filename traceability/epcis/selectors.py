@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from traceability import visibility
+from traceability.epcis import query_fields
 from traceability.epcis.core.fields import canonical_id
 from traceability.epcis.core.vocabulary import full_uri
 from traceability.errors import ApplicationError
@@ -50,7 +51,11 @@ EQ_FILTERS = {
     "EQ_transformationID": "transformation_id",
 }
 VOCABULARY_FILTERS = {"EQ_bizStep": ("biz_step", "bizStep"), "EQ_disposition": ("disposition", "disposition")}
-PAGING = ("perPage", "nextPageToken")
+PAGING = ("perPage", "nextPageToken", "orderBy", "orderDirection", "eventCountLimit", "maxEventCount")
+# orderBy values: the index column each one sorts by (extension fields are not orderable here).
+ORDER_FIELDS = {"eventTime": "event_time", "recordTime": "record_time"}
+# maxEventCount is checked by counting at most this many events (beyond it the query is too large).
+MAX_EVENT_COUNT = 10_000
 # EXISTS_ parameters: the index field that says the event has the field.
 EXISTS_FILTERS = {"EXISTS_errorDeclaration": "error_declaration"}
 # Filterable fields that an event's outline keeps (``visibility.OUTLINE_FIELDS``).
@@ -109,34 +114,119 @@ def _identifier_condition(values: Iterable[str]) -> Q:
     return condition
 
 
-def _decode_token(token: str) -> int:
+@dataclass(frozen=True)
+class _Position:
+    """Where the next page starts: the last event served, its sort key, and how many were served."""
+
+    seq: int
+    order: str = ""
+    key: str = ""
+    served: int = 0
+
+
+def _decode_token(token: str) -> _Position:
     try:
-        seq = int(base64.urlsafe_b64decode(token.encode("ascii") + b"==").decode("ascii"))
-    except (binascii.Error, ValueError, UnicodeError) as exc:
+        text = base64.urlsafe_b64decode(token.encode("ascii") + b"==").decode("ascii")
+        if text.isdigit():  # a token of ledger order, as earlier versions issued them
+            return _Position(seq=int(text))
+        data = json.loads(text)
+        return _Position(seq=int(data["s"]), order=str(data["o"]), key=str(data["k"]), served=int(data["n"]))
+    except (binascii.Error, ValueError, UnicodeError, KeyError, TypeError) as exc:
         raise _parameter_error("nextPageToken", "not a token this server issued") from exc
-    return seq
 
 
-def _encode_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(str(seq).encode("ascii")).decode("ascii").rstrip("=")
+def _encode_token(position: _Position) -> str:
+    if not position.order and not position.served:
+        text = str(position.seq)
+    else:
+        text = json.dumps({"s": position.seq, "o": position.order, "k": position.key, "n": position.served})
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def _count_parameter(params: Mapping[str, str], name: str) -> int | None:
+    if name not in params:
+        return None
+    try:
+        value = int(params[name])
+    except ValueError as exc:
+        raise _parameter_error(name, "must be a whole number") from exc
+    if value < 1:
+        raise _parameter_error(name, "must be at least 1")
+    return value
+
+
+def _ordering(params: Mapping[str, str]) -> tuple[str, bool]:
+    """The index column to sort by ("" for ledger order) and whether descending."""
+    direction = params.get("orderDirection", "DESC")
+    if direction not in {"ASC", "DESC"}:
+        raise _parameter_error("orderDirection", "must be ASC or DESC")
+    if "orderBy" not in params:
+        return "", False
+    if params["orderBy"] not in ORDER_FIELDS:
+        raise _parameter_error(
+            "orderBy", f"must be one of {', '.join(ORDER_FIELDS)} (extension fields are not orderable)"
+        )
+    return ORDER_FIELDS[params["orderBy"]], direction == "DESC"
+
+
+def ordered_page(events: QuerySet[EpcisEvent], params: Mapping[str, str]) -> EventPage:
+    """One page of ``events`` in ``orderBy`` order (ledger order by default), keyset-paged, with
+    ``eventCountLimit`` (the first N in that order) and ``maxEventCount`` (more is an error)."""
+    per_page = _per_page(params)
+    field, descending = _ordering(params)
+    limit = _count_parameter(params, "eventCountLimit")
+    most = _count_parameter(params, "maxEventCount")
+    if limit is not None and most is not None:
+        raise _parameter_error("eventCountLimit", "and maxEventCount exclude each other")
+    if limit is not None and not field:
+        raise _parameter_error("eventCountLimit", "needs orderBy")
+    position = _decode_token(params["nextPageToken"]) if "nextPageToken" in params else None
+    if position is not None and position.order != (params.get("orderBy", "") and f"{field}:{descending}"):
+        raise _parameter_error("nextPageToken", "belongs to another ordering")
+    if most is not None and position is None:
+        cap = min(most, MAX_EVENT_COUNT)
+        if events.order_by()[: cap + 1].count() > cap:
+            raise ApplicationError("query_too_large", f"more than {cap} events match (maxEventCount)", status=413)
+    if field:
+        sign = "-" if descending else ""
+        if position is not None:
+            key = _time("nextPageToken", position.key)
+            beyond = "lt" if descending else "gt"
+            events = events.filter(
+                Q(**{f"{field}__{beyond}": key}) | Q(**{field: key, f"entry_id__{beyond}": position.seq})
+            )
+        events = events.order_by(f"{sign}{field}", f"{sign}entry_id")
+    else:
+        if position is not None:
+            events = events.filter(entry_id__gt=position.seq)
+        events = events.order_by("entry_id")
+    served = position.served if position is not None else 0
+    if limit is not None:
+        per_page = max(0, min(per_page, limit - served))
+    page = list(events.select_related("entry")[: per_page + 1])
+    more = len(page) > per_page and (limit is None or served + per_page < limit)
+    page = page[:per_page]
+    if not more or not page:
+        return EventPage(events=page, next_token=None)
+    last = page[-1]
+    following = _Position(
+        seq=last.entry_id,
+        order=f"{field}:{descending}" if field else "",
+        key=getattr(last, field).isoformat() if field else "",
+        served=served + len(page) if limit is not None else 0,
+    )
+    return EventPage(events=page, next_token=_encode_token(following))
 
 
 def epcis_events_query(*, organisation: Organisation, params: Mapping[str, str]) -> EventPage:
-    """One page of the events matching the EPCIS query parameters, in ledger order."""
-    events = epcis_events_matching(organisation=organisation, params=params)
-    per_page = _per_page(params)
-    if "nextPageToken" in params:
-        events = events.filter(entry_id__gt=_decode_token(params["nextPageToken"]))
-    page = list(events.select_related("entry").order_by("entry_id")[: per_page + 1])
-    more = len(page) > per_page
-    page = page[:per_page]
-    return EventPage(events=page, next_token=_encode_token(page[-1].entry_id) if more else None)
+    """One page of the events matching the EPCIS query parameters, in ledger order (or ``orderBy``)."""
+    return ordered_page(epcis_events_matching(organisation=organisation, params=params), params)
 
 
 def epcis_events_matching(*, organisation: Organisation, params: Mapping[str, str]) -> QuerySet[EpcisEvent]:
-    """The events visible to ``organisation`` that match the EPCIS query parameters (paging aside);
-    a parameter that is unknown or malformed raises ``query_parameter_*`` before anything is read."""
-    unknown = sorted(set(params) - SUPPORTED)
+    """The events visible to ``organisation`` that match the EPCIS query parameters (paging and order
+    aside); a parameter that is unknown or malformed raises ``query_parameter_*`` before anything is read."""
+    unknown = sorted(name for name in set(params) - SUPPORTED if not query_fields.is_document_parameter(name))
     if unknown:
         raise ApplicationError(
             "query_parameter_unsupported",
@@ -173,6 +263,12 @@ def epcis_events_matching(*, organisation: Organisation, params: Mapping[str, st
         if name in params:
             matching = named.filter(_identifier_condition(_values(params, name)), role__in=roles)
             events = events.filter(entry_id__in=matching.values("event_id"))
+    # The other fields are read from the stored event: only in the events whose documents it reads.
+    for name in sorted(set(params) - SUPPORTED):
+        values = _values(params, name) if not name.startswith("EXISTS_") else []
+        events = query_fields.document_filter(
+            events.filter(readable), name=name, params=params, values=values, organisation=organisation
+        )
     return events
 
 
@@ -271,9 +367,22 @@ def events_as_documents(
     return top + ([prefixes] if prefixes else []), rendered
 
 
+def _with_event_id(
+    documents: Iterable[tuple[EpcisEvent, dict[str, object]]],
+) -> Iterator[tuple[EpcisEvent, dict[str, object]]]:
+    """Each event with its eventID: one captured without an eventID is named by its CBV 2.0 hash
+    (which ignores eventID), the id ``GET /epcis/events/{eventID}`` finds it by."""
+    for event, document in documents:
+        if "eventID" in document:
+            yield event, document
+        else:
+            kind = {"type": document["type"]} if "type" in document else {}
+            yield event, {**kind, "eventID": event.event_id, **document}
+
+
 def query_document(events: Iterable[EpcisEvent], *, reader: Organisation | None) -> dict[str, object]:
-    """An EPCISQueryDocument holding ``events`` as ``reader`` may see them."""
-    context, rendered = events_as_documents(_as_read_by(events, reader))
+    """An EPCISQueryDocument holding ``events`` as ``reader`` may see them, each with its eventID."""
+    context, rendered = events_as_documents(_with_event_id(_as_read_by(events, reader)))
     return {
         "@context": context,
         "type": "EPCISQueryDocument",

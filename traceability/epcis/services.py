@@ -12,21 +12,26 @@ written as a CBV hash must be the event's own hash (``EPCIS_EVENT_ID_HASH_CHECK`
 from __future__ import annotations
 
 import copy
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from traceability.choices import OrganisationRole
 from traceability.epcis.core.fields import declares_error
 from traceability.epcis.core.hashing import EventHashError, event_hash, is_event_hash, vocabulary_uris
+from traceability.epcis.core.master_data import location_children
 from traceability.epcis.core.schema import document_errors, event_errors, events_of
 from traceability.epcis.index import CONTEXT_INHERITED, EVENT_HASH
 from traceability.errors import ApplicationError
 from traceability.events import ledger_append_batch, ledger_append_proceeding
-from traceability.models import CaptureJob, EpcisEvent, Organisation
+from traceability.models import CaptureJob, EpcisEvent, EpcisLocationChild, Organisation
 from traceability.writer import MAX_BATCH_DOCUMENTS, SubmittedDocument
 
 # Events one capture request may carry (announced as GS1-EPCIS-Capture-Limit).
@@ -34,6 +39,11 @@ CAPTURE_LIMIT = 10_000
 PROBLEM_VALIDATION = "epcisException:ValidationException"
 PROBLEM_CAPTURE_LIMIT = "epcisException:CaptureLimitExceededException"
 PROBLEM_CONFLICT = "epcisException:ResourceAlreadyExistsException"
+PROBLEM_IMPLEMENTATION = "epcisException:ImplementationException"
+# Stale capture jobs one resume sweep finishes at most (each holds a whole document in memory).
+RESUME_BATCH = 20
+# A job no worker could finish in this long is failed, not tried again.
+ABANDON_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -190,11 +200,13 @@ def _capture_proceed(
 
 
 def epcis_capture(*, organisation: Organisation, document: object, error_behaviour: str = "rollback") -> CaptureJob:
-    """Capture an EPCIS document eagerly; the job row records the outcome.
+    """Accept an EPCIS document for capture; the job row records the outcome.
 
-    A document that is no valid EPCIS 2.0 document is refused outright (nothing is
-    stored and no job is created); rule violations of single events fail the job
-    (``rollback``) or only those events (``proceed``).
+    A document that is no valid EPCIS 2.0 document is refused outright (nothing is stored and
+    no job is created). Otherwise the job is created running, with the document, and handed
+    to ``settings.EPCIS_CAPTURE_RUNNER``: a worker captures it after this transaction commits
+    (at once, in-process, when Celery runs eagerly). Rule violations of single events fail the
+    job (``rollback``) or only those events (``proceed``).
     """
     _check_writer(organisation)
     if error_behaviour not in CaptureJob.Behaviour.values:
@@ -202,13 +214,79 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
             "capture_error_behaviour_invalid", "GS1-Capture-Error-Behaviour must be rollback or proceed"
         )
     events = _refuse_invalid_document(document)
-    assert isinstance(document, dict)
-    job = CaptureJob.objects.create(
-        organisation=organisation,
-        error_behaviour=error_behaviour,
-        created_at=timezone.now(),
-        event_count=len(events),
+    with transaction.atomic():
+        job = CaptureJob.objects.create(
+            organisation=organisation,
+            error_behaviour=error_behaviour,
+            created_at=timezone.now(),
+            event_count=len(events),
+            pending_document=json.dumps(document, ensure_ascii=False, allow_nan=False),
+        )
+        import_string(settings.EPCIS_CAPTURE_RUNNER)(job.id)
+    # The job as the runner left it (finished, when it ran here), without the document again.
+    return CaptureJob.objects.defer("pending_document").get(pk=job.pk)
+
+
+def epcis_capture_run(*, capture_id: uuid.UUID | str) -> CaptureJob | None:
+    """Capture a running job's document and finish the job, in one transaction.
+
+    The events and the finished job commit together, so a worker that dies mid-capture leaves
+    the job running with its document, nothing of it stored, for ``epcis_capture_resume``. A
+    job another worker is capturing (its row locked), or one already finished, is left alone.
+    """
+    with transaction.atomic():
+        job = (
+            CaptureJob.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organisation")
+            .filter(id=capture_id)
+            .first()
+        )
+        if job is None or not job.running or not job.pending_document:
+            return job
+        document = json.loads(job.pending_document)
+        errors, captured, duplicates = _capture(job.organisation, document, job.error_behaviour)
+        if not errors or job.error_behaviour == CaptureJob.Behaviour.PROCEED:
+            _store_master_data(job.organisation, document)
+        return _finish(job, errors=errors, captured=captured, duplicates=duplicates)
+
+
+def _store_master_data(organisation: Organisation, document: dict[str, object]) -> None:
+    """Keep the location hierarchy the document's master data declares, as the organisation's."""
+    EpcisLocationChild.objects.bulk_create(
+        (EpcisLocationChild(organisation=organisation, parent=p, child=c) for p, c in location_children(document)),
+        ignore_conflicts=True,
     )
+
+
+def epcis_capture_fail(*, capture_id: uuid.UUID | str, detail: str) -> None:
+    """Finish a job whose capture broke down (not for a rule of an event: the server's fault)."""
+    with transaction.atomic():
+        job = CaptureJob.objects.select_for_update().filter(id=capture_id, running=True).first()
+        if job is not None:
+            error = _problem("capture_failed", detail) | {"type": PROBLEM_IMPLEMENTATION, "status": 500}
+            _finish(job, errors=[error], captured=0, duplicates=0)
+
+
+def epcis_capture_resume(*, older_than: timedelta, limit: int = RESUME_BATCH) -> int:
+    """Capture jobs still running ``older_than`` after they were created (their worker died or the
+    broker lost them); returns how many were finished. A job still running ``ABANDON_AFTER`` after
+    it was created (a document that brings down every worker trying it) fails instead."""
+    abandoned = CaptureJob.objects.filter(running=True, created_at__lte=timezone.now() - ABANDON_AFTER)
+    for capture_id in abandoned.values_list("id", flat=True)[:limit]:
+        epcis_capture_fail(capture_id=capture_id, detail=f"no worker finished the capture in {ABANDON_AFTER}")
+    stale = CaptureJob.objects.filter(running=True, created_at__lte=timezone.now() - older_than)
+    finished = 0
+    for capture_id in stale.order_by("created_at").values_list("id", flat=True)[:limit]:
+        job = epcis_capture_run(capture_id=capture_id)
+        finished += job is not None and not job.running
+    return finished
+
+
+def _capture(
+    organisation: Organisation, document: dict[str, object], error_behaviour: str
+) -> tuple[list[dict[str, object]], int, int]:
+    """Capture a valid document's events: the errors, the number stored and the duplicates."""
+    events = events_of(document)
     errors: list[dict[str, object]] = []
     candidates = []
     # The hash reads bare words against every vocabulary URI of the document, as GS1's reference does.
@@ -220,16 +298,13 @@ def epcis_capture(*, organisation: Organisation, document: object, error_behavio
         except ApplicationError as exc:
             errors.append(_error_of(exc))
     if errors and error_behaviour == CaptureJob.Behaviour.ROLLBACK:
-        return _finish(job, errors=errors, captured=0, duplicates=0)
+        return errors, 0, 0
     fresh, duplicates = _new_events(candidates)
     if error_behaviour == CaptureJob.Behaviour.ROLLBACK:
         errors = _capture_rollback(organisation, fresh)
-        captured = 0 if errors else len(fresh)
-    else:
-        failures, late_duplicates, captured = _capture_proceed(organisation, fresh)
-        errors += failures
-        duplicates += late_duplicates
-    return _finish(job, errors=errors, captured=captured, duplicates=duplicates)
+        return errors, 0 if errors else len(fresh), duplicates
+    failures, late_duplicates, captured = _capture_proceed(organisation, fresh)
+    return errors + failures, captured, duplicates + late_duplicates
 
 
 def _finish(job: CaptureJob, *, errors: list[dict[str, object]], captured: int, duplicates: int) -> CaptureJob:
@@ -239,6 +314,7 @@ def _finish(job: CaptureJob, *, errors: list[dict[str, object]], captured: int, 
     job.captured_count = captured
     job.duplicate_count = duplicates
     job.finished_at = timezone.now()
+    job.pending_document = ""
     job.save()
     return job
 

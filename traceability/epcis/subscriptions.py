@@ -108,7 +108,8 @@ def _checked_definition(organisation: Organisation, query: object) -> dict[str, 
         raise _query_error("query_invalid", "query must be an object of EPCIS query parameters")
     if len(json.dumps(query)) > MAX_DEFINITION_BYTES:
         raise _query_error("query_invalid", f"a query definition holds at most {MAX_DEFINITION_BYTES} bytes")
-    paging = sorted(set(query) & set(selectors.PAGING))
+    # Order and counts may be part of a query; which page to read belongs to the request that runs it.
+    paging = sorted(set(query) & {"perPage", "nextPageToken"})
     if paging:
         raise selectors._parameter_error(paging[0], "paging belongs to the request that runs the query")
     # Building the query set checks every parameter the way GET /epcis/events does; nothing is read.

@@ -1,4 +1,5 @@
 from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
+from traceability.models.epcis_master_data import EpcisLocationChild
 from traceability.models.epcis_subscriptions import EpcisDelivery, EpcisNamedQuery, EpcisSubscription
 from traceability.models.idempotency import IdempotencyRecord
 from traceability.models.keys import ApiCredential, SigningKey
@@ -14,6 +15,7 @@ __all__ = [
     "EpcisDelivery",
     "EpcisEvent",
     "EpcisEventEpc",
+    "EpcisLocationChild",
     "EpcisNamedQuery",
     "EpcisSubscription",
     "EventRecord",

@@ -46,6 +46,11 @@ class EpcisEvent(models.Model):
             models.Index(fields=["event_time"]),
             models.Index(fields=["record_time"]),
             models.Index(fields=["biz_step"]),
+            # The top-level resources list each column's distinct values, one index probe each.
+            models.Index(fields=["event_type"]),
+            models.Index(fields=["disposition"]),
+            models.Index(fields=["read_point"]),
+            models.Index(fields=["biz_location"]),
             models.Index(fields=["organisation", "entry"]),
         ]
 
@@ -98,6 +103,8 @@ class CaptureJob(models.Model):
     captured_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # The submitted document as JSON text, kept for the worker that captures it; emptied when done.
+    pending_document = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

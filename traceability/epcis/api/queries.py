@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from traceability.api.authentication import request_organisation
 from traceability.epcis import selectors, subscriptions
-from traceability.epcis.api.views import EpcisView, _headers
+from traceability.epcis.api.views import EpcisView, _headers, query_answer
 from traceability.models import EpcisNamedQuery, EpcisSubscription
 
 
@@ -93,7 +93,7 @@ class QueryEventsView(EpcisView):
         headers = _headers()
         if page.next_token:
             headers["Link"] = f'<{request.path}?{urlencode({**paging, "nextPageToken": page.next_token})}>; rel="next"'
-        document = selectors.query_document(page.events, reader=reader)
+        document = query_answer(request, page.events)
         body = document["epcisBody"]
         assert isinstance(body, dict)
         body["queryResults"]["queryName"] = query.name

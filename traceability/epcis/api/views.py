@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +17,7 @@ from traceability.api.authentication import request_organisation
 from traceability.api.errors import exception_handler
 from traceability.api.parsers import StrictJSONParser
 from traceability.epcis import selectors, services
+from traceability.epcis.api import negotiation
 from traceability.epcis.api.xml import (
     AcceptNegotiation,
     EpcisAutoSchema,
@@ -24,9 +26,9 @@ from traceability.epcis.api.xml import (
     EpcisXMLParser,
     EpcisXMLRenderer,
 )
-from traceability.epcis.problems import problem
+from traceability.epcis.problems import PROBLEM_CONTENT_TYPE, problem
 from traceability.errors import ApplicationError
-from traceability.models import CaptureJob
+from traceability.models import CaptureJob, EpcisEvent
 from traceability.paging import MAX_PAGE_SIZE
 
 EPCIS_VERSION = "2.0.0"
@@ -61,19 +63,53 @@ def capture_job_data(job: CaptureJob) -> dict[str, object]:
     return data
 
 
+class JSONLDRenderer(JSONRenderer):
+    media_type = "application/ld+json"
+
+
 def epcis_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``)."""
+    """The project's ``{code, detail}`` as EPCIS's RFC 7807 problem (``type``, ``title``, ``status``),
+    served as ``application/problem+json``."""
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict):
         response.data = problem(response.data, response.status_code)
+        # Asked for XML, the problem is written as an EPCISException (EpcisXMLRenderer).
+        if not isinstance(getattr(context.get("request"), "accepted_renderer", None), EpcisXMLRenderer):
+            response.content_type = PROBLEM_CONTENT_TYPE
     return response
 
 
+def negotiated(request: Request) -> negotiation.Negotiated:
+    return getattr(request, "epcis_negotiated", None) or negotiation.Negotiated()
+
+
+def query_answer(request: Request, events: list[EpcisEvent]) -> dict[str, object]:
+    """An EPCISQueryDocument of ``events`` as the caller may see them, EPCs in the negotiated format."""
+    document = selectors.query_document(events, reader=request_organisation(request))
+    body = document["epcisBody"]
+    assert isinstance(body, dict)
+    negotiation.translated(body["queryResults"]["resultsBody"]["eventList"], negotiated(request))
+    return document
+
+
 class EpcisView(APIView):
+    """Every EPCIS view: JSON (LD) in and out, the binding's negotiation headers, RFC 7807 errors."""
+
     parser_classes = [StrictJSONParser, JSONLDParser, EpcisXMLParser, EpcisTextXMLParser]
-    renderer_classes = [*APIView.renderer_classes, EpcisXMLRenderer, EpcisTextXMLRenderer]
+    renderer_classes = [JSONRenderer, JSONLDRenderer, EpcisXMLRenderer, EpcisTextXMLRenderer]
     content_negotiation_class = AcceptNegotiation
     schema = EpcisAutoSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        request.epcis_negotiated = negotiation.negotiate(request.headers)  # type: ignore[attr-defined]
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in negotiation.response_headers(getattr(request, "epcis_negotiated", None)).items():
+            if name not in response:
+                response[name] = value
+        return response
 
     def get_exception_handler(self):  # type: ignore[no-untyped-def]
         return epcis_exception_handler
@@ -102,7 +138,8 @@ class CaptureView(EpcisView):
         operation_id="epcis_capture_list",
     )
     def get(self, request: Request) -> Response:
-        jobs = CaptureJob.objects.filter(organisation=request_organisation(request))[:MAX_PAGE_SIZE]
+        jobs = CaptureJob.objects.filter(organisation=request_organisation(request)).defer("pending_document")
+        jobs = jobs[:MAX_PAGE_SIZE]
         return Response([capture_job_data(job) for job in jobs], headers=_headers())
 
     def options(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -128,7 +165,11 @@ class CaptureJobView(EpcisView):
         except ValueError:
             job_id = None
         job = (
-            CaptureJob.objects.filter(organisation=request_organisation(request), id=job_id).first() if job_id else None
+            CaptureJob.objects.filter(organisation=request_organisation(request), id=job_id)
+            .defer("pending_document")
+            .first()
+            if job_id
+            else None
         )
         if job is None:
             raise ApplicationError("capture_not_found", f"no capture job {capture_id}", status=404)
@@ -157,8 +198,7 @@ class EventListView(EpcisView):
         if page.next_token:
             following = {**params, "nextPageToken": page.next_token}
             headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
-        reader = request_organisation(request)
-        return Response(selectors.query_document(page.events, reader=reader), headers=headers)
+        return Response(query_answer(request, page.events), headers=headers)
 
     @extend_schema(request=dict, responses={201: dict}, summary="Capture one EPCIS event synchronously")
     def post(self, request: Request) -> Response:
@@ -174,6 +214,5 @@ class EventDetailView(EpcisView):
         operation_id="epcis_event",
     )
     def get(self, request: Request, event_id: str) -> Response:
-        reader = request_organisation(request)
-        event = selectors.epcis_event_get(organisation=reader, event_id=event_id)
-        return Response(selectors.query_document([event], reader=reader), headers=_headers())
+        event = selectors.epcis_event_get(organisation=request_organisation(request), event_id=event_id)
+        return Response(query_answer(request, [event]), headers=_headers())
