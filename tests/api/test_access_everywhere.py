@@ -72,6 +72,9 @@ def filled(path: str) -> str:
         # an EPCIS top-level resource's value (an event type; a 404 for the other resources)
         "value": "ObjectEvent",
         "pf_id": "00000000-0000-0000-0000-000000000000",
+        # a named query and a subscription of it nobody has: a 404, never a server error
+        "name": "no-such-query",
+        "subscription_id": "00000000-0000-0000-0000-000000000000",
         "period": str(EventRecord.objects.order_by("-entry_id").first().event_time.year),
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from traceability.api.authentication import request_organisation
 from traceability.epcis import resources
 from traceability.epcis.api.views import EpcisView, query_answer
+from traceability.epcis.api.xml import EpcisAutoSchema
 from traceability.epcis.selectors import epcis_events_query
 from traceability.errors import ApplicationError
 from traceability.operations.epcis import EPCIS_CONTEXT
@@ -40,6 +41,13 @@ def _query_params(request: Request) -> dict[str, str]:
     return {name: request.query_params.get(name, "") for name in request.query_params}
 
 
+class ResourceSchema(EpcisAutoSchema):
+    """One operationId per resource and operation (the views are shared by the six resources)."""
+
+    def get_operation_id(self) -> str:
+        return f"epcis_{self.view.resource}_{self.view.operation}"
+
+
 class TopLevelView(EpcisView):
     @extend_schema(responses=dict, summary="The EPCIS top-level resources", operation_id="epcis_top_level")
     def get(self, request: Request) -> Response:
@@ -50,6 +58,8 @@ class ResourceListView(EpcisView):
     """``GET /epcis/{resource}``: one page of the values among the events the caller may see."""
 
     resource = ""
+    operation = "list"
+    schema = ResourceSchema()
 
     @extend_schema(
         responses=dict,
@@ -82,6 +92,8 @@ class ResourceDetailView(EpcisView):
     """``GET /epcis/{resource}/{value}``: its sub-resources (``events``), 404 when no visible event has it."""
 
     resource = ""
+    operation = "detail"
+    schema = ResourceSchema()
 
     @extend_schema(responses=dict, summary="The sub-resources of one value (events)")
     def get(self, request: Request, value: str) -> Response:
@@ -96,6 +108,8 @@ class ResourceEventsView(EpcisView):
     """``GET /epcis/{resource}/{value}/events``: the events query with the value as its filter."""
 
     resource = ""
+    operation = "events"
+    schema = ResourceSchema()
 
     @extend_schema(responses=dict, summary="Events with this value (EPCIS query parameters apply)")
     def get(self, request: Request, value: str) -> Response:
