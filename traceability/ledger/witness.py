@@ -199,6 +199,19 @@ def signature_lines(response: bytes | str) -> list[str]:
     return lines
 
 
+def cosignature_from_answer(note: str, answer: bytes | str, name: str, public_key: bytes) -> tuple[str, int]:
+    """The witness's line in an add-checkpoint answer, and its timestamp, once it verifies on ``note``.
+
+    Lines of other keys are ignored, as tlog-witness tells clients to; one of this key must be there.
+    """
+    key_id = cosigner_key_id(name, public_key)
+    for line in signature_lines(answer):
+        parsed = notes._parse_signature_line(line[:-1])
+        if parsed.key_name == name and parsed.key_id == key_id:
+            return line, verify_cosignature(note + line, name, public_key)
+    raise LedgerError(COSIGNATURE_MISSING, f"the answer holds no cosignature by witness {name!r}")
+
+
 # --- checkpoints with extension lines -------------------------------------------------------
 
 
