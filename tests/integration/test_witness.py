@@ -14,10 +14,12 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.test import Client
 
@@ -304,3 +306,59 @@ def test_a_real_worker_asks_a_witness_that_was_down_again_until_it_cosigns(
     # then: the retry reached it, and both cosignatures are stored
     assert sorted(outcome["cosigned"]) == ["W1", "W2"]
     assert checkpoint.cosignatures.count() == 2
+
+
+@pytest.fixture
+def lone_witness(tmp_path):  # type: ignore[no-untyped-def]
+    """A witness following a log whose key this test holds, and a 64-leaf tree of that log."""
+    log_key = Ed25519PrivateKey.generate()
+    witness = WitnessProcess(tmp_path / "w", "witness.example/lone", notes.verifier_key(ORIGIN, public_raw(log_key)))
+    witness.start()
+    tree = merkle.MemoryTree(hashlib.sha256(b"%d" % n).digest() for n in range(64))
+
+    def note(size: int) -> str:
+        return notes.sign_checkpoint(notes.Checkpoint(ORIGIN, size, tree.root(size)), ORIGIN, log_key)
+
+    yield witness, tree, note
+    witness.stop()
+
+
+def public_raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes_raw()
+
+
+def test_concurrent_submissions_from_one_size_advance_the_witness_once(lone_witness):
+    # given: the witness holds size 10
+    witness, tree, note = lone_witness
+    assert witness.submit(0, [], note(10)).status_code == 200
+
+    # when: eight clients each submit a different extension of size 10 at once
+    def extend(size: int) -> int:
+        return witness.submit(10, tree.consistency_proof(10, size), note(size)).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(extend, range(20, 60, 5)))
+
+    # then: exactly one is cosigned; every other finds the size moved and gets a 409
+    assert sorted(statuses) == [200] + [409] * 7
+
+
+def test_the_witness_refuses_oversized_unsized_and_misdirected_requests(lone_witness):
+    witness, _tree, note = lone_witness
+    too_large = httpx.post(f"{witness.url}/add-checkpoint", content=b"old 0\n\n" + b"x" * 70_000, timeout=10)
+    assert too_large.status_code == 413
+    with socket.create_connection(("127.0.0.1", witness.port), timeout=10) as raw:
+        raw.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 411")
+    assert httpx.post(f"{witness.url}/other", content=b"old 0\n\n" + note(3).encode()).status_code == 404
+    assert httpx.get(f"{witness.url}/{core.origin_hash(ORIGIN)}/checkpoint").status_code == 404  # nothing cosigned
+    assert httpx.get(f"{witness.url}/../state/state.json").status_code == 404
+    assert httpx.post(f"{witness.url}/add-checkpoint", content=b"old 0\n\n" + note(3).encode()).status_code == 200
+
+
+def test_a_second_witness_process_cannot_take_a_state_directory_in_use(lone_witness):
+    witness, _tree, _note = lone_witness
+    command = [sys.executable, "-m", "traceability.witness", "serve", "--state", str(witness.directory / "state")]
+    command += ["--key", str(witness.key_file), "--log", f"{ORIGIN}={witness.log_vkey}", "--port", "0"]
+    second = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 2 and "another witness process" in second.stderr
