@@ -23,7 +23,7 @@ from traceability.ledger import checkpoint as notes
 from traceability.ledger import witness as core
 from traceability.ledger.errors import LedgerError
 from traceability.witness.server import Witness, make_server
-from traceability.witness.state import StateDirBusy, WitnessState
+from traceability.witness.state import StateDirBusy, StateUnreadable, WitnessState
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -55,7 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         name, private_key = core.parse_signer_key(args.key.read_text(encoding="ascii"))
         log_keys = _log_keys(args.log)
         state = WitnessState(args.state)
-    except (OSError, UnicodeDecodeError, LedgerError, StateDirBusy) as exc:
+    except (OSError, UnicodeDecodeError, LedgerError, StateDirBusy, StateUnreadable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with state.closing():

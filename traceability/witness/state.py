@@ -31,6 +31,10 @@ class StateDirBusy(Exception):
     """Another witness process holds the state directory."""
 
 
+class StateUnreadable(Exception):
+    """The state file is not one this witness wrote: it refuses to start rather than forget what it cosigned."""
+
+
 class WitnessState:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -48,11 +52,15 @@ class WitnessState:
         path = self.directory / STATE_FILE
         if not path.exists():
             return {}
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            origin: LogState(entry["size"], base64.b64decode(entry["root"]), entry["note"])
-            for origin, entry in stored["logs"].items()
-        }
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            return {
+                origin: LogState(int(entry["size"]), base64.b64decode(entry["root"]), str(entry["note"]))
+                for origin, entry in stored["logs"].items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.close()
+            raise StateUnreadable(f"{path} is not a witness state file: {exc!r}") from None
 
     def _save(self, logs: dict[str, LogState]) -> None:
         document = {
