@@ -127,6 +127,15 @@ passport_load (req/s, target ratio >= 0.5)
     p99 latencies, and EPCIS capture events/s and p99 under the same load, go to standard
     error (``bench/load.py``).
 
+witness_cosign (checkpoints/s, target ratio >= 0.3)
+    One witness process (``python -m traceability.witness serve``) cosigning 2,000 checkpoints of a
+    1,000,000-leaf tree in memory (sizes 900,050 to 1,000,000, each with its consistency proof from
+    the one before) over one keep-alive HTTP connection, state written durably before each answer.
+    Baseline: per checkpoint, in-process, one Ed25519 verify, one sign and one fsynced write of the
+    result: what any witness that persists before answering must do. The plain HTTP round trip to
+    the same server goes to standard error
+    (``bench/witness_cosign.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -158,6 +167,7 @@ BENCHMARKS = (
     "epcis_capture_bad",
     "epcis_capture_xml",
     "passport_load",
+    "witness_cosign",
 )
 
 
@@ -190,6 +200,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         load,
         operations,
         verify,
+        witness_cosign,
     )
     from bench.workload import Workload
 
@@ -211,6 +222,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "epcis_capture_bad": epcis_capture_bad.run,
         "epcis_capture_xml": epcis_capture_xml.run,
         "passport_load": lambda: load.run(database),
+        "witness_cosign": witness_cosign.run,
     }
     results = {}
     for name in names:

@@ -317,6 +317,17 @@ EPCIS_CAPTURE_RUNNER = "traceability.epcis.tasks.capture_later"
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")
+# Witnesses that cosign the ledger's checkpoints (C2SP tlog-witness) and when a checkpoint counts
+# as witnessed: a C2SP tlog-policy text, ``witness <name> <vkey> <submission URL>`` lines, groups
+# and one ``quorum`` line; or the file holding it. Empty: checkpoints are not sent to witnesses.
+LEDGER_WITNESS_POLICY = os.environ.get("LEDGER_WITNESS_POLICY", "")
+LEDGER_WITNESS_POLICY_FILE = os.environ.get("LEDGER_WITNESS_POLICY_FILE", "")
+LEDGER_WITNESS_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_WITNESS_TIMEOUT_SECONDS", "10"))
+# A witness that is down is asked again after 5 s, 10 s, 20 s... (at most 10 minutes apart).
+LEDGER_WITNESS_RETRY_SECONDS = float(os.environ.get("LEDGER_WITNESS_RETRY_SECONDS", "5"))
+LEDGER_WITNESS_MAX_ATTEMPTS = int(os.environ.get("LEDGER_WITNESS_MAX_ATTEMPTS", "12"))
+# Who hears of each new signed checkpoint, after its commit: the witnesses' submission.
+CHECKPOINT_FOLLOWERS = ("traceability.tasks.witness_later",)
 # Where passport QR codes point (the public resolver, for example https://id.looptrace.example);
 # empty: the host the request came to.
 PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")

@@ -7,6 +7,7 @@ from passport.api.audit import AuditExportView
 from passport.web import urls as passport_pages
 from traceability.views import home
 from traceability.web import urls as traceability_pages
+from traceability.witnessing.views import checkpoint_witnessed
 
 # The recycler console: every app's pages under /app/, in one ``web`` namespace.
 console = [*traceability_pages.urlpatterns, *carbon_pages.urlpatterns, *passport_pages.urlpatterns]
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("traceability.api.urls")),
+    path("tlog/checkpoint.witnessed", checkpoint_witnessed, name="tlog-checkpoint-witnessed"),
     path("api/v1/", include("carbon.api.urls")),
     path("epcis/", include("traceability.epcis.api.urls")),
     path("api/v1/", include("passport.api.urls")),

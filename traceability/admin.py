@@ -22,6 +22,7 @@ from traceability.models import (
     SigningKey,
     Site,
     TraceableObject,
+    WitnessCosignature,
 )
 
 
@@ -102,6 +103,18 @@ class CheckpointAdmin(PolicyAdmin):
     """Checkpoints are public (they are meant to be gossiped)."""
 
     list_display = ["tree_size", "root_hash", "created_at"]
+    members_read = True
+
+    def member_rows(self, queryset, organisation):  # type: ignore[no-untyped-def]
+        return queryset
+
+
+@admin.register(WitnessCosignature)
+class WitnessCosignatureAdmin(PolicyAdmin):
+    """Witnesses' cosignatures of checkpoints: public like the checkpoints, written only by the witnessing task."""
+
+    list_display = ["checkpoint", "key_name", "cosigned_at", "received_at"]
+    list_select_related = ["checkpoint"]
     members_read = True
 
     def member_rows(self, queryset, organisation):  # type: ignore[no-untyped-def]

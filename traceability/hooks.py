@@ -31,6 +31,11 @@ def followers() -> tuple[Callable[[int], None], ...]:
     return _resolve(tuple(getattr(settings, "LEDGER_FOLLOWERS", ())))
 
 
+def checkpoint_followers() -> tuple[Callable[[int], None], ...]:
+    """Who hears of each new signed checkpoint (``settings.CHECKPOINT_FOLLOWERS``), called with its id."""
+    return _resolve(tuple(getattr(settings, "CHECKPOINT_FOLLOWERS", ())))
+
+
 def after_commit(seq: int) -> None:
     if _paused:
         return

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from traceability import hooks
 from traceability.choices import MATERIAL_HOLDING_ROLES, KeyCustody, OrganisationRole
 from traceability.countries import ISO_3166_ALPHA_2
 from traceability.errors import ApplicationError
@@ -307,6 +308,12 @@ def ledger_checkpoint_create() -> Checkpoint:
     note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root_hash=root), origin, private_key)
     try:
         with transaction.atomic():
-            return Checkpoint.objects.create(tree_size=size, root_hash=root.hex(), note=note, created_at=timezone.now())
+            checkpoint = Checkpoint.objects.create(
+                tree_size=size, root_hash=root.hex(), note=note, created_at=timezone.now()
+            )
     except IntegrityError:
         return Checkpoint.objects.get(tree_size=size)
+    # The witnesses hear of it once it is committed; a broker that is down never fails the signing.
+    for follower in hooks.checkpoint_followers():
+        transaction.on_commit(lambda follower=follower: follower(checkpoint.pk), robust=True)
+    return checkpoint

@@ -9,6 +9,7 @@ per entry, so the parent process does them as the ranges come back in order.
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from traceability.ledger import checkpoint as notes
+from traceability.ledger import merkle
 from traceability.ledger.audit import RootAccumulator, StoredCheckpoint, check_checkpoint, platform_key_names
 from traceability.ledger.chain import (
     KEY_KINDS,
@@ -30,9 +32,10 @@ from traceability.ledger.chain import (
     verify_entry,
 )
 from traceability.ledger.errors import LedgerError
+from traceability.ledger.merkle import EMPTY_ROOT
 from traceability.ledger.signing import b64decode
 from traceability.models import Checkpoint, LedgerEntry, SigningKey, ledger_entry_columns
-from traceability.selectors import merkle_root
+from traceability.selectors import merkle_nodes_get, merkle_root
 
 # Rows one worker reads and checks at a time: about 2 MB of documents for typical events.
 VERIFY_CHUNK_SIZE = int(os.environ.get("VERIFY_CHUNK_SIZE", "2000"))
@@ -51,6 +54,8 @@ class VerificationReport:
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     processes: int = 1
+    trusted: dict[str, object] | None = None
+    """Set when a trusted checkpoint was given and the current tree is proven to extend it."""
 
     @property
     def ok(self) -> bool:
@@ -65,6 +70,7 @@ class VerificationReport:
             "seconds": round(self.seconds, 3),
             "processes": self.processes,
             "failures": [{"seq": f.seq, "code": f.code, "message": f.message} for f in self.failures],
+            "trustedCheckpoint": self.trusted,
         }
 
 
@@ -170,6 +176,7 @@ def verify_ledger(
     pending = {c.tree_size: c for c in checkpoints}
     platform_keys = platform_key_names(keyring)
 
+    roots_at_trusted_size: list[bytes] = []  # the root the entries give at the trusted size
     bounds = LedgerEntry.objects.order_by("seq").values_list("seq", flat=True)
     first, last = bounds.first(), bounds.last()
     walker = ChainWalker()
@@ -187,12 +194,8 @@ def verify_ledger(
                         stored, origin=origin, platform_keys=platform_keys, recomputed_root=accumulator.root()
                     )
                 )
-            if trusted is not None and accumulator.size == trusted.size and accumulator.root() != trusted.root_hash:
-                report.failures.append(
-                    Failure(
-                        seq, "trusted_checkpoint_mismatch", "the ledger no longer gives the trusted checkpoint's root"
-                    )
-                )
+            if trusted is not None and accumulator.size == trusted.size:
+                roots_at_trusted_size.append(accumulator.root())
         if progress is not None:
             progress(len(results))
 
@@ -230,6 +233,9 @@ def verify_ledger(
                     f"the trusted checkpoint commits to {trusted.size} entries but the ledger has {accumulator.size}",
                 )
             )
+        else:
+            recomputed = roots_at_trusted_size[0] if roots_at_trusted_size else EMPTY_ROOT
+            _check_trusted_consistency(report, trusted, recomputed, accumulator.size, accumulator.root())
         if not any(_verifies(trusted_checkpoint, origin, key) for key in platform_keys):
             report.failures.append(
                 Failure(
@@ -247,6 +253,58 @@ def verify_ledger(
             )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _check_trusted_consistency(
+    report: VerificationReport, trusted: notes.Checkpoint, recomputed: bytes, size: int, root: bytes
+) -> None:
+    """Prove that the tree now served extends the trusted checkpoint, or name the fork.
+
+    Two views are checked: the root the entries themselves give at the trusted size, and an RFC 9162
+    consistency proof built from the stored Merkle nodes (what the API and witnesses are given),
+    verified against the trusted root and the current one.
+    """
+    where = f"the trusted checkpoint has size {trusted.size} and root {_b64(trusted.root_hash)}"
+    now = f"the ledger now has {size} entries with root {_b64(root)}"
+    if recomputed != trusted.root_hash:
+        report.failures.append(
+            Failure(
+                trusted.size,
+                "trusted_checkpoint_fork",
+                f"fork: {where}, but this ledger's entries give root {_b64(recomputed)} at that size; {now}",
+            )
+        )
+        return
+    proof: list[bytes] = []
+    try:
+        if 0 < trusted.size < size:
+            proof = merkle.consistency_proof(
+                trusted.size,
+                size,
+                merkle_nodes_get(merkle.keys_for(merkle.consistency_proof_keys(trusted.size, size))),
+            )
+        if trusted.size:
+            merkle.verify_consistency(trusted.size, size, trusted.root_hash, root, proof)
+    except LedgerError as exc:
+        report.failures.append(
+            Failure(
+                trusted.size,
+                "trusted_checkpoint_fork",
+                f"fork: {where}; {now}; the stored tree gives no consistency proof between them ({exc.message})",
+            )
+        )
+        return
+    report.trusted = {
+        "treeSize": trusted.size,
+        "rootHash": _b64(trusted.root_hash),
+        "currentTreeSize": size,
+        "currentRootHash": _b64(root),
+        "consistencyProofHashes": len(proof),
+    }
 
 
 def _verifies(note: str | None, origin: str, public_key: bytes) -> bool:

@@ -29,6 +29,7 @@ ANONYMOUS = "anonymous"
 PUBLIC = {
     "/api/v1/health",
     "/api/v1/ledger/checkpoint",
+    "/api/v1/ledger/checkpoint/witnessed",
     "/api/v1/ledger/keys",
     "/api/v1/ledger/consistency",
     "/api/v1/ledger/entries/{seq}/proof",

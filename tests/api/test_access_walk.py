@@ -94,9 +94,11 @@ ROUTES = {
     "app/pact/partners/": OPERATOR_ONLY,
     "app/pact/partners/<slug:slug>/remove": WRITE,  # operators remove a partner's PACT host, by POST
     "api/schema/": PUBLIC,
+    "tlog/checkpoint.witnessed": PUBLIC,  # the cosigned checkpoint: meant to be gossiped
     "api/docs/": PUBLIC,
     "api/v1/health": PUBLIC,
     "api/v1/ledger/checkpoint": PUBLIC,  # POST: operators only
+    "api/v1/ledger/checkpoint/witnessed": PUBLIC,  # checkpoints and witnesses' cosignatures
     "api/v1/ledger/entries": MEMBER,
     "api/v1/ledger/entries/<int:seq>": MEMBER,
     "api/v1/ledger/entries/<int:seq>/proof": PUBLIC,  # Merkle hashes only, like the checkpoint

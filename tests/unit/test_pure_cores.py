@@ -8,7 +8,13 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-PURE_CORES = ["traceability/ledger", "carbon/engine", "passport/verify", "traceability/epcis/core"]
+PURE_CORES = [
+    "traceability/ledger",
+    "traceability/witness",
+    "carbon/engine",
+    "passport/verify",
+    "traceability/epcis/core",
+]
 
 
 def imported_modules(path: Path) -> set[str]:

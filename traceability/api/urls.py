@@ -2,10 +2,12 @@ from django.urls import path
 
 from traceability.api import objects, views
 from traceability.api.operations import OPERATIONS, operation_view
+from traceability.witnessing.views import WitnessedCheckpointView
 
 urlpatterns = [
     path("health", views.HealthView.as_view(), name="health"),
     path("ledger/checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
+    path("ledger/checkpoint/witnessed", WitnessedCheckpointView.as_view(), name="ledger-checkpoint-witnessed"),
     path("ledger/entries", views.EntryListCreateView.as_view(), name="ledger-entries"),
     path("ledger/entries/<int:seq>", views.EntryDetailView.as_view(), name="ledger-entry-detail"),
     path("ledger/entries/<int:seq>/proof", views.EntryProofView.as_view(), name="ledger-entry-proof"),

@@ -6,6 +6,7 @@ from traceability.models.keys import ApiCredential, SigningKey
 from traceability.models.ledger import Checkpoint, LedgerEntry, MerkleNode, ledger_entry_columns
 from traceability.models.objects import AlloySpecification, EventRecord, MassFlow, TraceableObject
 from traceability.models.organisations import Membership, Organisation, Site
+from traceability.models.witnessing import WitnessCosignature
 
 __all__ = [
     "AlloySpecification",
@@ -28,5 +29,6 @@ __all__ = [
     "SigningKey",
     "Site",
     "TraceableObject",
+    "WitnessCosignature",
     "ledger_entry_columns",
 ]

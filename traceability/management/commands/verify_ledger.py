@@ -13,7 +13,8 @@ from traceability.verification import verify_ledger
 class Command(BaseCommand):
     help = (
         "Re-verify every ledger entry (signature with the key valid when it was recorded, chain link, "
-        "Merkle roots against every stored checkpoint and a trusted one). Exit 0 when all holds, 1 otherwise."
+        "Merkle roots against every stored checkpoint; with --trusted-checkpoint, a consistency proof from a "
+        "checkpoint kept earlier to the current tree, naming a fork). Exit 0 when all holds, 1 otherwise."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -44,5 +45,12 @@ class Command(BaseCommand):
                 f"{verdict}: {report.entries} entries, {report.checkpoints} checkpoints, "
                 f"root {report.root_hash}, {report.seconds:.2f}s on {report.processes} processes"
             )
+            if report.trusted is not None:
+                t = report.trusted
+                self.stdout.write(
+                    f"trusted checkpoint: size {t['treeSize']} root {t['rootHash']} is consistent with size "
+                    f"{t['currentTreeSize']} root {t['currentRootHash']} "
+                    f"(consistency proof of {t['consistencyProofHashes']} hashes)"
+                )
         if not report.ok:
             sys.exit(1)
