@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traceability', '0013_epcis_named_queries_and_subscriptions'),
+        ('traceability', '0016_epcis_resource_value_indexes'),
     ]
 
     operations = [
