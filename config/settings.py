@@ -82,7 +82,10 @@ LEDGER_FOLLOWERS = (
     "carbon.tasks.nudge_footprints",
     "passport.tasks.nudge_passports",
     "traceability.epcis.tasks.nudge_subscriptions",
+    "traceability.tlog.tasks.nudge_tiles",
 )
+# After a new checkpoint is signed: the tiles follower publishes it with its partial tiles.
+CHECKPOINT_FOLLOWERS = ("traceability.tlog.tasks.nudge_tiles",)
 # After a new factor version marks footprints dirty: carbon's catch-up recomputes them.
 FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
 # After a partner's PACT request event is stored: a worker answers it, with retries.
@@ -312,6 +315,9 @@ CHANNEL_LAYERS = {
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")
+# Where the ledger's C2SP tlog-tiles are written (checkpoint, hash tiles, entry bundles), as they
+# are served under /tlog/: the views read this directory, and any static server or CDN may serve it.
+TLOG_TILES_DIR = Path(os.environ.get("TLOG_TILES_DIR", VAR_DIR / "tlog"))
 # Where passport QR codes point (the public resolver, for example https://id.looptrace.example);
 # empty: the host the request came to.
 PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")

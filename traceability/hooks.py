@@ -38,6 +38,12 @@ def after_commit(seq: int) -> None:
         transaction.on_commit(lambda follower=follower: follower(seq), robust=True)
 
 
+def after_checkpoint(tree_size: int) -> None:
+    """A new checkpoint is signed: ``settings.CHECKPOINT_FOLLOWERS`` hear of it after the commit."""
+    for follower in _resolve(tuple(getattr(settings, "CHECKPOINT_FOLLOWERS", ()))):
+        transaction.on_commit(lambda follower=follower: follower(tree_size), robust=True)
+
+
 @contextmanager
 def paused() -> Iterator[None]:
     """Bulk loads (the demo, benchmarks) pause the nudges and catch up once at the end."""

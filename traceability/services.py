@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from traceability import hooks
 from traceability.choices import MATERIAL_HOLDING_ROLES, KeyCustody, OrganisationRole
 from traceability.countries import ISO_3166_ALPHA_2
 from traceability.errors import ApplicationError
@@ -307,6 +308,10 @@ def ledger_checkpoint_create() -> Checkpoint:
     note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root_hash=root), origin, private_key)
     try:
         with transaction.atomic():
-            return Checkpoint.objects.create(tree_size=size, root_hash=root.hex(), note=note, created_at=timezone.now())
+            checkpoint = Checkpoint.objects.create(
+                tree_size=size, root_hash=root.hex(), note=note, created_at=timezone.now()
+            )
+            hooks.after_checkpoint(size)
+            return checkpoint
     except IntegrityError:
         return Checkpoint.objects.get(tree_size=size)

@@ -1,0 +1,56 @@
+"""``/tlog/``: the files the tiles follower wrote, served as C2SP tlog-tiles says.
+
+The views only read: a path is parsed into a tile (one spelling, bounded numbers) and
+the file name is built from the parsed numbers, never from the request's text.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from traceability.ledger.errors import LedgerError
+from traceability.ledger.tiles import parse_tile_path
+from traceability.tlog.publish import CHECKPOINT_FILE, tiles_directory
+
+# Full tiles and bundles never change; partial ones are replaced by the full tile, the checkpoint moves.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=5"
+OCTETS = "application/octet-stream"
+
+
+def _plain(status: int, text: str) -> HttpResponse:
+    response = HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _file(name: str) -> bytes | None:
+    try:
+        return (tiles_directory() / name).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+@require_safe
+def checkpoint(request: HttpRequest) -> HttpResponse:
+    note = _file(CHECKPOINT_FILE)
+    if note is None:
+        return _plain(404, "no checkpoint has been published yet")
+    response = HttpResponse(note, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = SHORT
+    return response
+
+
+@require_safe
+def tile(request: HttpRequest, path: str) -> HttpResponse:
+    try:
+        wanted = parse_tile_path(path)
+    except LedgerError as exc:
+        return _plain(400, exc.message)
+    data = _file(wanted.path())
+    if data is None:
+        return _plain(404, "no such tile in the published tree")
+    response = HttpResponse(data, content_type=OCTETS)
+    response["Cache-Control"] = IMMUTABLE if wanted.is_full else SHORT
+    return response
