@@ -1,0 +1,95 @@
+"""An independent client (tests/tlog_client.py: C2SP and RFC 9162 only) verifies the log over HTTP.
+
+This module imports nothing of Looptrace: the fixtures (tests/integration/conftest.py) build a
+ledger with the tiles follower running and start gunicorn on it; the client is given only the
+URL prefix, the origin and the log's verifier key, as any auditor would be.
+"""
+
+import ast
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.tlog_client import WIDTH, TlogClient, TlogError, leaf_hash
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.slow]
+
+CLIENT_MODULE = Path(__file__).resolve().parent.parent / "tlog_client.py"
+
+
+def test_the_client_imports_only_the_standard_library_httpx_and_cryptography():
+    tree = ast.parse(CLIENT_MODULE.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports"
+            imported.add(str(node.module).split(".")[0])
+    assert imported <= {"__future__", "base64", "hashlib", "dataclasses", "httpx", "cryptography"}
+    this_module = ast.parse(Path(__file__).read_text())
+    modules = {
+        str(getattr(node, "module", None) or node.names[0].name).split(".")[0]
+        for node in ast.walk(this_module)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    }
+    assert not modules & {"traceability", "passport", "carbon", "config", "django"}
+
+
+def test_a_client_recomputes_the_root_and_proves_random_entries(tiled_log, tlog_server):
+    # given only the log's URL prefix, origin and verifier key
+    client = TlogClient(tlog_server, tiled_log.vkey, tiled_log.origin)
+
+    # when it verifies the checkpoint and recomputes its root from the tiles
+    log = client.open()
+
+    # then the tree is the ledger's, and random entries (first and last too) are proved included
+    assert log.checkpoint.size == tiled_log.size > 2 * WIDTH
+    for index in {0, WIDTH - 1, WIDTH, log.checkpoint.size - 1, *random.sample(range(log.checkpoint.size), 20)}:
+        entry = client.prove(log, index)
+        # the leaf data is the entry's header as RFC 8785 JSON, and the leaf hash covers exactly it
+        header = json.loads(entry)
+        assert header["seq"] == index + 1
+        if index:
+            previous = client.prove(log, index - 1)
+            assert header["prev"] == leaf_hash(previous).hex()
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused(tiled_log, tlog_server):
+    other = tiled_log.vkey.split("+")
+    other[2] = "AQ" + other[2][2:-4] + "AAA="  # another 32-byte key under the same name
+    with pytest.raises(TlogError):
+        TlogClient(tlog_server, "+".join(other), tiled_log.origin).open()
+    with pytest.raises(TlogError, match="origin"):
+        TlogClient(tlog_server, tiled_log.vkey, "another.example/log").open()
+
+
+@pytest.mark.parametrize(
+    ("name", "offset", "reason"),
+    [
+        ("tile/0/000", 5 * 32, "parent"),  # a full level-0 tile: no longer its hash in the level-1 tile
+        ("tile/entries/001", 40, "does not hash to its leaf"),  # an entry bundle
+        ("partial/0", 0, "root"),  # the partial level-0 tile
+        ("partial/1", 32, "root"),  # the partial level-1 tile
+    ],
+)
+def test_a_tampered_tile_or_entry_makes_the_client_fail(tiled_log, tlog_server, name, offset, reason):
+    # given a log whose served files were changed by one bit (as a compromised mirror or CDN could)
+    client = TlogClient(tlog_server, tiled_log.vkey, tiled_log.origin)
+    size = tiled_log.size
+    if name.startswith("partial/"):
+        level = int(name[-1])
+        width = (size >> (8 * level)) % WIDTH
+        name = f"tile/{level}/{size >> (8 * (level + 1)):03d}.p/{width}"
+    path = tiled_log.directory / name
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    # when the client verifies the root and proves every entry, then it fails
+    with pytest.raises(TlogError, match=reason):
+        log = client.open()
+        for index in range(size):
+            client.prove(log, index)
