@@ -127,6 +127,14 @@ passport_load (req/s, target ratio >= 0.5)
     p99 latencies, and EPCIS capture events/s and p99 under the same load, go to standard
     error (``bench/load.py``).
 
+tiles_serve (tiles/s, target ratio >= 0.5)
+    A ledger of 16,384 entries with its C2SP tiles published by the tiles follower: 64 full
+    hash tiles and 64 full entry bundles. Subject: gunicorn (2 workers, production settings)
+    serving them under ``/tlog/`` through Django; baseline: Python's ``http.server`` serving
+    the same directory as static files. The same client loop (2 processes, a new connection per
+    request, each answer checked against the file) for 8 s each, alternating, better of two
+    rounds each. The ratio is stack tiles/s over static tiles/s (``bench/tiles_serve.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -137,7 +145,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from functools import cache
@@ -158,6 +168,7 @@ BENCHMARKS = (
     "epcis_capture_bad",
     "epcis_capture_xml",
     "passport_load",
+    "tiles_serve",
 )
 
 
@@ -168,6 +179,8 @@ def _setup_django(database: BenchDatabase) -> None:
     # A throwaway database needs no lasting secrets (and none get written under var/).
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("KEY_ENCRYPTION_KEY", secrets.token_urlsafe(50))
+    # The tiles follower runs with every append: into a directory of this run, not the checkout's var/.
+    os.environ["TLOG_TILES_DIR"] = tempfile.mkdtemp(prefix="looptrace-bench-tlog-")
 
     import django
     from django.core.management import call_command
@@ -189,6 +202,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         genealogy_adversarial,
         load,
         operations,
+        tiles_serve,
         verify,
     )
     from bench.workload import Workload
@@ -211,6 +225,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "epcis_capture_bad": epcis_capture_bad.run,
         "epcis_capture_xml": epcis_capture_xml.run,
         "passport_load": lambda: load.run(database),
+        "tiles_serve": lambda: tiles_serve.run(database),
     }
     results = {}
     for name in names:
@@ -260,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _teardown(database: BenchDatabase) -> int:
     from django.apps import apps
+
+    if os.environ.get("TLOG_TILES_DIR", "").startswith(tempfile.gettempdir()):
+        shutil.rmtree(os.environ["TLOG_TILES_DIR"], ignore_errors=True)
 
     if apps.ready:
         from django.db import connections
