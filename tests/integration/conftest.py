@@ -17,21 +17,33 @@ from tests.conftest import PROJECT_ROOT
 from tests.factories import object_event
 from tests.workers import database_url
 from traceability import events, services
+from traceability.ledger.chain import KIND_EVENT
 from traceability.ledger.checkpoint import verifier_key
 from traceability.ledger.signing import public_key_raw
-from traceability.writer import SubmittedDocument
+from traceability.writer import MAX_BATCH_DOCUMENTS, SubmittedDocument, append_prepared, prepare_signed
 
 TILED_LOG_EVENTS = 700
 
 
 @pytest.fixture
-def tiled_log(partner, django_capture_on_commit_callbacks) -> SimpleNamespace:  # type: ignore[no-untyped-def]
-    """A ledger of a few tiles, followed by the tiles follower as it grew, with a signed checkpoint
-    published; with what a client is given out of band: the log's origin and verifier key."""
+def tiled_log(request, partner, django_capture_on_commit_callbacks) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    """A ledger of a few tiles (or ``request.param`` events), followed by the tiles follower as it
+    grew, with a signed checkpoint published; with what a client is given out of band: the log's
+    origin and verifier key."""
+    count = getattr(request, "param", TILED_LOG_EVENTS)
     with django_capture_on_commit_callbacks(execute=True):
-        for start in range(1, TILED_LOG_EVENTS + 1, 350):
-            items = [SubmittedDocument(document=object_event(n)) for n in range(start, start + 350)]
-            events.ledger_append_batch(organisation=partner.organisation, items=items)
+        if count == TILED_LOG_EVENTS:
+            for start in range(1, count + 1, 350):
+                items = [SubmittedDocument(document=object_event(n)) for n in range(start, start + 350)]
+                events.ledger_append_batch(organisation=partner.organisation, items=items)
+        else:
+            # Large logs: signed events appended by the writer itself, without the event projections.
+            for start in range(1, count + 1, MAX_BATCH_DOCUMENTS):
+                prepared = [
+                    prepare_signed(partner.organisation, KIND_EVENT, object_event(n), partner.private_key)
+                    for n in range(start, min(start + MAX_BATCH_DOCUMENTS, count + 1))
+                ]
+                append_prepared(prepared)
     with django_capture_on_commit_callbacks(execute=True):
         checkpoint = services.ledger_checkpoint_create()
     _, private_key = services.platform_signing_key()

@@ -8,8 +8,13 @@ URL prefix, the origin and the log's verifier key, as any auditor would be.
 import ast
 import json
 import random
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.tlog_client import WIDTH, TlogClient, TlogError, leaf_hash
@@ -55,6 +60,65 @@ def test_a_client_recomputes_the_root_and_proves_random_entries(tiled_log, tlog_
         if index:
             previous = client.prove(log, index - 1)
             assert header["prev"] == leaf_hash(previous).hex()
+
+
+@pytest.mark.parametrize("tiled_log", [WIDTH * WIDTH + 300], indirect=True)
+def test_a_log_past_a_full_level_1_tile_verifies_too(tiled_log, tlog_server):
+    # given a log of more than 256 * 256 entries: full tiles at level 0 and 1, partial ones at 0, 1 and 2
+    client = TlogClient(tlog_server, tiled_log.vkey, tiled_log.origin)
+
+    # when the client recomputes the root and proves entries across tiles
+    log = client.open()
+    indexes = {
+        0,
+        WIDTH * WIDTH - 1,
+        WIDTH * WIDTH,
+        log.checkpoint.size - 1,
+        *random.sample(range(log.checkpoint.size), 20),
+    }
+
+    # then each is proved, through level-0 tiles checked against the full level-1 tile
+    assert log.checkpoint.size > WIDTH * WIDTH
+    for index in indexes:
+        assert json.loads(client.prove(log, index))["seq"] == index + 1
+
+
+def test_any_static_file_server_serves_the_same_log(tiled_log):
+    # given the tiles directory served by Python's plain http.server, nothing of Looptrace
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tiled_log.directory),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        prefix = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(prefix + "checkpoint", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "http.server did not start"
+                time.sleep(0.1)
+
+        # when the client verifies it, then the root and random entries check out
+        client = TlogClient(prefix, tiled_log.vkey, tiled_log.origin)
+        log = client.open()
+        assert log.checkpoint.size == tiled_log.size
+        for index in random.sample(range(log.checkpoint.size), 10):
+            client.prove(log, index)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(tiled_log, tlog_server):
