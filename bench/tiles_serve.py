@@ -13,7 +13,7 @@ ratio), the same loop against Python's ``http.server`` and, where installed, ngi
 standard error. The same client loop drives them all: ``CLIENTS`` processes, each fetching every
 full tile and bundle in turn over a new connection per request (both servers close it after
 each answer) with ``http.client`` for ``SECONDS`` seconds, checking each answer's status and
-bytes against the file. Subject and baseline rounds alternate, and the better round of each
+bytes against the file. Subject and baseline rounds alternate, and the best round of each
 counts. The ratio is stack tiles/s over static tiles/s (target >= 0.5).
 """
 
@@ -38,8 +38,8 @@ ENTRIES = 16_384
 BATCH = 1_000
 WORKERS = 2
 CLIENTS = 2
-SECONDS = 8.0
-ROUNDS = 2
+SECONDS = 6.0
+ROUNDS = 3
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -12,9 +12,10 @@ writing a temporary file and renaming it, so a client that reads a checkpoint fi
 every tile it needs to recompute that checkpoint's root. Signing checkpoints stays
 what it was (the periodic task, the operator); each new one nudges a publication.
 
-Idempotent and resumable: a small state file records the ledger size the full tiles
-reach, with the hash of that size's last entry (so a directory of another ledger is
-refused rather than mixed), and the size of the published checkpoint. A tile written
+Idempotent and resumable: a small state file records the ledger size the full level-0
+tiles reach (a multiple of 256, so it changes once per tile), with the hash of that size's
+last entry (so a directory of another ledger is refused rather than mixed), and the size
+of the published checkpoint. A tile written
 before is compared, never overwritten with other bytes. One publisher at a time per
 directory (a lock file), and the checkpoint never goes back to a smaller tree.
 """
@@ -92,12 +93,15 @@ def tiles_publish(*, directory: Path | None = None, progress: Callable[[int, int
         state = _read_state(directory)
         start = _checked_start(state, size)
         written = _write_full_tiles(directory, start, size, progress)
-        head = LedgerEntry.objects.filter(seq=size).values_list("entry_hash", flat=True).first() if size else ""
+        # The state moves only when a level-0 tile fills up (or a checkpoint is published): most
+        # appends leave it as it is, and nothing is written for them.
+        reached = size - size % tlog.TILE_WIDTH
+        head = LedgerEntry.objects.filter(seq=reached).values_list("entry_hash", flat=True).first() if reached else ""
         published = state.get("checkpoint") if state else None
         if checkpoint is not None and (published is None or checkpoint.tree_size > int(published)):
             written += _publish_checkpoint(directory, checkpoint)
             published = checkpoint.tree_size
-        _write_state(directory, {"tree_size": size, "head": head, "checkpoint": published})
+        _write_state(directory, {"tree_size": reached, "head": head, "checkpoint": published})
     return Published(tree_size=size, checkpoint_size=published, written=written)
 
 
