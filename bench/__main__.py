@@ -133,7 +133,7 @@ tiles_serve (tiles/s, target ratio >= 0.5)
     serving them under ``/tlog/`` through Django; baseline: serving
     the same directory as static files through a minimal WSGI file server under the same gunicorn
     (2 workers). The same client loop (2 processes, a new connection per request, each answer
-    checked against the file) for 6 s each, alternating, best of three rounds each. The ratio is
+    checked against the file), seven alternating rounds of 3 s each, median round of each. The ratio is
     stack tiles/s over static tiles/s; Python's ``http.server`` and nginx on the same loop go to
     standard error for reference (``bench/tiles_serve.py``).
 

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "config.errors.ErrorBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "traceability.middleware.SecurityHeadersMiddleware",
+    # /tlog/ (C2SP tiles, public files) is answered here, before sessions, CSRF and URL routing.
+    "traceability.tlog.middleware.TilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -27,7 +27,6 @@ urlpatterns = [
     path("api/v1/", include("carbon.api.urls")),
     path("epcis/", include("traceability.epcis.api.urls")),
     path("api/v1/", include("passport.api.urls")),
-    path("tlog/", include("traceability.tlog.urls")),
     path("api/v1/audit/export", AuditExportView.as_view(), name="audit-export"),
     path("", include("carbon.pact.urls")),
     path("", include("passport.urls")),

@@ -1,4 +1,5 @@
-"""``/tlog/``: the files the tiles follower wrote, served as C2SP tlog-tiles says.
+"""``/tlog/``: the files the tiles follower wrote, served as C2SP tlog-tiles says (routed by
+``traceability.tlog.middleware``).
 
 The views only read: a path is parsed into a tile (one spelling, bounded numbers) and
 the file name is built from the parsed numbers, never from the request's text.
@@ -6,12 +7,15 @@ the file name is built from the parsed numbers, never from the request's text.
 
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from traceability.ledger.errors import LedgerError
 from traceability.ledger.tiles import parse_tile_path
-from traceability.tlog.publish import CHECKPOINT_FILE, tiles_directory
+from traceability.tlog.publish import CHECKPOINT_FILE
 
 # Full tiles and bundles never change; partial ones are replaced by the full tile, the checkpoint moves.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -26,9 +30,11 @@ def _plain(status: int, text: str) -> HttpResponse:
 
 
 def _file(name: str) -> bytes | None:
+    # os.path and open() rather than pathlib: this is most of a tile request's own work.
     try:
-        return (tiles_directory() / name).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        with open(os.path.join(settings.TLOG_TILES_DIR, name), "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
