@@ -147,6 +147,7 @@ def test_tlog_serves_the_files_with_the_cache_rules_of_the_spec(partner):
     assert partial.status_code == 200 and partial["Cache-Control"] == "public, max-age=5"
     assert bundle.status_code == 200 and len(decode_bundle(bundle.content)) == TILE_WIDTH
     assert bundle["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert full["Content-Length"] == "8192" and full["Access-Control-Allow-Origin"] == "*"
     assert base64.b64decode(note.content.decode().split("\n")[2]) == bytes.fromhex(checkpoint.root_hash)
 
 

@@ -23,10 +23,17 @@ SHORT = "public, max-age=5"
 OCTETS = "application/octet-stream"
 
 
-def _plain(status: int, text: str) -> HttpResponse:
-    response = HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
-    response["Cache-Control"] = "no-store"
+def _answer(body: bytes, *, status: int = 200, content_type: str, cache: str) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=content_type)
+    response["Cache-Control"] = cache
+    response["Content-Length"] = str(len(body))
+    # Public, read-only data: monitors and witnesses running in a browser may read it too.
+    response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _plain(status: int, text: str) -> HttpResponse:
+    return _answer((text + "\n").encode(), status=status, content_type="text/plain; charset=utf-8", cache="no-store")
 
 
 def _file(name: str) -> bytes | None:
@@ -43,9 +50,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     note = _file(CHECKPOINT_FILE)
     if note is None:
         return _plain(404, "no checkpoint has been published yet")
-    response = HttpResponse(note, content_type="text/plain; charset=utf-8")
-    response["Cache-Control"] = SHORT
-    return response
+    return _answer(note, content_type="text/plain; charset=utf-8", cache=SHORT)
 
 
 @require_safe
@@ -57,6 +62,4 @@ def tile(request: HttpRequest, path: str) -> HttpResponse:
     data = _file(wanted.path())
     if data is None:
         return _plain(404, "no such tile in the published tree")
-    response = HttpResponse(data, content_type=OCTETS)
-    response["Cache-Control"] = IMMUTABLE if wanted.is_full else SHORT
-    return response
+    return _answer(data, content_type=OCTETS, cache=IMMUTABLE if wanted.is_full else SHORT)
