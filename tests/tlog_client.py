@@ -48,10 +48,20 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 # --- signed notes and checkpoints ----------------------------------------------------------
 
 
+def b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error
+        raise TlogError("malformed base64") from None
+
+
 def parse_vkey(vkey: str) -> tuple[str, bytes, Ed25519PublicKey]:
     """``<name>+<hex key id>+<base64(0x01 || Ed25519 key)>``, its key id checked."""
-    name, key_id_hex, encoded = vkey.split("+", 2)
-    material = base64.b64decode(encoded, validate=True)
+    parts = vkey.split("+", 2)  # the base64 part may hold '+' itself
+    if len(parts) != 3:
+        raise TlogError("a verifier key is <name>+<key id>+<key>")
+    name, key_id_hex, encoded = parts
+    material = b64decode(encoded)
     if len(material) != 33 or material[0] != 1:
         raise TlogError("the verifier key is not an Ed25519 key")
     key_id = hashlib.sha256(name.encode() + b"\n" + material).digest()[:4]
@@ -72,7 +82,7 @@ def verify_checkpoint(note: bytes, vkey: str, origin: str) -> Checkpoint:
         if not line.startswith(SIGNATURE_PREFIX):
             raise TlogError("malformed signature line")
         signer, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        blob = base64.b64decode(encoded, validate=True)
+        blob = b64decode(encoded)
         if signer != name or blob[:4] != key_id:
             continue  # another signer: ignored, as signed-note says
         try:
@@ -87,7 +97,7 @@ def verify_checkpoint(note: bytes, vkey: str, origin: str) -> Checkpoint:
         raise TlogError("the checkpoint is not of this log's origin")
     if not lines[1].isascii() or not lines[1].isdigit() or (lines[1] != "0" and lines[1].startswith("0")):
         raise TlogError("the tree size is not a plain decimal")
-    root = base64.b64decode(lines[2], validate=True)
+    root = b64decode(lines[2])
     if len(root) != HASH:
         raise TlogError("the root hash is not 32 bytes")
     return Checkpoint(lines[0], int(lines[1]), root)

@@ -6,6 +6,8 @@ URL prefix, the origin and the log's verifier key, as any auditor would be.
 """
 
 import ast
+import base64
+import hashlib
 import json
 import random
 import socket
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.tlog_client import WIDTH, TlogClient, TlogError, leaf_hash
 
@@ -122,10 +125,15 @@ def test_any_static_file_server_serves_the_same_log(tiled_log):
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(tiled_log, tlog_server):
-    other = tiled_log.vkey.split("+")
-    other[2] = "AQ" + other[2][2:-4] + "AAA="  # another 32-byte key under the same name
-    with pytest.raises(TlogError):
-        TlogClient(tlog_server, "+".join(other), tiled_log.origin).open()
+    # given the verifier key of another Ed25519 key under the log's name
+    name = tiled_log.vkey.split("+", 1)[0]
+    material = b"\x01" + Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    key_id = hashlib.sha256(name.encode() + b"\n" + material).digest()[:4]
+    other = f"{name}+{key_id.hex()}+{base64.b64encode(material).decode()}"
+
+    # then the log's checkpoint is refused under it, and under another origin
+    with pytest.raises(TlogError, match="no signature by the log's key"):
+        TlogClient(tlog_server, other, tiled_log.origin).open()
     with pytest.raises(TlogError, match="origin"):
         TlogClient(tlog_server, tiled_log.vkey, "another.example/log").open()
 
