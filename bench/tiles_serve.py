@@ -138,18 +138,17 @@ def _build_log(directory: Path) -> list[str]:
     return [tile.path() for tile in tiles] + [f"tile/entries/{tile.path()[len('tile/0/') :]}" for tile in tiles]
 
 
-def _start_http_server(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start_http_server(directory: Path, _scratch: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(directory)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 
 
-def _start_nginx(directory: Path) -> tuple[subprocess.Popen[bytes], int] | None:
+def _start_nginx(directory: Path, prefix: Path) -> tuple[subprocess.Popen[bytes], int] | None:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         return None
     port = _free_port()
-    prefix = Path(tempfile.mkdtemp(prefix="looptrace-bench-nginx-"))
     user = "user root;" if os.geteuid() == 0 else ""
     (prefix / "nginx.conf").write_text(
         f"{user} worker_processes {WORKERS}; error_log stderr error; pid {prefix}/nginx.pid;\n"
@@ -164,7 +163,10 @@ def _start_nginx(directory: Path) -> tuple[subprocess.Popen[bytes], int] | None:
 
 
 def run(database: BenchDatabase) -> Result:
-    with tempfile.TemporaryDirectory(prefix="looptrace-bench-tiles-") as temporary:
+    with (
+        tempfile.TemporaryDirectory(prefix="looptrace-bench-tiles-") as temporary,
+        tempfile.TemporaryDirectory(prefix="looptrace-bench-scratch-") as scratch,
+    ):
         directory = Path(temporary)
         paths = _build_log(directory)
         expected = [(directory / path).read_bytes() for path in paths]
@@ -200,7 +202,7 @@ def run(database: BenchDatabase) -> Result:
                     f"static (gunicorn) {static_rates[-1]:,.0f} tiles/s"
                 )
             for name, start in (("http.server", _start_http_server), ("nginx", _start_nginx)):
-                started = start(directory)
+                started = start(directory, Path(scratch))
                 if started is None:
                     continue
                 servers[name] = started
