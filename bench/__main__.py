@@ -136,6 +136,16 @@ witness_cosign (checkpoints/s, target ratio >= 0.3)
     the same server goes to standard error
     (``bench/witness_cosign.py``).
 
+tiles_serve (tiles/s, target ratio >= 0.5)
+    A ledger of 16,384 entries with its C2SP tiles published by the tiles follower: 64 full
+    hash tiles and 64 full entry bundles. Subject: gunicorn (2 workers, production settings)
+    serving them under ``/tlog/`` through Django; baseline: serving
+    the same directory as static files through a minimal WSGI file server under the same gunicorn
+    (2 workers). The same client loop (2 processes, a new connection per request, each answer
+    checked against the file), seven alternating rounds of 3 s each, median round of each. The ratio is
+    stack tiles/s over static tiles/s; Python's ``http.server`` and nginx on the same loop go to
+    standard error for reference (``bench/tiles_serve.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
@@ -146,7 +156,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from functools import cache
@@ -168,6 +180,7 @@ BENCHMARKS = (
     "epcis_capture_xml",
     "passport_load",
     "witness_cosign",
+    "tiles_serve",
 )
 
 
@@ -178,6 +191,8 @@ def _setup_django(database: BenchDatabase) -> None:
     # A throwaway database needs no lasting secrets (and none get written under var/).
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("KEY_ENCRYPTION_KEY", secrets.token_urlsafe(50))
+    # The tiles follower runs with every append: into a directory of this run, not the checkout's var/.
+    os.environ["TLOG_TILES_DIR"] = tempfile.mkdtemp(prefix="looptrace-bench-tlog-")
 
     import django
     from django.core.management import call_command
@@ -199,6 +214,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         genealogy_adversarial,
         load,
         operations,
+        tiles_serve,
         verify,
         witness_cosign,
     )
@@ -223,6 +239,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "epcis_capture_xml": epcis_capture_xml.run,
         "passport_load": lambda: load.run(database),
         "witness_cosign": witness_cosign.run,
+        "tiles_serve": lambda: tiles_serve.run(database),
     }
     results = {}
     for name in names:
@@ -272,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _teardown(database: BenchDatabase) -> int:
     from django.apps import apps
+
+    if os.environ.get("TLOG_TILES_DIR", "").startswith(tempfile.gettempdir()):
+        shutil.rmtree(os.environ["TLOG_TILES_DIR"], ignore_errors=True)
 
     if apps.ready:
         from django.db import connections

@@ -10,4 +10,4 @@ app = Celery("looptrace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules outside an app's top level.
-app.autodiscover_tasks(["traceability.epcis"])
+app.autodiscover_tasks(["traceability.epcis", "traceability.tlog"])

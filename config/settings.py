@@ -82,7 +82,9 @@ LEDGER_FOLLOWERS = (
     "carbon.tasks.nudge_footprints",
     "passport.tasks.nudge_passports",
     "traceability.epcis.tasks.nudge_subscriptions",
+    "traceability.tlog.tasks.nudge_tiles",
 )
+# After a new checkpoint is signed: the tiles follower publishes it with its partial tiles.
 # After a new factor version marks footprints dirty: carbon's catch-up recomputes them.
 FACTOR_FOLLOWERS = ("carbon.tasks.nudge_footprints",)
 # After a partner's PACT request event is stored: a worker answers it, with retries.
@@ -105,6 +107,8 @@ MIDDLEWARE = [
     "config.errors.ErrorBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "traceability.middleware.SecurityHeadersMiddleware",
+    # /tlog/ (C2SP tiles, public files) is answered here, before sessions, CSRF and URL routing.
+    "traceability.tlog.middleware.TilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -326,8 +330,12 @@ LEDGER_WITNESS_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_WITNESS_TIMEOUT_SE
 # A witness that is down is asked again after 5 s, 10 s, 20 s... (at most 10 minutes apart).
 LEDGER_WITNESS_RETRY_SECONDS = float(os.environ.get("LEDGER_WITNESS_RETRY_SECONDS", "5"))
 LEDGER_WITNESS_MAX_ATTEMPTS = int(os.environ.get("LEDGER_WITNESS_MAX_ATTEMPTS", "12"))
-# Who hears of each new signed checkpoint, after its commit: the witnesses' submission.
-CHECKPOINT_FOLLOWERS = ("traceability.tasks.witness_later",)
+# Who hears of each new signed checkpoint (its id), after its commit: the tiles' publication
+# (partial tiles and the checkpoint file) and the witnesses' submission.
+CHECKPOINT_FOLLOWERS = ("traceability.tlog.tasks.nudge_tiles", "traceability.tasks.witness_later")
+# Where the ledger's C2SP tlog-tiles are written (checkpoint, hash tiles, entry bundles), as they
+# are served under /tlog/: the views read this directory, and any static server or CDN may serve it.
+TLOG_TILES_DIR = Path(os.environ.get("TLOG_TILES_DIR", VAR_DIR / "tlog"))
 # Where passport QR codes point (the public resolver, for example https://id.looptrace.example);
 # empty: the host the request came to.
 PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")

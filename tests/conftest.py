@@ -5,6 +5,7 @@ the service is missing; without it, such a test is skipped with the reason.
 """
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,12 @@ def partner(db):  # type: ignore[no-untyped-def]
 def _fresh_failure_counts():  # type: ignore[no-untyped-def]
     """Every test starts with no failed sign-ins on record (the counts live in the cache)."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_tiles_directory(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Each test's ledger publishes its tiles into a directory of its own, never the checkout's var/."""
+    settings.TLOG_TILES_DIR = tmp_path_factory.getbasetemp() / f"tlog-{uuid.uuid4().hex}"  # made when written
 
 
 @pytest.fixture(autouse=True)

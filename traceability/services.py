@@ -313,7 +313,8 @@ def ledger_checkpoint_create() -> Checkpoint:
             )
     except IntegrityError:
         return Checkpoint.objects.get(tree_size=size)
-    # The witnesses hear of it once it is committed; a broker that is down never fails the signing.
+    # Its followers (tiles, witnesses) hear of it once it is committed; a broker that is down never
+    # fails the signing.
     for follower in hooks.checkpoint_followers():
         transaction.on_commit(lambda follower=follower: follower(checkpoint.pk), robust=True)
     return checkpoint
