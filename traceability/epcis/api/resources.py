@@ -54,12 +54,28 @@ class TopLevelView(EpcisView):
         return Response(_collection(TOP_LEVEL))
 
 
-class ResourceListView(EpcisView):
-    """``GET /epcis/{resource}``: one page of the values among the events the caller may see."""
+def _next_link(request: Request, params: dict[str, str], token: str | None) -> dict[str, str]:
+    """The ``Link rel=next`` header of a page that has a following one."""
+    if not token:
+        return {}
+    return {"Link": f'<{request.path}?{urlencode({**params, "nextPageToken": token})}>; rel="next"'}
+
+
+class ResourceView(EpcisView):
+    """A view shared by the six top-level resources (``resource``), answering GET."""
 
     resource = ""
-    operation = "list"
+    operation = ""
     schema = ResourceSchema()
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": "OPTIONS, GET"})
+
+
+class ResourceListView(ResourceView):
+    """``GET /epcis/{resource}``: one page of the values among the events the caller may see."""
+
+    operation = "list"
 
     @extend_schema(
         responses=dict,
@@ -78,46 +94,30 @@ class ResourceListView(EpcisView):
         page = resources.resource_values(
             organisation=request_organisation(request), resource=self.resource, params=params
         )
-        headers = {}
-        if page.next_token:
-            following = {**params, "nextPageToken": page.next_token}
-            headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
+        headers = _next_link(request, params, page.next_token)
         return Response(_collection(page.values), headers=headers)
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": "OPTIONS, GET"})
 
-
-class ResourceDetailView(EpcisView):
+class ResourceDetailView(ResourceView):
     """``GET /epcis/{resource}/{value}``: its sub-resources (``events``), 404 when no visible event has it."""
 
-    resource = ""
     operation = "detail"
-    schema = ResourceSchema()
 
     @extend_schema(responses=dict, summary="The sub-resources of one value (events)")
     def get(self, request: Request, value: str) -> Response:
         resources.resource_value_get(organisation=request_organisation(request), resource=self.resource, value=value)
         return Response(_collection(["events"]))
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": "OPTIONS, GET"})
 
-
-class ResourceEventsView(EpcisView):
+class ResourceEventsView(ResourceView):
     """``GET /epcis/{resource}/{value}/events``: the events query with the value as its filter."""
 
-    resource = ""
     operation = "events"
-    schema = ResourceSchema()
 
     @extend_schema(responses=dict, summary="Events with this value (EPCIS query parameters apply)")
     def get(self, request: Request, value: str) -> Response:
         params = _query_params(request)
         filtered = {**params, resources.RESOURCE_FILTERS[self.resource]: value}
         page = epcis_events_query(organisation=request_organisation(request), params=filtered)
-        headers = {}
-        if page.next_token:
-            following = {**params, "nextPageToken": page.next_token}
-            headers["Link"] = f'<{request.path}?{urlencode(following)}>; rel="next"'
+        headers = _next_link(request, params, page.next_token)
         return Response(query_answer(request, page.events), headers=headers)
