@@ -44,6 +44,7 @@ from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
+from traceability.tlog.proofs import ledger_proof
 from traceability.web.views import member_required, paged
 
 ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
@@ -195,7 +196,8 @@ class PartPassportView(APIView):
         document = parts.part_passport(part=part, reader=reader)
         detailed = parts.may_see_sources(organisation=reader, part=part)
         if not html:
-            return Response(document)
+            # The part passport is assembled on read: its proof is of the casting event it derives from.
+            return Response({**document, **ledger_proof(seq=part.created_seq)})
         footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
         recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
         return Response(
