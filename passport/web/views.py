@@ -44,7 +44,7 @@ from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
-from traceability.tlog.proofs import ledger_proof
+from traceability.tlog.proofs import ledger_fact, ledger_proof
 from traceability.web.views import member_required, paged
 
 ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
@@ -154,6 +154,8 @@ class PassportPageView(APIView):
             **passport_header(passport, tier),
             **VersionSerializer(version, context={"tier": tier}).data,
             "passport": view,
+            "ledgerFact": ledger_fact(seq=version.ledger_seq),
+            **ledger_proof(seq=version.ledger_seq),
         }
         if not html:
             return Response(payload)
@@ -169,6 +171,8 @@ class PassportPageView(APIView):
                 "recycled_chart": recycled_chart(view, FactorBook.load()),
                 "public_url": public_url(request, passport),
                 "successors": list(passport.successors.order_by("created_at")),
+                "ledger_proof": payload["ledgerProof"],
+                "ledger_proof_reason": payload.get("ledgerProofReason", ""),
             }
         )
 

@@ -56,6 +56,8 @@ def test_before_any_checkpoint_the_proof_is_null_with_a_reason(issued, live_serv
     document = fetch(live_server, issued)
     assert document["ledgerProof"] is None
     assert "no signed checkpoint covers" in document["ledgerProofReason"]
+    page = httpx.get(f"{live_server.url}/passport/{issued.pk}", timeout=30).text
+    assert "Not yet in a signed checkpoint" in page
 
 
 def test_a_downloaded_passport_verifies_offline_with_two_witnesses(issued, live_server, log_vkey, witnesses, tmp_path):  # noqa: F811
@@ -86,6 +88,12 @@ def test_a_downloaded_passport_verifies_offline_with_two_witnesses(issued, live_
     path.write_text(json.dumps(document))
     failed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert failed.returncode == 1 and "FAIL document digest" in failed.stdout
+
+    # and: the public page says so, and its own JSON verifies the same way
+    page = httpx.get(f"{live_server.url}/passport/{issued.pk}", timeout=30).text
+    assert f"cosigned by 2 witnesses (checkpoint size {checkpoint.tree_size})" in page
+    page_json = httpx.get(f"{live_server.url}/passport/{issued.pk}", params={"format": "json"}, timeout=30).json()
+    assert verify_passport(page_json, **keys(log_vkey, witnesses)).ok
 
     # and: the same version asked for by number (not the cached public view) verifies too
     assert verify_passport(fetch(live_server, issued, version=str(document["version"])), **keys(log_vkey, witnesses)).ok
