@@ -95,8 +95,9 @@ class PassportView(APIView):
             "ledgerFact": ledger_fact(seq=version.ledger_seq),
             **ledger_proof(seq=version.ledger_seq),
         }
-        # Cached only once a checkpoint covers it: a pending proof must not outlive the next checkpoint.
-        if public and payload["ledgerProof"] is not None:
+        # The proof is cached with the view: it stays true (against an older checkpoint, or "not yet")
+        # for the PUBLIC_VIEW_SECONDS the entry lives.
+        if public:
             rendered = JSONRenderer().render(payload)
             cache.set(selectors.public_view_key(passport.pk), rendered, selectors.PUBLIC_VIEW_SECONDS)
         return Response(payload)

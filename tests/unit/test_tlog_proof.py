@@ -133,3 +133,15 @@ def test_bounds():
         tp.parse_proof(b"x" * (tp.MAX_BUNDLE_SIZE + 1))
     with pytest.raises(LedgerError):
         tp.build_proof(index=-1, proof=[], checkpoint_note=note())
+
+
+def test_the_passport_verifier_refuses_unusable_keys_and_reports_a_missing_proof(tmp_path, capsys):
+    from passport.verify.__main__ import EXIT_FAILED, EXIT_UNUSABLE, main
+
+    path = tmp_path / "passport.json"
+    path.write_text('{"passportId": "urn:looptrace:1", "ledgerProof": null, "ledgerProofReason": "pending"}')
+    assert main([str(path), "--log-key", "not-a-key"]) == EXIT_UNUSABLE
+    log_vkey = notes.verifier_key(ORIGIN, LOG[1])
+    assert main([str(path), "--log-key", log_vkey, "--quorum", "1"]) == EXIT_UNUSABLE  # no witness keys given
+    assert main([str(path), "--log-key", log_vkey]) == EXIT_FAILED
+    assert "pending" in capsys.readouterr().out
