@@ -1,0 +1,60 @@
+"""PACT 3 footprints and part passports carry the C2SP tlog-proof of the entry they derive from."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from carbon.pact.documents import LEDGER_PROOF_SCHEMA
+from tests.api.test_pact import listed, loop, pact  # noqa: F401  (the loop fixture)
+from traceability import services
+from traceability.ledger import proof as tlog_proof
+from traceability.models import TraceableObject
+
+pytestmark = pytest.mark.django_db
+
+
+def log_key() -> tuple[str, bytes]:
+    _, private_key = services.platform_signing_key()
+    return settings.LEDGER_ORIGIN, private_key.public_key().public_bytes_raw()
+
+
+def proof_extension(document: dict) -> dict:
+    (extension,) = [e for e in document["extensions"] if e["dataSchema"] == LEDGER_PROOF_SCHEMA]
+    return extension["data"]
+
+
+def header_of(proof: dict) -> dict:
+    extra = tlog_proof.parse_proof(proof["proof"]).extra
+    assert extra is not None
+    return json.loads(extra)
+
+
+def test_footprints_prove_their_products_creating_entry_once_a_checkpoint_covers_it(loop):  # noqa: F811
+    client = pact(loop.die_caster)
+    pending = {d["productIds"][0]: proof_extension(d) for d in listed(client)}
+    tray = pending[loop.trays[0]]
+    assert tray["ledgerProof"] is None and "no signed checkpoint" in tray["ledgerProofReason"]
+
+    checkpoint = services.ledger_checkpoint_create()
+    for document in listed(client):  # still valid PACT 3 documents (listed() checks the schema)
+        data = proof_extension(document)
+        proof = data["ledgerProof"]
+        product = TraceableObject.objects.get(identifier=document["productIds"][0])
+        assert data["ledgerSeq"] == product.created_seq
+        assert proof["checkpointSize"] == checkpoint.tree_size and proof["witnessed"] is False
+        result = tlog_proof.verify_proof(proof["proof"], log_key=log_key())
+        assert result.ok, result.failures()
+        assert header_of(proof)["seq"] == product.created_seq
+
+
+def test_a_part_passport_proves_its_casting_event(loop):  # noqa: F811
+    part = TraceableObject.objects.get(identifier=loop.trays[0])
+    services.ledger_checkpoint_create()
+
+    document = Client().get(f"/part/{part.pk}", HTTP_ACCEPT="application/json").json()
+
+    proof = document["ledgerProof"]
+    assert tlog_proof.verify_proof(proof["proof"], log_key=log_key()).ok
+    assert header_of(proof)["seq"] == document["ledgerSeq"] == part.created_seq
