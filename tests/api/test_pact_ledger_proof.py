@@ -4,11 +4,17 @@ import json
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from carbon.pact.documents import LEDGER_PROOF_SCHEMA
+from carbon.services import footprints_catch_up
+from passport.models import Passport
+from passport.services import passports_catch_up
 from tests.api.test_pact import listed, loop, pact  # noqa: F401  (the loop fixture)
-from traceability import services
+from tests.factories import object_event
+from traceability import events, services
 from traceability.ledger import proof as tlog_proof
 from traceability.models import TraceableObject
 
@@ -58,3 +64,24 @@ def test_a_part_passport_proves_its_casting_event(loop):  # noqa: F811
     proof = document["ledgerProof"]
     assert tlog_proof.verify_proof(proof["proof"], log_key=log_key()).ok
     assert header_of(proof)["seq"] == document["ledgerSeq"] == part.created_seq
+
+
+def test_a_passports_proof_costs_the_same_queries_whatever_the_ledgers_size(loop):  # noqa: F811
+    footprints_catch_up()
+    passports_catch_up()
+    passport = Passport.objects.get(battery__identifier=loop.packs[0])
+
+    def queries() -> tuple[int, int]:
+        services.ledger_checkpoint_create()
+        with CaptureQueriesContext(connection) as captured:
+            answer = Client().get(f"/api/v1/passports/{passport.pk}", {"version": "1"})
+        proof = answer.json()["ledgerProof"]
+        return len(captured), len(tlog_proof.parse_proof(proof["proof"]).proof)
+
+    small, small_path = queries()
+    for number in range(300):  # the tree grows past the next powers of two: a longer proof
+        events.ledger_append(organisation=loop.dismantler.organisation, document=object_event(50_000 + number))
+    large, large_path = queries()
+
+    assert large_path > small_path
+    assert large == small
