@@ -13,7 +13,12 @@ ledger entry (``ledgerProof.proof``). The chain of checks:
 3. the fact names this passport and version, and its ``tierDigests[tier]`` is the hex
    SHA-256 of the RFC 8785 form of the ``passport`` object (the tier's view, as served).
 
-So any changed byte of the view, the fact, the header or the proof fails one of them.
+So any changed byte of the view, the fact, the header or the proof fails one of them, as does
+a change of the fields the fact states (passport, battery, version, status, previous, basis
+and ledger seq, ceased) or of the proof wrapper's seq, checkpoint size and cosignature count.
+Not covered (not in the fact): ``successors``, ``ceasedAt``'s spelling, ``issuedAt``, and the
+wrapper's ``witnessed`` flag (the server's reading of its policy; the verifier applies its own
+``quorum`` to the witness keys it is given).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from traceability.ledger import checkpoint as notes
 from traceability.ledger import proof as tlog_proof
 from traceability.ledger.canonical import document_digest, sha256
 from traceability.ledger.chain import KIND_PASSPORT_VERSION
@@ -124,6 +130,7 @@ def verify_passport(
             "previous": fact["previous"],
             "basisSeq": fact["basisSeq"],
             "ledgerSeq": seq,
+            "ceased": fact["ceasedAt"] is not None,
         }
     except (ValueError, KeyError, TypeError) as exc:
         report.add("passport fact", False, f"ledgerFact is not a passport version fact: {exc}")
@@ -132,8 +139,14 @@ def verify_passport(
     detail = f"the fact names {fact['passport']} version {fact['version']}"
     report.add("passport fact", not wrong, detail + (f"; the JSON differs in {', '.join(wrong)}" if wrong else ""))
     size = verified.checkpoint.size if verified.checkpoint else None
-    same = proof.get("seq") == seq and proof.get("checkpointSize") == size
-    report.add("proof wrapper", same, f"ledgerProof names entry {proof.get('seq')} in checkpoint {size}")
+    _, signatures = notes.parse_note(bundle.checkpoint_note)
+    cosignatures = sum(1 for signature in signatures if signature.key_name != log_key[0])
+    same = proof.get("seq") == seq and proof.get("checkpointSize") == size and proof.get("cosignatures") == cosignatures
+    report.add(
+        "proof wrapper",
+        same,
+        f"ledgerProof names entry {proof.get('seq')} in checkpoint {size} with {cosignatures} cosignature(s)",
+    )
     try:
         view_digest = document_digest(view).hex()
     except LedgerError as exc:

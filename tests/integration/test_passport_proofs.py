@@ -149,6 +149,8 @@ MUTATIONS: dict[str, tuple[Callable[[dict], None], str]] = {
     "cosignature": (lambda d: _proof_lines(d, _cosignature), "cosignature"),
     "cosignature dropped": (lambda d: _proof_lines(d, _dropped_cosignature), "witness quorum"),
     "checkpoint size": (lambda d: d["ledgerProof"].update(checkpointSize=1), "proof wrapper"),
+    "cosignature count": (lambda d: d["ledgerProof"].update(cosignatures=3), "proof wrapper"),
+    "ceased": (lambda d: d.update(ceased=True), "passport fact"),
 }
 
 
