@@ -56,7 +56,27 @@ class PassportReport:
 
 
 def is_passport_document(value: object) -> bool:
-    return isinstance(value, dict) and "passportId" in value and "ledgerProof" in value
+    return isinstance(value, dict) and ("passportId" in value or "part" in value) and "ledgerProof" in value
+
+
+def _verify_part(document: dict[str, Any], report: PassportReport, **trust: Any) -> PassportReport:
+    """A part passport is assembled on read: only the entry it derives from (its casting) is proven."""
+    proof = document.get("ledgerProof")
+    if not isinstance(proof, dict) or not isinstance(proof.get("proof"), str):
+        report.add("shape", False, f"the part passport carries no proof ({document.get('ledgerProofReason')})")
+        return report
+    report.add("shape", True, f"part {document['part']}: its figures are computed on read, not logged")
+    verified = tlog_proof.verify_proof(proof["proof"], **trust)
+    for check in verified.checks:
+        report.add(check.name, check.ok, check.detail)
+    if verified.ok:
+        extra = tlog_proof.parse_proof(proof["proof"]).extra or b"{}"
+        try:
+            seq = json.loads(extra).get("seq")
+        except (ValueError, AttributeError):
+            seq = None
+        report.add("casting entry", seq == document.get("ledgerSeq"), f"the proven entry is {seq}")
+    return report
 
 
 def verify_passport(
@@ -70,6 +90,8 @@ def verify_passport(
     if not is_passport_document(document):
         report.add("shape", False, "not a passport JSON (no passportId / ledgerProof)")
         return report
+    if "passportId" not in document:
+        return _verify_part(document, report, log_key=log_key, witness_keys=witness_keys, quorum=quorum)
     proof = document.get("ledgerProof")
     fact_text = document.get("ledgerFact")
     view = document.get("passport")

@@ -12,6 +12,7 @@ from carbon.pact.documents import LEDGER_PROOF_SCHEMA
 from carbon.services import footprints_catch_up
 from passport.models import Passport
 from passport.services import passports_catch_up
+from passport.verify.passport import verify_passport
 from tests.api.test_pact import listed, loop, pact  # noqa: F401  (the loop fixture)
 from tests.factories import object_event
 from traceability import events, services
@@ -64,6 +65,9 @@ def test_a_part_passport_proves_its_casting_event(loop):  # noqa: F811
     proof = document["ledgerProof"]
     assert tlog_proof.verify_proof(proof["proof"], log_key=log_key()).ok
     assert header_of(proof)["seq"] == document["ledgerSeq"] == part.created_seq
+    assert verify_passport(document, log_key=log_key()).ok
+    document["ledgerSeq"] += 1
+    assert not verify_passport(document, log_key=log_key()).ok
 
 
 def test_a_passports_proof_costs_the_same_queries_whatever_the_ledgers_size(loop):  # noqa: F811
