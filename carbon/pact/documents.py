@@ -12,6 +12,7 @@ from typing import Any
 SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.3"}
 IPCC = "AR6"
 EXTENSION_SCHEMA = "urn:looptrace:pact:extension:footprint-breakdown:1.0.0"
+LEDGER_PROOF_SCHEMA = "urn:looptrace:pact:extension:ledger-proof:1.0.0"
 BOUNDARY = (
     "Cradle to gate as recorded in the Looptrace ledger: raw material acquisition and pre-processing "
     "(primary metal, alloying additions, supplier footprints received over PACT, and the energy of "
@@ -45,6 +46,11 @@ def _breakdown(content: dict[str, Any]) -> dict[str, Any]:
             "recycledContent": content["recycledContent"],
         },
     }
+
+
+def ledger_proof_extension(seq: int | None, proof: dict[str, Any]) -> dict[str, Any]:
+    """The footprint's anchor in the ledger: its product's creating entry and that entry's tlog-proof."""
+    return {"specVersion": "2.0.0", "dataSchema": LEDGER_PROOF_SCHEMA, "data": {"ledgerSeq": seq, **proof}}
 
 
 def _geography(content: dict[str, Any]) -> dict[str, str]:

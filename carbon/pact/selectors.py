@@ -13,7 +13,8 @@ from carbon.models import PactPartner, ProductFootprint
 from carbon.pact import documents
 from carbon.pact.errors import PactError
 from traceability import visibility
-from traceability.models import Organisation
+from traceability.models import Organisation, TraceableObject
+from traceability.tlog.proofs import Anchors, ledger_proof
 
 STATUSES = ("Active", "Deprecated")
 FILTERS = ("productId", "companyId", "geography", "classification", "validOn", "validAfter", "validBefore", "status")
@@ -140,8 +141,15 @@ def status_of(footprint: ProductFootprint) -> str:
     return "Deprecated" if deprecated else "Active"
 
 
-def footprint_document(*, footprint: ProductFootprint, spec: str) -> dict[str, Any]:
-    """The PACT ProductFootprint of version ``spec`` ("2" or "3")."""
+def footprint_document(
+    *, footprint: ProductFootprint, spec: str, anchors: Anchors | None = None, proof: bool = True
+) -> dict[str, Any]:
+    """The PACT ProductFootprint of version ``spec`` ("2" or "3").
+
+    A 3.x document also carries, as a second extension, the C2SP tlog-proof of the ledger entry
+    that created the footprint's product (its casting or dismantling event), see README;
+    ``proof=False`` leaves it out (for documents only tested by a filter, most never shown).
+    """
     common = {
         "pf_id": str(footprint.pk),
         "created": footprint.created,
@@ -151,7 +159,18 @@ def footprint_document(*, footprint: ProductFootprint, spec: str) -> dict[str, A
     }
     if spec == "2":
         return documents.product_footprint_v2(version=footprint.version, **common)
-    return documents.product_footprint_v3(**common)
+    document = documents.product_footprint_v3(**common)
+    if proof:
+        document["extensions"].append(footprint_proof_extension(footprint=footprint, anchors=anchors))
+    return document
+
+
+def footprint_proof_extension(*, footprint: ProductFootprint, anchors: Anchors | None = None) -> dict[str, Any]:
+    """The ledger-proof extension: one inclusion proof, O(log n) Merkle node reads."""
+    seq = TraceableObject.objects.filter(identifier=footprint.node_id).values_list("created_seq", flat=True).first()
+    if not seq:
+        return documents.ledger_proof_extension(None, {"ledgerProof": None, "ledgerProofReason": "no ledger entry"})
+    return documents.ledger_proof_extension(seq, ledger_proof(seq=seq, anchors=anchors))
 
 
 def partners_list() -> QuerySet[PactPartner]:

@@ -20,6 +20,7 @@ from passport import selectors
 from passport.choices import AccessTier
 from passport.models import Passport, PassportVersion
 from traceability.api.authentication import request_organisation
+from traceability.tlog.proofs import ledger_fact, ledger_proof
 
 TIER_PARAMETER = OpenApiParameter(
     "tier", str, enum=list(AccessTier.values), description="read at a lower tier than yours (default: yours)"
@@ -89,7 +90,13 @@ class PassportView(APIView):
             **passport_header(passport, tier),
             **VersionSerializer(version, context={"tier": tier}).data,
             "passport": selectors.passport_view(version=version, tier=tier),
+            # The passport.version fact (its exact signed bytes) and its C2SP tlog-proof: with the
+            # log's and witnesses' keys alone, a reader proves this view was issued and logged.
+            "ledgerFact": ledger_fact(seq=version.ledger_seq),
+            **ledger_proof(seq=version.ledger_seq),
         }
+        # The proof is cached with the view: it stays true (against an older checkpoint, or "not yet")
+        # for the PUBLIC_VIEW_SECONDS the entry lives.
         if public:
             rendered = JSONRenderer().render(payload)
             cache.set(selectors.public_view_key(passport.pk), rendered, selectors.PUBLIC_VIEW_SECONDS)

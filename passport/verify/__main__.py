@@ -1,6 +1,11 @@
-"""Verify an audit export offline.
+"""Verify an audit export, or one downloaded passport, offline.
 
     python -m passport.verify EXPORT [--trusted-key FILE] [--trusted-checkpoint FILE] [--json]
+    python -m passport.verify PASSPORT.json --log-key VKEY [--witness-key VKEY ...] [--quorum N] [--json]
+
+The second form is chosen by ``--log-key``. Keys are given as text or as a file holding it:
+the log's signed-note verifier key (``origin+id+key``, as ``manage.py ledger_vkey`` prints) and
+each witness's cosigner vkey; ``--quorum`` is how many of those witnesses must have cosigned.
 
 Exit status: 0 when every check holds, 1 when any fails (each failure is printed with
 where it is and why), 2 when the export or a trusted input cannot be read at all.
@@ -12,13 +17,20 @@ import sys
 from pathlib import Path
 
 from passport.verify.errors import VerificationError
+from passport.verify.passport import verify_passport
 from passport.verify.trust import load_trusted_key
 from passport.verify.verifier import verify_export
+from traceability.ledger import checkpoint as notes
+from traceability.ledger import witness as core
+from traceability.ledger.errors import LedgerError
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if any(arg == "--log-key" or arg.startswith("--log-key=") for arg in arguments):
+        return passport_main(arguments)
     parser = argparse.ArgumentParser(prog="python -m passport.verify", description="Verify a Looptrace audit export.")
     parser.add_argument("export", type=Path, help="the audit export (JSON Lines)")
     parser.add_argument(
@@ -46,6 +58,50 @@ def main(argv: list[str] | None = None) -> int:
         for failure in report.failures:
             print(failure)
         print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _key_text(value: str) -> str:
+    """A key given inline, or the content of the file it names."""
+    path = Path(value)
+    if "+" not in value and path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value.strip()
+
+
+def passport_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m passport.verify", description="Verify one Looptrace passport JSON and its ledger proof."
+    )
+    parser.add_argument("passport", type=Path, help="the passport JSON, as GET /api/v1/passports/<id> serves it")
+    parser.add_argument("--log-key", required=True, help="the log's verifier key (or a file holding it)")
+    parser.add_argument("--witness-key", action="append", default=[], help="a trusted witness's vkey (repeatable)")
+    parser.add_argument("--quorum", type=int, default=None, help="witnesses required (default: all given)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        log_key = notes.parse_verifier_key(_key_text(args.log_key))
+        witness_keys = [core.parse_cosigner_vkey(_key_text(text)) for text in args.witness_key]
+        document = json.loads(args.passport.read_bytes())
+    except OSError as exc:
+        print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except LedgerError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except ValueError as exc:
+        print(f"error: the passport is not JSON: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    quorum = len(witness_keys) if args.quorum is None else args.quorum
+    if not 0 <= quorum <= len(witness_keys):
+        print(f"error: --quorum must be 0..{len(witness_keys)} (the witness keys given)", file=sys.stderr)
+        return EXIT_UNUSABLE
+    report = verify_passport(document, log_key=log_key, witness_keys=witness_keys, quorum=quorum)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+        print("passport verified" if report.ok else "passport NOT verified")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

@@ -44,6 +44,7 @@ from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
+from traceability.tlog.proofs import ledger_fact, ledger_proof
 from traceability.web.views import member_required, paged
 
 ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
@@ -153,6 +154,8 @@ class PassportPageView(APIView):
             **passport_header(passport, tier),
             **VersionSerializer(version, context={"tier": tier}).data,
             "passport": view,
+            "ledgerFact": ledger_fact(seq=version.ledger_seq),
+            **ledger_proof(seq=version.ledger_seq),
         }
         if not html:
             return Response(payload)
@@ -168,6 +171,8 @@ class PassportPageView(APIView):
                 "recycled_chart": recycled_chart(view, FactorBook.load()),
                 "public_url": public_url(request, passport),
                 "successors": list(passport.successors.order_by("created_at")),
+                "ledger_proof": payload["ledgerProof"],
+                "ledger_proof_reason": payload.get("ledgerProofReason", ""),
             }
         )
 
@@ -195,7 +200,8 @@ class PartPassportView(APIView):
         document = parts.part_passport(part=part, reader=reader)
         detailed = parts.may_see_sources(organisation=reader, part=part)
         if not html:
-            return Response(document)
+            # The part passport is assembled on read: its proof is of the casting event it derives from.
+            return Response({**document, **ledger_proof(seq=part.created_seq)})
         footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
         recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
         return Response(

@@ -33,6 +33,7 @@ from traceability import throttle, visibility
 from traceability.api.parsers import StrictJSONParser
 from traceability.errors import ApplicationError
 from traceability.paging import MAX_PAGE_SIZE, page_size
+from traceability.tlog.proofs import proof_anchors
 
 DEFAULT_LIMIT = 100
 # Past any page that can exist, and inside the database's integers.
@@ -223,10 +224,13 @@ class FootprintListView(PactView):
         matching = selectors.footprints_matching(selectors.footprints_visible_to(organisation=organisation), criteria)
         # (footprint, its document when the filter already made it)
         page: list[tuple[ProductFootprint, dict | None]]
+        anchors = proof_anchors()  # one checkpoint search for the whole request
         if odata is None:
             page = [(f, None) for f in matching[offset : offset + limit + 1]]
         else:
-            made = ((f, selectors.footprint_document(footprint=f, spec=self.spec)) for f in matching.iterator())
+            made = (
+                (f, selectors.footprint_document(footprint=f, spec=self.spec, proof=False)) for f in matching.iterator()
+            )
             page = list(itertools.islice((pair for pair in made if odata(pair[1])), offset, offset + limit + 1))
         headers = {}
         if len(page) > limit:
@@ -235,10 +239,13 @@ class FootprintListView(PactView):
             url = request.build_absolute_uri(request.path) + "?" + urlencode(following)
             headers["Link"] = f'<{url}>; rel="next"'
         shown = page[:limit]
-        data = [
-            document if document is not None else selectors.footprint_document(footprint=f, spec=self.spec)
-            for f, document in shown
-        ]
+        data = []
+        for f, document in shown:
+            if document is None:
+                document = selectors.footprint_document(footprint=f, spec=self.spec, anchors=anchors)
+            elif self.spec == "3":
+                document["extensions"].append(selectors.footprint_proof_extension(footprint=f, anchors=anchors))
+            data.append(document)
         services.subscriptions_record(
             organisation=organisation,
             footprints=[f for f, _ in shown],

@@ -1,0 +1,171 @@
+"""A passport downloaded over HTTP verifies offline with only the log's and the witnesses' keys.
+
+Two witness processes (as in test_witness) cosign the checkpoint through the platform's own
+witnessing task; the passport JSON is fetched from a live server, saved, and checked by
+``python -m passport.verify`` in a separate process. Any changed byte makes it fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from carbon.services import footprints_catch_up
+from passport import services as passports
+from passport.models import Passport
+from passport.verify.passport import verify_passport
+from tests.conftest import PROJECT_ROOT
+from tests.integration.test_witness import ORIGIN, log_vkey, witnesses  # noqa: F401  (fixtures)
+from tests.loop import build_loop
+from traceability import services
+from traceability.ledger import checkpoint as notes
+from traceability.models import WitnessCosignature
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def issued(witnesses, live_server):  # type: ignore[no-untyped-def]  # noqa: F811
+    loop = build_loop()
+    footprints_catch_up()
+    passports.passports_catch_up()
+    return Passport.objects.get(battery__identifier=loop.packs[0])
+
+
+def fetch(live_server, passport: Passport, **params: str) -> dict:  # type: ignore[no-untyped-def]
+    answer = httpx.get(f"{live_server.url}/api/v1/passports/{passport.urn}", params=params, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def keys(log_vkey: str, witnesses) -> dict:  # type: ignore[no-untyped-def]  # noqa: F811
+    return {
+        "log_key": notes.parse_verifier_key(log_vkey),
+        "witness_keys": [(w.name, w.public_key) for w in witnesses],
+        "quorum": 2,
+    }
+
+
+def test_before_any_checkpoint_the_proof_is_null_with_a_reason(issued, live_server):
+    document = fetch(live_server, issued)
+    assert document["ledgerProof"] is None
+    assert "no signed checkpoint covers" in document["ledgerProofReason"]
+    page = httpx.get(f"{live_server.url}/passport/{issued.pk}", timeout=30).text
+    assert "Not yet in a signed checkpoint" in page
+
+
+def test_a_downloaded_passport_verifies_offline_with_two_witnesses(issued, live_server, log_vkey, witnesses, tmp_path):  # noqa: F811
+    # given: a checkpoint, cosigned by both witnesses through the platform's witnessing task
+    checkpoint = services.ledger_checkpoint_create()
+    assert WitnessCosignature.objects.filter(checkpoint=checkpoint).count() == 2
+
+    # when: anyone downloads the public passport JSON and runs the verifier on it
+    document = fetch(live_server, issued)
+    proof = document["ledgerProof"]
+    assert proof["witnessed"] is True and proof["cosignatures"] == 2
+    assert proof["checkpointSize"] == checkpoint.tree_size and proof["seq"] == document["ledgerSeq"]
+    path = tmp_path / "passport.json"
+    path.write_text(json.dumps(document))
+    command = [sys.executable, "-m", "passport.verify", str(path), "--log-key", log_vkey]
+    for witness in witnesses:
+        command += ["--witness-key", witness.vkey]
+    run = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    # then: every check is printed and holds
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("checkpoint signature", "witness quorum", "inclusion", "fact signature", "document digest"):
+        assert f"ok   {name}" in run.stdout
+    assert "passport verified" in run.stdout
+
+    # and: a changed byte fails in a separate process too, with its reason
+    document["passport"]["GeneralProductInformation"]["batteryMass"] += 1
+    path.write_text(json.dumps(document))
+    failed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert failed.returncode == 1 and "FAIL document digest" in failed.stdout
+
+    # and: the public page says so, and its own JSON verifies the same way
+    page = httpx.get(f"{live_server.url}/passport/{issued.pk}", timeout=30).text
+    assert f"cosigned by 2 witnesses (checkpoint size {checkpoint.tree_size})" in page
+    page_json = httpx.get(f"{live_server.url}/passport/{issued.pk}", params={"format": "json"}, timeout=30).json()
+    assert verify_passport(page_json, **keys(log_vkey, witnesses)).ok
+
+    # and: the same version asked for by number (not the cached public view) verifies too
+    assert verify_passport(fetch(live_server, issued, version=str(document["version"])), **keys(log_vkey, witnesses)).ok
+
+
+def _flip_base64(line: str) -> str:
+    head, _, encoded = line.rpartition(" ")
+    middle = len(encoded) // 2
+    swapped = "A" if encoded[middle] != "A" else "B"
+    return (
+        f"{head} {encoded[:middle]}{swapped}{encoded[middle + 1 :]}"
+        if head
+        else encoded[:middle] + swapped + encoded[middle + 1 :]
+    )
+
+
+def _proof_lines(document: dict, edit: Callable[[list[str]], None]) -> None:
+    lines = document["ledgerProof"]["proof"].split("\n")
+    edit(lines)
+    document["ledgerProof"]["proof"] = "\n".join(lines)
+
+
+def _cosignature(lines: list[str]) -> None:
+    last = max(i for i, line in enumerate(lines) if line.startswith("\u2014 witness"))
+    lines[last] = _flip_base64(lines[last])
+
+
+def _log_signature(lines: list[str]) -> None:
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"\u2014 {ORIGIN}"))
+    lines[at] = _flip_base64(lines[at])
+
+
+def _proof_hash(lines: list[str]) -> None:
+    lines[3] = _flip_base64(lines[3])
+
+
+def _dropped_cosignature(lines: list[str]) -> None:
+    lines.remove(next(line for line in lines if line.startswith("\u2014 witness")))
+
+
+MUTATIONS: dict[str, tuple[Callable[[dict], None], str]] = {
+    "view field": (
+        lambda d: d["passport"]["GeneralProductInformation"].update(productIdentifier="X"),
+        "document digest",
+    ),
+    "status": (lambda d: d.update(status="repurposed"), "passport fact"),
+    "version": (lambda d: d.update(version=d["version"] + 1), "passport fact"),
+    "fact byte": (lambda d: d.update(ledgerFact=d["ledgerFact"].replace('"version":', '"version": ')), "fact digest"),
+    "leaf data": (lambda d: _proof_lines(d, lambda ls: ls.__setitem__(1, _flip_base64(ls[1]))), "inclusion"),
+    "proof hash": (lambda d: _proof_lines(d, _proof_hash), "inclusion"),
+    "index": (lambda d: _proof_lines(d, lambda ls: ls.__setitem__(2, "index 0")), "inclusion"),
+    "log signature": (lambda d: _proof_lines(d, _log_signature), "checkpoint signature"),
+    "cosignature": (lambda d: _proof_lines(d, _cosignature), "cosignature"),
+    "cosignature dropped": (lambda d: _proof_lines(d, _dropped_cosignature), "witness quorum"),
+    "checkpoint size": (lambda d: d["ledgerProof"].update(checkpointSize=1), "proof wrapper"),
+    "cosignature count": (lambda d: d["ledgerProof"].update(cosignatures=3), "proof wrapper"),
+    "ceased": (lambda d: d.update(ceased=True), "passport fact"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_any_changed_byte_fails_with_its_reason(issued, live_server, log_vkey, witnesses, mutation):  # noqa: F811
+    services.ledger_checkpoint_create()
+    document = fetch(live_server, issued)
+    trusted = keys(log_vkey, witnesses)
+    assert verify_passport(document, **trusted).ok
+
+    edit, reason = MUTATIONS[mutation]
+    changed = copy.deepcopy(document)
+    edit(changed)
+    assert changed != document
+    report = verify_passport(changed, **trusted)
+    assert not report.ok
+    failed = [name for name, ok, _ in report.checks if not ok]
+    assert any(name.startswith(reason) for name in failed), report.lines()
