@@ -318,6 +318,8 @@ CHANNEL_LAYERS = {
 CELERY_IMPORTS = ("traceability.epcis.tasks",)
 # Who captures an accepted EPCIS document (a worker; in-process when Celery runs eagerly).
 EPCIS_CAPTURE_RUNNER = "traceability.epcis.tasks.capture_later"
+# Who sends a subscription's delivery once it is recorded (a worker that retries with backoff).
+EPCIS_DELIVERY_RUNNER = "traceability.epcis.tasks.deliver_later"
 
 # The ledger's name in its signed checkpoints (the C2SP "origin" line).
 LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "looptrace.example/ledger")

@@ -36,6 +36,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from traceability import keyvault
 from traceability.epcis import selectors
@@ -424,9 +425,8 @@ def epcis_subscription_run(*, subscription_id: uuid.UUID | str, now: datetime, s
 
 
 def _deliver_later(delivery_id: int) -> None:
-    from traceability.epcis.tasks import deliver_later
-
-    deliver_later(delivery_id)
+    """``settings.EPCIS_DELIVERY_RUNNER`` sends the delivery (a worker, with retries)."""
+    import_string(settings.EPCIS_DELIVERY_RUNNER)(delivery_id)
 
 
 def stream_subscription_ids() -> list[uuid.UUID]:
