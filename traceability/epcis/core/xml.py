@@ -61,12 +61,6 @@ TEXT_FIELDS = frozenset(
 )  # fmt: skip
 DOUBLE_ATTRIBUTES = frozenset({"value", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue"})
 BOOLEAN_ATTRIBUTES = frozenset({"booleanValue"})
-SENSOR_METADATA_FIELDS = ("time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData",
-                          "dataProcessingMethod", "bizRules")  # fmt: skip
-SENSOR_REPORT_FIELDS = ("type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
-                        "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
-                        "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
-                        "percValue", "uom", "coordinateReferenceSystem")  # fmt: skip
 # The element order of each event type (EPCglobal-epcis-2_0.xsd); user extensions follow.
 BASE_FIELDS = ("eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration", "certificationInfo")
 _TAIL = ("sourceList", "destinationList", "sensorElementList", "persistentDisposition")
