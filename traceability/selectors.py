@@ -191,7 +191,7 @@ class Verification:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
 
-def _platform_keys() -> list[bytes]:
+def platform_keys() -> list[bytes]:
     """Every key the platform has held, newest first (an older checkpoint may be signed by an older one);
     a client key registered for the operator's organisation is no platform key."""
     keys = SigningKey.objects.filter(
@@ -235,7 +235,7 @@ def entry_verification(*, seq: int) -> Verification:
         result.pending = True
         return result
     signed = None
-    for public_key in _platform_keys():
+    for public_key in platform_keys():
         try:
             signed = notes.verify_checkpoint(checkpoint.note, settings.LEDGER_ORIGIN, public_key)
             break

@@ -5,6 +5,8 @@ battery reads the legitimate-interest tier; a regulator reads the authorities' t
 A caller may ask for a lower tier (``?tier=public``), never a higher one.
 """
 
+from typing import Any
+
 from django.core.cache import cache
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +22,8 @@ from passport import selectors
 from passport.choices import AccessTier
 from passport.models import Passport, PassportVersion
 from traceability.api.authentication import request_organisation
-from traceability.tlog.proofs import ledger_fact, ledger_proof
+from traceability.ledger.chain import format_time
+from traceability.tlog.proofs import ledger_fact, ledger_proof, served_document
 
 TIER_PARAMETER = OpenApiParameter(
     "tier", str, enum=list(AccessTier.values), description="read at a lower tier than yours (default: yours)"
@@ -34,8 +37,19 @@ class VersionSerializer(serializers.Serializer):
     ceased = serializers.BooleanField()
     ledgerSeq = serializers.IntegerField(source="ledger_seq", help_text="the passport.version ledger fact")
     basisSeq = serializers.IntegerField(source="basis_seq", help_text="the event this version reflects")
-    issuedAt = serializers.DateTimeField(source="issued_at")
+    issuedAt = serializers.SerializerMethodField(help_text="when the ledger recorded the version (its entry's time)")
+    ceasedAt = serializers.SerializerMethodField(help_text="when the passport ceased, on the version that says so")
     digest = serializers.SerializerMethodField(help_text="SHA-256 of the RFC 8785 form of this tier's view")
+
+    # Times are spelt as the ledger spells them, so a verifier compares them with the logged ones.
+    def get_issuedAt(self, version: PassportVersion) -> str:
+        return format_time(version.issued_at)
+
+    def get_ceasedAt(self, version: PassportVersion) -> str | None:
+        if not version.ceased:  # only the last version: one read of the passport at most
+            return None
+        ceased_at = version.passport.ceased_at
+        return format_time(ceased_at) if ceased_at is not None else None
 
     def get_digest(self, version: PassportVersion) -> str:
         return str(version.tier_digests[self.context["tier"]])
@@ -47,11 +61,29 @@ def passport_header(passport: Passport, tier: AccessTier) -> dict[str, object]:
         "battery": passport.battery.identifier,
         "status": passport.status,
         "ceased": passport.ceased,
-        "ceasedAt": passport.ceased_at,
+        "ceasedAt": format_time(passport.ceased_at) if passport.ceased_at else None,
         "previous": passport.previous.urn if passport.previous else None,
         "successors": [successor.urn for successor in passport.successors.order_by("created_at")],
         "tier": tier.value,
     }
+
+
+def passport_document(passport: Passport, version: PassportVersion, tier: AccessTier) -> dict[str, Any]:
+    """The passport JSON of one version at one tier, as the API and the public page serve it.
+
+    Beside the tier's view it carries the ``passport.version`` fact (its exact signed bytes) and
+    the fact's C2SP tlog-proof, so that with the log's and witnesses' keys alone a reader proves
+    the view was issued and logged; the platform signs the whole as served (``servedSignature``).
+    """
+    return served_document(
+        {
+            **passport_header(passport, tier),
+            **VersionSerializer(version, context={"tier": tier}).data,
+            "passport": selectors.passport_view(version=version, tier=tier),
+            "ledgerFact": ledger_fact(seq=version.ledger_seq),
+            **ledger_proof(seq=version.ledger_seq),
+        }
+    )
 
 
 def _tier(request: Request, passport: Passport) -> AccessTier:
@@ -86,15 +118,7 @@ class PassportView(APIView):
         version = selectors.passport_version_get(
             passport=passport, number=int(number) if number and number.isdigit() else None
         )
-        payload = {
-            **passport_header(passport, tier),
-            **VersionSerializer(version, context={"tier": tier}).data,
-            "passport": selectors.passport_view(version=version, tier=tier),
-            # The passport.version fact (its exact signed bytes) and its C2SP tlog-proof: with the
-            # log's and witnesses' keys alone, a reader proves this view was issued and logged.
-            "ledgerFact": ledger_fact(seq=version.ledger_seq),
-            **ledger_proof(seq=version.ledger_seq),
-        }
+        payload = passport_document(passport, version, tier)
         # The proof is cached with the view: it stays true (against an older checkpoint, or "not yet")
         # for the PUBLIC_VIEW_SECONDS the entry lives.
         if public:

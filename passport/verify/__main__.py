@@ -1,11 +1,14 @@
 """Verify an audit export, or one downloaded passport, offline.
 
     python -m passport.verify EXPORT [--trusted-key FILE] [--trusted-checkpoint FILE] [--json]
-    python -m passport.verify PASSPORT.json --log-key VKEY [--witness-key VKEY ...] [--quorum N] [--json]
+    python -m passport.verify PASSPORT.json --log-key VKEY [--log-key VKEY ...] [--witness-key VKEY ...]
+                              [--quorum N] [--json]
 
 The second form is chosen by ``--log-key``. Keys are given as text or as a file holding it:
-the log's signed-note verifier key (``origin+id+key``, as ``manage.py ledger_vkey`` prints) and
-each witness's cosigner vkey; ``--quorum`` is how many of those witnesses must have cosigned.
+the log's signed-note verifier keys (``origin+id+key``, as ``manage.py ledger_vkey --all``
+prints: one per platform key the log has used) and each witness's cosigner vkey; ``--quorum``
+is how many of those witnesses must have cosigned. The passport JSON is read strictly: a
+name given twice, or a value JSON does not allow (NaN), makes it unreadable.
 
 Exit status: 0 when every check holds, 1 when any fails (each failure is printed with
 where it is and why), 2 when the export or a trusted input cannot be read at all.
@@ -69,20 +72,34 @@ def _key_text(value: str) -> str:
     return value.strip()
 
 
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"a name appears twice in one object: {', '.join(repeated)}")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def passport_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m passport.verify", description="Verify one Looptrace passport JSON and its ledger proof."
     )
     parser.add_argument("passport", type=Path, help="the passport JSON, as GET /api/v1/passports/<id> serves it")
-    parser.add_argument("--log-key", required=True, help="the log's verifier key (or a file holding it)")
+    parser.add_argument(
+        "--log-key", action="append", required=True, help="a verifier key of the log (or a file holding it); repeatable"
+    )
     parser.add_argument("--witness-key", action="append", default=[], help="a trusted witness's vkey (repeatable)")
     parser.add_argument("--quorum", type=int, default=None, help="witnesses required (default: all given)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     try:
-        log_key = notes.parse_verifier_key(_key_text(args.log_key))
+        log_keys = [notes.parse_verifier_key(_key_text(text)) for text in args.log_key]
         witness_keys = [core.parse_cosigner_vkey(_key_text(text)) for text in args.witness_key]
-        document = json.loads(args.passport.read_bytes())
+        document = json.loads(args.passport.read_bytes(), object_pairs_hook=_unique, parse_constant=_no_constant)
     except OSError as exc:
         print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -96,7 +113,7 @@ def passport_main(argv: list[str]) -> int:
     if not 0 <= quorum <= len(witness_keys):
         print(f"error: --quorum must be 0..{len(witness_keys)} (the witness keys given)", file=sys.stderr)
         return EXIT_UNUSABLE
-    report = verify_passport(document, log_key=log_key, witness_keys=witness_keys, quorum=quorum)
+    report = verify_passport(document, log_keys=log_keys, witness_keys=witness_keys, quorum=quorum)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

@@ -1,24 +1,26 @@
-"""Check one downloaded passport offline, trusting only the log's key and the witnesses' keys.
+"""Check one downloaded passport offline, trusting only the log's keys and the witnesses' keys.
 
 A passport JSON (``GET /api/v1/passports/<id>``) carries, beside the tier's view of the
 passport (``passport``), the ``passport.version`` ledger fact that issued it
-(``ledgerFact``: its exact signed bytes as text) and a C2SP tlog-proof of that fact's
-ledger entry (``ledgerProof.proof``). The chain of checks:
+(``ledgerFact``: its exact signed bytes as text), a C2SP tlog-proof of that fact's ledger
+entry (``ledgerProof.proof``) and the platform's signature over the whole JSON as it was
+served (``servedSignature``). The chain of checks:
 
 1. the proof's ``extra`` line is the entry's leaf data (the header's RFC 8785 JSON); its
-   leaf hash is included in a checkpoint signed by the log's key and cosigned by at
+   leaf hash is included in a checkpoint signed by one of the log's keys and cosigned by at
    least ``quorum`` of the trusted witnesses;
 2. that header is a ``passport.version`` entry whose ``digest`` is the SHA-256 of the
-   ``ledgerFact`` bytes, signed (Ed25519 over those bytes) by the log's platform key;
-3. the fact names this passport and version, and its ``tierDigests[tier]`` is the hex
-   SHA-256 of the RFC 8785 form of the ``passport`` object (the tier's view, as served).
+   ``ledgerFact`` bytes, signed (Ed25519 over those bytes) by one of the log's keys;
+3. the fact names this passport and version, its reason, status, links and times equal the
+   JSON's (``issuedAt`` is the entry's ``recordedAt``), and its ``tierDigests[tier]`` is the
+   hex SHA-256 of the RFC 8785 form of the ``passport`` object (the tier's view, as served);
+4. ``servedSignature`` verifies under one of the log's keys over everything else: it covers
+   what is only known when the passport is read (``successors``, the wrapper's ``witnessed``
+   reading of the operator's policy), which the log cannot prove.
 
-So any changed byte of the view, the fact, the header or the proof fails one of them, as does
-a change of the fields the fact states (passport, battery, version, status, previous, basis
-and ledger seq, ceased) or of the proof wrapper's seq, checkpoint size and cosignature count.
-Not covered (not in the fact): ``successors``, ``ceasedAt``'s spelling, ``issuedAt``, and the
-wrapper's ``witnessed`` flag (the server's reading of its policy; the verifier applies its own
-``quorum`` to the witness keys it is given).
+So any changed byte of a value or a name fails one of them, and the report says which and why.
+Reformatting the JSON (indentation, key order) changes nothing that is checked. Keys are a
+list because the platform's key may have been rotated: facts keep their signer's key.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from traceability.ledger import proof as tlog_proof
 from traceability.ledger.canonical import document_digest, sha256
 from traceability.ledger.chain import KIND_PASSPORT_VERSION
 from traceability.ledger.errors import LedgerError
+from traceability.ledger.served import verify_served
 from traceability.ledger.signing import b64decode, key_id, public_key_from_raw, verify_bytes
 
 
@@ -59,14 +62,37 @@ def is_passport_document(value: object) -> bool:
     return isinstance(value, dict) and ("passportId" in value or "part" in value) and "ledgerProof" in value
 
 
-def _verify_part(document: dict[str, Any], report: PassportReport, **trust: Any) -> PassportReport:
+LogKeys = Sequence[tuple[str, bytes]]
+
+
+def _prove(text: str, *, log_keys: LogKeys, **trust: Any) -> tlog_proof.ProofVerification:
+    """The proof checked against the log key that signed its checkpoint (the first, if none did)."""
+    results = [tlog_proof.verify_proof(text, log_key=key, **trust) for key in log_keys]
+    for result in results:
+        if result.checkpoint is not None:
+            return result
+    return results[0]
+
+
+def _served(document: dict[str, Any], report: PassportReport, log_keys: LogKeys, covers: str) -> None:
+    try:
+        signer = verify_served(document, [raw for _, raw in log_keys])
+    except LedgerError as exc:
+        report.add("served signature", False, f"{exc.message}: the JSON is not as the platform served it")
+        return
+    report.add("served signature", True, f"the platform key {signer[:16]}... signed the JSON as served ({covers})")
+
+
+def _verify_part(
+    document: dict[str, Any], report: PassportReport, *, log_keys: LogKeys, **trust: Any
+) -> PassportReport:
     """A part passport is assembled on read: only the entry it derives from (its casting) is proven."""
     proof = document.get("ledgerProof")
     if not isinstance(proof, dict) or not isinstance(proof.get("proof"), str):
         report.add("shape", False, f"the part passport carries no proof ({document.get('ledgerProofReason')})")
         return report
     report.add("shape", True, f"part {document['part']}: its figures are computed on read, not logged")
-    verified = tlog_proof.verify_proof(proof["proof"], **trust)
+    verified = _prove(proof["proof"], log_keys=log_keys, **trust)
     for check in verified.checks:
         report.add(check.name, check.ok, check.detail)
     if verified.ok:
@@ -76,22 +102,26 @@ def _verify_part(document: dict[str, Any], report: PassportReport, **trust: Any)
         except (ValueError, AttributeError):
             seq = None
         report.add("casting entry", seq == document.get("ledgerSeq"), f"the proven entry is {seq}")
+    _served(document, report, log_keys, "its figures, computed on read")
     return report
 
 
 def verify_passport(
     document: Any,
     *,
-    log_key: tuple[str, bytes],
+    log_keys: LogKeys,
     witness_keys: Sequence[tuple[str, bytes]] = (),
     quorum: int = 0,
 ) -> PassportReport:
     report = PassportReport()
+    if not log_keys:
+        report.add("log keys", False, "no log key given")
+        return report
     if not is_passport_document(document):
         report.add("shape", False, "not a passport JSON (no passportId / ledgerProof)")
         return report
     if "passportId" not in document:
-        return _verify_part(document, report, log_key=log_key, witness_keys=witness_keys, quorum=quorum)
+        return _verify_part(document, report, log_keys=log_keys, witness_keys=witness_keys, quorum=quorum)
     proof = document.get("ledgerProof")
     fact_text = document.get("ledgerFact")
     view = document.get("passport")
@@ -110,7 +140,7 @@ def verify_passport(
     report.add("shape", True, f"passport {document['passportId']} at tier {tier}")
 
     # 1. the proof: leaf hash, checkpoint signature, cosignatures, inclusion
-    verified = tlog_proof.verify_proof(proof["proof"], log_key=log_key, witness_keys=witness_keys, quorum=quorum)
+    verified = _prove(proof["proof"], log_keys=log_keys, witness_keys=witness_keys, quorum=quorum)
     for check in verified.checks:
         report.add(check.name, check.ok, check.detail)
     if not verified.ok:
@@ -123,19 +153,19 @@ def verify_passport(
         header = json.loads(bundle.extra)
         digest = bytes.fromhex(header["digest"])
         signature = b64decode(header["signature"], what="signature")
-        seq, kind, signer = header["seq"], header["kind"], header["keyId"]
+        seq, kind, signer, recorded = header["seq"], header["kind"], header["keyId"], header["recordedAt"]
     except (ValueError, KeyError, TypeError, LedgerError) as exc:
         report.add("entry header", False, f"the leaf data is not an entry header: {exc}")
         return report
     ok = kind == KIND_PASSPORT_VERSION and seq == bundle.index + 1
-    report.add("entry header", ok, f"entry {seq} of kind {kind!r} at leaf {bundle.index}")
+    report.add("entry header", ok, f"entry {seq} of kind {kind!r} at leaf {bundle.index}, recorded {recorded}")
     fact_bytes = fact_text.encode("utf-8")
     report.add("fact digest", sha256(fact_bytes) == digest, "SHA-256 of ledgerFact equals the entry's digest")
-    public_key = log_key[1]
+    platform_keys = {key_id(raw): raw for _, raw in log_keys}
     try:
-        if signer != key_id(public_key):
-            raise LedgerError("key_unknown", "the entry is not signed by the log's platform key")
-        verify_bytes(public_key_from_raw(public_key), fact_bytes, signature)
+        if signer not in platform_keys:
+            raise LedgerError("key_unknown", "the entry is not signed by one of the log's platform keys")
+        verify_bytes(public_key_from_raw(platform_keys[signer]), fact_bytes, signature)
         report.add("fact signature", True, f"Ed25519 signature of the platform key {signer[:16]}...")
     except LedgerError as exc:
         report.add("fact signature", False, exc.message)
@@ -149,10 +179,13 @@ def verify_passport(
             "battery": fact["battery"],
             "version": fact["version"],
             "status": fact["status"],
+            "reason": fact["reason"],
             "previous": fact["previous"],
             "basisSeq": fact["basisSeq"],
             "ledgerSeq": seq,
+            "issuedAt": recorded,
             "ceased": fact["ceasedAt"] is not None,
+            "ceasedAt": fact["ceasedAt"],
         }
     except (ValueError, KeyError, TypeError) as exc:
         report.add("passport fact", False, f"ledgerFact is not a passport version fact: {exc}")
@@ -162,7 +195,8 @@ def verify_passport(
     report.add("passport fact", not wrong, detail + (f"; the JSON differs in {', '.join(wrong)}" if wrong else ""))
     size = verified.checkpoint.size if verified.checkpoint else None
     _, signatures = notes.parse_note(bundle.checkpoint_note)
-    cosignatures = sum(1 for signature in signatures if signature.key_name != log_key[0])
+    log_names = {name for name, _ in log_keys}
+    cosignatures = sum(1 for signature in signatures if signature.key_name not in log_names)
     same = proof.get("seq") == seq and proof.get("checkpointSize") == size and proof.get("cosignatures") == cosignatures
     report.add(
         "proof wrapper",
@@ -179,4 +213,5 @@ def verify_passport(
         view_digest == fact_digest and document.get("digest") == fact_digest,
         f"RFC 8785 SHA-256 of the {tier} view is {view_digest}; the fact says {fact_digest}",
     )
+    _served(document, report, log_keys, "successors and the witness-policy reading, which the log cannot prove")
     return report

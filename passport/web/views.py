@@ -30,7 +30,7 @@ from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from carbon.web import charts
 from passport import parts, selectors
-from passport.api.views import VersionSerializer, passport_header
+from passport.api.views import passport_document
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
@@ -44,7 +44,7 @@ from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
-from traceability.tlog.proofs import ledger_fact, ledger_proof
+from traceability.tlog.proofs import ledger_proof, served_document
 from traceability.web.views import member_required, paged
 
 ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
@@ -149,14 +149,8 @@ class PassportPageView(APIView):
             if not html:
                 raise
             return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
-        view = selectors.passport_view(version=version, tier=tier)
-        payload = {
-            **passport_header(passport, tier),
-            **VersionSerializer(version, context={"tier": tier}).data,
-            "passport": view,
-            "ledgerFact": ledger_fact(seq=version.ledger_seq),
-            **ledger_proof(seq=version.ledger_seq),
-        }
+        payload = passport_document(passport, version, tier)
+        view = payload["passport"]
         if not html:
             return Response(payload)
         return Response(
@@ -201,7 +195,7 @@ class PartPassportView(APIView):
         detailed = parts.may_see_sources(organisation=reader, part=part)
         if not html:
             # The part passport is assembled on read: its proof is of the casting event it derives from.
-            return Response({**document, **ledger_proof(seq=part.created_seq)})
+            return Response(served_document({**document, **ledger_proof(seq=part.created_seq)}))
         footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
         recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
         return Response(

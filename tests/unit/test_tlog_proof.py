@@ -145,3 +145,7 @@ def test_the_passport_verifier_refuses_unusable_keys_and_reports_a_missing_proof
     assert main([str(path), "--log-key", log_vkey, "--quorum", "1"]) == EXIT_UNUSABLE  # no witness keys given
     assert main([str(path), "--log-key", log_vkey]) == EXIT_FAILED
     assert "pending" in capsys.readouterr().out
+    # a name given twice is unreadable, not silently the last one
+    path.write_text('{"passportId": "urn:looptrace:1", "ledgerProof": null, "passportId": "urn:looptrace:2"}')
+    assert main([str(path), "--log-key", log_vkey]) == EXIT_UNUSABLE
+    assert "a name appears twice in one object: passportId" in capsys.readouterr().err

@@ -9,11 +9,18 @@ O(log n) Merkle node reads in one query.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder
 
 from traceability.ledger import proof as tlog_proof
+from traceability.ledger.served import sign_served
 from traceability.models import LedgerEntry
 from traceability.selectors import checkpoint_latest, inclusion_proof
+from traceability.services import platform_signing_key
 from traceability.tlog.publish import leaf_data
 from traceability.witnessing.selectors import CosignedCheckpoint, checkpoint_cosigned, checkpoint_witnessed_latest
 
@@ -68,3 +75,15 @@ def ledger_proof(*, seq: int, anchors: Anchors | None = None) -> dict[str, objec
             "cosignatures": len(cosigned.witnesses),
         }
     }
+
+
+def served_document(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as JSON values, signed by the platform's key as it is served (``servedSignature``).
+
+    What a passport states beyond its logged fact (its successors, the proof wrapper's
+    reading of the witness policy, figures computed on read) is then covered too: an offline
+    verifier holding the log's key finds any changed byte (:mod:`traceability.ledger.served`).
+    """
+    plain = json.loads(json.dumps(document, cls=JSONEncoder))
+    key, private_key = platform_signing_key()
+    return sign_served(plain, public_key=bytes(key.public_key), private_key=private_key, signed_at=timezone.now())
