@@ -32,6 +32,7 @@ from typing import Any
 
 from traceability.ledger import checkpoint as notes
 from traceability.ledger import proof as tlog_proof
+from traceability.ledger import witness as cosig
 from traceability.ledger.canonical import document_digest, sha256
 from traceability.ledger.chain import KIND_PASSPORT_VERSION
 from traceability.ledger.errors import LedgerError
@@ -65,13 +66,28 @@ def is_passport_document(value: object) -> bool:
 LogKeys = Sequence[tuple[str, bytes]]
 
 
-def _prove(text: str, *, log_keys: LogKeys, **trust: Any) -> tlog_proof.ProofVerification:
-    """The proof checked against the log key that signed its checkpoint (the first, if none did)."""
+def _prove(
+    text: str, *, log_keys: LogKeys, policy: cosig.Policy | None = None, **trust: Any
+) -> tlog_proof.ProofVerification:
+    """The proof checked against the log key that signed its checkpoint (the first, if none did),
+    then against the witness policy, when one is given (groups and thresholds, C2SP tlog-policy)."""
     results = [tlog_proof.verify_proof(text, log_key=key, **trust) for key in log_keys]
-    for result in results:
-        if result.checkpoint is not None:
-            return result
-    return results[0]
+    chosen = next((result for result in results if result.checkpoint is not None), results[0])
+    if policy is not None and chosen.checkpoint is not None:
+        by_key = {witness.key_name: name for name, witness in policy.witnesses.items()}
+        cosigned = {by_key[key_name] for key_name in chosen.cosigned_by if key_name in by_key}
+        met = policy.satisfied_by(cosigned)
+        names = ", ".join(sorted(cosigned)) or "none"
+        chosen.checks.append(
+            tlog_proof.ProofCheck("witness policy", met, f"quorum {policy.quorum!r}; cosigned by {names}")
+        )
+    return chosen
+
+
+def policy_trust(policy: cosig.Policy) -> dict[str, Any]:
+    """The trust a tlog-policy gives: its witnesses' keys, judged by its quorum rather than a count."""
+    keys = [(witness.key_name, witness.public_key) for witness in policy.witnesses.values()]
+    return {"witness_keys": keys, "quorum": 0, "policy": policy}
 
 
 def _served(document: dict[str, Any], report: PassportReport, log_keys: LogKeys, covers: str) -> None:
@@ -112,7 +128,10 @@ def verify_passport(
     log_keys: LogKeys,
     witness_keys: Sequence[tuple[str, bytes]] = (),
     quorum: int = 0,
+    policy: cosig.Policy | None = None,
 ) -> PassportReport:
+    """Every check of one passport JSON. Witnesses are trusted either as ``witness_keys`` of which
+    ``quorum`` must have cosigned, or as a tlog-``policy`` (see :func:`policy_trust`)."""
     report = PassportReport()
     if not log_keys:
         report.add("log keys", False, "no log key given")
@@ -121,7 +140,9 @@ def verify_passport(
         report.add("shape", False, "not a passport JSON (no passportId / ledgerProof)")
         return report
     if "passportId" not in document:
-        return _verify_part(document, report, log_keys=log_keys, witness_keys=witness_keys, quorum=quorum)
+        return _verify_part(
+            document, report, log_keys=log_keys, witness_keys=witness_keys, quorum=quorum, policy=policy
+        )
     proof = document.get("ledgerProof")
     fact_text = document.get("ledgerFact")
     view = document.get("passport")
@@ -140,7 +161,7 @@ def verify_passport(
     report.add("shape", True, f"passport {document['passportId']} at tier {tier}")
 
     # 1. the proof: leaf hash, checkpoint signature, cosignatures, inclusion
-    verified = _prove(proof["proof"], log_keys=log_keys, witness_keys=witness_keys, quorum=quorum)
+    verified = _prove(proof["proof"], log_keys=log_keys, witness_keys=witness_keys, quorum=quorum, policy=policy)
     for check in verified.checks:
         report.add(check.name, check.ok, check.detail)
     if not verified.ok:

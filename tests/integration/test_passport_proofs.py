@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from carbon.services import footprints_catch_up
@@ -24,10 +25,11 @@ from passport.models import Passport
 from passport.verify.__main__ import _no_constant, _unique
 from passport.verify.passport import verify_passport
 from tests.conftest import PROJECT_ROOT
-from tests.integration.test_witness import ORIGIN, log_vkey, witnesses  # noqa: F401  (fixtures)
+from tests.integration.test_witness import ORIGIN, log_vkey, policy_for, witnesses  # noqa: F401  (fixtures)
 from tests.loop import build_loop
 from traceability import services
 from traceability.ledger import checkpoint as notes
+from traceability.ledger import witness as core
 from traceability.models import WitnessCosignature
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -210,3 +212,44 @@ def test_every_byte_of_the_downloaded_file_is_checked(issued, live_server, log_v
             continue  # the verifier refuses to read it (exit 2)
         report = verify_passport(document, **trusted)
         assert not report.ok, (position, text[max(0, position - 30) : position + 30])
+
+
+def test_a_tlog_policy_file_names_the_log_the_witnesses_and_the_quorum(
+    issued,
+    live_server,
+    log_vkey,  # noqa: F811
+    witnesses,  # noqa: F811
+    tmp_path,
+):
+    services.ledger_checkpoint_create()
+    path = tmp_path / "passport.json"
+    path.write_text(httpx.get(f"{live_server.url}/api/v1/passports/{issued.urn}", timeout=30).text)
+    policy = tmp_path / "witness.policy"
+
+    def verify(policy_text: str) -> subprocess.CompletedProcess[str]:
+        policy.write_text(policy_text)
+        command = [sys.executable, "-m", "passport.verify", str(path), "--policy", str(policy)]
+        return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+    # the platform's own policy (both witnesses), with the log's key: verified, by its quorum
+    run = verify(f"log {log_vkey}\n" + policy_for(witnesses))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok   witness policy: quorum 'both'; cosigned by W1, W2" in run.stdout
+
+    # a reader's stricter policy: a third witness that never saw the log is also required
+    stricter = f"log {log_vkey}\nwitness W1 {witnesses[0].vkey}\nwitness W2 {witnesses[1].vkey}\n"
+    stricter += f"witness W3 {_other_witness_vkey()}\ngroup all3 all W1 W2 W3\nquorum all3\n"
+    run = verify(stricter)
+    assert run.returncode == 1 and "FAIL witness policy: quorum 'all3'; cosigned by W1, W2" in run.stdout
+
+    # two of three of the same: met
+    run = verify(stricter.replace("group all3 all", "group all3 2"))
+    assert run.returncode == 0, run.stdout
+
+    # no log line and no --log-key: nothing to trust
+    run = verify(policy_for(witnesses))
+    assert run.returncode == 2 and "no log key" in run.stderr
+
+
+def _other_witness_vkey() -> str:
+    return core.cosigner_vkey("witness3.example/w", Ed25519PrivateKey.generate().public_key().public_bytes_raw())

@@ -402,11 +402,13 @@ class PolicyWitness:
 
 @dataclass(frozen=True)
 class Policy:
-    """Witnesses by policy name, groups as (threshold, members), and the quorum's name."""
+    """Witnesses by policy name, groups as (threshold, members), the quorum's name, and the logs'
+    verifier keys (``(origin, public key)``) its ``log`` lines name."""
 
     witnesses: dict[str, PolicyWitness]
     groups: dict[str, tuple[int, tuple[str, ...]]]
     quorum: str
+    logs: tuple[tuple[str, bytes], ...] = ()
 
     def satisfied_by(self, cosigned: set[str]) -> bool:
         """Whether the witnesses named in ``cosigned`` (policy names) meet the quorum."""
@@ -426,7 +428,7 @@ MAX_POLICY_NAMES = 64
 
 
 def parse_policy(text: str) -> Policy:
-    """A tlog-policy file's witnesses, groups and quorum (log lines are accepted and not kept)."""
+    """A tlog-policy file's logs, witnesses, groups and quorum."""
 
     def bad(number: int, message: str) -> LedgerError:
         return LedgerError(POLICY_INVALID, f"line {number}: {message}")
@@ -434,6 +436,7 @@ def parse_policy(text: str) -> Policy:
     witnesses: dict[str, PolicyWitness] = {}
     groups: dict[str, tuple[int, tuple[str, ...]]] = {}
     quorum = None
+    logs: list[tuple[str, bytes]] = []
     seen_keys: set[bytes] = set()
     for number, raw in enumerate(text.split("\n"), start=1):
         if any(ord(c) < 0x20 and c != "\t" for c in raw):
@@ -447,6 +450,10 @@ def parse_policy(text: str) -> Policy:
         if keyword == "log":
             if not 1 <= len(args) <= 2:
                 raise bad(number, "log <vkey> [<url>]")
+            try:
+                logs.append(notes.parse_verifier_key(args[0]))
+            except LedgerError as exc:
+                raise bad(number, exc.message) from None
         elif keyword == "witness":
             if not 2 <= len(args) <= 3:
                 raise bad(number, "witness <name> <vkey> [<url>]")
@@ -491,4 +498,4 @@ def parse_policy(text: str) -> Policy:
             raise bad(number, f"unknown keyword {keyword!r}")
     if quorum is None:
         raise LedgerError(POLICY_INVALID, "the policy has no quorum line")
-    return Policy(witnesses, groups, quorum)
+    return Policy(witnesses, groups, quorum, tuple(logs))
