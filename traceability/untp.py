@@ -62,6 +62,7 @@ SHA2_256_MULTIHASH = bytes((0x12, 0x20))
 MULTIBASE_BASE64URL = "u"
 
 GS1_BIZSTEP_PREFIXES = ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:")
+GS1_DISPOSITION_PREFIXES = ("https://ref.gs1.org/cbv/Disp-", "urn:epcglobal:cbv:disp:")
 GS1_BIZSTEP_SCHEME = "https://ref.gs1.org/cbv/BizStep"
 EPCIS_EVENT_TYPE_SCHEME = "https://ref.gs1.org/epcis/"
 # The GS1 Web Vocabulary link type of EPCIS event data (as the passport resolver names it).
@@ -86,6 +87,8 @@ CBV_DISPOSITION = {
     "disposed": "disposed",
 }
 NEW = "new"
+# Compact sensor report types (EPCIS 2.0: GS1 Web Vocabulary measurement types, or Looptrace's own).
+SENSOR_TYPE_NAMESPACES = {"gs1": "https://gs1.org/voc/", "lt": epcis.LOOPTRACE_NAMESPACE}
 # EPCIS aggregation-like events whose ADD or DELETE makes new objects of others.
 PARENT_CHILD_EVENTS = frozenset({"AggregationEvent", "AssociationEvent"})
 
@@ -182,8 +185,7 @@ def _activity(document: Mapping[str, object]) -> dict[str, object]:
 
 
 def _disposition(document: Mapping[str, object]) -> str | None:
-    text = str(document.get("disposition") or "")
-    return CBV_DISPOSITION.get(text.rsplit("-", 1)[-1].rsplit(":", 1)[-1]) if text else None
+    return CBV_DISPOSITION.get(_short(document.get("disposition"), GS1_DISPOSITION_PREFIXES))
 
 
 class _Products:
@@ -263,10 +265,19 @@ def _sensor_data(document: Mapping[str, object]) -> list[dict[str, object]]:
             ):
                 continue
             kind = str(report.get("type", ""))
-            metric = epcis.LOOPTRACE_NAMESPACE + kind.removeprefix("lt:") if kind.startswith("lt:") else kind
+            prefix, _, name = kind.rpartition(":")
+            namespace = SENSOR_TYPE_NAMESPACES.get(prefix)
+            if namespace is None:
+                if not kind.startswith(("https://", "http://")):
+                    continue
+                name = kind.rsplit("/", 1)[-1]
             found.append(
                 {
-                    "metric": {"type": ["PerformanceMetric"], "id": metric, "name": kind.removeprefix("lt:")},
+                    "metric": {
+                        "type": ["PerformanceMetric"],
+                        "id": f"{namespace}{name}" if namespace else kind,
+                        "name": name,
+                    },
                     "measure": [measure(report["value"], str(report["uom"]))],
                 }
             )
