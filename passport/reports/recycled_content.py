@@ -44,7 +44,7 @@ MINIMUM_CODE = "recycled_content_minimum_"
 ARTICLE_8_DAY = (8, 18)
 
 
-def _article_8_minimums() -> tuple[dict[date, dict[str, Decimal]], list[tuple[str, str, str]]]:
+def article_8_minimums() -> tuple[dict[date, dict[str, Decimal]], list[tuple[str, str, str]]]:
     """Minimum recycled content in percent, by the day each set applies from: every current
     ``recycled_content_minimum_<year>`` row of the carbon registry."""
     book = FactorBook.load()
@@ -70,12 +70,12 @@ def _plant(place: object) -> str:
     return ", ".join(str(p) for p in parts if p)
 
 
-def _year_of(text: object) -> int | None:
+def year_of(text: object) -> int | None:
     match = re.match(r"^(\d{4})-", str(text or ""))
     return int(match.group(1)) if match else None
 
 
-def _shares(recycled: object, materials: object) -> dict[str, tuple[Decimal, Decimal]]:
+def declared_shares(recycled: object, materials: object) -> dict[str, tuple[Decimal, Decimal]]:
     """(pre-consumer %, post-consumer %) of each Art. 8 metal the battery contains."""
     names = (
         {m.get("batteryMaterialName") for m in materials if isinstance(m, dict)}
@@ -126,15 +126,15 @@ def recycled_content_report(*, year: int | None = None) -> Report:
     models: dict[tuple[str, str, str, str, str, int | None], _Model] = {}
     for maker, gtin, chemistry, kwh, place, made, recycled, materials in rows.iterator(chunk_size=CHUNK):
         energy = "" if kwh is None else f"{Decimal(str(kwh)).normalize():f}"
-        key = (str(maker or ""), str(gtin or ""), str(chemistry or ""), energy, _plant(place), _year_of(made))
+        key = (str(maker or ""), str(gtin or ""), str(chemistry or ""), energy, _plant(place), year_of(made))
         model = models.setdefault(key, _Model())
         model.batteries += 1
-        for metal, (pre, post) in _shares(recycled, materials).items():
+        for metal, (pre, post) in declared_shares(recycled, materials).items():
             model.pre[metal] = model.pre.get(metal, Decimal(0)) + pre
             model.post[metal] = model.post.get(metal, Decimal(0)) + post
             model.containing[metal] = model.containing.get(metal, 0) + 1
 
-    minimums, sources = _article_8_minimums()
+    minimums, sources = article_8_minimums()
     result = []
     for key in sorted(models, key=lambda k: (k[5] is None, k[5] or 0, *k[:5])):
         maker, gtin, chemistry, energy, plant, made_in = key
