@@ -226,6 +226,9 @@ def test_the_anchor_has_the_fact_now_and_the_tlog_proof_once_a_checkpoint_covers
     assert sha256(anchor["ledgerFact"].encode()).hex() == LedgerEntry.objects.get(seq=record.anchor_seq).digest
     assert json.loads(anchor["ledgerFact"])["digest"] == record.digest
     assert anchor["ledgerProof"] is None and "checkpoint" in anchor["ledgerProofReason"]
+    # whatever the Accept header names, the anchor (and any error) answers JSON
+    as_jwt = client.get(f"/credentials/{record.public_id}/anchor", HTTP_ACCEPT="application/vc+jwt")
+    assert as_jwt.status_code == 200 and as_jwt.json()["ledgerEntry"] == record.anchor_seq
     services.ledger_checkpoint_create()
     anchor = client.get(f"/credentials/{record.public_id}/anchor").json()
     assert anchor["ledgerProof"]["seq"] == record.anchor_seq

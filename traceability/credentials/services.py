@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -82,9 +82,16 @@ def _open_list(organisation: Organisation, purpose: str) -> StatusList:
     if status_list is not None:
         return status_list
     number = (StatusList.objects.filter(organisation=organisation).aggregate(top=Max("number"))["top"] or 0) + 1
-    return StatusList.objects.create(
-        organisation=organisation, number=number, purpose=purpose, bits=bytes(statuslist.empty_bitstring(LIST_BITS))
-    )
+    try:
+        with transaction.atomic():
+            return StatusList.objects.create(
+                organisation=organisation,
+                number=number,
+                purpose=purpose,
+                bits=bytes(statuslist.empty_bitstring(LIST_BITS)),
+            )
+    except IntegrityError:  # another issuance opened this number meanwhile: take the list it opened
+        return _open_list(organisation, purpose)
 
 
 def _draw_index(status_list: StatusList) -> int:

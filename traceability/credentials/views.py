@@ -117,6 +117,7 @@ class CredentialView(APIView):
 
 class CredentialAnchorView(APIView):
     permission_classes = [AllowAny]
+    content_negotiation_class = AnyAccept
 
     @extend_schema(exclude=True)
     def get(self, request: Request, credential: str) -> Response:
@@ -142,6 +143,7 @@ class OrganisationCredentialsView(APIView):
     """An issuer's credentials: the public ones, and to the issuer itself all of them."""
 
     permission_classes = [AllowAny]
+    content_negotiation_class = AnyAccept
 
     @extend_schema(exclude=True)
     def get(self, request: Request, slug: str) -> Response:

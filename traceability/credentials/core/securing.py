@@ -7,9 +7,9 @@
    payload hashes to the digest the ledger anchors.
 2. Data Integrity ``eddsa-jcs-2022`` (W3C "Data Integrity EdDSA Cryptosuites v1.0", §3.3): the
    proof carries the unsecured document's ``@context`` (§3.3.1 step 2); the proof configuration
-   (the proof without ``proofValue``, its ``@context`` the document's, §3.3.5) and the document are each canonicalised with JCS (RFC 8785) and
-   hashed with SHA-256; Ed25519 signs ``hash(proofConfig) || hash(document)``; the signature is
-   the proof's ``proofValue`` in multibase base58btc.
+   (the proof without ``proofValue``, its ``@context`` the document's, §3.3.5) and the document
+   are each canonicalised with JCS (RFC 8785) and hashed with SHA-256; Ed25519 signs
+   ``hash(proofConfig) || hash(document)``; the signature is the proof's ``proofValue`` in multibase base58btc.
 
 Verifiers take the public keys as a mapping from verification-method id to raw key: resolving a
 DID is the caller's business.
