@@ -10,9 +10,16 @@ from django.test import override_settings
 from tests.factories import make_partner
 from traceability import services
 from traceability.credentials import selectors
+from traceability.credentials import services as credential_services
 from traceability.credentials.core import did as did_core
 from traceability.credentials.core import securing, statuslist
-from traceability.credentials.services import credential_issue, credential_revoke, credential_supersede
+from traceability.credentials.services import (
+    CredentialRequest,
+    credential_issue,
+    credential_revoke,
+    credential_supersede,
+    credentials_issue,
+)
 from traceability.errors import ApplicationError
 from traceability.ledger.canonical import sha256
 from traceability.ledger.chain import KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS
@@ -89,6 +96,49 @@ def test_status_indices_are_drawn_at_random_not_in_sequence(partner):
     assert len(set(indices)) == 6
     assert indices != sorted(indices) or max(indices) - min(indices) > 100
     assert StatusList.objects.get(organisation=partner.organisation).allocated == 6
+
+
+def test_a_batch_is_one_append_and_opens_a_new_list_when_one_is_half_full(partner, monkeypatch):
+    # given: lists that take three credentials each
+    monkeypatch.setattr(credential_services, "LIST_FILL_LIMIT", 3)
+    requests = [
+        CredentialRequest(kind="DigitalTraceabilityEvent", subject=f"event:{n}", credential=passport_credential(f"{n}"))
+        for n in range(5)
+    ]
+    # when
+    issued = credentials_issue(organisation=partner.organisation, requests=requests)
+    # then
+    assert [record.subject for record in issued] == [f"event:{n}" for n in range(5)]
+    seqs = [record.anchor_seq for record in issued]
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    lists = list(StatusList.objects.filter(organisation=partner.organisation).order_by("number"))
+    assert [(status_list.number, status_list.allocated) for status_list in lists] == [(1, 3), (2, 2)]
+    assert all(status_list.secured_json for status_list in lists)
+    assert [record.status_list.number for record in issued] == [1, 1, 1, 2, 2]
+    for record in Credential.objects.all():
+        securing.di_verify(json.loads(record.secured_json), keys=keys_of(partner))
+    # the next credential goes to the list with room
+    assert issue(partner).status_list.number == 2
+
+
+def test_a_batch_with_one_bad_request_is_refused_whole(partner):
+    size = LedgerEntry.objects.count()
+    requests = [CredentialRequest(kind="DigitalProductPassport", subject="ok", credential=passport_credential())] * 2
+    bad = CredentialRequest(kind="DigitalProductPassport", subject="", credential=passport_credential())
+    with pytest.raises(ApplicationError) as refused:
+        credentials_issue(organisation=partner.organisation, requests=[*requests, bad])
+    assert refused.value.code == "subject_invalid" and refused.value.extra == {"index": 2}
+    with pytest.raises(ApplicationError, match="issued already"):
+        credentials_issue(
+            organisation=partner.organisation,
+            requests=[
+                CredentialRequest(
+                    kind="DigitalProductPassport", subject="x", credential=passport_credential() | {"id": "urn:x:1"}
+                )
+            ]
+            * 2,
+        )
+    assert LedgerEntry.objects.count() == size and not Credential.objects.exists()
 
 
 def test_superseding_sets_the_old_bit_records_the_flip_and_resigns_the_list(partner):

@@ -19,15 +19,16 @@ list is opened.
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -39,13 +40,14 @@ from traceability.credentials.core.securing import credential_digest, di_sign, j
 from traceability.errors import ApplicationError
 from traceability.ledger.chain import KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS
 from traceability.models import Credential, LedgerEntry, Organisation, SigningKey, StatusList
-from traceability.writer import append_prepared, custodial_signer, prepare_signed
+from traceability.writer import MAX_BATCH_DOCUMENTS, append_prepared, custodial_signer, prepare_signed
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 LIST_BITS = statuslist.MINIMUM_BITS
 # A list stops taking credentials when this many of its bits are handed out (see the docstring).
 LIST_FILL_LIMIT = LIST_BITS // 2
 MAX_DRAWS = 64
+SUBJECT_MAX_LENGTH = 500
 # JSON written for storage and serving: compact, UTF-8, key order as built.
 _COMPACT = {"ensure_ascii": False, "separators": (",", ":")}
 
@@ -57,7 +59,7 @@ def _sign_status_list(
     unsecured = statuslist.status_list_credential(
         list_url=selectors.status_list_url(status_list),
         issuer=selectors.organisation_did(organisation),
-        purpose=status_list.purpose,
+        purpose=str(status_list.purpose),
         bitstring=bytes(status_list.bits),
         valid_from=xsd_datetime(now),
     )
@@ -70,12 +72,15 @@ def _sign_status_list(
     status_list.save(update_fields=["bits", "allocated", "jwt", "secured_json", "signed_at"])
 
 
-def _open_list(organisation: Organisation, purpose: str) -> StatusList:
-    """The organisation's list that takes new credentials, locked; a new one when none has room."""
+def _open_list(organisation: Organisation, purpose: str, *, full: frozenset[int] = frozenset()) -> StatusList:
+    """The organisation's list that takes new credentials, locked; a new one when none has room.
+
+    ``full``: lists this transaction has filled, whose stored count is not yet written."""
     status_list = (
         StatusList.objects.select_for_update()
         .select_related("organisation")
         .filter(organisation=organisation, purpose=purpose, allocated__lt=LIST_FILL_LIMIT)
+        .exclude(pk__in=full)
         .order_by("number")
         .first()
     )
@@ -91,15 +96,37 @@ def _open_list(organisation: Organisation, purpose: str) -> StatusList:
                 bits=bytes(statuslist.empty_bitstring(LIST_BITS)),
             )
     except IntegrityError:  # another issuance opened this number meanwhile: take the list it opened
-        return _open_list(organisation, purpose)
+        return _open_list(organisation, purpose, full=full)
 
 
-def _draw_index(status_list: StatusList) -> int:
-    for _ in range(MAX_DRAWS):
-        index = secrets.randbelow(LIST_BITS)
-        if not Credential.objects.filter(status_list=status_list, status_index=index).exists():
-            return index
-    raise ApplicationError("status_list_full", "no free status bit found; try again", status=503)
+class _Allocator:
+    """Random free indices of the organisation's open lists, for one transaction's credentials.
+
+    A list's taken indices are read once (one query, at most ``LIST_FILL_LIMIT`` integers), and
+    draws are made in memory; a list that reaches ``LIST_FILL_LIMIT`` is left for a new one.
+    """
+
+    def __init__(self, organisation: Organisation, purpose: str) -> None:
+        self.organisation, self.purpose = organisation, purpose
+        self.status_list: StatusList | None = None
+        self.taken: set[int] = set()
+        self.touched: list[StatusList] = []
+
+    def draw(self) -> tuple[StatusList, int]:
+        if self.status_list is None or self.status_list.allocated >= LIST_FILL_LIMIT:
+            full = frozenset(status_list.pk for status_list in self.touched)
+            self.status_list = _open_list(self.organisation, self.purpose, full=full)
+            self.taken = set(
+                Credential.objects.filter(status_list=self.status_list).values_list("status_index", flat=True)
+            )
+            self.touched.append(self.status_list)
+        for _ in range(MAX_DRAWS):
+            index = secrets.randbelow(LIST_BITS)
+            if index not in self.taken:
+                self.taken.add(index)
+                self.status_list.allocated += 1
+                return self.status_list, index
+        raise ApplicationError("status_list_full", "no free status bit found; try again", status=503)
 
 
 def _issuer(credential: dict[str, Any], did: str) -> str | dict[str, Any]:
@@ -125,7 +152,9 @@ def _checked(credential: object) -> dict[str, Any]:
             raise ApplicationError("credential_malformed", f"the issuer sets {field}; leave it out")
     if "id" in credential and not isinstance(credential["id"], str):
         raise ApplicationError("credential_malformed", "the credential's id must be a URL")
-    return copy.deepcopy(credential)
+    # Only top-level members are set (id, issuer, validFrom, credentialStatus): a shallow copy
+    # leaves the caller's dict as it was.
+    return dict(credential)
 
 
 def _append_fact(
@@ -135,73 +164,152 @@ def _append_fact(
     return entry
 
 
+@dataclass(frozen=True)
+class CredentialRequest:
+    """One credential to issue: its kind, what it is about, its unsecured content, whether it is public."""
+
+    kind: str
+    subject: str
+    credential: dict[str, Any]
+    public: bool = False
+
+
+def _request_checked(request: CredentialRequest, position: int, count: int) -> dict[str, Any]:
+    try:
+        if request.kind not in CredentialKind.values:
+            raise ApplicationError("credential_kind_unknown", f"kind must be one of {sorted(CredentialKind.values)}")
+        if not request.subject or len(request.subject) > SUBJECT_MAX_LENGTH:
+            raise ApplicationError("subject_invalid", "a credential names its subject in at most 500 characters")
+        return _checked(request.credential)
+    except ApplicationError as error:
+        raise error.at_position(position, count) from None
+
+
 @transaction.atomic
+def credentials_issue(*, organisation: Organisation, requests: Sequence[CredentialRequest]) -> list[Credential]:
+    """Issue several credentials as ``organisation`` in one transaction and one ledger append.
+
+    All or nothing: a request that breaks a rule refuses the batch before anything is written.
+    """
+    if not 1 <= len(requests) <= MAX_BATCH_DOCUMENTS:
+        raise ApplicationError("batch_size", f"issue between 1 and {MAX_BATCH_DOCUMENTS} credentials at once")
+    unsecured_all = [_request_checked(r, position, len(requests)) for position, r in enumerate(requests)]
+    key, private_key = custodial_signer(organisation)
+    now = timezone.now()
+    did = selectors.organisation_did(organisation)
+    method, kid = selectors.verification_methods(organisation, key.key_id)
+    public_ids = [uuid.uuid4() for _ in requests]
+    for unsecured, public_id in zip(unsecured_all, public_ids, strict=True):
+        unsecured.setdefault("id", f"urn:uuid:{public_id}")
+    ids = [unsecured["id"] for unsecured in unsecured_all]
+    repeated = (
+        set(ids)
+        if len(set(ids)) < len(ids)
+        else set(Credential.objects.filter(credential_id__in=ids).values_list("credential_id", flat=True))
+    )
+    if repeated:
+        raise ApplicationError("credential_exists", f"credential {sorted(repeated)[0]} was issued already", status=409)
+    allocator = _Allocator(organisation, StatusPurpose.REVOCATION.value)
+    facts, rows = [], []
+    for request, unsecured, public_id in zip(requests, unsecured_all, public_ids, strict=True):
+        unsecured["issuer"] = _issuer(unsecured, did)
+        unsecured.setdefault("validFrom", xsd_datetime(now))
+        status_list, index = allocator.draw()
+        list_url = selectors.status_list_url(status_list)
+        unsecured["credentialStatus"] = statuslist.status_entry(
+            list_url=list_url, index=index, purpose=StatusPurpose.REVOCATION.value
+        )
+        try:
+            digest = credential_digest(unsecured).hex()
+        except CredentialError as exc:
+            raise ApplicationError.from_ledger(exc) from exc
+        fact = {
+            "type": "CredentialIssued",
+            "organisation": organisation.slug,
+            "credentialId": unsecured["id"],
+            "credentialKind": request.kind,
+            "subject": request.subject,
+            "digest": digest,
+            "statusListCredential": list_url,
+            "statusListIndex": index,
+        }
+        facts.append(prepare_signed(organisation, KIND_CREDENTIAL_ISSUED, fact, private_key))
+        rows.append(
+            Credential(
+                public_id=public_id,
+                credential_id=unsecured["id"],
+                organisation=organisation,
+                kind=request.kind,
+                subject=request.subject,
+                public=request.public,
+                status_list=status_list,
+                status_index=index,
+                key_id=key.key_id,
+                digest=digest,
+                created_at=now,
+            )
+        )
+    # The digests are in the ledger before anything is signed with them.
+    entries = append_prepared(facts)
+    for row, unsecured, entry in zip(rows, unsecured_all, entries, strict=True):
+        row.anchor_seq = entry.seq
+        row.jwt = jwt_sign(unsecured, private_key=private_key, kid=kid)
+        secured = di_sign(unsecured, private_key=private_key, verification_method=method, created=now)
+        row.secured_json = json.dumps(secured, **_COMPACT)
+    rows = _insert_credentials(rows)
+    for status_list in allocator.touched:
+        if status_list.jwt:
+            status_list.save(update_fields=["allocated"])
+        else:  # a new list: signed once now, so its URL answers before any flip
+            _sign_status_list(status_list, key=key, private_key=private_key, now=now)
+    return rows
+
+
+_COPY_COLUMNS = (
+    "public_id",
+    "credential_id",
+    "organisation_id",
+    "kind",
+    "subject",
+    "public",
+    "status_list_id",
+    "status_index",
+    "key_id",
+    "jwt",
+    "secured_json",
+    "digest",
+    "anchor_seq",
+    "state",
+    "created_at",
+)
+
+
+def _insert_credentials(rows: list[Credential]) -> list[Credential]:
+    """Insert the rows (on PostgreSQL with COPY, as the ledger writer does: the ORM's bulk INSERT
+    spends most of its time quoting the signed texts in Python) and read them back, in order."""
+    if connection.vendor != "postgresql":
+        return Credential.objects.bulk_create(rows)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {Credential._meta.db_table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(tuple(getattr(row, column) for column in _COPY_COLUMNS))
+    stored = Credential.objects.select_related("organisation", "status_list").in_bulk(
+        [row.public_id for row in rows], field_name="public_id"
+    )
+    return [stored[row.public_id] for row in rows]
+
+
 def credential_issue(
     *, organisation: Organisation, kind: str, subject: str, credential: dict[str, Any], public: bool = False
 ) -> Credential:
     """Sign ``credential`` as ``organisation`` and anchor it in the ledger (see the module docstring)."""
-    if kind not in CredentialKind.values:
-        raise ApplicationError("credential_kind_unknown", f"kind must be one of {sorted(CredentialKind.values)}")
-    if not subject or len(subject) > Credential._meta.get_field("subject").max_length:  # type: ignore[operator]
-        raise ApplicationError("subject_invalid", "a credential names its subject in at most 500 characters")
-    unsecured = _checked(credential)
-    key, private_key = custodial_signer(organisation)
-    now = timezone.now()
-    public_id = uuid.uuid4()
-    unsecured.setdefault("id", f"urn:uuid:{public_id}")
-    if Credential.objects.filter(credential_id=unsecured["id"]).exists():
-        raise ApplicationError("credential_exists", f"credential {unsecured['id']} was issued already", status=409)
-    unsecured["issuer"] = _issuer(unsecured, selectors.organisation_did(organisation))
-    unsecured.setdefault("validFrom", xsd_datetime(now))
-    status_list = _open_list(organisation, StatusPurpose.REVOCATION)
-    index = _draw_index(status_list)
-    list_url = selectors.status_list_url(status_list)
-    unsecured["credentialStatus"] = statuslist.status_entry(
-        list_url=list_url, index=index, purpose=StatusPurpose.REVOCATION
-    )
-    try:
-        digest = credential_digest(unsecured).hex()
-    except CredentialError as exc:
-        raise ApplicationError.from_ledger(exc) from exc
-    entry = _append_fact(
-        organisation,
-        KIND_CREDENTIAL_ISSUED,
-        {
-            "type": "CredentialIssued",
-            "organisation": organisation.slug,
-            "credentialId": unsecured["id"],
-            "credentialKind": kind,
-            "subject": subject,
-            "digest": digest,
-            "statusListCredential": list_url,
-            "statusListIndex": index,
-        },
-        private_key,
-    )
-    method, kid = selectors.verification_methods(organisation, key.key_id)
-    secured = di_sign(unsecured, private_key=private_key, verification_method=method, created=now)
-    record = Credential.objects.create(
-        public_id=public_id,
-        credential_id=unsecured["id"],
+    (issued,) = credentials_issue(
         organisation=organisation,
-        kind=kind,
-        subject=subject,
-        public=public,
-        status_list=status_list,
-        status_index=index,
-        key_id=key.key_id,
-        jwt=jwt_sign(unsecured, private_key=private_key, kid=kid),
-        secured_json=json.dumps(secured, **_COMPACT),
-        digest=digest,
-        anchor_seq=entry.seq,
-        created_at=now,
+        requests=[CredentialRequest(kind=kind, subject=subject, credential=credential, public=public)],
     )
-    status_list.allocated += 1
-    if status_list.jwt:
-        status_list.save(update_fields=["allocated"])
-    else:  # a new list: signed once now, so its URL answers before any flip
-        _sign_status_list(status_list, key=key, private_key=private_key, now=now)
-    return record
+    return issued
 
 
 def _flip(
@@ -224,7 +332,7 @@ def _flip(
         "credentialId": credential.credential_id,
         "statusListCredential": selectors.status_list_url(status_list),
         "statusListIndex": credential.status_index,
-        "statusPurpose": status_list.purpose,
+        "statusPurpose": str(status_list.purpose),
         "status": True,
         "reason": reason,
     }

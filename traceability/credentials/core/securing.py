@@ -169,9 +169,8 @@ def di_sign(
         "proofPurpose": ASSERTION_METHOD,
     }
     proof["proofValue"] = multibase_base58btc(private_key.sign(_hash_data(credential, proof)))
-    secured = copy.deepcopy(dict(credential))
-    secured["proof"] = proof
-    return secured
+    # A new top-level object; nested values are shared with ``credential``, which is not changed.
+    return {**credential, "proof": proof}
 
 
 def di_verify(
