@@ -234,14 +234,24 @@ def test_the_did_document_lists_current_and_rotated_keys(partner, client):
     assert methods[f"{did}#{old.key_id[:16]}"]["revoked"].endswith("Z")
     assert methods[f"{did}#{old.key_id[:16]}"]["type"] == "Multikey"
     assert methods[f"{did}#{old.key_id[:16]}-jwk"]["publicKeyJwk"]["crv"] == "Ed25519"
-    assert f"{did}#{old.key_id[:16]}" not in document["assertionMethod"]
-    assert len(document["assertionMethod"]) == 4  # the client key and the new custodial key, each twice
+    # the rotated key still asserts what it signed before its `revoked` time; current keys too
+    assert f"{did}#{old.key_id[:16]}" in document["assertionMethod"]
+    assert len(document["assertionMethod"]) == 6  # client key, old and new custodial keys, each twice
     # the credential signed before the rotation still verifies against the document
     securing.di_verify(json.loads(record.secured_json), keys=did_core.keys_of_document(document))
     # a new credential is signed with the new key
     newer = issue(partner, name="after rotation")
     assert newer.key_id != old.key_id
     assert "privateKey" not in response.content.decode() and '"d"' not in response.content.decode()
+
+
+def test_a_compromised_key_stays_listed_but_asserts_nothing(partner, client):
+    services.signing_key_revoke(key=partner.client_key, reason="compromised")
+    document = client.get("/orgs/nordic-remelt/did.json").json()
+    lost = f"{document['id']}#{partner.client_key.key_id[:16]}"
+    assert lost in {method["id"] for method in document["verificationMethod"]}
+    assert lost not in document["assertionMethod"] and lost + "-jwk" not in document["assertionMethod"]
+    assert f"{document['id']}#{partner.custodial_key.key_id[:16]}" in document["assertionMethod"]
 
 
 def test_unknown_organisations_and_lists_answer_json_404(client, partner):

@@ -26,7 +26,9 @@ from joserfc.jwk import OKPKey
 
 from tests.conftest import PROJECT_ROOT
 from tests.factories import make_partner
+from traceability import services
 from traceability.credentials.services import credential_issue, credential_supersede
+from traceability.models import SigningKey
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -101,7 +103,7 @@ def served(live_server, settings):  # type: ignore[no-untyped-def]
 
     old, new = issue(1), issue(2)
     credential_supersede(organisation=partner.organisation, credential=old, by=new)
-    return live_server.url, old, new
+    return live_server.url, old, new, issue
 
 
 def tampered(text: str) -> str:
@@ -111,7 +113,7 @@ def tampered(text: str) -> str:
 
 
 def test_joserfc_verifies_the_jwt_with_the_key_from_the_did_document(served):
-    server, _, credential = served
+    server, _, credential, _ = served
     with httpx.Client(base_url=server, timeout=10) as http:
         token = http.get(f"/credentials/{credential.public_id}", headers={"Accept": "application/vc+jwt"}).text
         header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
@@ -139,7 +141,7 @@ def test_joserfc_verifies_the_jwt_with_the_key_from_the_did_document(served):
 
 
 def test_a_javascript_data_integrity_verifier_accepts_it_and_reads_its_status(served, js_verifier, tmp_path):
-    server, old, new = served
+    server, old, new, _ = served
     with httpx.Client(base_url=server, timeout=10) as http:
         current = http.get(f"/credentials/{new.public_id}", headers={"Accept": "application/vc"}).text
         superseded = http.get(f"/credentials/{old.public_id}").text
@@ -159,3 +161,25 @@ def test_a_javascript_data_integrity_verifier_accepts_it_and_reads_its_status(se
     code, result = node_verify(js_verifier, tmp_path / "tampered.json", server)
     assert (code, result["verified"]) == (1, False)
     assert result["errors"]
+
+
+def test_a_credential_signed_before_a_key_rotation_still_verifies_and_a_new_one_uses_the_new_key(
+    served, js_verifier, tmp_path
+):
+    server, _, new, issue = served
+    key = SigningKey.objects.get(key_id=new.key_id)
+    # when
+    services.signing_key_rotate(key=key)
+    after = issue(3)
+    # then
+    assert after.key_id != new.key_id
+    with httpx.Client(base_url=server, timeout=10) as http:
+        document = http.get("/orgs/nordic-remelt/did.json").json()
+        for record, name in ((new, "before.json"), (after, "after.json")):
+            (tmp_path / name).write_text(http.get(f"/credentials/{record.public_id}").text)
+    rotated = [m for m in document["verificationMethod"] if m.get("ledgerKeyId") == new.key_id]
+    assert len(rotated) == 2 and all("revoked" in m for m in rotated)
+    assert {m["id"] for m in rotated} <= set(document["assertionMethod"])  # it asserts what it signed before
+    for name in ("before.json", "after.json"):
+        code, result = node_verify(js_verifier, tmp_path / name, server)
+        assert (name, code, result["verified"], result["errors"]) == (name, 0, True, [])

@@ -182,28 +182,29 @@ def test_did_web_percent_encodes_the_port():
         did.organisation_did(host="evil.example/x", slug="acme")
 
 
-def test_did_document_keeps_revoked_keys_out_of_assertion_method(key):
-    old, new = generate_private_key(), key
+def test_did_document_asserts_with_current_and_rotated_keys_never_compromised_ones(key):
+    old, new, lost = generate_private_key(), key, generate_private_key()
+    rotation = datetime(2026, 12, 2, tzinfo=UTC)
     keys = [
-        did.KeyValidity("aa" * 32, public_key_raw(old), NOW, datetime(2026, 12, 2, tzinfo=UTC)),
-        did.KeyValidity("bb" * 32, public_key_raw(new), datetime(2026, 12, 2, tzinfo=UTC), None),
+        did.KeyValidity("aa" * 32, public_key_raw(old), NOW, rotation, rotated=True),
+        did.KeyValidity("bb" * 32, public_key_raw(new), rotation, None),
+        did.KeyValidity("cc" * 32, public_key_raw(lost), NOW, rotation, rotated=False),
     ]
     subject = "did:web:issuer.example:orgs:acme"
     document = did.did_document(did=subject, keys=keys)
     ids = [method["id"] for method in document["verificationMethod"]]
-    assert ids == [
-        f"{subject}#{'a' * 16}",
-        f"{subject}#{'a' * 16}-jwk",
-        f"{subject}#{'b' * 16}",
-        f"{subject}#{'b' * 16}-jwk",
-    ]
-    assert document["assertionMethod"] == ids[2:]
+    assert ids == [f"{subject}#{letter * 16}{suffix}" for letter in "abc" for suffix in ("", "-jwk")]
+    assert document["assertionMethod"] == ids[:4]
     assert document["verificationMethod"][0]["revoked"] == "2026-12-02T00:00:00Z"
+    assert document["verificationMethod"][4]["revoked"] == "2026-12-02T00:00:00Z"
     assert "revoked" not in document["verificationMethod"][2]
+    assert document["verificationMethod"][0]["validFrom"] == "2026-12-01T09:30:00Z"
     assert document["@context"][0] == "https://www.w3.org/ns/did/v1"
     assert did.keys_of_document(document) == {
         ids[0]: public_key_raw(old),
         ids[1]: public_key_raw(old),
         ids[2]: public_key_raw(new),
         ids[3]: public_key_raw(new),
+        ids[4]: public_key_raw(lost),
+        ids[5]: public_key_raw(lost),
     }

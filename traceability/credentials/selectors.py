@@ -6,6 +6,7 @@ API key or member): to anyone else it does not exist.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -15,7 +16,8 @@ from django.db.models import Q, QuerySet
 from traceability.credentials.core.did import KeyValidity, did_document, jwk_fragment, multikey_fragment
 from traceability.credentials.core.did import organisation_did as did_of
 from traceability.errors import ApplicationError
-from traceability.models import Credential, Organisation, SigningKey, StatusList
+from traceability.ledger.chain import REASON_ROTATED
+from traceability.models import Credential, LedgerEntry, Organisation, SigningKey, StatusList
 from traceability.tlog.proofs import ledger_fact, ledger_proof
 
 
@@ -50,10 +52,19 @@ def organisation_by_slug(slug: str) -> Organisation:
 
 def organisation_did_document(organisation: Organisation) -> dict[str, Any]:
     """The organisation's DID document: every key it ever had, current ones for assertions."""
-    keys = SigningKey.objects.filter(organisation=organisation).order_by("registered_seq")
+    keys = list(SigningKey.objects.filter(organisation=organisation).order_by("registered_seq"))
+    revocations = LedgerEntry.objects.filter(seq__in=[k.revoked_seq for k in keys if k.revoked_seq is not None])
+    rotated = {
+        seq
+        for seq, document in revocations.values_list("seq", "document")
+        if json.loads(document).get("reason") == REASON_ROTATED
+    }
     return did_document(
         did=organisation_did(organisation),
-        keys=[KeyValidity(k.key_id, bytes(k.public_key), k.valid_from, k.revoked_at) for k in keys],
+        keys=[
+            KeyValidity(k.key_id, bytes(k.public_key), k.valid_from, k.revoked_at, rotated=k.revoked_seq in rotated)
+            for k in keys
+        ],
     )
 
 

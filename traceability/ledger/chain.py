@@ -157,6 +157,11 @@ def key_registration_document(
     }
 
 
+# The reason of a revocation that retires a key for a newer one (``signing_key_rotate``), as opposed
+# to one that withdraws it (a compromise): what the key signed before stays valid.
+REASON_ROTATED = "rotated"
+
+
 def key_revocation_document(
     *, organisation: str, revoked_key_id: str, revoked_at: datetime, reason: str
 ) -> dict[str, object]:

@@ -14,10 +14,14 @@ Identifiers 1.0 §2.2.2 and §2.2.3):
 The key id is the ledger's (hex SHA-256 of the raw public key), so fragments never change.
 Rotated and revoked keys stay listed, so that credentials they signed still resolve, with
 their validity from the ledger: ``validFrom`` (when the key became valid) and ``revoked``
-(Controlled Identifiers' own property: when it stopped), both XSD dateTimes, and
-``ledgerKeyId``, the full key id of the ``key.registered`` fact. Only keys that are not
-revoked are in ``assertionMethod``: a verifier checking a credential signed before a
-rotation compares the proof's ``created`` with the method's ``revoked`` itself.
+(Controlled Identifiers 1.0 §2.2's property: proofs made at or after it must not verify), both
+XSD dateTimes, and ``ledgerKeyId``, the full key id of the ``key.registered`` fact.
+
+``assertionMethod`` names the current keys and the keys retired by a rotation: a credential
+signed before the rotation still verifies with any verifier, and one checking ``revoked`` (as
+the controlled-identifier specification asks) refuses a proof made later. A key revoked for any
+other reason (a compromise) is left out of ``assertionMethod``: nothing it signed verifies, as
+its signer could write any ``created`` time.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class KeyValidity:
     public_key: bytes
     valid_from: datetime
     revoked_at: datetime | None
+    # Revoked by a rotation (still asserts what it signed before ``revoked_at``), not a compromise.
+    rotated: bool = False
 
 
 def did_host(text: str) -> str:
@@ -89,7 +95,7 @@ def _validity(key: KeyValidity) -> dict[str, str]:
 
 def did_document(*, did: str, keys: Iterable[KeyValidity]) -> dict[str, Any]:
     methods: list[dict[str, Any]] = []
-    current: list[str] = []
+    current: list[str] = []  # the methods of assertionMethod (see the module docstring)
     for key in keys:
         multikey_id, jwk_id = did + multikey_fragment(key.key_id), did + jwk_fragment(key.key_id)
         methods.append(
@@ -110,7 +116,7 @@ def did_document(*, did: str, keys: Iterable[KeyValidity]) -> dict[str, Any]:
                 **_validity(key),
             }
         )
-        if key.revoked_at is None:
+        if key.revoked_at is None or key.rotated:
             current += [multikey_id, jwk_id]
     return {
         "@context": DID_CONTEXT,
