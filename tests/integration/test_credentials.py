@@ -255,7 +255,14 @@ def test_a_compromised_key_stays_listed_but_asserts_nothing(partner, client):
 
 
 def test_unknown_organisations_and_lists_answer_json_404(client, partner):
-    for path in ("/orgs/nobody/did.json", "/orgs/nobody/status/1", "/orgs/nordic-remelt/status/9"):
+    for path in (
+        "/orgs/nobody/did.json",
+        "/orgs/nobody/status/1",
+        "/orgs/nordic-remelt/status/9",
+        "/orgs/nordic-remelt/status/0",
+        "/orgs/nordic-remelt/status/99999999999999999999999",
+        "/orgs/nobody/credentials",
+    ):
         response = client.get(path)
         assert response.status_code == 404
         assert set(response.json()) == {"code", "detail"}

@@ -96,8 +96,14 @@ def credentials_about(*, subject: str, reader: Organisation | None) -> QuerySet[
     return _readable(reader).filter(subject=subject).order_by("-created_at", "-id")
 
 
+# A list number is a PostgreSQL integer: a larger one in a URL names no list (and must not reach the query).
+MAX_LIST_NUMBER = 2**31 - 1
+
+
 def status_list_get(*, organisation: Organisation, number: int) -> StatusList:
-    status_list = StatusList.objects.filter(organisation=organisation, number=number).exclude(jwt="").first()
+    status_list = None
+    if 0 < number <= MAX_LIST_NUMBER:
+        status_list = StatusList.objects.filter(organisation=organisation, number=number).exclude(jwt="").first()
     if status_list is None:
         raise ApplicationError("status_list_not_found", "no such status list", status=404)
     return status_list

@@ -12,7 +12,7 @@ Issuing a credential (``credential_issue``):
 Superseding or revoking sets the credential's bit, appends a ``credential.status`` fact and
 re-signs the list. Status indices are drawn at random (``secrets``) among the free bits of a
 list, not in sequence, so an index says nothing of when or how many credentials were issued
-(Bitstring Status List v1.0 §6.4 recommends this); a list takes new credentials until half its
+(the privacy considerations of Bitstring Status List v1.0 ask for this); a list takes new credentials until half its
 bits are handed out, which keeps a random draw at two tries or fewer on average, then a new
 list is opened.
 """

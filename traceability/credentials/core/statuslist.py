@@ -1,8 +1,9 @@
 """W3C Bitstring Status List v1.0: the bits, their encoding and the entries that point at them.
 
-§2.1: a list is at least 131,072 bits (16 KiB), so that one credential hides among many
-(herd privacy); bit 0 is the left-most (most significant) bit of the first byte. §2.2: the
-``encodedList`` is the GZIP of the bitstring in multibase base64url (``u``, no padding). The
+§2.1 defines the ``BitstringStatusListEntry`` a credential carries, §2.2 the list credential:
+its bitstring is at least 131,072 bits (16 KiB), so that one credential hides among many (herd
+privacy), and its ``encodedList`` is the GZIP of the bitstring in multibase base64url (``u``,
+no padding). §3 (algorithms): bit 0 is the left-most (most significant) bit of the first byte. The
 GZIP header's time is fixed at zero so one bitstring always encodes to the same text.
 """
 
