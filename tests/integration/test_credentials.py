@@ -293,6 +293,7 @@ def test_the_anchor_has_the_fact_now_and_the_tlog_proof_once_a_checkpoint_covers
     assert sha256(anchor["ledgerFact"].encode()).hex() == LedgerEntry.objects.get(seq=record.anchor_seq).digest
     assert json.loads(anchor["ledgerFact"])["digest"] == record.digest
     assert anchor["ledgerProof"] is None and "checkpoint" in anchor["ledgerProofReason"]
+    assert (anchor["state"], anchor["stateLedgerEntry"], anchor["supersededBy"]) == ("current", None, None)
     # whatever the Accept header names, the anchor (and any error) answers JSON
     as_jwt = client.get(f"/credentials/{record.public_id}/anchor", HTTP_ACCEPT="application/vc+jwt")
     assert as_jwt.status_code == 200 and as_jwt.json()["ledgerEntry"] == record.anchor_seq
@@ -300,6 +301,11 @@ def test_the_anchor_has_the_fact_now_and_the_tlog_proof_once_a_checkpoint_covers
     anchor = client.get(f"/credentials/{record.public_id}/anchor").json()
     assert anchor["ledgerProof"]["seq"] == record.anchor_seq
     assert anchor["ledgerProof"]["proof"].startswith("c2sp.org/tlog-proof@v1")
+    newer = issue(partner, name="v2")
+    credential_supersede(organisation=partner.organisation, credential=record, by=newer)
+    anchor = client.get(f"/credentials/{record.public_id}/anchor").json()
+    assert anchor["state"] == "superseded" and anchor["supersededBy"] == newer.credential_id
+    assert LedgerEntry.objects.get(seq=anchor["stateLedgerEntry"]).kind == KIND_CREDENTIAL_STATUS
 
 
 def test_a_private_credential_is_its_issuers_only(partner, client):

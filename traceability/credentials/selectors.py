@@ -69,7 +69,7 @@ def organisation_did_document(organisation: Organisation) -> dict[str, Any]:
 
 
 def _readable(reader: Organisation | None) -> QuerySet[Credential]:
-    credentials = Credential.objects.select_related("organisation")
+    credentials = Credential.objects.select_related("organisation", "superseded_by")
     if reader is None:
         return credentials.filter(public=True)
     return credentials.filter(Q(public=True) | Q(organisation=reader))
@@ -119,6 +119,10 @@ def credential_anchor(credential: Credential) -> dict[str, object]:
     return {
         "credentialId": credential.credential_id,
         "digest": credential.digest,
+        # What the status list says, with the ledger entry that recorded the change and the successor.
+        "state": credential.state,
+        "stateLedgerEntry": credential.state_seq,
+        "supersededBy": credential.superseded_by.credential_id if credential.superseded_by else None,
         "ledgerEntry": credential.anchor_seq,
         "ledgerFact": ledger_fact(seq=credential.anchor_seq),
         **ledger_proof(seq=credential.anchor_seq),
