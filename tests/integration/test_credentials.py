@@ -20,6 +20,7 @@ from traceability.credentials.services import (
     credential_supersede,
     credentials_issue,
 )
+from traceability.credentials.views import DI_MEDIA_TYPE, JSON, preferred
 from traceability.errors import ApplicationError
 from traceability.ledger.canonical import sha256
 from traceability.ledger.chain import KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS
@@ -337,3 +338,21 @@ def test_an_organisation_without_a_custodial_key_cannot_issue(db):
             organisation=organisation, kind="DigitalProductPassport", subject="x", credential=passport_credential()
         )
     assert not StatusList.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("accept", "form"),
+    [
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("application/vc+jwt", "application/vc+jwt"),
+        ("APPLICATION/VC+JWT", "application/vc+jwt"),
+        ("application/vc+jwt;q=0, application/vc", "application/vc"),
+        ("application/vc;q=0.4, application/vc+jwt;q=0.9", "application/vc+jwt"),
+        ("application/vc+jwt;q=oops", "application/json"),
+        ("text/html, application/vc", "application/vc"),
+        (", ".join(["text/plain"] * 40 + ["application/vc+jwt"]), "application/json"),  # past 32 ranges: unread
+    ],
+)
+def test_the_form_follows_the_accept_header(accept, form):
+    assert preferred(accept, (JSON, DI_MEDIA_TYPE, "application/vc+jwt")) == form
