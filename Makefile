@@ -5,7 +5,7 @@ PY        := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/looptrace_test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench faults pact-conformance venv venv-dev clean
+.PHONY: run test lint bench faults pact-conformance venv venv-dev js-verifier clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
 
+# The independent Data Integrity verifier the credential tests run: npm packages pinned by the lock.
+tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+js-verifier: tests/js/node_modules/.package-lock.json
+
 ## make run: embedded platform (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
 run: venv
 	$(PY) manage.py migrate --noinput
@@ -33,7 +38,7 @@ run: venv
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite on PostgreSQL and Redis (REQUIRE_SERVICES=1 turns a missing service into a failure)
-test: venv-dev
+test: venv-dev js-verifier
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		$(PY) -m pytest $(PYTEST_ARGS)
 

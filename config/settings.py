@@ -10,6 +10,7 @@ import os
 import secrets
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -341,6 +342,11 @@ TLOG_TILES_DIR = Path(os.environ.get("TLOG_TILES_DIR", VAR_DIR / "tlog"))
 # Where passport QR codes point (the public resolver, for example https://id.looptrace.example);
 # empty: the host the request came to.
 PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")
+# Verifiable credentials: the public origin their URLs (credentials, status lists) are written
+# with, and the did:web host of the organisations' DIDs (did:web:<host>:orgs:<slug>, a port's
+# colon percent-encoded). By default the passport origin's, else the development server's.
+CREDENTIALS_BASE_URL = os.environ.get("CREDENTIALS_BASE_URL", PASSPORT_BASE_URL or "http://localhost:8000").rstrip("/")
+CREDENTIALS_DID_HOST = os.environ.get("CREDENTIALS_DID_HOST", urlsplit(CREDENTIALS_BASE_URL).netloc or "localhost:8000")
 
 LOGGING = {
     "version": 1,

@@ -32,4 +32,5 @@ urlpatterns = [
     path("api/v1/audit/export", AuditExportView.as_view(), name="audit-export"),
     path("", include("carbon.pact.urls")),
     path("", include("passport.urls")),
+    path("", include("traceability.credentials.urls")),
 ]

@@ -120,3 +120,25 @@ class Chemistry(models.TextChoices):
 class CompositionPolicy(models.TextChoices):
     WARN = "warn", "Warn when a melt misses its alloy specification"
     REFUSE = "refuse", "Refuse a melt that misses its alloy specification"
+
+
+class CredentialKind(models.TextChoices):
+    """What a credential claims: the UNTP 0.7.0 credential types Looptrace issues."""
+
+    PRODUCT_PASSPORT = "DigitalProductPassport", "UNTP Digital Product Passport"
+    TRACEABILITY_EVENT = "DigitalTraceabilityEvent", "UNTP Digital Traceability Event"
+    CONFORMITY_CREDENTIAL = "DigitalConformityCredential", "UNTP Digital Conformity Credential"
+    FACILITY_RECORD = "DigitalFacilityRecord", "UNTP Digital Facility Record"
+
+
+class CredentialState(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded by a newer credential"
+    REVOKED = "revoked", "Revoked"
+
+
+class StatusPurpose(models.TextChoices):
+    """A Bitstring Status List's purpose (W3C Bitstring Status List v1.0 §2.1)."""
+
+    REVOCATION = "revocation", "Revocation (permanent)"
+    SUSPENSION = "suspension", "Suspension (reversible)"

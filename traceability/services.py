@@ -26,6 +26,7 @@ from traceability.ledger.chain import (
     KIND_KEY_REVOKED,
     KIND_ORGANISATION_REGISTERED,
     KIND_PASSPORT_VERSION,
+    REASON_ROTATED,
     key_registration_document,
     key_revocation_document,
 )
@@ -274,7 +275,7 @@ def signing_key_revoke(*, key: SigningKey, reason: str) -> SigningKey:
 def signing_key_rotate(*, key: SigningKey) -> SigningKey:
     """Replace a custodial key: the new key is registered before the old one is revoked."""
     new_key = signing_key_create_custodial(organisation=key.organisation)
-    signing_key_revoke(key=key, reason="rotated")
+    signing_key_revoke(key=key, reason=REASON_ROTATED)
     return new_key
 
 

@@ -275,6 +275,14 @@ def _custodial_signer(
     return key, decrypt_private_key(key.encrypted_private_key, key_id=key.key_id)
 
 
+def custodial_signer(organisation: Organisation) -> tuple[SigningKey, Ed25519PrivateKey]:
+    """The organisation's current custodial key and its private key, to sign as the organisation."""
+    signer = _custodial_signer(organisation, timezone.now())
+    if isinstance(signer, ApplicationError):
+        raise signer
+    return signer
+
+
 def _for_projectors(item: Prepared, projectors: Sequence[Projector]) -> Prepared | ApplicationError:
     item = dataclasses.replace(item, parsed=json.loads(item.document))
     try:

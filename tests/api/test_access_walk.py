@@ -41,6 +41,7 @@ from tests.api.test_operations_api import client_for, run_loop
 from tests.api.test_pact import pact
 from tests.factories import make_partner, make_site, valid_vin
 from traceability import visibility
+from traceability.credentials.services import credential_issue
 from traceability.epcis.api.urls import RESOURCES as EPCIS_RESOURCES
 from traceability.epcis.subscriptions import epcis_query_create
 from traceability.models import (
@@ -157,6 +158,13 @@ ROUTES = {
     r"^passport/(?P<reference>[^/]+)/qr\.(?P<kind>svg|png)$": PASSPORT,
     RESOLVER: PASSPORT,  # the GS1 resolver: links at the reader's tier, the linkset requested too
     ".well-known/gs1resolver": PUBLIC,
+    # Verifiable credentials: DID documents and status lists are public keys and bits; a credential,
+    # its anchor and an issuer's list show the public ones, and the issuer's own to the issuer only.
+    "orgs/<slug:slug>/did.json": PUBLIC,
+    "orgs/<slug:slug>/status/<int:number>": PUBLIC,
+    "orgs/<slug:slug>/credentials": PUBLIC,
+    "credentials/<str:credential>": PUBLIC,
+    "credentials/<str:credential>/anchor": PUBLIC,
 }
 
 
@@ -302,6 +310,21 @@ def build_world() -> World:
     subscription = EpcisSubscription.objects.create(
         query=named_query, dest="https://client.example.com/hook", stream=True, created_at=named_query.created_at
     )
+    # A public credential of the die-caster's and a private one: the private one is its issuer's only.
+    credentials = [
+        credential_issue(
+            organisation=Organisation.objects.get(slug="castline"),
+            kind="DigitalConformityCredential",
+            subject=f"walk:{public}",
+            public=public,
+            credential={
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential", "DigitalConformityCredential"],
+                "credentialSubject": {"id": "urn:example:walk", "public": public},
+            },
+        )
+        for public in (True, False)
+    ]
     values = {
         "pk": pk,
         "seq": seq,
@@ -324,6 +347,8 @@ def build_world() -> World:
         "kind": ["svg"],
         "gtin": [DIGITAL_LINK_GTIN],
         "serial": ["PACK-1"],
+        "number": ["1"],
+        "credential": [*(str(c.public_id) for c in credentials), "00000000-0000-4000-8000-000000000000", "not-a-uuid"],
     }
     public = set(Passport.objects.values_list("battery_id", flat=True)) | set(tray.values_list("pk", flat=True))
     return World(

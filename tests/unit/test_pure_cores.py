@@ -14,6 +14,7 @@ PURE_CORES = [
     "carbon/engine",
     "passport/verify",
     "traceability/epcis/core",
+    "traceability/credentials/core",
 ]
 
 

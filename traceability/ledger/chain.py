@@ -46,13 +46,18 @@ KIND_KEY_REVOKED = "key.revoked"
 KIND_ORGANISATION_REGISTERED = "organisation.registered"
 # A passport version: the digests of a battery passport as issued (written by the passport app).
 KIND_PASSPORT_VERSION = "passport.version"
+# A verifiable credential's digest as issued, and each flip of its status bit: facts of the
+# issuing organisation, signed with its own key (custodially for web users), as events are.
+KIND_CREDENTIAL_ISSUED = "credential.issued"
+KIND_CREDENTIAL_STATUS = "credential.status"
+CREDENTIAL_KINDS = frozenset({KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS})
 KEY_KINDS = frozenset({KIND_KEY_REGISTERED, KIND_KEY_REVOKED})
 # Facts only the platform signs, whatever organisation they concern.
 PLATFORM_KINDS = frozenset({KIND_ORGANISATION_REGISTERED, KIND_PASSPORT_VERSION, *KEY_KINDS})
 # A key registration's ``custody``: the platform holds the private key. Only such keys of the
 # platform's organisation are platform keys (facts, checkpoints); a client key it registers is not.
 CUSTODY_PLATFORM = "platform"
-ENTRY_KINDS = frozenset({KIND_EVENT, *PLATFORM_KINDS})
+ENTRY_KINDS = frozenset({KIND_EVENT, *CREDENTIAL_KINDS, *PLATFORM_KINDS})
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*")
@@ -150,6 +155,11 @@ def key_registration_document(
         "validFrom": format_time(valid_from),
         "custody": custody,
     }
+
+
+# The reason of a revocation that retires a key for a newer one (``signing_key_rotate``), as opposed
+# to one that withdraws it (a compromise): what the key signed before stays valid.
+REASON_ROTATED = "rotated"
 
 
 def key_revocation_document(

@@ -1,3 +1,4 @@
+from traceability.models.credentials import Credential, StatusList
 from traceability.models.epcis import CaptureJob, EpcisEvent, EpcisEventEpc
 from traceability.models.epcis_master_data import EpcisLocationChild
 from traceability.models.epcis_subscriptions import EpcisDelivery, EpcisNamedQuery, EpcisSubscription
@@ -13,6 +14,7 @@ __all__ = [
     "ApiCredential",
     "CaptureJob",
     "Checkpoint",
+    "Credential",
     "EpcisDelivery",
     "EpcisEvent",
     "EpcisEventEpc",
@@ -28,6 +30,7 @@ __all__ = [
     "Organisation",
     "SigningKey",
     "Site",
+    "StatusList",
     "TraceableObject",
     "WitnessCosignature",
     "ledger_entry_columns",

@@ -1,0 +1,154 @@
+"""Public credential URLs: DID documents, status lists, credentials, their anchors, per-org lists.
+
+Credentials answer in the form the ``Accept`` header asks for: ``application/vc+jwt`` the JWT,
+``application/vc`` or ``application/json`` (or nothing) the Data Integrity-secured JSON, each the
+stored bytes. What the signed credential cannot carry (the ledger proof of its anchoring fact,
+which needs a checkpoint signed after it) is at ``/credentials/<uuid>/anchor``, linked from every
+credential answer. A credential that is not public is its issuer's only: to anyone else, 404.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
+from drf_spectacular.utils import extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from traceability.api.authentication import request_organisation
+from traceability.api.pagination import NewestFirst
+from traceability.credentials import selectors
+from traceability.credentials.core.did import DID_MEDIA_TYPE
+from traceability.credentials.core.securing import JWT_MEDIA_TYPE
+from traceability.errors import ApplicationError
+from traceability.models import Credential
+
+DI_MEDIA_TYPE = "application/vc"
+JSON = "application/json"
+PUBLIC_CACHE = "public, max-age=60"
+
+
+def preferred(accept: str, offered: tuple[str, ...]) -> str:
+    """The first of ``offered`` the ``Accept`` header ranks highest (``offered[0]`` when none is named)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(accept.split(",")[:32]):
+        media, *parameters = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0 and media.lower() in offered:
+            ranked.append((-quality, position, media.lower()))
+    return min(ranked)[2] if ranked else offered[0]
+
+
+def _public(response: HttpResponse) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Vary"] = "Accept"
+    return response
+
+
+def _error(error: ApplicationError) -> JsonResponse:
+    return JsonResponse({"code": error.code, "detail": error.message}, status=error.status)
+
+
+def _secured(*, jwt: str, secured_json: str, accept: str) -> HttpResponse:
+    wanted = preferred(accept, (JSON, DI_MEDIA_TYPE, JWT_MEDIA_TYPE))
+    if wanted == JWT_MEDIA_TYPE:
+        return HttpResponse(jwt.encode("ascii"), content_type=JWT_MEDIA_TYPE)
+    return HttpResponse(secured_json.encode("utf-8"), content_type=wanted)
+
+
+@require_safe
+def did_document(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        organisation = selectors.organisation_by_slug(slug)
+    except ApplicationError as error:
+        return _error(error)
+    document = selectors.organisation_did_document(organisation)
+    response = HttpResponse(json.dumps(document, separators=(",", ":")).encode(), content_type=DID_MEDIA_TYPE)
+    response["Cache-Control"] = PUBLIC_CACHE
+    return _public(response)
+
+
+@require_safe
+def status_list(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    try:
+        found = selectors.status_list_get(organisation=selectors.organisation_by_slug(slug), number=number)
+    except ApplicationError as error:
+        return _error(error)
+    response = _secured(jwt=found.jwt, secured_json=found.secured_json, accept=request.headers.get("Accept", ""))
+    # A flip must reach verifiers soon; a list is a few hundred bytes to re-read.
+    response["Cache-Control"] = "public, max-age=5"
+    return _public(response)
+
+
+class AnyAccept(BaseContentNegotiation):
+    """Errors are JSON whatever the Accept header names: the views pick the credential's form themselves."""
+
+    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
+class CredentialView(APIView):
+    permission_classes = [AllowAny]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, credential: str) -> HttpResponse:
+        found = selectors.credential_get(public_id=credential, reader=request_organisation(request))
+        response = _secured(jwt=found.jwt, secured_json=found.secured_json, accept=request.headers.get("Accept", ""))
+        response["Link"] = f'<{selectors.credential_url(found)}/anchor>; rel="describedby"'
+        response["Cache-Control"] = PUBLIC_CACHE if found.public else "private, no-store"
+        return _public(response) if found.public else response
+
+
+class CredentialAnchorView(APIView):
+    permission_classes = [AllowAny]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, credential: str) -> Response:
+        found = selectors.credential_get(public_id=credential, reader=request_organisation(request))
+        return Response(selectors.credential_anchor(found), headers={"Cache-Control": "no-cache"})
+
+
+def credential_summary(credential: Credential) -> dict[str, object]:
+    return {
+        "id": credential.credential_id,
+        "url": selectors.credential_url(credential),
+        "kind": credential.kind,
+        "subject": credential.subject,
+        "state": credential.state,
+        "public": credential.public,
+        "issued": credential.created_at,
+        "digest": credential.digest,
+        "ledgerEntry": credential.anchor_seq,
+    }
+
+
+class OrganisationCredentialsView(APIView):
+    """An issuer's credentials: the public ones, and to the issuer itself all of them."""
+
+    permission_classes = [AllowAny]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, slug: str) -> Response:
+        organisation = selectors.organisation_by_slug(slug)
+        rows = selectors.credentials_of(organisation=organisation, reader=request_organisation(request))
+        pages = NewestFirst()
+        page = pages.paginate_queryset(rows, request, view=self) or []
+        return pages.get_paginated_response([credential_summary(row) for row in page])
