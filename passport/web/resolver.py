@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 from carbon.pact.services import footprints_issue
 from passport import resolver, selectors
 from passport.web.views import resolver_root
+from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
 from traceability.identifiers import validate_gs1_serial, validate_gtin
@@ -62,20 +63,7 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
 
 def accepted(request: HttpRequest) -> list[str]:
     """The media types of the ``Accept`` header, most preferred first (quality, then order)."""
-    ranked = []
-    for position, part in enumerate(request.headers.get("Accept", "").split(",")):
-        media_type, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media_type and quality > 0:
-            ranked.append((-quality, position, media_type.lower()))
-    return [media_type for _, _, media_type in sorted(ranked)]
+    return accepted_types(request.headers.get("Accept", ""))
 
 
 def preferred(links: list[resolver.Link], request: HttpRequest) -> resolver.Link:

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
 from traceability.api.pagination import NewestFirst
 from traceability.credentials import selectors
@@ -35,20 +36,7 @@ PUBLIC_CACHE = "public, max-age=60"
 
 def preferred(accept: str, offered: tuple[str, ...]) -> str:
     """The first of ``offered`` the ``Accept`` header ranks highest (``offered[0]`` when none is named)."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate(accept.split(",")[:32]):
-        media, *parameters = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality > 0 and media.lower() in offered:
-            ranked.append((-quality, position, media.lower()))
-    return min(ranked)[2] if ranked else offered[0]
+    return next((media for media in accepted_types(accept) if media in offered), offered[0])
 
 
 def _public(response: HttpResponse) -> HttpResponse:
