@@ -97,3 +97,15 @@ def test_a_signature_over_the_bare_document_is_not_a_served_signature() -> None:
     bare = b64encode(KEY.sign(canonical_json(unsigned)))
     with pytest.raises(LedgerError, match="does not verify"):
         verify_served({**document, FIELD: {**document[FIELD], "signature": bare}}, [PUBLIC])
+
+
+def test_a_signature_changed_only_in_base64s_spare_bits_fails_it() -> None:
+    # 64 bytes end in one byte of a 3-byte group: the last character before "==" holds 4 spare bits
+    document = signed()
+    text = document[FIELD]["signature"]
+    assert text.endswith("==")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    spare = alphabet[alphabet.index(text[-3]) ^ 1]
+    document[FIELD]["signature"] = text[:-3] + spare + "=="
+    with pytest.raises(LedgerError, match="not canonical base64"):
+        verify_served(document, [PUBLIC])

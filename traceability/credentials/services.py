@@ -40,7 +40,13 @@ from traceability.credentials.core.securing import credential_digest, di_sign, j
 from traceability.errors import ApplicationError
 from traceability.ledger.chain import KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS
 from traceability.models import Credential, LedgerEntry, Organisation, SigningKey, StatusList
-from traceability.writer import MAX_BATCH_DOCUMENTS, append_prepared, custodial_signer, prepare_signed
+from traceability.writer import (
+    MAX_BATCH_DOCUMENTS,
+    append_prepared,
+    custodial_signer,
+    prepare_signed,
+    take_append_lock,
+)
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 LIST_BITS = statuslist.MINIMUM_BITS
@@ -194,6 +200,10 @@ def credentials_issue(*, organisation: Organisation, requests: Sequence[Credenti
     if not 1 <= len(requests) <= MAX_BATCH_DOCUMENTS:
         raise ApplicationError("batch_size", f"issue between 1 and {MAX_BATCH_DOCUMENTS} credentials at once")
     unsecured_all = [_request_checked(r, position, len(requests)) for position, r in enumerate(requests)]
+    # Lock order: the ledger's append lock before any status list row. An issuer holding a list
+    # while waiting for the append lock, and an appender holding that lock while waiting for the
+    # list, would deadlock; the append below needs the lock anyway.
+    take_append_lock()
     key, private_key = custodial_signer(organisation)
     now = timezone.now()
     did = selectors.organisation_did(organisation)
@@ -317,6 +327,7 @@ def _flip(
 ) -> Credential:
     if credential.organisation_id != organisation.pk:
         raise ApplicationError("credential_not_yours", "only the issuer changes a credential's status", status=403)
+    take_append_lock()  # before the list's row: the lock order of credentials_issue
     status_list = (
         StatusList.objects.select_for_update().select_related("organisation").get(pk=credential.status_list_id)
     )

@@ -63,5 +63,7 @@ def verify_served(document: Mapping[str, Any], public_keys: Iterable[bytes]) -> 
         raise LedgerError("served_signature_key_unknown", f"signed by key {signer[:16]}..., not one of the log's keys")
     body = {name: value for name, value in document.items() if name != FIELD}
     signature = b64decode(wrapper["signature"], what="servedSignature.signature")
+    if b64encode(signature) != wrapper["signature"]:  # base64's spare bits would let a changed byte pass
+        raise LedgerError("served_signature_malformed", f"{FIELD}.signature is not canonical base64")
     verify_bytes(public_key_from_raw(keys[signer]), _message(body, wrapper), signature)
     return str(signer)
