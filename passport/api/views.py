@@ -68,22 +68,25 @@ def passport_header(passport: Passport, tier: AccessTier) -> dict[str, object]:
     }
 
 
-def passport_document(passport: Passport, version: PassportVersion, tier: AccessTier) -> dict[str, Any]:
-    """The passport JSON of one version at one tier, as the API and the public page serve it.
+def passport_payload(passport: Passport, version: PassportVersion, tier: AccessTier) -> dict[str, Any]:
+    """The passport JSON of one version at one tier, before the platform signs it as served.
 
     Beside the tier's view it carries the ``passport.version`` fact (its exact signed bytes) and
     the fact's C2SP tlog-proof, so that with the log's and witnesses' keys alone a reader proves
-    the view was issued and logged; the platform signs the whole as served (``servedSignature``).
+    the view was issued and logged.
     """
-    return served_document(
-        {
-            **passport_header(passport, tier),
-            **VersionSerializer(version, context={"tier": tier}).data,
-            "passport": selectors.passport_view(version=version, tier=tier),
-            "ledgerFact": ledger_fact(seq=version.ledger_seq),
-            **ledger_proof(seq=version.ledger_seq),
-        }
-    )
+    return {
+        **passport_header(passport, tier),
+        **VersionSerializer(version, context={"tier": tier}).data,
+        "passport": selectors.passport_view(version=version, tier=tier),
+        "ledgerFact": ledger_fact(seq=version.ledger_seq),
+        **ledger_proof(seq=version.ledger_seq),
+    }
+
+
+def passport_document(passport: Passport, version: PassportVersion, tier: AccessTier) -> dict[str, Any]:
+    """The passport JSON as the API and the public page serve it: signed as served (``servedSignature``)."""
+    return served_document(passport_payload(passport, version, tier))
 
 
 def _tier(request: Request, passport: Passport) -> AccessTier:

@@ -30,7 +30,7 @@ from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from carbon.web import charts
 from passport import parts, selectors
-from passport.api.views import passport_document
+from passport.api.views import passport_payload
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
@@ -149,10 +149,10 @@ class PassportPageView(APIView):
             if not html:
                 raise
             return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
-        payload = passport_document(passport, version, tier)
+        payload = passport_payload(passport, version, tier)
         view = payload["passport"]
         if not html:
-            return Response(payload)
+            return Response(served_document(payload))  # the page itself shows it; only the JSON is signed
         return Response(
             {
                 "passport": passport,
