@@ -33,6 +33,7 @@ from passport.choices import TIER_ORDER, AccessTier
 from passport.models import Passport
 from passport.tiers import tier_rank
 from traceability import visibility
+from traceability.credentials.selectors import credential_url
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 
@@ -40,7 +41,9 @@ GS1_VOCABULARY = "https://gs1.org/voc/"
 # Other spellings of the GS1 Web Vocabulary namespace a client may use (equivalent properties).
 GS1_VOCABULARY_ALIASES = ("http://gs1.org/voc/", "https://www.gs1.org/voc/", "https://ref.gs1.org/voc/")
 LOOPTRACE_VOCABULARY = "https://ns.looptrace.example/voc/"
-PREFIXES = {"gs1:": GS1_VOCABULARY, "looptrace:": LOOPTRACE_VOCABULARY}
+# UNTP's link types for its credentials (Identity Resolver): untp:dpp, untp:dcc, untp:dte.
+UNTP_LINK_TYPES = "https://test.uncefact.org/vocabulary/linkTypes/"
+PREFIXES = {"gs1:": GS1_VOCABULARY, "looptrace:": LOOPTRACE_VOCABULARY, "untp:": UNTP_LINK_TYPES}
 
 LINKSET_MEDIA_TYPE = "application/linkset+json"
 # The GS1 linkset context that turns a linkset into JSON-LD (GS1-Conformant Resolver artefacts).
@@ -55,6 +58,8 @@ PIP = "gs1:pip"
 EPCIS = "gs1:epcis"
 CERTIFICATION = "gs1:certificationInfo"
 PACT_FOOTPRINT = "looptrace:pactFootprint"
+UNTP_DPP = "untp:dpp"
+UNTP_DCC = "untp:dcc"
 
 # The link types this resolver serves: title and description, as the description file lists them.
 LINK_TYPES: dict[str, tuple[str, str]] = {
@@ -75,7 +80,19 @@ LINK_TYPES: dict[str, tuple[str, str]] = {
         "The battery's product carbon footprint over the PACT data exchange (3.0), for partners holding "
         "a PACT token. Looptrace-defined: the GS1 Web Vocabulary has no link type for it.",
     ),
+    UNTP_DPP: (
+        "Digital Product Passport",
+        "The passport version as a UN Transparency Protocol 0.7.0 Digital Product Passport, a W3C verifiable "
+        "credential signed by its issuer (application/vc+jwt, or application/vc with an eddsa-jcs-2022 proof).",
+    ),
+    UNTP_DCC: (
+        "Digital Conformity Credential",
+        "UN Transparency Protocol 0.7.0 conformity credentials of the passport version: its carbon footprint "
+        "declaration (Art. 7) and its recycled-content check (Art. 8).",
+    ),
 }
+# The credential forms a credential link is offered in, with their titles.
+CREDENTIAL_FORMS = (("application/vc+jwt", "VC-JOSE-COSE"), ("application/vc", "Data Integrity eddsa-jcs-2022"))
 
 TIER_TITLES = {
     AccessTier.PUBLIC: "public",
@@ -199,6 +216,17 @@ def passport_linkset(*, passport: Passport, organisation: Organisation | None, r
             ]
 
     if version is not None:
+        for credential in selectors.version_credentials(version=version):
+            claim = selectors.credential_claim(credential)
+            link_type = UNTP_DPP if claim == selectors.PRODUCT_PASSPORT_CLAIM else UNTP_DCC
+            links.setdefault(link_type, []).extend(
+                Link(
+                    href=credential_url(credential),
+                    title=f"{selectors.CLAIM_TITLES[claim]} ({credential.state}, {form})",
+                    type=media_type,
+                )
+                for media_type, form in CREDENTIAL_FORMS
+            )
         view = selectors.passport_view(version=version, tier=allowed)
         aspect = view.get("CarbonFootprintForBatteries")
         study = aspect.get("carbonFootprintStudy") if isinstance(aspect, dict) else None

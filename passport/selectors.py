@@ -11,10 +11,12 @@ from passport.models import Passport, PassportVersion
 from passport.tiers import filter_for_tier, tier_rank
 from traceability.choices import OrganisationRole
 from traceability.errors import ApplicationError
-from traceability.models import Organisation
+from traceability.models import Credential, Organisation
 from traceability.visibility import objects_visible_to, reads_all
 
 URN_PREFIX = "urn:looptrace:"
+# Version numbers are PostgreSQL integers.
+MAX_VERSION_NUMBER = 2**31 - 1
 
 
 # The public view of a passport, as the API serves it, is cached: a QR scan reads it again and
@@ -89,7 +91,10 @@ def read_tier(*, allowed: AccessTier, requested: str | None) -> AccessTier:
 
 def passport_version_get(*, passport: Passport, number: int | None = None) -> PassportVersion:
     versions = passport.versions.order_by("-number")
-    version = versions.filter(number=number).first() if number is not None else versions.first()
+    if number is not None and number > MAX_VERSION_NUMBER:
+        version = None  # beyond the column's range: no such version (and never a query error)
+    else:
+        version = versions.filter(number=number).first() if number is not None else versions.first()
     if version is not None:
         return version
     if number is None and passport.problems:
@@ -110,6 +115,50 @@ def passport_versions(*, passport: Passport) -> list[PassportVersion]:
 def passport_view(*, version: PassportVersion, tier: AccessTier) -> dict[str, object]:
     """What a reader of ``tier`` sees of one version; its digest is in the version's ledger fact."""
     return filter_for_tier(version.document, tier)
+
+
+# The claims a battery passport version is issued as (``passport.credentials``), in listing order.
+PRODUCT_PASSPORT_CLAIM = "dpp"
+FOOTPRINT_CLAIM = "art-7"
+RECYCLED_CONTENT_CLAIM = "art-8"
+CREDENTIAL_CLAIMS = (PRODUCT_PASSPORT_CLAIM, FOOTPRINT_CLAIM, RECYCLED_CONTENT_CLAIM)
+CLAIM_TITLES = {
+    PRODUCT_PASSPORT_CLAIM: "Digital product passport",
+    FOOTPRINT_CLAIM: "Carbon footprint declaration (Art. 7)",
+    RECYCLED_CONTENT_CLAIM: "Recycled-content check (Art. 8)",
+}
+
+
+def version_credential_subject(version: PassportVersion, claim: str) -> str:
+    """What a version's credential of ``claim`` is about, as its ``Credential.subject`` records it."""
+    return f"{version.passport.urn}/versions/{version.number}#{claim}"
+
+
+def credential_claim(credential: Credential) -> str:
+    return credential.subject.rpartition("#")[2]
+
+
+def version_credentials(*, version: PassportVersion) -> list[Credential]:
+    """The credentials ``version`` was issued as (all public), in claim order; a ceased passport's last
+    version issues none, so for it those of the version before, which the ceasing revoked."""
+    if version.ceased and version.number > 1:
+        version = PassportVersion(passport=version.passport, number=version.number - 1)
+    subjects = [version_credential_subject(version, claim) for claim in CREDENTIAL_CLAIMS]
+    found = Credential.objects.filter(subject__in=subjects, public=True).select_related("organisation")
+    return sorted(found, key=lambda credential: CREDENTIAL_CLAIMS.index(credential_claim(credential)))
+
+
+def version_credential(*, version: PassportVersion, claim: str = PRODUCT_PASSPORT_CLAIM) -> Credential:
+    """The credential of ``claim`` (by default the product passport) ``version`` was issued as."""
+    for credential in version_credentials(version=version):
+        if credential_claim(credential) == claim:
+            return credential
+    raise ApplicationError(
+        "credential_not_found",
+        f"version {version.number} of {version.passport.urn} was not issued as a {claim} credential "
+        "(its issuer signs only client-side, or the version lacks what the credential needs)",
+        status=404,
+    )
 
 
 def passports_search(*, organisation: Organisation, query: str = "") -> QuerySet[Passport]:

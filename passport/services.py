@@ -25,6 +25,7 @@ from carbon.services import BATTERY_PCF_CODES, factor_add
 from carbon.services import CURSOR as CARBON_CURSOR
 from passport.assembly import battery_passport_document
 from passport.choices import SECOND_LIFE_STATUSES, TIER_ORDER, PassportStatus
+from passport.credentials import version_credentials_issue, version_credentials_revoke
 from passport.models import Passport, PassportCursor, PassportVersion
 from passport.selectors import public_view_key
 from passport.tiers import filter_for_tier
@@ -105,9 +106,11 @@ def _version_append(
         "digest": digest,
         "tierDigests": tier_digests,
     }
+    if ceased and latest is not None:
+        version_credentials_revoke(version=latest, reason="passport ceased: the battery was recycled")
     entry = platform_fact_append(kind=KIND_PASSPORT_VERSION, document=fact)
     passport_cache_forget(passport)
-    return PassportVersion.objects.create(
+    version = PassportVersion.objects.create(
         passport=passport,
         number=number,
         status=passport.status,
@@ -120,6 +123,9 @@ def _version_append(
         ceased=ceased,
         issued_at=entry.recorded_at,
     )
+    if not ceased:
+        version_credentials_issue(version=version, previous=latest)
+    return version
 
 
 @transaction.atomic

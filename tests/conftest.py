@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import make_partner
+from tests.verifiers import installed_js_verifier
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -162,3 +163,9 @@ def _shipped_data_rows(request):  # type: ignore[no-untyped-def]
 
     import_module("traceability.migrations.0004_alloy_specifications").load(apps, None)
     import_module("carbon.migrations.0002_seed_factors").load(apps, None)
+
+
+@pytest.fixture(scope="session")
+def js_verifier() -> Path:
+    """The independent Data Integrity verifier's script, its pinned npm packages installed."""
+    return installed_js_verifier()

@@ -22,6 +22,7 @@ from passport import selectors
 from passport.choices import AccessTier
 from passport.models import Passport, PassportVersion
 from traceability.api.authentication import request_organisation
+from traceability.credentials.views import CredentialNegotiation, credential_response, wants_credential
 from traceability.ledger.chain import format_time
 from traceability.tlog.proofs import ledger_fact, ledger_proof, served_document
 
@@ -94,15 +95,34 @@ def _tier(request: Request, passport: Passport) -> AccessTier:
     return selectors.read_tier(allowed=allowed, requested=request.query_params.get("tier"))
 
 
+def version_number(request: Request) -> int | None:
+    """``?version=N``: an earlier version (anything but digits: the latest)."""
+    number = request.query_params.get("version")
+    return int(number) if number and number.isdigit() else None
+
+
+def credential_answer(request: Request, passport: Passport) -> HttpResponse:
+    """The version's product passport credential, in the form the ``Accept`` header asks for."""
+    version = selectors.passport_version_get(passport=passport, number=version_number(request))
+    credential = selectors.version_credential(version=version)
+    return credential_response(credential, request.headers.get("Accept", ""))
+
+
 class PassportView(APIView):
+    """The passport JSON; with ``Accept: application/vc+jwt`` or ``application/vc``, the version's
+    UNTP product passport credential (public-tier content, whoever asks)."""
+
     permission_classes = [AllowAny]
+    content_negotiation_class = CredentialNegotiation
 
     @extend_schema(
         parameters=[TIER_PARAMETER, OpenApiParameter("version", int, description="an earlier version")],
         responses=OpenApiTypes.OBJECT,
         summary="A battery passport (Battery Pass 1.2.0 aspects) at the caller's access tier",
     )
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: Request, reference: str) -> HttpResponse:
+        if wants_credential(request.headers.get("Accept", "")):
+            return credential_answer(request, selectors.passport_get(reference=reference))
         number = request.query_params.get("version")
         passport_id = selectors.passport_id_of(reference)
         # An anonymous reader of the latest version (a QR code scan) gets the cached public view.
@@ -118,9 +138,7 @@ class PassportView(APIView):
                 return HttpResponse(cached, content_type="application/json")
         passport = selectors.passport_get(reference=reference)
         tier = _tier(request, passport)
-        version = selectors.passport_version_get(
-            passport=passport, number=int(number) if number and number.isdigit() else None
-        )
+        version = selectors.passport_version_get(passport=passport, number=version_number(request))
         payload = passport_document(passport, version, tier)
         # The proof is cached with the view: it stays true (against an older checkpoint, or "not yet")
         # for the PUBLIC_VIEW_SECONDS the entry lives.

@@ -4,6 +4,8 @@
   of the links the reader may follow (``passport.resolver``).
 - ``?linkType=gs1:pip`` (a compact link type or its IRI): 307 to that link, the one whose media type
   the ``Accept`` header prefers; 404 ``link_type_not_available`` when the reader has no such link.
+- ``Accept: application/vc+jwt`` or ``application/vc`` first: 307 to the passport version's UNTP
+  product passport credential in that form (``untp:dpp``), when it was issued as one.
 - Otherwise 307 to the default link, the passport page, or to the passport JSON at the reader's
   tier when the ``Accept`` header asks for JSON rather than HTML (a better match, as the standard
   allows). Every redirect passes the request's other query parameters on.
@@ -34,6 +36,7 @@ from passport import resolver, selectors
 from passport.web.views import resolver_root
 from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
+from traceability.credentials.views import wants_credential
 from traceability.errors import ApplicationError
 from traceability.identifiers import validate_gs1_serial, validate_gtin
 from traceability.visibility import objects_visible_to
@@ -132,6 +135,10 @@ class DigitalLinkView(APIView):
             requested is None and media_types[:1] == [resolver.LINKSET_MEDIA_TYPE]
         ):
             return JsonResponse(linkset.document(), content_type=resolver.LINKSET_MEDIA_TYPE)
+        credential_links = linkset.links.get(resolver.UNTP_DPP, [])
+        if requested is None and credential_links and wants_credential(request.headers.get("Accept", "")):
+            # a verifier scanning the code for the passport's credential
+            return TemporaryRedirect(passed_on(preferred(credential_links, request).href, request))
         if requested is None:
             wants_json = JSON in media_types and (
                 HTML not in media_types or media_types.index(JSON) < media_types.index(HTML)

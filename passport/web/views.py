@@ -30,7 +30,7 @@ from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from carbon.web import charts
 from passport import parts, selectors
-from passport.api.views import passport_payload
+from passport.api.views import credential_answer, passport_payload
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
@@ -42,6 +42,8 @@ from passport.verify.format import MEDIA_TYPE
 from traceability import figures
 from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
+from traceability.credentials.selectors import credential_url
+from traceability.credentials.views import CredentialNegotiation, wants_credential
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 from traceability.tlog.proofs import ledger_proof, served_document
@@ -136,9 +138,12 @@ class PassportPageView(APIView):
 
     permission_classes = [AllowAny]
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    content_negotiation_class = CredentialNegotiation
     template_name = "passport/passport.html"
 
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: Request, reference: str) -> HttpResponse:
+        if wants_credential(request.headers.get("Accept", "")):
+            return credential_answer(request, selectors.passport_get(reference=reference))
         html = request.accepted_renderer.format == "html"
         try:
             passport = selectors.passport_get(reference=reference)
@@ -167,6 +172,15 @@ class PassportPageView(APIView):
                 "successors": list(passport.successors.order_by("created_at")),
                 "ledger_proof": payload["ledgerProof"],
                 "ledger_proof_reason": payload.get("ledgerProofReason", ""),
+                "credentials": [
+                    {
+                        "title": selectors.CLAIM_TITLES[selectors.credential_claim(credential)],
+                        "state": credential.get_state_display(),
+                        "url": credential_url(credential),
+                        "issuer": credential.organisation.name,
+                    }
+                    for credential in selectors.version_credentials(version=version)
+                ],
             }
         )
 

@@ -13,9 +13,6 @@ server's own origin as their base URL and DID host, and the JavaScript verifier 
 
 import base64
 import json
-import shutil
-import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,8 +21,8 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, DecodeError
 from joserfc.jwk import OKPKey
 
-from tests.conftest import PROJECT_ROOT
 from tests.factories import make_partner
+from tests.verifiers import node_verify
 from traceability import services
 from traceability.credentials.services import credential_issue, credential_supersede
 from traceability.models import SigningKey
@@ -36,42 +33,6 @@ pytestmark = [
     # RFC 9864 prefers the fully specified "Ed25519"; VC-JOSE-COSE and UNTP still name EdDSA.
     pytest.mark.filterwarnings("ignore:EdDSA is deprecated"),
 ]
-JS_DIR = PROJECT_ROOT / "tests" / "js"
-NPM_TIMEOUT = 300
-NODE_TIMEOUT = 60
-
-
-@pytest.fixture(scope="session")
-def js_verifier() -> Path:
-    """``tests/js`` with its pinned packages installed (``npm ci``, skipped when already in step)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("node and npm are needed for the independent Data Integrity verifier", pytrace=False)
-    installed = JS_DIR / "node_modules" / ".package-lock.json"
-    lock = json.loads((JS_DIR / "package-lock.json").read_text())["packages"]
-    in_step = installed.exists() and json.loads(installed.read_text())["packages"] == {
-        path: entry for path, entry in lock.items() if path
-    }
-    if not in_step:
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=JS_DIR,
-            check=True,
-            timeout=NPM_TIMEOUT,
-            capture_output=True,
-        )
-    return JS_DIR / "verify.mjs"
-
-
-def node_verify(script: Path, credential_file: Path, server: str) -> tuple[int, dict[str, object]]:
-    done = subprocess.run(
-        ["node", str(script), str(credential_file), server],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT,
-        check=False,
-    )
-    assert done.stdout.strip(), done.stderr
-    return done.returncode, json.loads(done.stdout)
 
 
 @pytest.fixture

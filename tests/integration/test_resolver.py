@@ -24,6 +24,8 @@ pytestmark = pytest.mark.django_db
 GS1_EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "gs1_resolver"
 GS1_VOC = "https://gs1.org/voc/"
 LOOPTRACE_VOC = "https://ns.looptrace.example/voc/"
+# UN Transparency Protocol's link types for its credentials (its Identity Resolver's untp: prefix)
+UNTP_LINK_TYPES = "https://test.uncefact.org/vocabulary/linkTypes/"
 LINKSET = "application/linkset+json"
 GTIN = "0950600013435" + gtin_check_digit("0950600013435")
 SERIAL = "PACK-0001"
@@ -76,7 +78,7 @@ def test_the_linkset_is_an_rfc_9264_document_of_gs1_link_types(world):
         if link_type == "anchor":
             continue
         # RFC 9264 4.2.2: a relation type is an IRI here (extension relation types), its targets an array
-        assert link_type.startswith((GS1_VOC, LOOPTRACE_VOC)), link_type
+        assert link_type.startswith((GS1_VOC, LOOPTRACE_VOC, UNTP_LINK_TYPES)), link_type
         assert isinstance(targets, list) and targets
         for target in targets:
             # the resolver standard: every link has its target and a title; GS1's example attributes only
@@ -101,12 +103,16 @@ def test_the_gs1_link_types_served_are_gs1_web_vocabulary_terms(world):
     context = linkset_of(api_client(regulator))
 
     served = set(context) - {"anchor"}
-    assert served - {GS1_VOC + "defaultLink"} <= gs1_iris | {LOOPTRACE_VOC + "pactFootprint"}
+    assert served - {GS1_VOC + "defaultLink"} <= gs1_iris | {
+        LOOPTRACE_VOC + "pactFootprint",
+        UNTP_LINK_TYPES + "dpp",
+        UNTP_LINK_TYPES + "dcc",
+    }
     # each compact IRI the description file publishes resolves against https://gs1.org/voc/ to what the linkset uses
     ours = Client().get("/.well-known/gs1resolver").json()["activeLinkTypes"]["en"]
     for curie, term in ours.items():
         prefix, _, name = curie.partition(":")
-        namespace = {"gs1": GS1_VOC, "looptrace": LOOPTRACE_VOC}[prefix]
+        namespace = {"gs1": GS1_VOC, "looptrace": LOOPTRACE_VOC, "untp": UNTP_LINK_TYPES}[prefix]
         assert term["url"] == namespace + name
         if curie.startswith("gs1:") and curie != "gs1:defaultLink":
             assert vocabulary[curie]["url"] == term["url"]

@@ -14,7 +14,7 @@ import json
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +32,8 @@ from traceability.models import Credential
 DI_MEDIA_TYPE = "application/vc"
 JSON = "application/json"
 PUBLIC_CACHE = "public, max-age=60"
+# The forms a credential is served in, beside plain JSON.
+CREDENTIAL_MEDIA_TYPES = (JWT_MEDIA_TYPE, DI_MEDIA_TYPE)
 
 
 def preferred(accept: str, offered: tuple[str, ...]) -> str:
@@ -54,6 +56,21 @@ def _secured(*, jwt: str, secured_json: str, accept: str) -> HttpResponse:
     if wanted == JWT_MEDIA_TYPE:
         return HttpResponse(jwt.encode("ascii"), content_type=JWT_MEDIA_TYPE)
     return HttpResponse(secured_json.encode("utf-8"), content_type=wanted)
+
+
+def wants_credential(accept: str) -> bool:
+    """Whether the ``Accept`` header prefers a credential form (``application/vc+jwt`` or
+    ``application/vc``) to anything else: how a URL of a thing (a passport) is asked for its credential."""
+    ranked = accepted_types(accept)
+    return bool(ranked) and ranked[0] in CREDENTIAL_MEDIA_TYPES
+
+
+def credential_response(credential: Credential, accept: str) -> HttpResponse:
+    """A credential in the form ``accept`` asks for, stored bytes, with its anchor linked."""
+    response = _secured(jwt=credential.jwt, secured_json=credential.secured_json, accept=accept)
+    response["Link"] = f'<{selectors.credential_url(credential)}/anchor>; rel="describedby"'
+    response["Cache-Control"] = PUBLIC_CACHE if credential.public else "private, no-store"
+    return _public(response) if credential.public else response
 
 
 @require_safe
@@ -90,6 +107,18 @@ class AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class CredentialNegotiation(DefaultContentNegotiation):
+    """A view's own negotiation, but a request for a credential form is answered by the view
+    itself (its errors in JSON), not refused with a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        if wants_credential(request.headers.get("Accept", "")):
+            json_renderers = [renderer for renderer in renderers if renderer.media_type == JSON]
+            if json_renderers:
+                return json_renderers[0], JSON
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class CredentialView(APIView):
     permission_classes = [AllowAny]
     content_negotiation_class = AnyAccept
@@ -97,10 +126,7 @@ class CredentialView(APIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, credential: str) -> HttpResponse:
         found = selectors.credential_get(public_id=credential, reader=request_organisation(request))
-        response = _secured(jwt=found.jwt, secured_json=found.secured_json, accept=request.headers.get("Accept", ""))
-        response["Link"] = f'<{selectors.credential_url(found)}/anchor>; rel="describedby"'
-        response["Cache-Control"] = PUBLIC_CACHE if found.public else "private, no-store"
-        return _public(response) if found.public else response
+        return credential_response(found, request.headers.get("Accept", ""))
 
 
 class CredentialAnchorView(APIView):
