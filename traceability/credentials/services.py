@@ -321,10 +321,7 @@ def credentials_issue(*, organisation: Organisation, requests: Sequence[Credenti
                 created_at=now,
             )
         )
-    # Signing needs only the canonical bytes: large batches are signed on other cores while the
-    # fact with their digests is appended. Nothing is stored unless both are, in this transaction.
-    signer = Signer(private_key=private_key, kid=kid, verification_method=method, created=now)
-    forms = _secured_forms(signer, canonicals)
+    # The digests are in the ledger before anything is signed with them.
     anchors = _append_listing(
         organisation,
         KIND_CREDENTIAL_ISSUED,
@@ -335,7 +332,8 @@ def credentials_issue(*, organisation: Organisation, requests: Sequence[Credenti
     )
     for row, anchor_seq in zip(rows, anchors, strict=True):
         row.anchor_seq = anchor_seq
-    _insert_credentials(rows, forms)
+    signer = Signer(private_key=private_key, kid=kid, verification_method=method, created=now)
+    _insert_credentials(rows, _secured_forms(signer, canonicals))
     for status_list in allocator.touched:
         if status_list.jwt:
             status_list.save(update_fields=["allocated"])
