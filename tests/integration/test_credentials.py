@@ -139,6 +139,28 @@ def test_a_batch_is_one_append_and_opens_a_new_list_when_one_is_half_full(partne
     assert issue(partner).status_list.number == 2
 
 
+def test_a_batch_signed_on_every_core_keeps_each_credentials_own_forms(partner):
+    # given: a batch large enough to be signed in chunks by the signing threads
+    count = credential_services.PARALLEL_SIGNING_THRESHOLD + credential_services.SIGNING_CHUNK
+    requests = [
+        CredentialRequest(kind="DigitalProductPassport", subject=f"p:{n}", credential=passport_credential(f"n{n}"))
+        for n in range(count)
+    ]
+    # when
+    issued = credentials_issue(organisation=partner.organisation, requests=requests)
+    # then: each row carries the forms of its own credential, as stored
+    keys = keys_of(partner)
+    for n, record in enumerate(issued):
+        stored = Credential.objects.get(pk=record.pk)
+        assert (stored.jwt, stored.secured_json) == (record.jwt, record.secured_json)
+        secured = json.loads(stored.secured_json)
+        securing.di_verify(secured, keys=keys)
+        unsecured = {key: value for key, value in secured.items() if key != "proof"}
+        assert unsecured["credentialSubject"]["name"] == f"n{n}" and unsecured["id"] == stored.credential_id
+        assert securing.jwt_verify(stored.jwt, keys=keys) == unsecured
+        assert securing.credential_digest(unsecured).hex() == stored.digest
+
+
 def test_a_batch_with_one_bad_request_is_refused_whole(partner):
     size = LedgerEntry.objects.count()
     requests = [CredentialRequest(kind="DigitalProductPassport", subject="ok", credential=passport_credential())] * 2
