@@ -19,10 +19,12 @@ from traceability.credentials.services import (
     credential_revoke,
     credential_supersede,
     credentials_issue,
+    credentials_revoke_many,
+    credentials_supersede_many,
 )
 from traceability.credentials.views import DI_MEDIA_TYPE, JSON, preferred
 from traceability.errors import ApplicationError
-from traceability.ledger.canonical import sha256
+from traceability.ledger.canonical import canonical_json, sha256
 from traceability.ledger.chain import KIND_CREDENTIAL_ISSUED, KIND_CREDENTIAL_STATUS
 from traceability.models import Credential, LedgerEntry, StatusList
 from traceability.verification import verify_ledger
@@ -87,8 +89,17 @@ def test_an_issued_credential_is_anchored_signed_twice_and_given_a_status_bit(pa
     assert entry.kind == KIND_CREDENTIAL_ISSUED and entry.organisation == partner.organisation
     assert entry.key_id == partner.custodial_key.key_id == record.key_id
     fact = json.loads(entry.document)
-    assert fact["digest"] == record.digest and fact["credentialId"] == record.credential_id
-    assert fact["statusListIndex"] == record.status_index
+    assert fact["type"] == "CredentialsIssued" and fact["organisation"] == "nordic-remelt"
+    assert fact["credentials"] == [
+        {
+            "credentialId": record.credential_id,
+            "credentialKind": "DigitalProductPassport",
+            "subject": "passport:PACK-1",
+            "digest": record.digest,
+            "statusListCredential": f"{BASE}/orgs/nordic-remelt/status/1",
+            "statusListIndex": record.status_index,
+        }
+    ]
     assert verify_ledger().ok
 
 
@@ -110,8 +121,14 @@ def test_a_batch_is_one_append_and_opens_a_new_list_when_one_is_half_full(partne
     issued = credentials_issue(organisation=partner.organisation, requests=requests)
     # then
     assert [record.subject for record in issued] == [f"event:{n}" for n in range(5)]
-    seqs = [record.anchor_seq for record in issued]
-    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    # one anchoring fact lists the whole batch, in order, each with its own digest
+    (seq,) = {record.anchor_seq for record in issued}
+    fact = json.loads(LedgerEntry.objects.get(seq=seq).document)
+    assert [(m["credentialId"], m["digest"]) for m in fact["credentials"]] == [
+        (record.credential_id, record.digest) for record in issued
+    ]
+    # the returned rows are the stored ones
+    assert [Credential.objects.get(pk=record.pk).public_id for record in issued] == [r.public_id for r in issued]
     lists = list(StatusList.objects.filter(organisation=partner.organisation).order_by("number"))
     assert [(status_list.number, status_list.allocated) for status_list in lists] == [(1, 3), (2, 2)]
     assert all(status_list.secured_json for status_list in lists)
@@ -120,6 +137,28 @@ def test_a_batch_is_one_append_and_opens_a_new_list_when_one_is_half_full(partne
         securing.di_verify(json.loads(record.secured_json), keys=keys_of(partner))
     # the next credential goes to the list with room
     assert issue(partner).status_list.number == 2
+
+
+def test_a_batch_signed_on_every_core_keeps_each_credentials_own_forms(partner):
+    # given: a batch large enough to be signed in chunks by the signing threads
+    count = credential_services.PARALLEL_SIGNING_THRESHOLD + credential_services.SIGNING_CHUNK
+    requests = [
+        CredentialRequest(kind="DigitalProductPassport", subject=f"p:{n}", credential=passport_credential(f"n{n}"))
+        for n in range(count)
+    ]
+    # when
+    issued = credentials_issue(organisation=partner.organisation, requests=requests)
+    # then: each row carries the forms of its own credential, as stored
+    keys = keys_of(partner)
+    for n, record in enumerate(issued):
+        stored = Credential.objects.get(pk=record.pk)
+        assert (stored.jwt, stored.secured_json) == (record.jwt, record.secured_json)
+        secured = json.loads(stored.secured_json)
+        securing.di_verify(secured, keys=keys)
+        unsecured = {key: value for key, value in secured.items() if key != "proof"}
+        assert unsecured["credentialSubject"]["name"] == f"n{n}" and unsecured["id"] == stored.credential_id
+        assert securing.jwt_verify(stored.jwt, keys=keys) == unsecured
+        assert securing.credential_digest(unsecured).hex() == stored.digest
 
 
 def test_a_batch_with_one_bad_request_is_refused_whole(partner):
@@ -156,7 +195,8 @@ def test_superseding_sets_the_old_bit_records_the_flip_and_resigns_the_list(part
     assert old.state == "superseded" and old.superseded_by == new
     flip = LedgerEntry.objects.get(seq=old.state_seq)
     assert flip.kind == KIND_CREDENTIAL_STATUS and flip.organisation == partner.organisation
-    assert json.loads(flip.document)["supersededBy"] == new.credential_id
+    (change,) = json.loads(flip.document)["credentials"]
+    assert change["credentialId"] == old.credential_id and change["supersededBy"] == new.credential_id
     list_credential = json.loads(listed.secured_json)
     assert listed.secured_json != before
     securing.di_verify(list_credential, keys=keys_of(partner))
@@ -171,6 +211,148 @@ def test_superseding_sets_the_old_bit_records_the_flip_and_resigns_the_list(part
     assert verify_ledger().ok
     with pytest.raises(ApplicationError, match="already superseded"):
         credential_revoke(organisation=partner.organisation, credential=old, reason="withdrawn")
+
+
+def test_superseding_three_at_once_is_one_fact_and_one_signing_of_each_list(partner, monkeypatch):
+    # given: three credentials of a passport version on two lists, and their successors
+    monkeypatch.setattr(credential_services, "LIST_FILL_LIMIT", 2)
+    old = [issue(partner, name=f"v1 part {n}") for n in range(3)]
+    new = [issue(partner, name=f"v2 part {n}") for n in range(3)]
+    assert {record.status_list.number for record in old} == {1, 2}
+    signings = []
+    original = credential_services._sign_status_list
+    monkeypatch.setattr(
+        credential_services,
+        "_sign_status_list",
+        lambda status_list, **kw: signings.append(status_list.number) or original(status_list, **kw),
+    )
+    size = LedgerEntry.objects.count()
+    # when
+    superseded = credentials_supersede_many(organisation=partner.organisation, pairs=list(zip(old, new, strict=True)))
+    # then: one status fact lists the three changes, in order
+    assert LedgerEntry.objects.count() == size + 1
+    assert [record.credential_id for record in superseded] == [record.credential_id for record in old]
+    (seq,) = {record.state_seq for record in superseded}
+    flip = json.loads(LedgerEntry.objects.get(seq=seq).document)
+    assert flip["type"] == "CredentialStatusChanged" and flip["reason"] == "superseded" and flip["status"] is True
+    assert [(c["credentialId"], c["supersededBy"]) for c in flip["credentials"]] == [
+        (o.credential_id, n.credential_id) for o, n in zip(old, new, strict=True)
+    ]
+    # each touched list signed once, and its bits read as set by a verifier
+    assert sorted(signings) == sorted({record.status_list.number for record in old})
+    for record, successor in zip(old, new, strict=True):
+        record.refresh_from_db()
+        assert (record.state, record.superseded_by_id) == ("superseded", successor.pk)
+        listed = StatusList.objects.get(pk=record.status_list_id)
+        list_credential = json.loads(listed.secured_json)
+        securing.di_verify(list_credential, keys=keys_of(partner))
+        assert statuslist.status_of(json.loads(record.secured_json)["credentialStatus"], list_credential) is True
+        successor_list = json.loads(StatusList.objects.get(pk=successor.status_list_id).secured_json)
+        assert statuslist.status_of(json.loads(successor.secured_json)["credentialStatus"], successor_list) is False
+    assert verify_ledger().ok
+
+
+def test_a_batch_flip_with_one_bad_member_changes_nothing(partner):
+    records = [issue(partner, name=f"part {n}") for n in range(3)]
+    credential_revoke(organisation=partner.organisation, credential=records[1], reason="withdrawn")
+    other = make_partner("castline", role="die_caster")
+    size = LedgerEntry.objects.count()
+    lists = list(StatusList.objects.values_list("secured_json", flat=True))
+    with pytest.raises(ApplicationError) as refused:
+        credentials_revoke_many(organisation=partner.organisation, credentials=records, reason="ceased")
+    assert (refused.value.code, refused.value.status, refused.value.extra) == (
+        "credential_not_current",
+        409,
+        {"index": 1},
+    )
+    with pytest.raises(ApplicationError) as refused:
+        credentials_revoke_many(organisation=other.organisation, credentials=[records[0], records[2]], reason="x")
+    assert refused.value.status == 403
+    with pytest.raises(ApplicationError) as refused:
+        credentials_revoke_many(organisation=partner.organisation, credentials=[records[0], records[0]], reason="x")
+    assert refused.value.code == "credential_repeated"
+    with pytest.raises(ApplicationError, match="reason"):
+        credentials_revoke_many(organisation=partner.organisation, credentials=[records[0]], reason=" ")
+    with pytest.raises(ApplicationError) as refused:
+        credentials_supersede_many(
+            organisation=partner.organisation, pairs=[(records[0], records[2]), (records[2], records[2])]
+        )
+    assert refused.value.code == "supersession_invalid" and refused.value.extra == {"index": 1}
+    # then
+    assert LedgerEntry.objects.count() == size
+    assert list(StatusList.objects.values_list("secured_json", flat=True)) == lists
+    assert [Credential.objects.get(pk=r.pk).state for r in records] == ["current", "revoked", "current"]
+    # and the two current ones revoke together, for one reason
+    revoked = credentials_revoke_many(
+        organisation=partner.organisation, credentials=[records[2], records[0]], reason="ceased"
+    )
+    assert [r.state for r in revoked] == ["revoked", "revoked"] and revoked[0].pk == records[2].pk
+    fact = json.loads(LedgerEntry.objects.get(seq=revoked[0].state_seq).document)
+    assert fact["reason"] == "ceased" and [c["credentialId"] for c in fact["credentials"]] == [
+        records[2].credential_id,
+        records[0].credential_id,
+    ]
+
+
+def test_a_public_credentials_anchor_names_no_private_credential(partner, client):
+    # given: one batch mixing public and private credentials
+    requests = [
+        CredentialRequest(
+            kind="DigitalProductPassport",
+            subject=f"passport:secret-{n}" if n % 2 else f"passport:open-{n}",
+            credential=passport_credential(f"{n}"),
+            public=not n % 2,
+        )
+        for n in range(4)
+    ]
+    issued = credentials_issue(organisation=partner.organisation, requests=requests)
+    # when: anyone reads a public credential's anchor
+    public = issued[0]
+    anchor = client.get(f"/credentials/{public.public_id}/anchor").json()
+    # then: its fact lists the public credentials only; the private ones have a fact of their own
+    listed = json.loads(anchor["ledgerFact"])["credentials"]
+    assert [member["credentialId"] for member in listed] == [issued[0].credential_id, issued[2].credential_id]
+    assert "secret" not in anchor["ledgerFact"]
+    private_anchor = client.get(
+        f"/credentials/{issued[1].public_id}/anchor", HTTP_AUTHORIZATION=f"Api-Key {partner.api_key}"
+    ).json()
+    assert [m["subject"] for m in json.loads(private_anchor["ledgerFact"])["credentials"]] == [
+        "passport:secret-1",
+        "passport:secret-3",
+    ]
+    assert issued[0].anchor_seq == issued[2].anchor_seq != issued[1].anchor_seq == issued[3].anchor_seq
+
+
+def test_a_batch_too_large_for_one_ledger_document_is_split_in_order(partner, monkeypatch):
+    # given: facts that hold two credentials' members each
+    monkeypatch.setattr(credential_services, "_FACT_BUDGET", 2 * 1400)
+    requests = [
+        CredentialRequest(kind="DigitalProductPassport", subject=f"p:{n}", credential=passport_credential(f"{n}"))
+        for n in range(5)
+    ]
+    # when
+    issued = credentials_issue(organisation=partner.organisation, requests=requests)
+    # then: three facts, each listing its members in batch order with their digests
+    seqs = [record.anchor_seq for record in issued]
+    assert seqs[0] == seqs[1] < seqs[2] == seqs[3] < seqs[4]
+    for record in issued:
+        listed = json.loads(LedgerEntry.objects.get(seq=record.anchor_seq).document)["credentials"]
+        assert {"credentialId": record.credential_id, "digest": record.digest}.items() <= next(
+            member for member in listed if member["credentialId"] == record.credential_id
+        ).items()
+    assert verify_ledger().ok
+
+
+def test_a_credential_id_longer_than_stored_is_refused(partner):
+    with pytest.raises(ApplicationError) as refused:
+        credential_issue(
+            organisation=partner.organisation,
+            kind="DigitalProductPassport",
+            subject="x",
+            credential=passport_credential() | {"id": "urn:x:" + "a" * 500},
+        )
+    assert refused.value.code == "credential_malformed"
+    assert not Credential.objects.exists()
 
 
 def test_only_the_issuer_revokes(partner):
@@ -292,7 +474,8 @@ def test_the_anchor_has_the_fact_now_and_the_tlog_proof_once_a_checkpoint_covers
     anchor = client.get(f"/credentials/{record.public_id}/anchor").json()
     assert anchor["ledgerEntry"] == record.anchor_seq
     assert sha256(anchor["ledgerFact"].encode()).hex() == LedgerEntry.objects.get(seq=record.anchor_seq).digest
-    assert json.loads(anchor["ledgerFact"])["digest"] == record.digest
+    (listed,) = json.loads(anchor["ledgerFact"])["credentials"]
+    assert listed["credentialId"] == record.credential_id and listed["digest"] == record.digest
     assert anchor["ledgerProof"] is None and "checkpoint" in anchor["ledgerProofReason"]
     assert (anchor["state"], anchor["stateLedgerEntry"], anchor["supersededBy"]) == ("current", None, None)
     # whatever the Accept header names, the anchor (and any error) answers JSON
@@ -356,3 +539,19 @@ def test_an_organisation_without_a_custodial_key_cannot_issue(db):
 )
 def test_the_form_follows_the_accept_header(accept, form):
     assert preferred(accept, (JSON, DI_MEDIA_TYPE, "application/vc+jwt")) == form
+
+
+@pytest.mark.parametrize("character", ["\x01", "é", "😀", '"', "a"])
+def test_a_facts_size_bound_holds_for_the_longest_members(character):
+    longest = "x" * 30 + character * 470
+    issued = {
+        "credentialId": longest,
+        "credentialKind": "DigitalConformityCredential",
+        "subject": longest,
+        "digest": "f" * 64,
+        "statusListCredential": f"{BASE}/orgs/{'s' * 50}/status/2147483647",
+        "statusListIndex": 131071,
+    }
+    changed = issued | {"statusPurpose": "revocation", "supersededBy": longest}
+    for member in (issued, changed):
+        assert len(canonical_json(member)) + 1 <= credential_services._listed_size_bound(member)

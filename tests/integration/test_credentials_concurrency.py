@@ -1,6 +1,7 @@
 """Several processes issue credentials of one organisation at once, its first list not yet open:
 one list is opened, every credential gets its own bit, and the ledger stays one valid chain."""
 
+import json
 import multiprocessing
 
 import pytest
@@ -62,5 +63,12 @@ def test_concurrent_issuers_share_one_list_and_never_one_bit(partner):
     assert status_list.allocated == total
     bits = list(Credential.objects.values_list("status_list_id", "status_index"))
     assert len(bits) == len(set(bits)) == total
-    assert LedgerEntry.objects.filter(kind="credential.issued").count() == total
+    # one anchoring fact per batch, listing each of its credentials once
+    facts = [
+        json.loads(document)
+        for document in LedgerEntry.objects.filter(kind="credential.issued").values_list("document", flat=True)
+    ]
+    assert len(facts) == ISSUERS * ROUNDS
+    listed = [member["credentialId"] for fact in facts for member in fact["credentials"]]
+    assert sorted(listed) == sorted(Credential.objects.values_list("credential_id", flat=True))
     assert verify_ledger().ok

@@ -1,7 +1,9 @@
 """The pure credential core: encodings, the two securing forms, status bits, DID documents."""
 
+import base64
 import gzip
 import json
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +15,7 @@ from traceability.ledger.signing import generate_private_key, public_key_raw
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 METHOD = "did:web:issuer.example:orgs:acme#0123456789abcdef"
 KID = METHOD + "-jwk"
+BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 @pytest.fixture
@@ -208,3 +211,113 @@ def test_did_document_asserts_with_current_and_rotated_keys_never_compromised_on
         ids[4]: public_key_raw(lost),
         ids[5]: public_key_raw(lost),
     }
+
+
+# --- one canonical form, many signatures (issuing batches) --------------------------------------
+
+
+def _reference_base58btc(data: bytes) -> str:
+    """Base58btc one digit at a time, as the Multibase draft describes it."""
+    number, digits = int.from_bytes(data, "big"), ""
+    while number:
+        number, remainder = divmod(number, 58)
+        digits = multibase.BASE58_ALPHABET[remainder] + digits
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 7, 8, 9, 31, 32, 34, 63, 64, 65, 100])
+def test_base58btc_encodes_as_the_digit_by_digit_definition(size):
+    rng = random.Random(size)
+    for _ in range(50):
+        data = bytes(rng.randrange(256) if rng.random() > 0.1 else 0 for _ in range(size))
+        assert multibase.base58btc_encode(data) == _reference_base58btc(data)
+        assert multibase.base58btc_decode(multibase.base58btc_encode(data)) == data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        credential(),
+        credential() | {"@context": ["https://www.w3.org/ns/credentials/v2"]},
+        {key: value for key, value in credential().items() if key != "@context"},
+    ],
+    ids=["untp context", "vc context only", "no context"],
+)
+def test_the_signer_makes_exactly_what_the_one_credential_functions_make(key, body):
+    # given: a signer for many credentials, which shares their header and proof configuration
+    signer = securing.Signer(private_key=key, kid=KID, verification_method=METHOD, created=NOW)
+    canonical = securing.canonicalised(body)
+    # when
+    token = signer.jwt(canonical)
+    secured_text = signer.data_integrity(canonical)
+    # then: Ed25519 is deterministic, so the same bytes signed give the same texts
+    assert canonical.data == securing.credential_bytes(body)
+    assert canonical.digest == securing.credential_digest(body)
+    assert token == securing.jwt_sign(body, private_key=key, kid=KID)
+    secured = json.loads(secured_text)
+    assert secured == securing.di_sign(body, private_key=key, verification_method=METHOD, created=NOW)
+    assert securing.di_verify(secured, keys={METHOD: public_key_raw(key)})["proofValue"]
+    assert securing.jwt_verify(token, keys={KID: public_key_raw(key)}) == body
+    # a second credential of another context gets its own proof configuration
+    other = credential() | {"@context": ["https://www.w3.org/ns/credentials/v2", "https://example.org/other/"]}
+    other_secured = json.loads(signer.data_integrity(securing.canonicalised(other)))
+    assert other_secured["proof"]["@context"] == other["@context"]
+    securing.di_verify(other_secured, keys={METHOD: public_key_raw(key)})
+
+
+def test_the_signers_json_changed_by_a_byte_fails(key):
+    signer = securing.Signer(private_key=key, kid=KID, verification_method=METHOD, created=NOW)
+    text = signer.data_integrity(securing.canonicalised(credential()))
+    with pytest.raises(CredentialError, match="signature"):
+        securing.di_verify(json.loads(text.replace("PACK-1", "PACK-2")), keys={METHOD: public_key_raw(key)})
+
+
+# --- canonical base64url: a signature's unused bits ---------------------------------------------
+
+
+def _same_bytes_other_text(text: str) -> str:
+    """``text`` with its last character's unused low bits set: other text, the same bytes to a lax decoder."""
+    unused = {2: 4, 3: 2}[len(text) % 4]  # bits of the last character beyond the encoded bytes
+    value = BASE64URL_ALPHABET.index(text[-1])
+    assert value % (1 << unused) == 0
+    return text[:-1] + BASE64URL_ALPHABET[value | 1]
+
+
+def test_a_jwt_signature_with_its_unused_bits_set_is_refused(key):
+    # given: a valid token, and the same token whose signature's spare bits are changed
+    token = securing.jwt_sign(credential(), private_key=key, kid=KID)
+    header, payload, signature = token.split(".")
+    spare = _same_bytes_other_text(signature)
+    assert spare != signature
+    assert base64.urlsafe_b64decode(spare + "==") == base64.urlsafe_b64decode(signature + "==")  # lax: same bytes
+    # when / then
+    assert securing.jwt_verify(token, keys={KID: public_key_raw(key)}) == credential()
+    with pytest.raises(CredentialError) as refused:
+        securing.jwt_verify(f"{header}.{payload}.{spare}", keys={KID: public_key_raw(key)})
+    assert refused.value.code == "base64url_malformed"
+
+
+def test_base64url_text_must_be_the_one_that_encodes_its_bytes(key):
+    raw = public_key_raw(key)
+    jwk = multibase.ed25519_jwk(raw)
+    assert multibase.ed25519_from_jwk(jwk) == raw
+    with pytest.raises(CredentialError, match="canonical"):
+        multibase.ed25519_from_jwk(jwk | {"x": _same_bytes_other_text(jwk["x"])})
+    with pytest.raises(CredentialError):
+        multibase.base64url_decode("ab+/")  # standard base64's characters are not base64url's
+
+
+def test_a_proof_value_has_one_text_only(key):
+    # base58btc has no unused bits: the only other texts of a signature's bytes are other
+    # encodings (refused) or extra leading zeros (other bytes, refused by length)
+    secured = securing.di_sign(credential(), private_key=key, verification_method=METHOD, created=NOW)
+    signature = multibase.multibase_base58btc_decode(secured["proof"]["proofValue"])
+    keys = {METHOD: public_key_raw(key)}
+    for value in (
+        multibase.multibase_base64url(signature),
+        "z1" + secured["proof"]["proofValue"][1:],
+    ):
+        forged = secured | {"proof": secured["proof"] | {"proofValue": value}}
+        with pytest.raises(CredentialError):
+            securing.di_verify(forged, keys=keys)
+    securing.di_verify(secured, keys=keys)

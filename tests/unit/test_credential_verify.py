@@ -1,5 +1,6 @@
 """The pure offline verifier of credentials (``python -m traceability.credentials.core``)."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,19 @@ def test_the_jwt_form_verifies_with_the_jwk_method():
     token = securing.jwt_sign(credential(), private_key=CURRENT, kid=DID + did.jwk_fragment(KEY_IDS["current"]))
     verdict = verify_credential(token, did_document=document())
     assert (verdict.verified, verdict.form, verdict.credential) == (True, "application/vc+jwt", credential())
+
+
+def test_a_jwt_whose_signature_has_its_unused_bits_set_fails():
+    token = securing.jwt_sign(credential(), private_key=CURRENT, kid=DID + did.jwk_fragment(KEY_IDS["current"]))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 64 bytes take 86 characters: the last carries 2 bits of the signature and 4 unused ones
+    spare = token[:-1] + alphabet[alphabet.index(token[-1]) | 0b0101]
+    assert spare != token and base64.urlsafe_b64decode(spare.split(".")[2] + "==") == base64.urlsafe_b64decode(
+        token.split(".")[2] + "=="
+    )
+    assert verify_credential(token, did_document=document()).verified
+    verdict = verify_credential(spare, did_document=document())
+    assert not verdict.verified and "canonical base64url" in verdict.errors[0]
 
 
 def test_a_retired_key_verifies_only_what_it_signed_before_its_rotation():

@@ -114,7 +114,9 @@ def credential_anchor(credential: Credential) -> dict[str, object]:
 
     The bundle needs a signed checkpoint covering the fact; until one is signed (checkpoints
     follow the ledger), ``ledgerProof`` is null with the reason, and the same URL answers with
-    the proof later. The fact is served now: its ``digest`` is the credential's.
+    the proof later. The fact is served now: a ``CredentialsIssued`` fact lists every credential
+    of the batch that issued this one (public credentials' facts only public ones), and its
+    member whose ``credentialId`` is this credential's carries the credential's ``digest``.
     """
     return {
         "credentialId": credential.credential_id,

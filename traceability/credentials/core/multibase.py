@@ -12,6 +12,10 @@ from traceability.credentials.core.errors import CredentialError
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {character: value for value, character in enumerate(BASE58_ALPHABET)}
+# Encoding works on 10 digits at a time (58**10 < 2**59), two by two from a table: a 64-byte
+# signature costs 9 big-number divisions instead of 88.
+_BASE58_PAIRS = [high + low for high in BASE58_ALPHABET for low in BASE58_ALPHABET]
+_BASE58_CHUNK = 58**10
 ED25519_PUB_PREFIX = b"\xed\x01"
 ED25519_PUBLIC_KEY_LENGTH = 32
 
@@ -19,11 +23,14 @@ ED25519_PUBLIC_KEY_LENGTH = 32
 def base58btc_encode(data: bytes) -> str:
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
-    digits = []
+    pairs = []
     while number:
-        number, remainder = divmod(number, 58)
-        digits.append(BASE58_ALPHABET[remainder])
-    return "1" * zeros + "".join(reversed(digits))
+        number, chunk = divmod(number, _BASE58_CHUNK)
+        for _ in range(5):
+            chunk, pair = divmod(chunk, 58 * 58)
+            pairs.append(_BASE58_PAIRS[pair])
+    # The last chunk is padded with zero digits ("1"), which are not part of the number.
+    return "1" * zeros + "".join(reversed(pairs)).lstrip("1")
 
 
 def base58btc_decode(text: str) -> bytes:
@@ -44,12 +51,21 @@ def base64url_encode(data: bytes) -> str:
 
 
 def base64url_decode(text: str) -> bytes:
+    """The bytes of unpadded base64url text, which must be the one text that encodes them.
+
+    The last character of a text whose length is not a multiple of 4 has unused low bits
+    (RFC 4648 §3.5); a decoder that ignores them gives the same bytes for up to 16 texts, so a
+    signature (or any signed part) with changed unused bits would pass as the one signed.
+    """
     if not isinstance(text, str) or "=" in text:
         raise CredentialError("base64url_malformed", "not unpadded base64url text")
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise CredentialError("base64url_malformed", "not unpadded base64url text") from exc
+    if base64url_encode(data) != text:
+        raise CredentialError("base64url_malformed", "not canonical base64url: its unused trailing bits are set")
+    return data
 
 
 def multibase_base58btc(data: bytes) -> str:

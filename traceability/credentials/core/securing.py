@@ -4,12 +4,17 @@
    JWS whose payload is the credential itself, header ``alg`` EdDSA (RFC 8037), ``typ``
    ``vc+jwt``, ``cty`` ``vc`` and the ``kid`` of the signing verification method; media type
    ``application/vc+jwt``. The payload bytes are the credential's RFC 8785 form, so the JWT's
-   payload hashes to the digest the ledger anchors.
+   payload hashes to the digest the ledger anchors. Its three parts are canonical base64url:
+   a signature whose unused trailing bits are set is refused, as that text is not what was signed.
 2. Data Integrity ``eddsa-jcs-2022`` (W3C "Data Integrity EdDSA Cryptosuites v1.0", §3.3): the
    proof carries the unsecured document's ``@context`` (§3.3.1 step 2); the proof configuration
    (the proof without ``proofValue``, its ``@context`` the document's, §3.3.5) and the document
    are each canonicalised with JCS (RFC 8785) and hashed with SHA-256; Ed25519 signs
    ``hash(proofConfig) || hash(document)``; the signature is the proof's ``proofValue`` in multibase base58btc.
+
+``Signer`` makes both forms for many credentials of one key at one time, from each credential's
+RFC 8785 bytes computed once (``canonicalised``): the same bytes are the JWT's payload, the
+Data Integrity document whose hash is signed, and the digest the ledger anchors.
 
 Verifiers take the public keys as a mapping from verification-method id to raw key: resolving a
 DID is the caller's business.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +71,20 @@ def credential_digest(credential: Mapping[str, Any]) -> bytes:
     return sha256(credential_bytes(credential))
 
 
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """An unsecured credential with its RFC 8785 bytes and their SHA-256, computed once."""
+
+    credential: Mapping[str, Any]
+    data: bytes
+    digest: bytes
+
+
+def canonicalised(credential: Mapping[str, Any]) -> Canonical:
+    data = credential_bytes(credential)
+    return Canonical(credential=credential, data=data, digest=sha256(data))
+
+
 def _public(raw: bytes) -> Ed25519PublicKey:
     try:
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -90,11 +110,18 @@ def _key_for(keys: Mapping[str, bytes], method: object) -> bytes:
 # --- VC-JOSE-COSE: application/vc+jwt ---------------------------------------------------------
 
 
-def jwt_sign(credential: Mapping[str, Any], *, private_key: Ed25519PrivateKey, kid: str) -> str:
-    header = {"alg": JWT_ALG, "typ": JWT_TYP, "cty": JWT_CTY, "kid": kid}
-    signing_input = f"{base64url_encode(canonical_json(header))}.{base64url_encode(credential_bytes(credential))}"
+def _jwt_header_part(kid: str) -> str:
+    return base64url_encode(canonical_json({"alg": JWT_ALG, "typ": JWT_TYP, "cty": JWT_CTY, "kid": kid}))
+
+
+def _jwt(header_part: str, payload: bytes, private_key: Ed25519PrivateKey) -> str:
+    signing_input = f"{header_part}.{base64url_encode(payload)}"
     signature = private_key.sign(signing_input.encode("ascii"))
     return f"{signing_input}.{base64url_encode(signature)}"
+
+
+def jwt_sign(credential: Mapping[str, Any], *, private_key: Ed25519PrivateKey, kid: str) -> str:
+    return _jwt(_jwt_header_part(kid), credential_bytes(credential), private_key)
 
 
 def jwt_header(token: str) -> dict[str, Any]:
@@ -138,14 +165,33 @@ def jwt_verify(token: str, *, keys: Mapping[str, bytes]) -> dict[str, Any]:
 # --- Data Integrity eddsa-jcs-2022 -------------------------------------------------------------
 
 
-def _hash_data(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -> bytes:
-    """§3.3.5 proof configuration, §3.3.3 transformation and §3.3.4 hashing."""
+def _config_hash(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -> bytes:
+    """§3.3.5 proof configuration, canonicalised and hashed (§3.3.4)."""
     if proof_options.get("type") != PROOF_TYPE or proof_options.get("cryptosuite") != CRYPTOSUITE:
         raise CredentialError("proof_type_invalid", f"the proof must be a {PROOF_TYPE} of {CRYPTOSUITE}")
     proof_config = dict(proof_options)
     if "@context" in unsecured:
         proof_config["@context"] = unsecured["@context"]
-    return sha256(canonical_json(proof_config)) + sha256(canonical_json(unsecured))
+    return sha256(canonical_json(proof_config))
+
+
+def _hash_data(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -> bytes:
+    """§3.3.5 proof configuration, §3.3.3 transformation and §3.3.4 hashing."""
+    return _config_hash(unsecured, proof_options) + sha256(canonical_json(unsecured))
+
+
+def _proof_options(credential: Mapping[str, Any], *, verification_method: str, created: str) -> dict[str, Any]:
+    proof: dict[str, Any] = {}
+    if "@context" in credential:  # §3.3.1 step 2: the proof carries the document's context
+        proof["@context"] = copy.deepcopy(credential["@context"])
+    proof |= {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": created,
+        "verificationMethod": verification_method,
+        "proofPurpose": ASSERTION_METHOD,
+    }
+    return proof
 
 
 def di_sign(
@@ -158,19 +204,55 @@ def di_sign(
     """The credential with an ``eddsa-jcs-2022`` proof (§3.3.1 Create Proof)."""
     if "proof" in credential:
         raise CredentialError("credential_secured", "the credential already carries a proof")
-    proof: dict[str, Any] = {}
-    if "@context" in credential:  # §3.3.1 step 2: the proof carries the document's context
-        proof["@context"] = copy.deepcopy(credential["@context"])
-    proof |= {
-        "type": PROOF_TYPE,
-        "cryptosuite": CRYPTOSUITE,
-        "created": xsd_datetime(created),
-        "verificationMethod": verification_method,
-        "proofPurpose": ASSERTION_METHOD,
-    }
+    proof = _proof_options(credential, verification_method=verification_method, created=xsd_datetime(created))
     proof["proofValue"] = multibase_base58btc(private_key.sign(_hash_data(credential, proof)))
     # A new top-level object; nested values are shared with ``credential``, which is not changed.
     return {**credential, "proof": proof}
+
+
+class Signer:
+    """One key signing many credentials in both forms at one time (an issuing batch).
+
+    What all of them share is computed once: the JWT's protected header, and per ``@context``
+    the proof configuration's hash and JSON. Each credential then costs its two signatures and
+    a few string joins, on the bytes of ``canonicalised``.
+    """
+
+    def __init__(
+        self, *, private_key: Ed25519PrivateKey, kid: str, verification_method: str, created: datetime
+    ) -> None:
+        self._private_key = private_key
+        self._header_part = _jwt_header_part(kid)
+        self._verification_method = verification_method
+        self._created = xsd_datetime(created)
+        # JSON of a credential's @context (absent: "") -> its proof configuration's hash, and the
+        # proof's JSON up to where its proofValue goes.
+        self._proofs: dict[str, tuple[bytes, str]] = {}
+
+    def jwt(self, canonical: Canonical) -> str:
+        """The ``vc+jwt`` whose payload is ``canonical.data``."""
+        return _jwt(self._header_part, canonical.data, self._private_key)
+
+    def data_integrity(self, canonical: Canonical) -> str:
+        """The ``eddsa-jcs-2022`` form as JSON text: the credential's RFC 8785 members, then ``proof``.
+
+        The document hash is ``canonical.digest``: SHA-256 of the same JCS bytes ``di_verify``
+        rebuilds from the parsed text once the proof is taken out.
+        """
+        config_hash, proof_head = self._proof(canonical.credential)
+        signature = self._private_key.sign(config_hash + canonical.digest)
+        members = canonical.data.decode("utf-8")[1:-1]
+        separator = "," if members else ""
+        return f'{{{members}{separator}"proof":{proof_head},"proofValue":"{multibase_base58btc(signature)}"}}}}'
+
+    def _proof(self, credential: Mapping[str, Any]) -> tuple[bytes, str]:
+        context_key = json.dumps(credential["@context"]) if "@context" in credential else ""
+        known = self._proofs.get(context_key)
+        if known is None:
+            options = _proof_options(credential, verification_method=self._verification_method, created=self._created)
+            head = json.dumps(options, ensure_ascii=False, separators=(",", ":"))[:-1]
+            known = self._proofs[context_key] = (_config_hash(credential, options), head)
+        return known
 
 
 def di_verify(
