@@ -37,9 +37,9 @@ from traceability.choices import CredentialKind, CredentialState
 from traceability.credentials import selectors as credential_selectors
 from traceability.credentials.services import (
     CredentialRequest,
-    credential_revoke,
-    credential_supersede,
     credentials_issue,
+    credentials_revoke_many,
+    credentials_supersede_many,
 )
 from traceability.errors import ApplicationError
 from traceability.models import Credential
@@ -106,23 +106,24 @@ def version_credentials_issue(*, version: PassportVersion, previous: PassportVer
             return []
     if previous is not None:
         successors = {selectors.credential_claim(credential): credential for credential in issued}
-        for claim, old in _current(previous).items():
-            successor = successors.get(claim)
-            if successor is not None:
-                credential_supersede(organisation=old.organisation, credential=old, by=successor)
-            else:
-                credential_revoke(
-                    organisation=old.organisation,
-                    credential=old,
-                    reason=f"not claimed by passport version {version.number}",
-                )
+        current = _current(previous)
+        superseded = [(old, successors[claim]) for claim, old in current.items() if claim in successors]
+        withdrawn = [old for claim, old in current.items() if claim not in successors]
+        if superseded:
+            credentials_supersede_many(organisation=organisation, pairs=superseded)
+        if withdrawn:
+            credentials_revoke_many(
+                organisation=organisation,
+                credentials=withdrawn,
+                reason=f"not claimed by passport version {version.number}",
+            )
     return issued
 
 
 @transaction.atomic
 def version_credentials_revoke(*, version: PassportVersion, reason: str) -> list[Credential]:
     """Revoke the credentials of ``version`` (a passport's last issued version) that are still current."""
-    return [
-        credential_revoke(organisation=credential.organisation, credential=credential, reason=reason)
-        for credential in _current(version).values()
-    ]
+    current = list(_current(version).values())
+    if not current:
+        return []
+    return credentials_revoke_many(organisation=current[0].organisation, credentials=current, reason=reason)
