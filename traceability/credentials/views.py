@@ -13,8 +13,9 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
 from traceability.api.pagination import NewestFirst
-from traceability.credentials import selectors
+from traceability.credentials import events, selectors
 from traceability.credentials.core.did import DID_MEDIA_TYPE
 from traceability.credentials.core.securing import JWT_MEDIA_TYPE
 from traceability.errors import ApplicationError
@@ -90,6 +91,41 @@ class AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def credential_response(credential: Credential, *, accept: str) -> HttpResponse:
+    """The stored credential in the form ``accept`` asks for, linking its anchor; a public one
+    cacheable and open to any origin, any other for its reader only."""
+    response = _secured(jwt=credential.jwt, secured_json=credential.secured_json, accept=accept)
+    response["Link"] = f'<{selectors.credential_url(credential)}/anchor>; rel="describedby"'
+    response["Cache-Control"] = PUBLIC_CACHE if credential.public else "private, no-store"
+    response["Vary"] = "Accept"
+    return _public(response) if credential.public else response
+
+
+CREDENTIAL_MEDIA_TYPES = (DI_MEDIA_TYPE, JWT_MEDIA_TYPE)
+
+
+def credential_asked(accept: str, *, others: tuple[str, ...]) -> str | None:
+    """The credential form (``application/vc`` or ``application/vc+jwt``) when the ``Accept`` header
+    ranks one above the ``others`` a URL serves (``others[0]`` is what it serves by default)."""
+    wanted = preferred(accept, (*others, *CREDENTIAL_MEDIA_TYPES))
+    return wanted if wanted in CREDENTIAL_MEDIA_TYPES else None
+
+
+# What a page that also serves credentials serves by default, as its renderers name them.
+PAGE_MEDIA_TYPES = ("text/html", JSON)
+
+
+class CredentialOrPage(DefaultContentNegotiation):
+    """A page's negotiation, but for ``Accept`` headers that rank a credential form first: those get
+    the JSON renderer (for errors); the view itself answers with the credential."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        if credential_asked(request.headers.get("Accept", ""), others=PAGE_MEDIA_TYPES):
+            renderer = next((r for r in renderers if r.media_type == JSON), renderers[0])
+            return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class CredentialView(APIView):
     permission_classes = [AllowAny]
     content_negotiation_class = AnyAccept
@@ -97,10 +133,22 @@ class CredentialView(APIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, credential: str) -> HttpResponse:
         found = selectors.credential_get(public_id=credential, reader=request_organisation(request))
-        response = _secured(jwt=found.jwt, secured_json=found.secured_json, accept=request.headers.get("Accept", ""))
-        response["Link"] = f'<{selectors.credential_url(found)}/anchor>; rel="describedby"'
-        response["Cache-Control"] = PUBLIC_CACHE if found.public else "private, no-store"
-        return _public(response) if found.public else response
+        return credential_response(found, accept=request.headers.get("Accept", ""))
+
+
+class EventCredentialView(APIView):
+    """The UNTP Digital Traceability Event of a ledger event, issued by its recorder on the first
+    request (``traceability.credentials.events``), then the same bytes every time."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        responses={(200, JSON): OpenApiTypes.OBJECT, (200, JWT_MEDIA_TYPE): OpenApiTypes.STR},
+        summary="The event as a W3C verifiable credential (UNTP Digital Traceability Event), by Accept",
+    )
+    def get(self, request: Request, seq: int) -> HttpResponse:
+        found = events.event_credential(seq=seq, reader=request_organisation(request))
+        return credential_response(found, accept=request.headers.get("Accept", ""))
 
 
 class CredentialAnchorView(APIView):
