@@ -55,9 +55,14 @@ def part_credential(*, part: TraceableObject) -> Credential:
     issuer, root = issuer_of(caster), selectors.base_url()
 
     def build(credential_id: str, valid_from: datetime) -> dict[str, Any]:
-        return untp.part_passport_credential(
-            part=part, issuer=issuer, credential_id=credential_id, valid_from=valid_from, root=root, reader=None
-        )
+        try:
+            return untp.part_passport_credential(
+                part=part, issuer=issuer, credential_id=credential_id, valid_from=valid_from, root=root, reader=None
+            )
+        except ApplicationError as error:
+            # The part's records lack what a passport needs (its site's country): not the request's fault.
+            error.status = 409
+            raise
 
     def still_holds(latest: Credential) -> bool:
         fresh = build(latest.credential_id, timezone.now())

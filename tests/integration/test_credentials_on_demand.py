@@ -12,14 +12,14 @@ from django.test import Client
 
 from carbon.models import FootprintResult
 from carbon.services import footprints_catch_up
-from tests.factories import make_partner
+from tests.factories import make_partner, make_site
 from tests.integration.test_untp_credentials import schema_errors, undefined_terms
 from tests.loop import build_loop
-from traceability import services
+from traceability import events, services
 from traceability.choices import Operation
 from traceability.credentials import on_demand, selectors
 from traceability.credentials.core import statuslist
-from traceability.models import Credential, EpcisEvent, EventRecord, LedgerEntry, TraceableObject
+from traceability.models import Credential, EpcisEvent, EventRecord, LedgerEntry, Site, TraceableObject
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -152,6 +152,39 @@ def test_bad_sequence_numbers_answer_json_4xx_and_issue_nothing(loop):
     assert not Credential.objects.exists() and issued_facts() == 0
 
 
+def foreign_event(**place: object) -> dict[str, object]:
+    """An EPCIS event recorded as such (no Looptrace operation: no event record, only the EPCIS index)."""
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "TransformationEvent",
+        "eventTime": "2026-11-02T10:00:00.000Z",
+        "eventTimeZoneOffset": "+01:00",
+        "inputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.011111.LOT-A", "quantity": 12, "uom": "KGM"}],
+        "outputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.022222.LOT-B", "quantity": 11, "uom": "KGM"}],
+        "bizStep": "commissioning",
+        **place,
+    }
+
+
+def test_a_foreign_epcis_event_has_its_credential_and_one_that_cannot_be_mapped_answers_409(db):
+    smelter = make_partner("foreign-smelter", role="remelter")
+    site = make_site(smelter, "Smelter", country="NO", gln="4012345000016")
+    mapped = events.ledger_append(
+        organisation=smelter.organisation, document=foreign_event(bizLocation={"id": f"urn:epc:id:sgln:{site.gln}"})
+    )
+    nowhere = events.ledger_append(
+        organisation=smelter.organisation, document=foreign_event(eventTime="2026-11-03T10:00:00.000Z")
+    )
+    member = as_member(smelter.api_key)
+    served = Client().get(f"/api/v1/events/{mapped.seq}/credential", HTTP_ACCEPT=VC, **member)
+    assert served.status_code == 200, served.content
+    (event,) = json.loads(served.content)["credentialSubject"]
+    assert event["type"][0] == "MakeEvent" and event["madeAtFacility"]["name"] == "Smelter"
+    refused = Client().get(f"/api/v1/events/{nowhere.seq}/credential", HTTP_ACCEPT=VC, **member)
+    assert refused.status_code == 409 and refused.json()["code"] == "untp_facility_unknown"
+    assert Credential.objects.count() == issued_facts() == 1
+
+
 def test_without_a_custodial_key_the_recorder_cannot_issue_409(loop):
     key = services.signing_key_revoke(key=loop.die_caster.custodial_key, reason="compromised")
     assert key.revoked_at is not None
@@ -165,8 +198,8 @@ def test_without_a_custodial_key_the_recorder_cannot_issue_409(loop):
 # --- parts --------------------------------------------------------------------------------------
 
 
-def tray_of(loop) -> TraceableObject:  # type: ignore[no-untyped-def]
-    return TraceableObject.objects.get(identifier=loop.trays[0])
+def tray_of(loop, number: int = 0) -> TraceableObject:  # type: ignore[no-untyped-def]
+    return TraceableObject.objects.get(identifier=loop.trays[number])
 
 
 def status_bit(record: Credential) -> bool:
@@ -234,7 +267,7 @@ def test_a_changed_part_figure_issues_a_new_credential_and_supersedes_the_old(lo
     assert Credential.objects.count() == 2 and issued_facts() == 2
 
 
-def test_a_part_without_its_footprint_yet_and_unknown_parts_answer_json(loop):
+def test_a_part_without_its_footprint_yet_an_incomplete_one_and_unknown_parts_answer_json(loop):
     tray = tray_of(loop)
     FootprintResult.objects.filter(node=tray).delete()
     pending = Client().get(f"/part/{tray.pk}", HTTP_ACCEPT=JWT)
@@ -242,6 +275,10 @@ def test_a_part_without_its_footprint_yet_and_unknown_parts_answer_json(loop):
     for pk in (999999, 99999999999999999999):
         missing = Client().get(f"/part/{pk}", HTTP_ACCEPT=JWT)
         assert missing.status_code == 404 and set(missing.json()) >= {"code", "detail"}
+    other = tray_of(loop, 1)
+    Site.objects.filter(pk=other.site_id).update(country="")
+    incomplete = Client().get(f"/part/{other.pk}", HTTP_ACCEPT=JWT)
+    assert incomplete.status_code == 409 and incomplete.json()["code"] == "part_incomplete"
     vehicle = TraceableObject.objects.get(identifier=loop.vehicles[0])  # no part passport
     assert Client().get(f"/part/{vehicle.pk}", HTTP_ACCEPT=VC).status_code == 404
     assert not Credential.objects.exists()
@@ -289,10 +326,10 @@ def test_concurrent_first_requests_get_one_credential(monkeypatch):
     seq, tray = casting_seq(), tray_of(loop)
     member = as_member(loop.die_caster.api_key)
     # when
-    events = race(monkeypatch, [(f"/api/v1/events/{seq}/credential", member)] * 3)
-    parts = race(monkeypatch, [(f"/part/{tray.pk}", {})] * 3)
+    event_answers = race(monkeypatch, [(f"/api/v1/events/{seq}/credential", member)] * 3)
+    part_answers = race(monkeypatch, [(f"/part/{tray.pk}", {})] * 3)
     # then
-    for responses in (events, parts):
+    for responses in (event_answers, part_answers):
         assert [r.status_code for r in responses] == [200] * 3, [r.content[:200] for r in responses]
         assert len({r.content for r in responses}) == 1
     assert Credential.objects.filter(kind="DigitalTraceabilityEvent").count() == 1

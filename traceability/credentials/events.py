@@ -48,13 +48,18 @@ def event_credential(*, seq: int, reader: Organisation | None) -> Credential:
     recorder = entry.organisation
 
     def build(credential_id: str, valid_from: datetime) -> dict[str, Any]:
-        return traceability_event_credential(
-            entry=entry,
-            issuer=issuer_of(recorder),
-            credential_id=credential_id,
-            valid_from=valid_from,
-            root=selectors.base_url(),
-        )
+        try:
+            return traceability_event_credential(
+                entry=entry,
+                issuer=issuer_of(recorder),
+                credential_id=credential_id,
+                valid_from=valid_from,
+                root=selectors.base_url(),
+            )
+        except ApplicationError as error:
+            # The stored event cannot be mapped (it names no location): nothing the request can fix.
+            error.status = 409
+            raise
 
     return credential_on_demand(
         organisation=recorder,
