@@ -22,10 +22,11 @@ from passport import selectors
 from passport.choices import AccessTier
 from passport.models import Passport, PassportVersion
 from traceability.api.authentication import request_organisation
-from traceability.credentials.views import CredentialNegotiation, credential_response, wants_credential
+from traceability.credentials.views import CredentialOrPage, credential_asked, credential_response
 from traceability.ledger.chain import format_time
 from traceability.tlog.proofs import ledger_fact, ledger_proof, served_document
 
+JSON = "application/json"
 TIER_PARAMETER = OpenApiParameter(
     "tier", str, enum=list(AccessTier.values), description="read at a lower tier than yours (default: yours)"
 )
@@ -105,7 +106,7 @@ def credential_answer(request: Request, passport: Passport) -> HttpResponse:
     """The version's product passport credential, in the form the ``Accept`` header asks for."""
     version = selectors.passport_version_get(passport=passport, number=version_number(request))
     credential = selectors.version_credential(version=version)
-    return credential_response(credential, request.headers.get("Accept", ""))
+    return credential_response(credential, accept=request.headers.get("Accept", ""))
 
 
 class PassportView(APIView):
@@ -113,7 +114,7 @@ class PassportView(APIView):
     UNTP product passport credential (public-tier content, whoever asks)."""
 
     permission_classes = [AllowAny]
-    content_negotiation_class = CredentialNegotiation
+    content_negotiation_class = CredentialOrPage
 
     @extend_schema(
         parameters=[TIER_PARAMETER, OpenApiParameter("version", int, description="an earlier version")],
@@ -121,7 +122,7 @@ class PassportView(APIView):
         summary="A battery passport (Battery Pass 1.2.0 aspects) at the caller's access tier",
     )
     def get(self, request: Request, reference: str) -> HttpResponse:
-        if wants_credential(request.headers.get("Accept", "")):
+        if credential_asked(request.headers.get("Accept", ""), others=(JSON,)):
             return credential_answer(request, selectors.passport_get(reference=reference))
         number = request.query_params.get("version")
         passport_id = selectors.passport_id_of(reference)

@@ -36,7 +36,7 @@ from passport import resolver, selectors
 from passport.web.views import resolver_root
 from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
-from traceability.credentials.views import wants_credential
+from traceability.credentials.views import credential_asked
 from traceability.errors import ApplicationError
 from traceability.identifiers import validate_gs1_serial, validate_gtin
 from traceability.visibility import objects_visible_to
@@ -136,7 +136,11 @@ class DigitalLinkView(APIView):
         ):
             return JsonResponse(linkset.document(), content_type=resolver.LINKSET_MEDIA_TYPE)
         credential_links = linkset.links.get(resolver.UNTP_DPP, [])
-        if requested is None and credential_links and wants_credential(request.headers.get("Accept", "")):
+        if (
+            requested is None
+            and credential_links
+            and credential_asked(request.headers.get("Accept", ""), others=(HTML, JSON))
+        ):
             # a verifier scanning the code for the passport's credential
             return TemporaryRedirect(passed_on(preferred(credential_links, request).href, request))
         if requested is None:

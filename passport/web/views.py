@@ -34,6 +34,7 @@ from passport.api.views import credential_answer, passport_payload
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
 from passport.models import Passport
+from passport.part_credentials import part_credential
 from passport.qr import qr_code
 from passport.resolver import digital_link_path
 from passport.schemas import ASPECTS
@@ -43,7 +44,7 @@ from traceability import figures
 from traceability.api.authentication import request_organisation
 from traceability.choices import OrganisationRole
 from traceability.credentials.selectors import credential_url
-from traceability.credentials.views import CredentialNegotiation, wants_credential
+from traceability.credentials.views import PAGE_MEDIA_TYPES, CredentialOrPage, credential_asked, credential_response
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 from traceability.tlog.proofs import ledger_proof, served_document
@@ -138,11 +139,11 @@ class PassportPageView(APIView):
 
     permission_classes = [AllowAny]
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
-    content_negotiation_class = CredentialNegotiation
+    content_negotiation_class = CredentialOrPage
     template_name = "passport/passport.html"
 
     def get(self, request: Request, reference: str) -> HttpResponse:
-        if wants_credential(request.headers.get("Accept", "")):
+        if credential_asked(request.headers.get("Accept", ""), others=PAGE_MEDIA_TYPES):
             return credential_answer(request, selectors.passport_get(reference=reference))
         html = request.accepted_renderer.format == "html"
         try:
@@ -186,10 +187,12 @@ class PassportPageView(APIView):
 
 
 class PartPassportView(APIView):
-    """A die-cast part's passport for people (HTML) and machines (JSON)."""
+    """A die-cast part's passport for people (HTML) and machines (JSON); ``Accept:
+    application/vc+jwt`` or ``application/vc`` gets its UNTP product passport credential."""
 
     permission_classes = [AllowAny]
     renderer_classes = [TemplateHTMLRenderer, JSONRenderer]
+    content_negotiation_class = CredentialOrPage
     template_name = "passport/part.html"
 
     @extend_schema(
@@ -204,6 +207,9 @@ class PartPassportView(APIView):
             if not html:
                 raise
             return Response({"error": exc}, status=exc.status, template_name="passport/passport_missing.html")
+        accept = request.headers.get("Accept", "")
+        if credential_asked(accept, others=PAGE_MEDIA_TYPES):
+            return credential_response(part_credential(part=part), accept=accept)  # type: ignore[return-value]
         reader = request_organisation(request)
         document = parts.part_passport(part=part, reader=reader)
         detailed = parts.may_see_sources(organisation=reader, part=part)

@@ -129,6 +129,8 @@ def test_nothing_of_another_organisation_leaks_through_any_object_event_or_entry
         if role == "regulator" or record.entry_id in readable:
             continue
         assert client.get(f"/api/v1/events/{record.entry_id}").status_code in (401, 403, 404)
+        credential = client.get(f"/api/v1/events/{record.entry_id}/credential", HTTP_ACCEPT="application/vc+jwt")
+        assert credential.status_code in (401, 403, 404), (role, record.entry_id, credential.status_code)
         entry = client.get(f"/api/v1/ledger/entries/{record.entry_id}")
         if entry.status_code == 200:
             assert entry.json().get("document") is None, (role, record.entry_id)

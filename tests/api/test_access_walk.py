@@ -120,6 +120,7 @@ ROUTES = {
     "api/v1/lots": MEMBER,
     "api/v1/events": MEMBER,
     "api/v1/events/<int:seq>": MEMBER,
+    "api/v1/events/<int:seq>/credential": MEMBER,  # its document's readers only; issued on their first request
     **{f"api/v1/operations/{name}": WRITE for name in OPERATIONS},
     "api/v1/factors": MEMBER,  # POST: registry defaults are the operator's
     "api/v1/passports/<str:reference>": PASSPORT,

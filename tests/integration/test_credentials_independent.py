@@ -21,11 +21,13 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, DecodeError
 from joserfc.jwk import OKPKey
 
+from carbon.services import footprints_catch_up
 from tests.factories import make_partner
+from tests.loop import build_loop
 from tests.verifiers import node_verify
 from traceability import services
 from traceability.credentials.services import credential_issue, credential_supersede
-from traceability.models import SigningKey
+from traceability.models import EventRecord, SigningKey, TraceableObject
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -144,3 +146,56 @@ def test_a_credential_signed_before_a_key_rotation_still_verifies_and_a_new_one_
     for name in ("before.json", "after.json"):
         code, result = node_verify(js_verifier, tmp_path / name, server)
         assert (name, code, result["verified"], result["errors"]) == (name, 0, True, [])
+
+
+# --- credentials issued on demand, as their URLs serve them --------------------------------------
+
+
+def jwt_payload(http: httpx.Client, token: str) -> dict[str, object]:
+    """The JWT's payload once joserfc has verified it with the key the issuer's did.json names."""
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    did, _, _ = header["kid"].partition("#")
+    document = http.get(f"/orgs/{did.split(':')[-1]}/did.json").json()
+    assert document["id"] == did and header["kid"] in document["assertionMethod"]
+    (method,) = [m for m in document["verificationMethod"] if m["id"] == header["kid"]]
+    verified = jws.deserialize_compact(token, OKPKey.import_key(method["publicKeyJwk"]), algorithms=["EdDSA"])
+    return json.loads(verified.payload)
+
+
+def test_event_and_part_credentials_issued_on_demand_pass_both_verifiers(live_server, settings, js_verifier, tmp_path):
+    # given: a loop whose credentials, issued on request, name the live server
+    settings.CREDENTIALS_BASE_URL = live_server.url
+    settings.CREDENTIALS_DID_HOST = urlsplit(live_server.url).netloc
+    loop = build_loop()
+    footprints_catch_up()
+    seq = EventRecord.objects.get(operation="die_casting").entry_id
+    tray = TraceableObject.objects.get(identifier=loop.trays[0])
+    member = {"Authorization": f"Api-Key {loop.die_caster.api_key}"}
+    served = {
+        "event": (f"/api/v1/events/{seq}/credential", member, "Die-casting"),
+        "part": (f"/part/{tray.pk}", {}, "Battery tray"),
+    }
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        for name, (path, headers, phrase) in served.items():
+            # when
+            token = http.get(path, headers={**headers, "Accept": "application/vc+jwt"}).text
+            secured = http.get(path, headers={**headers, "Accept": "application/vc"}).text
+            # then: joserfc verifies the JWT, whose payload is the Data Integrity form without its proof
+            payload = jwt_payload(http, token)
+            assert payload == {k: v for k, v in json.loads(secured).items() if k != "proof"}, name
+            assert payload["issuer"]["id"].endswith(":orgs:castline")  # type: ignore[index]
+            # ... and the JavaScript verifier the Data Integrity form, its status read from the server
+            (tmp_path / f"{name}.json").write_text(secured)
+            code, result = node_verify(js_verifier, tmp_path / f"{name}.json", live_server.url)
+            assert (name, code, result["verified"], result["errors"]) == (name, 0, True, [])
+            assert result["status"]["checked"] is True and result["status"]["set"] is False
+            # one byte changed: both refuse it
+            at = secured.index(phrase)
+            (tmp_path / f"{name}-tampered.json").write_text(secured[:at] + phrase.upper() + secured[at + len(phrase) :])
+            code, result = node_verify(js_verifier, tmp_path / f"{name}-tampered.json", live_server.url)
+            assert (name, code, result["verified"]) == (name, 1, False)
+            head, body, signature = token.split(".")
+            forged = base64.urlsafe_b64decode(body + "==").decode().replace(phrase, phrase.upper(), 1)
+            forged_body = base64.urlsafe_b64encode(forged.encode()).rstrip(b"=").decode()
+            with pytest.raises((BadSignatureError, DecodeError)):
+                jwt_payload(http, f"{head}.{forged_body}.{signature}")

@@ -2,6 +2,7 @@ from django.urls import path
 
 from traceability.api import objects, views
 from traceability.api.operations import OPERATIONS, operation_view
+from traceability.credentials.views import EventCredentialView
 from traceability.witnessing.views import WitnessedCheckpointView
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("lots", objects.LotListView.as_view(), name="lot-list"),
     path("events", objects.EventListView.as_view(), name="event-list"),
     path("events/<int:seq>", objects.EventDetailView.as_view(), name="event-detail"),
+    path("events/<int:seq>/credential", EventCredentialView.as_view(), name="event-credential"),
     *(
         path(f"operations/{name}", operation_view(name, serializer), name=f"operation-{name}")
         for name, serializer in OPERATIONS.items()

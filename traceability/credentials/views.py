@@ -13,6 +13,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 from traceability.accept import accepted_types
 from traceability.api.authentication import request_organisation
 from traceability.api.pagination import NewestFirst
-from traceability.credentials import selectors
+from traceability.credentials import events, selectors
 from traceability.credentials.core.did import DID_MEDIA_TYPE
 from traceability.credentials.core.securing import JWT_MEDIA_TYPE
 from traceability.errors import ApplicationError
@@ -32,8 +33,6 @@ from traceability.models import Credential
 DI_MEDIA_TYPE = "application/vc"
 JSON = "application/json"
 PUBLIC_CACHE = "public, max-age=60"
-# The forms a credential is served in, beside plain JSON.
-CREDENTIAL_MEDIA_TYPES = (JWT_MEDIA_TYPE, DI_MEDIA_TYPE)
 
 
 def preferred(accept: str, offered: tuple[str, ...]) -> str:
@@ -56,21 +55,6 @@ def _secured(*, jwt: str, secured_json: str, accept: str) -> HttpResponse:
     if wanted == JWT_MEDIA_TYPE:
         return HttpResponse(jwt.encode("ascii"), content_type=JWT_MEDIA_TYPE)
     return HttpResponse(secured_json.encode("utf-8"), content_type=wanted)
-
-
-def wants_credential(accept: str) -> bool:
-    """Whether the ``Accept`` header prefers a credential form (``application/vc+jwt`` or
-    ``application/vc``) to anything else: how a URL of a thing (a passport) is asked for its credential."""
-    ranked = accepted_types(accept)
-    return bool(ranked) and ranked[0] in CREDENTIAL_MEDIA_TYPES
-
-
-def credential_response(credential: Credential, accept: str) -> HttpResponse:
-    """A credential in the form ``accept`` asks for, stored bytes, with its anchor linked."""
-    response = _secured(jwt=credential.jwt, secured_json=credential.secured_json, accept=accept)
-    response["Link"] = f'<{selectors.credential_url(credential)}/anchor>; rel="describedby"'
-    response["Cache-Control"] = PUBLIC_CACHE if credential.public else "private, no-store"
-    return _public(response) if credential.public else response
 
 
 @require_safe
@@ -107,15 +91,38 @@ class AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class CredentialNegotiation(DefaultContentNegotiation):
-    """A view's own negotiation, but a request for a credential form is answered by the view
-    itself (its errors in JSON), not refused with a 406."""
+def credential_response(credential: Credential, *, accept: str) -> HttpResponse:
+    """The stored credential in the form ``accept`` asks for, linking its anchor; a public one
+    cacheable and open to any origin, any other for its reader only."""
+    response = _secured(jwt=credential.jwt, secured_json=credential.secured_json, accept=accept)
+    response["Link"] = f'<{selectors.credential_url(credential)}/anchor>; rel="describedby"'
+    response["Cache-Control"] = PUBLIC_CACHE if credential.public else "private, no-store"
+    response["Vary"] = "Accept"
+    return _public(response) if credential.public else response
+
+
+CREDENTIAL_MEDIA_TYPES = (DI_MEDIA_TYPE, JWT_MEDIA_TYPE)
+
+
+def credential_asked(accept: str, *, others: tuple[str, ...]) -> str | None:
+    """The credential form (``application/vc`` or ``application/vc+jwt``) when the ``Accept`` header
+    ranks one above the ``others`` a URL serves (``others[0]`` is what it serves by default)."""
+    wanted = preferred(accept, (*others, *CREDENTIAL_MEDIA_TYPES))
+    return wanted if wanted in CREDENTIAL_MEDIA_TYPES else None
+
+
+# What a page that also serves credentials serves by default, as its renderers name them.
+PAGE_MEDIA_TYPES = ("text/html", JSON)
+
+
+class CredentialOrPage(DefaultContentNegotiation):
+    """A page's negotiation, but for ``Accept`` headers that rank a credential form first: those get
+    the JSON renderer (for errors); the view itself answers with the credential."""
 
     def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
-        if wants_credential(request.headers.get("Accept", "")):
-            json_renderers = [renderer for renderer in renderers if renderer.media_type == JSON]
-            if json_renderers:
-                return json_renderers[0], JSON
+        if credential_asked(request.headers.get("Accept", ""), others=PAGE_MEDIA_TYPES):
+            renderer = next((r for r in renderers if r.media_type == JSON), renderers[0])
+            return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)
 
 
@@ -126,7 +133,22 @@ class CredentialView(APIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, credential: str) -> HttpResponse:
         found = selectors.credential_get(public_id=credential, reader=request_organisation(request))
-        return credential_response(found, request.headers.get("Accept", ""))
+        return credential_response(found, accept=request.headers.get("Accept", ""))
+
+
+class EventCredentialView(APIView):
+    """The UNTP Digital Traceability Event of a ledger event, issued by its recorder on the first
+    request (``traceability.credentials.events``), then the same bytes every time."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        responses={(200, JSON): OpenApiTypes.OBJECT, (200, JWT_MEDIA_TYPE): OpenApiTypes.STR},
+        summary="The event as a W3C verifiable credential (UNTP Digital Traceability Event), by Accept",
+    )
+    def get(self, request: Request, seq: int) -> HttpResponse:
+        found = events.event_credential(seq=seq, reader=request_organisation(request))
+        return credential_response(found, accept=request.headers.get("Accept", ""))
 
 
 class CredentialAnchorView(APIView):
