@@ -18,6 +18,7 @@ from passport import selectors, services
 from passport.models import Passport
 from passport.resolver import UNTP_LINK_TYPES
 from tests.factories import make_partner, make_site
+from tests.integration.test_untp_credentials import valid_untp
 from tests.loop import at, build_loop
 from tests.verifiers import node_verify
 from traceability.choices import CredentialKind, CredentialState
@@ -95,6 +96,7 @@ def test_every_passport_version_is_issued_as_a_passport_and_two_conformity_crede
             assert credential.public and credential.state == CredentialState.CURRENT
             assert credential.organisation == issuer
             content = json.loads(credential.secured_json)
+            assert valid_untp(content)
             assert content["issuer"]["id"] == did_document["id"] == credential_selectors.organisation_did(issuer)
             assert str(passport.urn) in json.dumps(content["credentialSubject"])
             # both forms verify against the issuer's DID document
