@@ -147,12 +147,12 @@ tiles_serve (tiles/s, target ratio >= 0.5)
     standard error for reference (``bench/tiles_serve.py``).
 
 credentials_issue (credentials/s, target ratio >= 0.3)
-    4,000 UNTP Digital Product Passport credentials of one organisation through
-    ``credentials_issue`` in batches of 200: status bits, one ``credential.issued`` ledger
-    fact per batch, ``vc+jwt`` and ``eddsa-jcs-2022`` signatures, rows; the ledger followers
-    paused, as in operations_record. Baseline: one Ed25519 signature over each credential's
-    RFC 8785 bytes. Alternating batch by batch; two signatures per credential make about 0.6
-    the ceiling (``bench/credentials.py``).
+    4,000 UNTP Digital Product Passport credentials of one organisation, built by
+    ``passport.untp`` from a small demo's passport versions, through ``credentials_issue`` in
+    batches of 200: status bits, one ``credential.issued`` ledger fact per batch, ``vc+jwt``
+    and ``eddsa-jcs-2022`` signatures, rows; the ledger followers paused, as in
+    operations_record. Baseline: canonicalising each credential (RFC 8785) and one Ed25519
+    signature over those bytes. Alternating batch by batch (``bench/credentials.py``).
 
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.

@@ -11,9 +11,8 @@ fact per batch listing each credential's RFC 8785 digest, signed by the issuer, 
 and the ``eddsa-jcs-2022`` forms signed, the rows written. Baseline: one Ed25519 signature over
 each credential's RFC 8785 bytes (canonicalising included), the least any signed credential
 costs. The two alternate batch by batch. Each issued credential carries two Ed25519 signatures
-of its own (its two forms) and a share of the batch fact's, so about 0.6 (one canonicalisation
-and two signatures against one of each) is the ceiling of a pipeline that did nothing else on
-one core; the subject signs a batch on every core (Ed25519 releases the GIL, as the ledger
+of its own (its two forms) and a share of the batch fact's, and is canonicalised once, as the
+baseline's is; the subject signs a batch on every core (Ed25519 releases the GIL, as the ledger
 writer's signature checks use), the baseline on one. Issuing is measured, not the ledger
 followers each commit nudges (carbon, passports, tiles: with a broker they run on a worker;
 without one they would run inline), as in ``operations_record``.

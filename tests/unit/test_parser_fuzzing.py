@@ -76,6 +76,8 @@ NUMBERS = (
     st.integers(-(2**60), 2**60)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from([1e-4, 9.99e-5, 1e16, 1e16 - 2, 0.1, -0.0, 5.0, 2**53 - 1, 2**53, 1e21, 1.5e-7])
+    # whole-number floats on both sides of the safe integer range (JCS writes 450.0 as 450)
+    | st.sampled_from([450.0, -3.0, float(2**53 - 1), float(2**53), -float(2**53 - 1), 1e15, 1e20])
 )
 DOCUMENTS = st.recursive(
     st.none() | st.booleans() | NUMBERS | st.text(max_size=20),

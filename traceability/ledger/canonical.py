@@ -17,12 +17,16 @@ def canonical_json(value: Any) -> bytes:
     """The RFC 8785 (JCS) serialisation of ``value``, as UTF-8 bytes.
 
     Values whose JCS form is exactly what the standard library's compact, key-sorted JSON
-    writes (``_same_as_json``) are written by it, three times faster; everything else by
-    ``rfc8785``. A property test holds the two to the same bytes.
+    writes (``_same_as_json``) are written by it, three times faster; so are values that only
+    differ by whole-number floats (``450.0``, which JCS writes ``450``), once those are made
+    integers (``_with_whole_floats_as_ints``; figures such as a passport's masses and shares are
+    often whole). Everything else is written by ``rfc8785``. A property test holds the paths to
+    the same bytes.
     """
-    if _same_as_json(value):
+    fast = value if _same_as_json(value) else _with_whole_floats_as_ints(value)
+    if fast is not _NOT_FAST:
         try:
-            return _JSON(value).encode("utf-8")
+            return _JSON(fast).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: rfc8785 names the error
             pass
     try:
@@ -51,6 +55,34 @@ def _same_as_json(value: Any) -> bool:
     if kind is list:
         return all(_same_as_json(item) for item in value)
     return False
+
+
+# What ``_with_whole_floats_as_ints`` answers for a value the standard library cannot write as JCS.
+_NOT_FAST: Any = object()
+
+
+def _with_whole_floats_as_ints(value: Any) -> Any:
+    """``value`` with each whole-number float of the safe integer range as an int (ECMAScript,
+    hence JCS, writes ``450.0`` and ``-0.0`` as ``450`` and ``0``), when that makes it a value
+    ``_same_as_json`` accepts; ``_NOT_FAST`` otherwise."""
+    kind = type(value)
+    if kind is float:
+        if value.is_integer():
+            return int(value) if abs(value) <= _SAFE_INTEGER else _NOT_FAST
+        return value if _same_as_json(value) else _NOT_FAST
+    if kind is dict:
+        converted = {}
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return _NOT_FAST
+            converted[key] = item = _with_whole_floats_as_ints(item)
+            if item is _NOT_FAST:
+                return _NOT_FAST
+        return converted
+    if kind is list:
+        items = [_with_whole_floats_as_ints(item) for item in value]
+        return _NOT_FAST if any(item is _NOT_FAST for item in items) else items
+    return value if _same_as_json(value) else _NOT_FAST
 
 
 def sha256(data: bytes) -> bytes:
