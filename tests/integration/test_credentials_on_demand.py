@@ -122,9 +122,16 @@ def test_an_events_credential_is_for_the_readers_of_its_document_only(loop):
     (record,) = Credential.objects.all()
     assert record.organisation == loop.die_caster.organisation
     assert json.loads(audited.content)["issuer"]["id"] == selectors.organisation_did(loop.die_caster.organisation)
-    # not public: its own URL answers the public and other tenants 404
-    for who in (None, stranger.api_key):
+    # not public: its own URL and its anchor answer the public, other tenants and the outline
+    # reader 404, and the readers of the document (the regulator, the recorder) the same bytes
+    for who in (None, stranger.api_key, loop.remelter.api_key):
         assert Client().get(f"/credentials/{record.public_id}", **as_member(who)).status_code == 404
+        assert Client().get(f"/credentials/{record.public_id}/anchor", **as_member(who)).status_code == 404
+    for who in (regulator.api_key, loop.die_caster.api_key):
+        own = Client().get(f"/credentials/{record.public_id}", HTTP_ACCEPT=VC, **as_member(who))
+        assert own.status_code == 200 and own.content == audited.content
+        anchor = Client().get(f"/credentials/{record.public_id}/anchor", **as_member(who))
+        assert anchor.status_code == 200 and anchor.json()["digest"] == record.digest
 
 
 def test_bad_sequence_numbers_answer_json_4xx_and_issue_nothing(loop):

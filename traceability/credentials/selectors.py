@@ -1,7 +1,8 @@
 """Reads of credentials: URLs and DIDs, DID documents, credentials by handle, status lists, proofs.
 
-A credential marked public is anyone's to read; any other only its issuer's (an organisation's
-API key or member): to anyone else it does not exist.
+A credential marked public is anyone's to read; any other is for the readers of its issuer's
+documents (the issuer, regulators and the operator: ``visibility.documents_readable_by``): to
+anyone else it does not exist.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from traceability.errors import ApplicationError
 from traceability.ledger.chain import REASON_ROTATED
 from traceability.models import Credential, LedgerEntry, Organisation, SigningKey, StatusList
 from traceability.tlog.proofs import ledger_fact, ledger_proof
+from traceability.visibility import documents_readable_by
 
 
 def base_url() -> str:
@@ -69,10 +71,12 @@ def organisation_did_document(organisation: Organisation) -> dict[str, Any]:
 
 
 def _readable(reader: Organisation | None) -> QuerySet[Credential]:
+    """Public credentials, and the others to whoever may read their issuer's documents (a
+    credential that is not public carries them): the issuer, regulators, the operator."""
     credentials = Credential.objects.select_related("organisation", "superseded_by")
     if reader is None:
         return credentials.filter(public=True)
-    return credentials.filter(Q(public=True) | Q(organisation=reader))
+    return credentials.filter(Q(public=True) | documents_readable_by(organisation=reader))
 
 
 def credential_get(*, public_id: str, reader: Organisation | None) -> Credential:
