@@ -278,3 +278,14 @@ def test_the_passport_page_lists_its_credentials_with_their_status(loop):
     assert not any(credential_selectors.credential_url(c) in page for c in found.values())
     assert "Carbon footprint declaration (Art. 7)" in page and "Recycled-content check (Art. 8)" in page
     assert "Current" in page and "Superseded" not in page
+
+
+def test_answers_that_differ_by_accept_say_so_to_caches(loop):
+    client = Client()
+    passport = passport_of(loop.packs[0])
+    for url in (f"/api/v1/passports/{passport.pk}", f"/passport/{passport.pk}"):
+        client.get(url)  # fills the public cache of the API's JSON
+        for accept in ("application/json", JWT, DI, "text/html"):
+            answer = client.get(url, HTTP_ACCEPT=accept)
+            assert answer.status_code == 200
+            assert "accept" in answer.get("Vary", "").lower(), (url, accept, answer.get("Vary"))
