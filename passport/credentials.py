@@ -35,6 +35,7 @@ from passport.untp import (
 )
 from traceability.choices import CredentialKind, CredentialState
 from traceability.credentials import selectors as credential_selectors
+from traceability.credentials.on_demand import issuer_of
 from traceability.credentials.services import (
     CredentialRequest,
     credentials_issue,
@@ -58,8 +59,7 @@ NO_CUSTODIAL_KEY = "custodial_key_missing"
 
 
 def _requests(version: PassportVersion) -> list[CredentialRequest]:
-    issuer = version.passport.battery.created_by
-    identity = {"id": credential_selectors.organisation_did(issuer), "name": issuer.name}
+    identity = issuer_of(version.passport.battery.created_by)
     requests = []
     for claim, (kind, build) in CLAIMS.items():
         try:

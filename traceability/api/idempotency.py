@@ -14,13 +14,14 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from traceability.api.authentication import request_organisation
 from traceability.errors import ApplicationError
+from traceability.locks import take_name_lock
 from traceability.models import IdempotencyRecord, Organisation
 
 HEADER = "Idempotency-Key"
@@ -38,14 +39,7 @@ def _replay(record: IdempotencyRecord, digest: str) -> Response:
 
 def _take_key_lock(organisation: Organisation | None, key: str) -> None:
     """Wait for any other request with this organisation's key, until the end of the transaction."""
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.sha256(f"{organisation.pk if organisation else ''}\n{key}".encode()).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [IDEMPOTENCY_LOCK_CLASS, int.from_bytes(digest[:4], "big", signed=True)],
-        )
+    take_name_lock(IDEMPOTENCY_LOCK_CLASS, str(organisation.pk) if organisation else "", key)
 
 
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:

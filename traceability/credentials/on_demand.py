@@ -15,19 +15,19 @@ them the other way round.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from traceability.choices import CredentialState
 from traceability.credentials import selectors
 from traceability.credentials.services import credential_issue, credential_supersede
 from traceability.errors import ApplicationError
+from traceability.locks import take_name_lock
 from traceability.models import Credential, Organisation
 
 # The first key of the two-key advisory lock form for subjects' locks (the ledger's append lock
@@ -44,14 +44,7 @@ def issuer_of(organisation: Organisation) -> dict[str, object]:
 
 
 def _take_subject_lock(organisation: Organisation, kind: str, subject: str) -> None:
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.sha256(f"{organisation.pk}\n{kind}\n{subject}".encode()).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [SUBJECT_LOCK_CLASS, int.from_bytes(digest[:4], "big", signed=True)],
-        )
+    take_name_lock(SUBJECT_LOCK_CLASS, str(organisation.pk), kind, subject)
 
 
 def latest_credential(*, organisation: Organisation, kind: str, subject: str) -> Credential | None:
