@@ -166,6 +166,7 @@ ROUTES = {
     "orgs/<slug:slug>/credentials": PUBLIC,
     "credentials/<str:credential>": PUBLIC,
     "credentials/<str:credential>/anchor": PUBLIC,
+    "credentials/<str:credential>/revoke": WRITE,  # the issuer withdraws its claim, by POST
 }
 
 

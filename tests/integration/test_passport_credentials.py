@@ -289,3 +289,42 @@ def test_answers_that_differ_by_accept_say_so_to_caches(loop):
             answer = client.get(url, HTTP_ACCEPT=accept)
             assert answer.status_code == 200
             assert "accept" in answer.get("Vary", "").lower(), (url, accept, answer.get("Vary"))
+
+
+def test_the_issuer_revokes_a_claim_and_no_one_else_can(loop):
+    client = Client()
+    passport = passport_of(loop.packs[0])
+    declaration = claims(passport, 1)["art-7"]
+    path = f"/credentials/{declaration.public_id}/revoke"
+    issuer = {"HTTP_AUTHORIZATION": f"Api-Key {loop.dismantler.api_key}"}
+    regulator = make_partner("market-surveillance", role="regulator")
+    stranger = make_partner("other-yard", role="dismantler")
+    # refused: the public, another tenant (the credential is public: it exists, it is not theirs),
+    # a regulator, a bad body, a GET
+    assert client.post(path, {"reason": "x"}, content_type="application/json").status_code in (401, 403)
+    for who in (stranger, regulator):
+        answer = client.post(
+            path, {"reason": "x"}, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {who.api_key}"
+        )
+        assert answer.status_code == 403 and answer.json()["code"] == "credential_not_yours"
+    for body in ({}, {"reason": ""}, {"reason": 7}, {"reason": "x" * 201}, ["x"]):
+        answer = client.post(path, body, content_type="application/json", **issuer)
+        assert answer.status_code == 400 and answer.json()["code"] == "reason_invalid", body
+    assert client.get(path, **issuer).status_code == 405
+    declaration.refresh_from_db()
+    assert declaration.state == CredentialState.CURRENT and status_bit(client, declaration) is False
+    # when
+    answer = client.post(path, {"reason": "footprint study withdrawn"}, content_type="application/json", **issuer)
+    # then
+    assert answer.status_code == 200 and answer.json()["state"] == "revoked"
+    declaration.refresh_from_db()
+    assert declaration.state == CredentialState.REVOKED and status_bit(client, declaration) is True
+    fact = json.loads(LedgerEntry.objects.get(seq=declaration.state_seq).document)
+    assert fact["reason"] == "footprint study withdrawn" and declaration.credential_id in json.dumps(fact)
+    again = client.post(path, {"reason": "twice"}, content_type="application/json", **issuer)
+    assert again.status_code == 409 and again.json()["code"] == "credential_not_current"
+    # the next version issues a fresh declaration; the revoked one stays revoked
+    grade_for_recycling(loop)
+    declaration.refresh_from_db()
+    assert declaration.state == CredentialState.REVOKED
+    assert claims(passport, 2)["art-7"].state == CredentialState.CURRENT

@@ -8,4 +8,5 @@ urlpatterns = [
     path("orgs/<slug:slug>/credentials", views.OrganisationCredentialsView.as_view(), name="organisation-credentials"),
     path("credentials/<str:credential>", views.CredentialView.as_view(), name="credential"),
     path("credentials/<str:credential>/anchor", views.CredentialAnchorView.as_view(), name="credential-anchor"),
+    path("credentials/<str:credential>/revoke", views.CredentialRevokeView.as_view(), name="credential-revoke"),
 ]

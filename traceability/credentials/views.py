@@ -27,6 +27,7 @@ from traceability.api.pagination import NewestFirst
 from traceability.credentials import events, selectors
 from traceability.credentials.core.did import DID_MEDIA_TYPE
 from traceability.credentials.core.securing import JWT_MEDIA_TYPE
+from traceability.credentials.services import credential_revoke
 from traceability.errors import ApplicationError
 from traceability.models import Credential
 
@@ -149,6 +150,28 @@ class EventCredentialView(APIView):
     def get(self, request: Request, seq: int) -> HttpResponse:
         found = events.event_credential(seq=seq, reader=request_organisation(request))
         return credential_response(found, accept=request.headers.get("Accept", ""))
+
+
+class CredentialRevokeView(APIView):
+    """The issuer withdraws a claim: ``POST {"reason": "..."}`` sets the credential's status bit,
+    by a ``credential.status`` ledger fact. Readers who are not the issuer are refused (403), and
+    to anyone else the credential does not exist (404)."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "properties": {"reason": {"type": "string"}}}},
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Revoke a credential you issued (its status list bit is set)",
+    )
+    def post(self, request: Request, credential: str) -> Response:
+        reader = request_organisation(request)
+        found = selectors.credential_get(public_id=credential, reader=reader)
+        reason = request.data.get("reason") if isinstance(request.data, dict) else None
+        if not isinstance(reason, str):
+            raise ApplicationError("reason_invalid", 'give the reason as {"reason": "..."}, at most 200 characters')
+        revoked = credential_revoke(organisation=reader, credential=found, reason=reason)  # type: ignore[arg-type]
+        return Response(selectors.credential_anchor(revoked), headers={"Cache-Control": "no-store"})
 
 
 class CredentialAnchorView(APIView):
