@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from traceability.errors import ApplicationError
+from traceability.tables import Column
 
 PREVIOUS_IDENTITY = "previousIdentity"
 FIRST_YEAR, LAST_YEAR = 1, 9999  # what a date can hold
@@ -20,12 +21,6 @@ FIRST_YEAR, LAST_YEAR = 1, 9999  # what a date can hold
 CHUNK = 2000
 PCT, KG = Decimal("0.01"), Decimal("0.001")
 YES, NO = "yes", "no"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
 
 
 @dataclass

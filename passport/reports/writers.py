@@ -2,63 +2,29 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import BinaryIO, TextIO
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
-from traceability.errors import ApplicationError
+from traceability import tables
+from traceability.tables import MEDIA_TYPES, checked_format
 
 from .report import Report
 
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def checked_format(file_format: str) -> str:
-    if file_format not in MEDIA_TYPES:
-        raise ApplicationError(
-            "format_unknown", f"no format {file_format!r}: choose one of {', '.join(MEDIA_TYPES)}", status=404
-        )
-    return file_format
-
-
-def _cell(value: object) -> object:
-    return "" if value is None else value
+__all__ = ["MEDIA_TYPES", "checked_format", "report_bytes", "write_csv", "write_xlsx"]
 
 
 def write_csv(report: Report, stream: TextIO) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow([c.header for c in report.columns])
-    for row in report.rows:
-        writer.writerow([_cell(row.get(c.key)) for c in report.columns])
-
-
-def _header(sheet, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
-    bold = Font(bold=True)
-    cells = []
-    for title in titles:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
+    tables.write_csv(report.columns, report.rows, stream)
 
 
 def write_xlsx(report: Report, stream: BinaryIO) -> None:
     """The rows on one sheet; the minimums and targets they were compared with, and their sources, on another."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Report")
-    sheet.freeze_panes = "A2"
-    _header(sheet, [c.header for c in report.columns])
-    for row in report.rows:
-        sheet.append([row.get(c.key) for c in report.columns])
+    tables.table_sheet(workbook, "Report", report.columns, report.rows)
     sources = workbook.create_sheet("Sources")
-    _header(sources, ["rule", "value", "source"])
+    tables.header_row(sources, ["rule", "value", "source"])
     for rule in report.sources:
         sources.append(list(rule))
     sources.append([])
