@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -29,7 +30,7 @@ from carbon.choices import CHAIN_NAMES, METHOD_NAMES
 from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from carbon.web import charts
-from passport import parts, selectors
+from passport import parts, reports, selectors
 from passport.api.views import credential_answer, passport_payload
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
@@ -320,6 +321,53 @@ def audit(request: HttpRequest, organisation: Organisation) -> HttpResponse:
         {
             "regulator": regulator,
             "organisations": Organisation.objects.order_by("slug").values_list("slug", "name") if regulator else [],
+        },
+        status=200 if regulator else 403,
+    )
+
+
+REPORT_TITLES = {
+    "recycled-content": (
+        "Recycled content (Art. 8)",
+        "Each battery's declared pre- and post-consumer recycled shares of cobalt, lead, lithium and nickel "
+        "against the minimums in force for its year of manufacture.",
+    ),
+    "recycling": (
+        "Recycling efficiency and material recovery (Annex XII)",
+        "Per recycler and year: the efficiency of its battery recycling and the recovery of each material "
+        "against the Annex XII targets.",
+    ),
+}
+
+
+@member_required
+def regulator_reports(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    """The regulator's reports, as ``manage.py regulator_report`` and the API write them, for a year or all."""
+    regulator = organisation.role == OrganisationRole.REGULATOR
+    if regulator and "report" in request.GET:
+        year_text = request.GET.get("year", "").strip()
+        try:
+            year = int(year_text) if year_text else None
+            file_format = reports.checked_format(request.GET.get("format", "csv"))
+            built = reports.report_build(name=request.GET["report"], year=year)
+        except ValueError:
+            messages.error(request, f"year_invalid: {year_text!r} is not a year")
+            return redirect("web:reports")
+        except ApplicationError as error:
+            messages.error(request, f"{error.code}: {error.message}")
+            return redirect("web:reports")
+        response = HttpResponse(
+            reports.report_bytes(built, file_format=file_format), content_type=reports.MEDIA_TYPES[file_format]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{built.filename_stem}.{file_format}"'
+        return response
+    return render(
+        request,
+        "web/reports.html",
+        {
+            "regulator": regulator,
+            "reports": [(name, *REPORT_TITLES[name]) for name in reports.REPORTS],
+            "year": timezone.now().year - 1,
         },
         status=200 if regulator else 403,
     )

@@ -92,6 +92,7 @@ ROUTES = {
     "app/record/<slug:operation>/": MEMBER,
     "app/passports/": MEMBER,
     "app/audit/": REGULATOR,
+    "app/reports/": REGULATOR,
     "app/pact/partners/": OPERATOR_ONLY,
     "app/pact/partners/<slug:slug>/remove": WRITE,  # operators remove a partner's PACT host, by POST
     "api/schema/": PUBLIC,

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from tests.factories import make_partner
+from tests.integration.test_web_admin import member
 from tests.recycling import build_recycling
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -110,3 +111,39 @@ def test_bad_input_is_a_clear_error(regulator, path, status, code):
 
     assert response.status_code == status
     assert response.json()["code"] == code
+
+
+def test_the_console_offers_the_same_files_to_regulators_only(world, regulator):
+    console = member(world.regulator.organisation, "inspector")
+    page = console.get("/app/reports/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Recycled content (Art. 8)" in text and 'for="year-recycling"' in text
+    # when
+    for report, file_format in (("recycling", "csv"), ("recycled-content", "xlsx"), ("recycling", "xlsx")):
+        from_console = console.get("/app/reports/", {"report": report, "year": "2026", "format": file_format})
+        from_api = regulator.get(f"/api/v1/reports/{report}.{file_format}", {"year": 2026})
+        # then: the same file (an XLSX's bytes carry its creation time: compare the cells)
+        assert from_console["Content-Disposition"] == from_api["Content-Disposition"]
+        if file_format == "csv":
+            assert from_console.content == from_api.content
+        else:
+            cells = [
+                [list(sheet.iter_rows(values_only=True)) for sheet in load_workbook(io.BytesIO(answer.content))]
+                for answer in (from_console, from_api)
+            ]
+            assert cells[0] == cells[1]
+    # bad input: told on the page, nothing downloaded
+    bad = ({"report": "recycling", "year": "abc"}, {"report": "nope"}, {"report": "recycling", "format": "pdf"})
+    for params in bad:
+        answer = console.get("/app/reports/", params, follow=True)
+        assert answer.status_code == 200 and "attachment" not in answer.get("Content-Disposition", "")
+        assert any(code in answer.content.decode() for code in ("year_invalid", "report_unknown", "format_unknown"))
+    # the recyclers the report is about, and anyone else: refused
+    others = [
+        member(world.cyclemet.organisation, "recycler"),
+        member(make_partner("yard", role="dismantler").organisation, "yard"),
+    ]
+    for other in others:
+        refused = other.get("/app/reports/", {"report": "recycling", "format": "csv"})
+        assert refused.status_code == 403 and "attachment" not in refused.get("Content-Disposition", "")
