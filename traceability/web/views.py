@@ -30,6 +30,7 @@ from traceability.operations.selectors import lot_history
 from traceability.services import ledger_checkpoint_create
 
 from .forms import FORMS, SiteForm, first_output
+from .next_actions import next_actions
 from .panels import LotPage, lot_panels
 
 PAGE_SIZE = 25
@@ -110,7 +111,13 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
             "query": query,
             "operation": operation,
             "operations": [op for op, _ in DASHBOARD_OPERATIONS]
-            + [Operation.MATERIAL_RECEIPT, Operation.CUSTODY_TRANSFER],
+            + [
+                Operation.MATERIAL_RECEIPT,
+                Operation.REPURPOSING,
+                Operation.BATTERY_RECYCLING,
+                Operation.BLACK_MASS_REFINING,
+                Operation.CUSTODY_TRANSFER,
+            ],
             "filtered": bool(query or operation),
         },
     )
@@ -119,7 +126,16 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
 @member_required
 def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     has_sites = selectors.sites_list(organisation=organisation, own=True).exists()
-    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation), "has_sites": has_sites})
+    forms = allowed_forms(organisation)
+    return render(
+        request,
+        "web/record_index.html",
+        {
+            "forms": forms,
+            "has_sites": has_sites,
+            "next_actions": next_actions(organisation=organisation) if forms else [],
+        },
+    )
 
 
 @member_required
