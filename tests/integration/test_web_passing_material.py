@@ -143,8 +143,10 @@ def test_the_record_index_lists_the_operations_of_the_organisations_role(loop):
         assert f'href="/app/record/{slug}/"' not in yard, slug
     for slug in ("battery-grading", "repurposing", "battery-recycling", "black-mass-refining", "custody-transfer"):
         assert f'href="/app/record/{slug}/"' in recycler, slug
-    for slug in ("dismantling", "vehicle-intake", "remelting", "molten-transfer"):
+    # material receipt offers the aluminium trades' bought lots: not theirs
+    for slug in ("dismantling", "vehicle-intake", "remelting", "molten-transfer", "material-receipt"):
         assert f'href="/app/record/{slug}/"' not in recycler, slug
+    assert 'href="/app/record/material-receipt/"' not in yard
     assert "/app/record/custody-transfer/" not in regulator and "records no operation" in regulator
 
 

@@ -80,6 +80,8 @@ class OperationForm(forms.Form):
     summary = ""
     # kinds of the objects in the organisation's custody the form offers to pick from
     picks: tuple[str, ...] = ()
+    # the roles whose record index lists the form; None: every role the operation allows
+    roles: frozenset[str] | None = None
     # what the "What you hold" panel says to do with the objects listed
     hint = "Type a label (or the identifier) in the form."
     ERROR_FIELDS: dict[str, str] = {}
@@ -371,6 +373,8 @@ RECEIVED_KINDS = (ObjectKind.SCRAP_LOT, ObjectKind.PRIMARY_INGOT, ObjectKind.ALL
 class MaterialReceiptForm(OperationForm):
     operation, title = Operation.MATERIAL_RECEIPT, "Material receipt"
     summary = "A bought lot arrives: primary ingot, alloying additions or scrap."
+    # the lots it offers are the aluminium trades' inputs
+    roles = frozenset({OrganisationRole.REMELTER, OrganisationRole.DIE_CASTER})
     ERROR_FIELDS = {
         "identifier_taken": "code",
         "lot_code_invalid": "code",

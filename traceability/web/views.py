@@ -61,11 +61,13 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def allowed_forms(organisation: Organisation) -> list[tuple[str, str, str]]:
-    """(slug, title, summary) of the forms of the operations the organisation's role records."""
+    """(slug, title, summary) of the forms of the operations the organisation's role records
+    (narrowed, where a form says so, to the roles whose material the form offers)."""
     return [
         (slug, form.title, form.summary)
         for slug, form in FORMS.items()
         if organisation.role in operation_for({"lt:operation": form.operation}).roles
+        and (form.roles is None or organisation.role in form.roles)
     ]
 
 
