@@ -460,3 +460,10 @@ def test_the_refining_form_offers_only_the_recyclers_own_black_mass(received):
     assert not values(theirs.options["input_1"])
     assert posted.status_code == 422 and field_error(posted, "input_1") == "invalid_choice"
     assert TraceableObject.objects.get(label="BM-1").remaining_kg == Decimal("330")
+
+
+def test_molten_metal_is_offered_only_to_die_casters_sites(loop):
+    found = controls(loop.melter_client.get("/app/record/molten-transfer/").content.decode())
+
+    # not the yard's, the recycler's, nor the regulator's (which has none): a die-caster's only
+    assert values(found.options["destination"]) == {str(loop.casting_site.pk)}
