@@ -15,6 +15,7 @@ from traceability.models import Organisation
 from traceability.selectors import dashboard_counts
 from traceability.visibility import sites_visible_to
 from traceability.web import svg
+from traceability.web.next_actions import next_actions
 from traceability.web.views import DASHBOARD_OPERATIONS, allowed_forms, member_required
 
 SCRAP_NAMES = {"post_consumer": "Post-consumer", "pre_consumer": "Pre-consumer", "internal": "Internal (run-around)"}
@@ -57,6 +58,7 @@ def dashboard(request: HttpRequest, organisation: Organisation) -> HttpResponse:
             "recycled_plot": recycled_plot,
             "footprint_plot": footprint_plot,
             "forms": allowed_forms(organisation),
+            "next_actions": next_actions(organisation=organisation),
         },
     )
 

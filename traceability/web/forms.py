@@ -13,28 +13,34 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models.fields.json import KT
 
 from traceability import jsonbody
 from traceability.choices import (
     BATTERY_KINDS,
     CLAIM_CATEGORIES,
-    MATERIAL_HOLDING_ROLES,
     SERIALISED_KINDS,
     Chemistry,
     ObjectKind,
+    ObjectStatus,
     Operation,
+    OrganisationRole,
     ScrapCategory,
 )
 from traceability.errors import ApplicationError
 from traceability.models import AlloySpecification, EventRecord, Organisation, Site, TraceableObject
 from traceability.operations import (
     battery_grading,
+    battery_recycling,
+    black_mass_refining,
+    custody_transfer,
     die_casting,
     dismantling,
     material_receipt,
     molten_transfer,
     recycled_content_claim,
     remelting,
+    repurposing,
     scrap_sorting,
     vehicle_intake,
 )
@@ -56,6 +62,16 @@ COMMON_ERROR_FIELDS = {
 }
 
 
+ROUTES = {"second_life": "graded for second life", "recycling": "graded for recycling"}
+
+
+def held_label(obj: TraceableObject) -> str:
+    """How a picker shows an object held: label, kind, the grading route of a pack, the kg left."""
+    route = getattr(obj, "route", None)
+    graded = f" · {ROUTES.get(route, route)}" if route else ""
+    return f"{obj.label} · {obj.get_kind_display()}{graded} · {obj.remaining_kg} kg"
+
+
 class OperationForm(forms.Form):
     """Site and event time, the pickers' choices, and the mapping of failed rules to fields."""
 
@@ -64,6 +80,10 @@ class OperationForm(forms.Form):
     summary = ""
     # kinds of the objects in the organisation's custody the form offers to pick from
     picks: tuple[str, ...] = ()
+    # the roles whose record index lists the form; None: every role the operation allows
+    roles: frozenset[str] | None = None
+    # what the "What you hold" panel says to do with the objects listed
+    hint = "Type a label (or the identifier) in the form."
     ERROR_FIELDS: dict[str, str] = {}
 
     site = forms.ModelChoiceField(queryset=Site.objects.none(), help_text="where it happened")
@@ -78,7 +98,7 @@ class OperationForm(forms.Form):
         self.organisation = organisation
         self.fields["site"].queryset = Site.objects.filter(organisation=organisation).order_by("name")
         self.fields["site"].label_from_instance = lambda site: site.name
-        self.available = lot_choices(organisation=organisation, kinds=self.picks) if self.picks else []
+        self.available = self.holdings() if self.picks else []
         self._by_label: dict[str, list[str]] = {}
         for obj in self.available:
             self._by_label.setdefault(obj.label, []).append(obj.identifier)
@@ -87,14 +107,16 @@ class OperationForm(forms.Form):
             if field.help_text:
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_help")
 
+    def holdings(self) -> list[TraceableObject]:
+        """The active objects of the kinds ``picks`` in the organisation's custody."""
+        return lot_choices(organisation=self.organisation, kinds=self.picks)
+
     def setup(self) -> None:
         """Fill the choices of picker fields from ``self.available``."""
 
-    def choices(self, kinds: frozenset[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-        return [("", "—")] + [
-            (o.identifier, f"{o.label} · {o.get_kind_display()} · {o.remaining_kg} kg")
-            for o in self.available
-            if o.kind in kinds
+    def choices(self, kinds: frozenset[str] | tuple[str, ...], *, blank: bool = True) -> list[tuple[str, str]]:
+        return ([("", "—")] if blank else []) + [
+            (o.identifier, held_label(o)) for o in self.available if o.kind in kinds
         ]
 
     def identifier(self, text: str, field: str) -> str:
@@ -351,6 +373,8 @@ RECEIVED_KINDS = (ObjectKind.SCRAP_LOT, ObjectKind.PRIMARY_INGOT, ObjectKind.ALL
 class MaterialReceiptForm(OperationForm):
     operation, title = Operation.MATERIAL_RECEIPT, "Material receipt"
     summary = "A bought lot arrives: primary ingot, alloying additions or scrap."
+    # the lots it offers are the aluminium trades' inputs
+    roles = frozenset({OrganisationRole.REMELTER, OrganisationRole.DIE_CASTER})
     ERROR_FIELDS = {
         "identifier_taken": "code",
         "lot_code_invalid": "code",
@@ -511,7 +535,7 @@ class MoltenTransferForm(OperationForm):
         self.fields["lot"].choices = self.choices(MELT_KINDS)
         self.fields["destination"].queryset = (
             Site.objects.exclude(organisation=self.organisation)
-            .filter(organisation__role__in=MATERIAL_HOLDING_ROLES)
+            .filter(organisation__role__in=RECEIVING_ROLES[ObjectKind.MOLTEN_LADLE])
             .select_related("organisation")
             .order_by("name")
         )
@@ -635,6 +659,424 @@ class RecycledContentClaimForm(OperationForm):
         )
 
 
+# Who takes each kind of material when custody passes: the next stage of the loop for it
+# (ARCHITECTURE: vehicles go to dismantlers, packs to battery recyclers or makers, aluminium
+# to remelters, melts to die-casters, salts to battery makers). Never a regulator or the
+# platform operator, who hold no material.
+RECEIVING_ROLES: dict[str, frozenset[str]] = {
+    ObjectKind.VEHICLE: frozenset({OrganisationRole.DISMANTLER}),
+    **{kind: frozenset({OrganisationRole.BATTERY_RECYCLER, OrganisationRole.BATTERY_MAKER}) for kind in BATTERY_KINDS},
+    ObjectKind.PART: frozenset({OrganisationRole.REMELTER, OrganisationRole.OEM, OrganisationRole.BATTERY_MAKER}),
+    ObjectKind.SCRAP_LOT: frozenset({OrganisationRole.REMELTER, OrganisationRole.DIE_CASTER}),
+    ObjectKind.BLACK_MASS: frozenset({OrganisationRole.BATTERY_RECYCLER}),
+    ObjectKind.BATTERY_FRACTION: frozenset({OrganisationRole.REMELTER, OrganisationRole.BATTERY_RECYCLER}),
+    ObjectKind.SALT: frozenset({OrganisationRole.BATTERY_MAKER}),
+    ObjectKind.PRIMARY_INGOT: frozenset({OrganisationRole.REMELTER, OrganisationRole.DIE_CASTER}),
+    ObjectKind.ALLOYING: frozenset({OrganisationRole.REMELTER, OrganisationRole.DIE_CASTER}),
+    ObjectKind.MELT_BATCH: frozenset({OrganisationRole.DIE_CASTER}),
+    ObjectKind.MOLTEN_LADLE: frozenset({OrganisationRole.DIE_CASTER}),
+    ObjectKind.INGOT_LOT: frozenset({OrganisationRole.DIE_CASTER, OrganisationRole.REMELTER}),
+    ObjectKind.CASTING_BATCH: frozenset({OrganisationRole.OEM, OrganisationRole.BATTERY_MAKER}),
+}
+MASS_KINDS = tuple(kind for kind in ObjectKind if kind not in SERIALISED_KINDS)
+# The rules that name one of the objects picked: shown at the picker that chose it.
+PICKED_OBJECT_ERRORS = frozenset(
+    {"object_unknown", "object_ended", "not_custodian", "lot_overconsumed", "item_not_divisible"}
+)
+
+
+class PickerForm(OperationForm):
+    """A form whose inputs are picked from the objects held, with numbered rows of (lot, kg).
+
+    ``rows`` adds ``<prefix>_<n>`` (a lot held) and ``<prefix>_<n>_kg`` (empty: all that remains)
+    pairs; a rule broken by one picked object is shown at the picker that chose it."""
+
+    hint = "Pick them in the form."
+
+    def holdings(self) -> list[TraceableObject]:
+        """The objects held, with a pack's grading route (``route``), without reading whole data sheets."""
+        return list(
+            TraceableObject.objects.filter(custodian=self.organisation, status=ObjectStatus.ACTIVE, kind__in=self.picks)
+            .annotate(route=KT("attributes__route"))
+            .only("identifier", "label", "kind", "remaining_kg")
+            .order_by("-created_seq")[:500]
+        )
+
+    def rows(self, prefix: str, label: str, kinds: tuple[str, ...], *, count: int, after: str) -> None:
+        choices = self.choices(kinds)
+        added: dict[str, forms.Field] = {}
+        for n in range(1, count + 1):
+            added[f"{prefix}_{n}"] = forms.ChoiceField(label=f"{label} {n}", choices=choices, required=n == 1)
+            added[f"{prefix}_{n}_kg"] = forms.DecimalField(
+                label=f"{label} {n}: kg", required=False, help_text="empty: all that remains", **KG
+            )
+        fields = list(self.fields.items())
+        at = [name for name, _ in fields].index(after) + 1
+        self.fields = dict(fields[:at] + list(added.items()) + fields[at:])  # type: ignore[assignment]
+        self.row_prefix, self.row_count = prefix, count
+
+    def picked_rows(self, d: dict) -> list[tuple[str, LotIn]]:  # type: ignore[type-arg]
+        """(field, lot taken) of each filled row; a lot picked twice is refused at its second row."""
+        remaining = {o.identifier: o.remaining_kg for o in self.available}
+        taken: list[tuple[str, LotIn]] = []
+        for n in range(1, self.row_count + 1):
+            name = f"{self.row_prefix}_{n}"
+            identifier = d.get(name)
+            if not identifier:
+                if d.get(f"{name}_kg") is not None:
+                    self.add_error(name, ValidationError("pick the lot these kg come from", code="required"))
+                continue
+            if any(lot.identifier == identifier for _, lot in taken):
+                self.add_error(name, ValidationError("this lot is already picked above", code="picked_twice"))
+                continue
+            kg = d.get(f"{name}_kg")
+            if kg is not None and kg <= 0:
+                self.add_error(f"{name}_kg", ValidationError("kg must be positive", code="kg_invalid"))
+                continue
+            taken.append((name, LotIn(identifier, kg if kg is not None else remaining[identifier])))
+        return taken
+
+    def picked(self) -> dict[str, str]:
+        """Field name by identifier of each object the cleaned data picks."""
+        found: dict[str, str] = {}
+        for name, value in self.cleaned_data.items():
+            for identifier in value if isinstance(value, list) else [value]:
+                if isinstance(identifier, str) and identifier in self._labels:
+                    found.setdefault(identifier, name)
+        return found
+
+    @property
+    def _labels(self) -> dict[str, str]:
+        return {o.identifier: o.label for o in self.available}
+
+    def field_for(self, error: ApplicationError) -> str | None:
+        if error.code in PICKED_OBJECT_ERRORS:
+            labels = self._labels
+            for identifier, name in self.picked().items():
+                if identifier in error.message or re.search(rf"\b{re.escape(labels[identifier])}\b", error.message):
+                    # too many kg taken from a lot: shown at the row's kg
+                    if error.code == "lot_overconsumed" and f"{name}_kg" in self.fields:
+                        return f"{name}_kg"
+                    return name
+        return super().field_for(error)
+
+
+class CustodyTransferForm(PickerForm):
+    operation, title = Operation.CUSTODY_TRANSFER, "Custody transfer"
+    summary = (
+        "Items and lots you hold are shipped, whole, to another organisation, which becomes their "
+        "custodian when the transfer is recorded."
+    )
+    picks = tuple(ObjectKind)
+    ERROR_FIELDS = {
+        "object_unknown": "items",
+        "object_ended": "items",
+        "not_custodian": "items",
+        "organisation_unknown": "receiver",
+        "custody_to_self": "receiver",
+        "receiver_cannot_hold": "receiver",
+    }
+
+    items = forms.MultipleChoiceField(
+        label="Items",
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="serialised items (Ctrl or Shift to pick several)",
+    )
+    # Custody passes for a whole object: a transfer names a lot with the kg it has left.
+    lots = forms.MultipleChoiceField(
+        label="Lots",
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="lots, shipped with all the kg they have left (Ctrl or Shift to pick several)",
+    )
+    receiver = forms.ModelChoiceField(queryset=Organisation.objects.none(), help_text="who takes custody")
+
+    def setup(self) -> None:
+        self.fields["items"].choices = self.choices(SERIALISED_KINDS, blank=False)
+        self.fields["lots"].choices = self.choices(MASS_KINDS, blank=False)
+        held = {o.kind for o in self.available}
+        roles = set().union(*(RECEIVING_ROLES.get(kind, frozenset()) for kind in held)) if held else set()
+        self.fields["receiver"].queryset = (
+            Organisation.objects.exclude(pk=self.organisation.pk).filter(role__in=roles).order_by("name")
+        )
+        self.fields["receiver"].label_from_instance = lambda org: f"{org.name} ({org.get_role_display()})"
+
+    def clean(self) -> dict[str, object]:
+        d = super().clean() or {}
+        shipped = [*(d.get("items") or []), *(d.get("lots") or [])]
+        if not shipped and not {"items", "lots"} & set(self.errors):
+            self.add_error("items", ValidationError("ship at least one item or lot", code="required"))
+        receiver = d.get("receiver")
+        if receiver is not None:
+            kinds = {o.identifier: o.kind for o in self.available}
+            for kind in sorted({kinds[i] for i in shipped if i in kinds}):
+                if receiver.role not in RECEIVING_ROLES.get(kind, frozenset()):
+                    self.add_error(
+                        "receiver",
+                        ValidationError(
+                            f"{receiver.name} is a {receiver.get_role_display().lower()}: "
+                            f"it does not take {ObjectKind(kind).label.lower()}s",
+                            code="receiver_unsuited",
+                        ),
+                    )
+        return d
+
+    def to_input(self, d: dict) -> custody_transfer.CustodyTransferInput:  # type: ignore[type-arg]
+        remaining = {o.identifier: o.remaining_kg for o in self.available}
+        return custody_transfer.CustodyTransferInput(
+            **self.common(d),  # type: ignore[arg-type]
+            items=d.get("items") or [],
+            lots=[LotIn(identifier, remaining[identifier]) for identifier in d.get("lots") or []],
+            receiver=d["receiver"],
+        )
+
+
+class RepurposingForm(PickerForm):
+    operation, title = Operation.REPURPOSING, "Repurposing"
+    summary = (
+        "A pack graded for second life continues under a new identity (a new code and passport), "
+        "linked to the old one, which ends."
+    )
+    picks = tuple(BATTERY_KINDS)
+    ERROR_FIELDS = {
+        "object_unknown": "battery",
+        "object_ended": "battery",
+        "not_custodian": "battery",
+        "lot_overconsumed": "battery",
+        "battery_code_invalid": "new_code",
+        "identifier_taken": "new_code",
+    }
+
+    battery = forms.ChoiceField(label="Battery", help_text="a pack you hold, not graded for recycling")
+    new_code = forms.CharField(
+        label="New battery code",
+        max_length=200,
+        help_text="GB/T 34014 code or EU identifier of the second-life battery",
+    )
+    chemistry = forms.ChoiceField(choices=Chemistry.choices)
+    rated_kwh = forms.DecimalField(label="Rated energy (kWh)", help_text="as measured at grading", **KG)
+    mass_kg = forms.DecimalField(label="Mass (kg)", **KG)
+    application = forms.CharField(max_length=200, help_text="its second life, e.g. stationary energy storage")
+
+    def holdings(self) -> list[TraceableObject]:
+        return [o for o in super().holdings() if getattr(o, "route", None) != "recycling"]
+
+    def setup(self) -> None:
+        self.fields["battery"].choices = self.choices(self.picks)
+
+    def clean_mass_kg(self) -> Decimal:
+        return positive(self.cleaned_data["mass_kg"])
+
+    def clean_rated_kwh(self) -> Decimal:
+        return positive(self.cleaned_data["rated_kwh"])
+
+    def to_input(self, d: dict) -> repurposing.RepurposingInput:  # type: ignore[type-arg]
+        return repurposing.RepurposingInput(
+            **self.common(d),  # type: ignore[arg-type]
+            battery=d["battery"],
+            new_battery=BatteryOut(d["new_code"], d["chemistry"], d["rated_kwh"], d["mass_kg"]),
+            application=d["application"],
+        )
+
+
+def positive(kg: Decimal) -> Decimal:
+    if kg <= 0:
+        raise ValidationError("must be positive", code="kg_invalid")
+    return kg
+
+
+# The fractions mechanical treatment separates besides black mass (``fraction`` attribute).
+FRACTIONS = (("aluminium", "Aluminium"), ("copper", "Copper"), ("steel", "Steel"), ("plastics", "Plastics"))
+
+
+class BatteryRecyclingForm(PickerForm, MeteredForm):
+    operation, title = Operation.BATTERY_RECYCLING, "Battery recycling"
+    summary = (
+        "Discharged packs are shredded into black mass and fractions (aluminium, copper, steel, plastics); "
+        "the packs' passports end. Outputs and loss must add up to the packs' mass."
+    )
+    picks = tuple(BATTERY_KINDS)
+    ERROR_FIELDS = {
+        "object_unknown": "batteries",
+        "object_ended": "batteries",
+        "not_custodian": "batteries",
+        "lot_overconsumed": "batteries",
+        "mass_unbalanced": "process_loss_kg",
+        "identifier_taken": "black_mass_code",
+        "lot_code_invalid": "black_mass_code",
+    }
+
+    batteries = forms.MultipleChoiceField(
+        label="Packs",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="packs you hold, not graded for second life (Ctrl or Shift to pick several)",
+    )
+    black_mass_code = forms.CharField(
+        label="Black mass lot code", max_length=60, help_text="the fractions' lots are numbered from it, e.g. BM-7-AL"
+    )
+    black_mass_kg = forms.DecimalField(label="Black mass (kg)", **KG)
+    black_mass_composition = forms.CharField(
+        label="Black mass assay",
+        required=False,
+        help_text="mass %, e.g. Ni=20.5 Co=6.4 Mn=6.1 Li=3.7; refining recovers no more metal than it states",
+    )
+    aluminium_kg = forms.DecimalField(label="Aluminium fraction (kg)", required=False, **KG)
+    copper_kg = forms.DecimalField(label="Copper fraction (kg)", required=False, **KG)
+    steel_kg = forms.DecimalField(label="Steel fraction (kg)", required=False, **KG)
+    plastics_kg = forms.DecimalField(label="Plastics fraction (kg)", required=False, **KG)
+    process_loss_kg = forms.DecimalField(label="Process loss (kg)", required=False, **KG)
+
+    def holdings(self) -> list[TraceableObject]:
+        return [o for o in super().holdings() if getattr(o, "route", None) != "second_life"]
+
+    def setup(self) -> None:
+        self.fields["batteries"].choices = self.choices(self.picks, blank=False)
+
+    def clean_black_mass_kg(self) -> Decimal:
+        return positive(self.cleaned_data["black_mass_kg"])
+
+    def clean_black_mass_composition(self) -> dict[str, float]:
+        return composition(self.cleaned_data.get("black_mass_composition", ""))
+
+    def to_input(self, d: dict) -> battery_recycling.BatteryRecyclingInput:  # type: ignore[type-arg]
+        code = d["black_mass_code"]
+        attributes: dict[str, object] = (
+            {"composition": d["black_mass_composition"]} if d["black_mass_composition"] else {}
+        )
+        outputs = [LotOut(ObjectKind.BLACK_MASS, d["black_mass_kg"], code=code, attributes=attributes)]
+        for fraction, _ in FRACTIONS:
+            if d.get(f"{fraction}_kg"):
+                outputs.append(
+                    LotOut(
+                        ObjectKind.BATTERY_FRACTION,
+                        d[f"{fraction}_kg"],
+                        code=f"{code}-{fraction[:2].upper()}",
+                        attributes={"fraction": fraction},
+                    )
+                )
+        return battery_recycling.BatteryRecyclingInput(
+            **self.common(d),  # type: ignore[arg-type]
+            batteries=d["batteries"],
+            outputs=outputs,
+            losses={"processLoss": d.get("process_loss_kg") or Decimal(0)},
+        )
+
+
+# The battery-grade salts refining yields, and the metal each carries (``compound``, ``metal``).
+SALT_COMPOUNDS = (
+    ("NiSO4.6H2O", "Ni"),
+    ("CoSO4.7H2O", "Co"),
+    ("MnSO4.H2O", "Mn"),
+    ("Li2CO3", "Li"),
+    ("LiOH.H2O", "Li"),
+)
+SALT_METAL = dict(SALT_COMPOUNDS)
+
+
+class BlackMassRefiningForm(PickerForm, MeteredForm):
+    operation, title = Operation.BLACK_MASS_REFINING, "Black mass refining"
+    summary = (
+        "Black mass is leached and refined into battery-grade salts; no salt may carry more of a metal "
+        "than the black mass taken contains (its assay)."
+    )
+    picks = (ObjectKind.BLACK_MASS,)
+    INPUT_ROWS, SALT_ROWS = 2, 4
+    ERROR_FIELDS = {
+        "object_unknown": "input_1",
+        "object_ended": "input_1",
+        "not_custodian": "input_1",
+        "lot_overconsumed": "input_1_kg",
+        "mass_unbalanced": "process_loss_kg",
+        "identifier_taken": "salt_1_code",
+        "lot_code_invalid": "salt_1_code",
+        "salt_invalid": "salt_1_content",
+        "recovery_exceeds_input": "salt_1_kg",
+    }
+
+    process_loss_kg = forms.DecimalField(
+        label="Process loss (kg)", required=False, help_text="mass of the black mass taken that leaves in no salt", **KG
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for n in range(self.SALT_ROWS, 0, -1):
+            salt: dict[str, forms.Field] = {
+                f"salt_{n}_compound": forms.ChoiceField(
+                    label=f"Salt {n}", required=n == 1, choices=[("", "—"), *((c, c) for c, _ in SALT_COMPOUNDS)]
+                ),
+                f"salt_{n}_code": forms.CharField(label=f"Salt {n}: lot code", required=False, max_length=64),
+                f"salt_{n}_kg": forms.DecimalField(label=f"Salt {n}: kg", required=False, **KG),
+                f"salt_{n}_content": forms.DecimalField(
+                    label=f"Salt {n}: metal content (%)",
+                    required=False,
+                    max_digits=6,
+                    decimal_places=3,
+                    min_value=Decimal(0),
+                    max_value=Decimal(100),
+                    help_text="mass % of the metal in the salt, from your assay",
+                ),
+            }
+            fields = list(self.fields.items())
+            at = [name for name, _ in fields].index(f"{self.row_prefix}_{self.row_count}_kg") + 1
+            self.fields = dict(fields[:at] + list(salt.items()) + fields[at:])  # type: ignore[assignment]
+        for n in range(1, self.SALT_ROWS + 1):
+            self.fields[f"salt_{n}_content"].widget.attrs["aria-describedby"] = f"id_salt_{n}_content_help"
+
+    def setup(self) -> None:
+        self.rows("input", "Black mass", self.picks, count=self.INPUT_ROWS, after="event_time")
+
+    def clean(self) -> dict[str, object]:
+        d = super().clean() or {}
+        d["inputs"] = self.picked_rows(d)
+        salts = []
+        for n in range(1, self.SALT_ROWS + 1):
+            compound = d.get(f"salt_{n}_compound")
+            if not compound:
+                continue
+            missing = [part for part in ("code", "kg", "content") if d.get(f"salt_{n}_{part}") in (None, "")]
+            for part in missing:
+                self.add_error(f"salt_{n}_{part}", ValidationError("needed with a salt", code="required"))
+            if missing:
+                continue
+            if d[f"salt_{n}_kg"] <= 0 or d[f"salt_{n}_content"] <= 0:
+                self.add_error(
+                    f"salt_{n}_kg", ValidationError("a salt has a positive mass and metal content", code="kg_invalid")
+                )
+                continue
+            salts.append(
+                LotOut(
+                    ObjectKind.SALT,
+                    d[f"salt_{n}_kg"],
+                    code=d[f"salt_{n}_code"],
+                    attributes={
+                        "compound": compound,
+                        "metal": SALT_METAL[compound],
+                        "metalContentPct": float(d[f"salt_{n}_content"]),
+                    },
+                )
+            )
+        d["salts"] = salts
+        return d
+
+    def field_for(self, error: ApplicationError) -> str | None:
+        for n in range(1, self.SALT_ROWS + 1):
+            code, compound = self.cleaned_data.get(f"salt_{n}_code"), self.cleaned_data.get(f"salt_{n}_compound")
+            if error.code in {"identifier_taken", "lot_code_invalid"} and code and code in error.message:
+                return f"salt_{n}_code"
+            if error.code == "recovery_exceeds_input" and compound and f" of {SALT_METAL[compound]} " in error.message:
+                return f"salt_{n}_kg"
+        return super().field_for(error)
+
+    def to_input(self, d: dict) -> black_mass_refining.BlackMassRefiningInput:  # type: ignore[type-arg]
+        return black_mass_refining.BlackMassRefiningInput(
+            **self.common(d),  # type: ignore[arg-type]
+            inputs=[lot for _, lot in d["inputs"]],
+            salts=d["salts"],
+            losses={"processLoss": d.get("process_loss_kg") or Decimal(0)},
+        )
+
+
 # By URL path segment: the operation's name, hyphenated.
 FORMS: dict[str, type[OperationForm]] = {
     form.operation.replace("_", "-"): form
@@ -642,11 +1084,15 @@ FORMS: dict[str, type[OperationForm]] = {
         VehicleIntakeForm,
         DismantlingForm,
         BatteryGradingForm,
+        RepurposingForm,
+        BatteryRecyclingForm,
+        BlackMassRefiningForm,
         MaterialReceiptForm,
         ScrapSortingForm,
         RemeltingForm,
         MoltenTransferForm,
         DieCastingForm,
+        CustodyTransferForm,
         RecycledContentClaimForm,
     )
 }

@@ -33,6 +33,7 @@ from traceability.services import ledger_checkpoint_create
 from traceability.tables import Column
 
 from .forms import FORMS, SiteForm, first_output
+from .next_actions import next_actions
 from .panels import LotPage, lot_panels
 
 PAGE_SIZE = 25
@@ -63,11 +64,13 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def allowed_forms(organisation: Organisation) -> list[tuple[str, str, str]]:
-    """(slug, title, summary) of the forms of the operations the organisation's role records."""
+    """(slug, title, summary) of the forms of the operations the organisation's role records
+    (narrowed, where a form says so, to the roles whose material the form offers)."""
     return [
         (slug, form.title, form.summary)
         for slug, form in FORMS.items()
         if organisation.role in operation_for({"lt:operation": form.operation}).roles
+        and (form.roles is None or organisation.role in form.roles)
     ]
 
 
@@ -192,7 +195,13 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
             "query": query,
             "operation": operation,
             "operations": [op for op, _ in DASHBOARD_OPERATIONS]
-            + [Operation.MATERIAL_RECEIPT, Operation.CUSTODY_TRANSFER],
+            + [
+                Operation.MATERIAL_RECEIPT,
+                Operation.REPURPOSING,
+                Operation.BATTERY_RECYCLING,
+                Operation.BLACK_MASS_REFINING,
+                Operation.CUSTODY_TRANSFER,
+            ],
             "filtered": bool(query or operation),
         },
     )
@@ -201,7 +210,16 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
 @member_required
 def record_index(request: HttpRequest, organisation: Organisation) -> HttpResponse:
     has_sites = selectors.sites_list(organisation=organisation, own=True).exists()
-    return render(request, "web/record_index.html", {"forms": allowed_forms(organisation), "has_sites": has_sites})
+    forms = allowed_forms(organisation)
+    return render(
+        request,
+        "web/record_index.html",
+        {
+            "forms": forms,
+            "has_sites": has_sites,
+            "next_actions": next_actions(organisation=organisation) if forms else [],
+        },
+    )
 
 
 @member_required
