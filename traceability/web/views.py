@@ -29,6 +29,7 @@ from traceability.operations.registry import operation_for
 from traceability.operations.selectors import lot_history
 from traceability.services import ledger_checkpoint_create
 
+from .facts import object_facts
 from .forms import FORMS, SiteForm, first_output
 from .panels import LotPage, lot_panels
 
@@ -190,6 +191,7 @@ def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> Htt
         "web/lot_detail.html",
         {
             "lot": lot,
+            "facts": object_facts(lot.attributes),
             "verification": selectors.entry_verification(seq=lot.created_seq),
             "may_sign_checkpoint": visibility.is_platform_operator(request.user),
             "panels": [panel(page) for panel in lot_panels()],
