@@ -84,6 +84,12 @@ def test_a_vehicles_page_shows_its_make_model_and_year_and_its_intake_as_mass_en
 
     # then: what the dismantler typed at intake, named
     shown = facts(page)
+    recorded = served["attributes"]
+    assert (shown["Make"], shown["Model"], shown["Model year"]) == (
+        recorded["make"],
+        recorded["model"],
+        str(recorded["modelYear"]),
+    )
     assert (shown["Make"], shown["Model"], shown["Model year"]) == ("Volta", "E-Compact", "2017")
     assert shown["Initial mass"] == f"{kg(served['initialKg'])} kg" == "1,850.000 kg"
     # the intake consumed nothing: its mass entered the ledger, it is no imbalance of -1,850 kg
@@ -96,13 +102,14 @@ def test_a_vehicles_page_shows_its_make_model_and_year_and_its_intake_as_mass_en
 
 def test_a_graded_packs_page_shows_its_state_of_health_and_route_with_the_code(loop):
     pack = pk(loop.packs[0])
+    recorded = api(loop.dismantler).get(f"/api/v1/objects/{pack}").json()["attributes"]
 
     page = Page(console(loop.dismantler.organisation).get(f"/app/lots/{pack}/").content.decode())
 
     shown = facts(page)
-    assert shown["State of health"] == "83.5 %"
+    assert shown["State of health"] == f"{recorded['stateOfHealthPct']:g} %" == "83.5 %"
     assert shown["Measured capacity"] == "61 kWh"
-    assert shown["Route"] == "Second life: to be repurposed or reused second_life"
+    assert shown["Route"] == f"Second life: to be repurposed or reused {recorded['route']}"
     assert shown["Graded"] == "2026-10-02 14:00 UTC"
     assert shown["GTIN"].startswith("0")  # an identifier as typed, no thousands in it
     assert "batteryPass" not in shown
