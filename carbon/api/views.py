@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carbon import accounts, selectors, services
-from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, assessed_stages
 from carbon.models import EmissionFactor, FootprintResult
 from traceability import visibility
 from traceability.api.authentication import request_organisation
@@ -19,6 +19,10 @@ from traceability.models import Site, TraceableObject
 
 class FootprintSerializer(serializers.ModelSerializer):
     perKg = serializers.JSONField(source="per_kg", help_text="kg CO2e per kg, by lifecycle stage")
+    assessedStages = serializers.SerializerMethodField(
+        help_text="the stages of perKg the ledger holds data for; a stage not listed is not assessed "
+        "(nothing recorded in it upstream), and its 0 is no measurement"
+    )
     totalPerKg = serializers.FloatField(source="total_per_kg")
     totalKg = serializers.FloatField(source="total_kg")
     preConsumerShare = serializers.SerializerMethodField(help_text="mass fraction of pre-consumer scrap")
@@ -40,6 +44,7 @@ class FootprintSerializer(serializers.ModelSerializer):
             "method",
             "chain",
             "perKg",
+            "assessedStages",
             "totalPerKg",
             "totalKg",
             "preConsumerShare",
@@ -53,6 +58,9 @@ class FootprintSerializer(serializers.ModelSerializer):
             "flags",
             "generatorFootprint",
         ]
+
+    def get_assessedStages(self, result: FootprintResult) -> list[str]:
+        return list(assessed_stages(result.per_kg))
 
     def get_factors(self, result: FootprintResult) -> list[str]:
         """The factor versions behind the result; supplier footprints of lots you cannot see, unnamed."""

@@ -12,6 +12,20 @@ DISTRIBUTION = "distribution"
 END_OF_LIFE = "end_of_life_and_recycling"
 STAGES = (RAW_MATERIAL, MAIN_PRODUCTION, DISTRIBUTION, END_OF_LIFE)
 
+
+def assessed_stages(per_kg: Mapping[str, float]) -> tuple[str, ...]:
+    """The stages of a footprint (``STAGES`` order) that hold a burden the engine had data for.
+
+    Raw material always does: every source's own burden and every recycling process is there,
+    and an end-of-life product entering at zero under cut-off is zero by the method's rule. The
+    other stages take only what was recorded or modelled in them (die-casting is main production,
+    molten transfer distribution, a CFF product's own end of life the end of life): a zero there
+    means nothing was recorded (no energy metered, freight not recorded, an end of life the method
+    does not compute), which is no data, not a measured zero.
+    """
+    return tuple(stage for stage in STAGES if stage == RAW_MATERIAL or per_kg.get(stage, 0.0) != 0.0)
+
+
 CUT_OFF, ALLOCATION, CFF = "cut_off", "allocation", "cff"
 METHODS = (CUT_OFF, ALLOCATION, CFF)
 PHYSICAL, MASS_BALANCE = "physical", "mass_balance"

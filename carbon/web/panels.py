@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
-from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, STAGES
+from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, STAGES, assessed_stages
 from carbon.selectors import generator_footprint_of, recycled_shares_of
 from carbon.web import charts
 from traceability import figures
@@ -19,6 +19,19 @@ STAGE_SHORT_NAMES = {
     "distribution": "distribution",
     "end_of_life_and_recycling": "end of life",
 }
+
+
+def stage_rows(per_kg: list[dict[str, float]]) -> list[tuple[str, list[float | None]]]:
+    """A row per lifecycle stage, a value per method: None where the stage is not assessed
+    (``carbon.engine.model.assessed_stages``), so a page never writes a zero nobody measured."""
+    assessed = [assessed_stages(each) for each in per_kg]
+    rows: list[tuple[str, list[float | None]]] = []
+    for stage in STAGES:
+        values = [
+            each.get(stage, 0.0) if stage in known else None for each, known in zip(per_kg, assessed, strict=True)
+        ]
+        rows.append((stage.replace("_", " "), values))
+    return rows
 
 
 def footprint_panel(page: LotPage) -> str:
@@ -48,9 +61,9 @@ def footprint_panel(page: LotPage) -> str:
             value_format=figures.intensity,
         )
         context["methods"] = [METHOD_NAMES.get(m, m) for m in methods]
-        context["stages"] = [
-            (stage.replace("_", " "), [physical[m].per_kg.get(stage, 0.0) for m in methods]) for stage in STAGES
-        ]
+        stages = stage_rows([physical[m].per_kg for m in methods])
+        context["stages"] = stages
+        context["unassessed"] = any(value is None for _, values in stages for value in values)
         context["totals"] = [(physical[m].total_per_kg, physical[m].total_kg) for m in methods]
         if "allocation" in physical:
             context["generator"] = generator_footprint_of(result=physical["allocation"])

@@ -27,10 +27,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carbon.choices import CHAIN_NAMES, METHOD_NAMES
-from carbon.engine.model import STAGES
 from carbon.factors import FactorBook
 from carbon.web import charts
-from passport import parts, reports, selectors
+from carbon.web.panels import stage_rows
+from passport import labels, parts, reports, selectors
 from passport.api.views import credential_answer, passport_payload
 from passport.choices import ARTICLE_8_METALS, TIER_ORDER
 from passport.export import audit_export_lines, audit_export_plan, audit_selection
@@ -49,6 +49,7 @@ from traceability.credentials.views import PAGE_MEDIA_TYPES, CredentialOrPage, c
 from traceability.errors import ApplicationError
 from traceability.models import Organisation
 from traceability.tlog.proofs import ledger_proof, served_document
+from traceability.web.facts import words
 from traceability.web.views import member_required, paged
 
 ARTICLE_8_SYMBOLS = {name: symbol for symbol, name in ARTICLE_8_METALS.items()}
@@ -60,6 +61,19 @@ STAGE_NAMES = {
     "Recycling": "End of life and recycling",
 }
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# A part's provenance origins (``passport.parts``), in words.
+ORIGIN_NAMES = {
+    "vehicle": "End-of-life vehicles",
+    "post_consumer": "Post-consumer scrap",
+    "pre_consumer": "Pre-consumer scrap",
+    "internal": "Run-around scrap",
+    "primary": "Primary aluminium",
+    "alloying": "Alloying additions",
+}
+
+
+def origin_name(origin: str) -> str:
+    return ORIGIN_NAMES.get(origin, origin.replace("_", " ").capitalize())
 
 
 def resolver_root(request: HttpRequest) -> str:
@@ -71,23 +85,6 @@ def resolver_root(request: HttpRequest) -> str:
 def public_url(request: HttpRequest, passport: Passport) -> str:
     """The URL the QR code carries: the Digital Link if there is one, on the resolver's host."""
     return resolver_root(request) + (digital_link_path(passport) or f"/passport/{passport.pk}")
-
-
-def flatten(value: object, path: str = "") -> list[tuple[str, str]]:
-    """An aspect as (attribute path, value) rows, for people to read."""
-    if isinstance(value, dict):
-        rows = []
-        for key, inner in value.items():
-            rows.extend(flatten(inner, f"{path}/{key}" if path else str(key)))
-        return rows
-    if isinstance(value, list):
-        if all(not isinstance(item, dict | list) for item in value):
-            return [(path, ", ".join(str(item) for item in value))]
-        rows = []
-        for index, item in enumerate(value, start=1):
-            rows.extend(flatten(item, f"{path}[{index}]"))
-        return rows
-    return [(path, "" if value is None else str(value))]
 
 
 def footprint_chart(document: dict[str, object]) -> str | None:
@@ -167,7 +164,7 @@ class PassportPageView(APIView):
                 "tier": tier,
                 "tiers": [each for each in TIER_ORDER if tier_rank(each) <= tier_rank(allowed)],
                 "digest": version.tier_digests[tier],
-                "aspects": [(aspect, flatten(view[aspect])) for aspect in ASPECTS if aspect in view],
+                "aspects": [(words(aspect), labels.rows(view[aspect])) for aspect in ASPECTS if aspect in view],
                 "footprint_chart": footprint_chart(view),
                 "recycled_chart": recycled_chart(view, FactorBook.load()),
                 "public_url": public_url(request, passport),
@@ -218,6 +215,10 @@ class PartPassportView(APIView):
             # The part passport is assembled on read: its proof is of the casting event it derives from.
             return Response(served_document({**document, **ledger_proof(seq=part.created_seq)}))
         footprint: dict[str, dict[str, object]] = document["footprint"]  # type: ignore[assignment]
+        provenance: dict[str, object] = document["provenance"]  # type: ignore[assignment]
+        by_origin: dict[str, float] = provenance["kgByOrigin"]  # type: ignore[assignment]
+        for source in provenance.get("sources") or []:  # type: ignore[attr-defined]
+            source["origin_name"] = origin_name(source["origin"])
         recycled: dict[str, dict[str, float]] = document["recycledContent"]  # type: ignore[assignment]
         return Response(
             {
@@ -233,10 +234,8 @@ class PartPassportView(APIView):
                 )
                 if footprint
                 else None,
-                "stages": [
-                    (stage.replace("_", " "), [f["perKg"][stage] for f in footprint.values()])  # type: ignore[index]
-                    for stage in STAGES
-                ],
+                "stages": (stages := stage_rows([f["perKg"] for f in footprint.values()])),  # type: ignore[misc]
+                "unassessed": any(value is None for _, values in stages for value in values),
                 "methods": [METHOD_NAMES.get(m, m) for m in footprint],
                 "totals": [(f["totalPerKg"], f["totalKg"]) for f in footprint.values()],
                 "recycled_chart": charts.recycled_chart(
@@ -255,6 +254,8 @@ class PartPassportView(APIView):
                 if recycled
                 else None,
                 "recycled": [(CHAIN_NAMES.get(chain, chain), shares) for chain, shares in recycled.items()],
+                "origins": [(origin_name(origin), origin, kg) for origin, kg in by_origin.items()],
+                "origins_kg": sum(by_origin.values()),
             }
         )
 

@@ -1,7 +1,8 @@
 """Every page of the console and every passport page shows the API's figures: the same numbers,
 written at the precision the page shows by the rule the README states (shares as percent to one
 decimal, summed before rounding; kg CO2e per kg or per kWh to four decimals; a whole object's
-kg CO2e to one; masses to the gram), in its tables, chart labels and tooltips.
+kg CO2e to one; masses to the gram; thousands grouped with commas; a stage the API does not list
+in ``assessedStages`` as "not assessed"), in its tables, chart labels and tooltips.
 
 The melt of the scenario is a third pre-consumer scrap, a third post-consumer scrap and a third
 primary ingot (333.7 + 333.7 + 332.6 kg): its shares are 0.3337 and 0.3337, so its recycled share
@@ -43,15 +44,20 @@ def percent_of(percentage: float) -> str:
 
 
 def intensity(value: float) -> str:
-    return f"{value:.4f}"
+    return f"{value:,.4f}"
 
 
 def kg_co2e(value: float) -> str:
-    return f"{value:.1f}"
+    return f"{value:,.1f}"
 
 
 def kg(value: float | str) -> str:
-    return f"{float(value):.3f}"
+    return f"{float(value):,.3f}"
+
+
+def stage_cell(result: dict, stage: str) -> str:
+    """A stage's figure, or "not assessed" where the API says the ledger holds no data for it."""
+    return intensity(result["perKg"][stage]) if stage in result["assessedStages"] else "not assessed"
 
 
 # --- reading a page ------------------------------------------------------------------------------
@@ -237,9 +243,7 @@ def test_the_lot_pages_footprint_by_stage_and_method_is_the_apis(castline):
     methods = [m for m in METHODS if m in served]
     assert page.row("kg CO2e per kg") == [METHOD_NAMES[m] for m in methods]
     for stage in STAGES:
-        assert page.row(stage.replace("_", " ").capitalize()) == [
-            intensity(served[m]["perKg"].get(stage, 0.0)) for m in methods
-        ]
+        assert page.row(stage.replace("_", " ").capitalize()) == [stage_cell(served[m], stage) for m in methods]
     assert page.row("Total per kg") == [intensity(served[m]["totalPerKg"]) for m in methods]
     assert page.row("Whole melt batch") == [kg_co2e(served[m]["totalKg"]) for m in methods]
     # the bar chart's labels are the per-stage figures the table shows, by the same rule
@@ -285,9 +289,7 @@ def test_the_part_passport_page_shows_the_footprint_apis_shares_and_footprint(ca
         methods = [m for m in METHODS if m in by_method]
         assert page.row("kg CO2e per kg") == [METHOD_NAMES[m] for m in methods]
         for stage in STAGES:
-            assert page.row(stage.replace("_", " ").capitalize()) == [
-                intensity(by_method[m]["perKg"].get(stage, 0.0)) for m in methods
-            ]
+            assert page.row(stage.replace("_", " ").capitalize()) == [stage_cell(by_method[m], stage) for m in methods]
         assert page.row("Total per kg") == [intensity(by_method[m]["totalPerKg"]) for m in methods]
         assert page.row("Whole part") == [kg_co2e(by_method[m]["totalKg"]) for m in methods]
         assert page.labels["value"] == [f"{intensity(by_method[m]['totalPerKg'])} kg CO2e/kg" for m in methods]
@@ -329,6 +331,15 @@ def test_the_weekly_series_is_for_members_only_and_only_of_what_they_made(castli
     assert api(stranger).get("/api/v1/footprints/weekly").json() == []
 
 
+# The Battery Pass lifecycle stages, as the Battery Passport Data Attribute Longlist names them.
+STAGE_NAMES = {
+    "RawMaterialExtraction": "Raw material acquisition and pre-processing",
+    "MainProduction": "Main product production",
+    "Distribution": "Distribution",
+    "Recycling": "End of life and recycling",
+}
+
+
 # --- the battery passport ------------------------------------------------------------------------
 
 
@@ -353,5 +364,13 @@ def test_the_battery_passport_pages_charts_are_the_passport_apis_figures(db):
         assert f"pre-consumer {percent_of(content.get('preConsumerShare') or 0)}" in page.tooltips
     # every value of the passport data table is the API's, as it serves it
     shown = {row[0]: row[1] for row in page.rows if len(row) == 2}
-    for index, stage in enumerate(stages, start=1):
-        assert shown[f"carbonFootprintPerLifecycleStage[{index}]/carbonFootprint"] == str(stage["carbonFootprint"])
+    for stage in stages:
+        name = STAGE_NAMES[stage["lifecycleStage"]]
+        assert shown[f"Carbon footprint by lifecycle stage · {name} · Carbon footprint"] == (
+            f"{intensity(stage['carbonFootprint'])} kg CO2e/kWh"
+        )
+    footprint = served["CarbonFootprintForBatteries"]
+    assert (
+        shown["Carbon footprint per functional unit"] == f"{intensity(footprint['batteryCarbonFootprint'])} kg CO2e/kWh"
+    )
+    assert shown["Absolute carbon footprint"] == f"{kg_co2e(footprint['absoluteCarbonFootprint'])} kg CO2e"

@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from traceability import visibility
+from traceability.choices import Operation
 from traceability.genealogy import Genealogy, genealogy
 from traceability.models import Organisation, TraceableObject
 from traceability.operations.selectors import Balance
 
+from .facts import words
 from .svg import GraphEdge, GraphNode, genealogy_graph
 
 
@@ -109,6 +111,23 @@ class BalanceView:
     readable: bool
     inputs: list[Flow]
     outputs: list[Flow]
+
+    @property
+    def title(self) -> str:
+        """The operation's name, as the forms name it."""
+        operation = self.balance.event.operation
+        return str(Operation(operation).label) if operation in Operation.values else words(operation)
+
+    @property
+    def losses(self) -> list[tuple[str, object]]:
+        """The declared losses, named in words ("Melt loss", not ``meltLoss``)."""
+        return [(words(name), kg) for name, kg in self.balance.losses.items()]
+
+    @property
+    def entered(self) -> bool:
+        """Mass entered the ledger here (an intake, a receipt): it has outputs and nothing consumed,
+        so there is nothing to balance them against."""
+        return bool(self.balance.outputs) and not self.balance.inputs and not self.balance.balanced
 
 
 def balance_views(page: LotPage) -> list[BalanceView]:

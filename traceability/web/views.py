@@ -32,6 +32,7 @@ from traceability.operations.selectors import lot_history
 from traceability.services import ledger_checkpoint_create
 from traceability.tables import Column
 
+from .facts import object_facts
 from .forms import FORMS, SiteForm, first_output
 from .next_actions import next_actions
 from .panels import LotPage, lot_panels
@@ -290,6 +291,7 @@ def lot_detail(request: HttpRequest, organisation: Organisation, pk: int) -> Htt
         "web/lot_detail.html",
         {
             "lot": lot,
+            "facts": object_facts(lot.attributes),
             "verification": selectors.entry_verification(seq=lot.created_seq),
             "may_sign_checkpoint": visibility.is_platform_operator(request.user),
             "panels": [panel(page) for panel in lot_panels()],
