@@ -85,6 +85,7 @@ ROUTES = {
     "app/lots/<int:pk>/": MEMBER,
     "app/lots/<int:pk>/checkpoint": WRITE,  # operators sign checkpoints, by POST
     "app/events/": MEMBER,
+    "app/events/<int:seq>/": MEMBER,
     "app/sites/": MEMBER,
     "app/sites/<int:pk>/account/": MEMBER,
     "app/sites/<int:pk>/account/<str:period>/": MEMBER,

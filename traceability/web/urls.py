@@ -14,6 +14,7 @@ urlpatterns = [
     path("lots/<int:pk>/", views.lot_detail, name="lot"),
     path("lots/<int:pk>/checkpoint", views.checkpoint_request, name="lot-checkpoint"),
     path("events/", views.event_list, name="events"),
+    path("events/<int:seq>/", views.event_detail, name="event"),
     path("sites/", views.site_list, name="sites"),
     path("record/", views.record_index, name="record-index"),
     path("record/<slug:operation>/", views.record, name="record"),

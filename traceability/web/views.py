@@ -8,6 +8,7 @@ are declared in ``settings.LOT_PAGE_PANELS`` (see ``traceability.web.panels``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
@@ -85,6 +86,8 @@ def paged(request: HttpRequest, queryset: object) -> dict[str, object]:
     }
 
 
+# Ledger sequence numbers are PostgreSQL bigints: a larger one names no event.
+MAX_SEQ = 2**63 - 1
 # Rows read per database round trip when a list is exported.
 EXPORT_CHUNK = 2000
 LOT_COLUMNS = [
@@ -204,6 +207,38 @@ def event_list(request: HttpRequest, organisation: Organisation) -> HttpResponse
                 Operation.CUSTODY_TRANSFER,
             ],
             "filtered": bool(query or operation),
+        },
+    )
+
+
+@member_required
+def event_detail(request: HttpRequest, organisation: Organisation, seq: int) -> HttpResponse:
+    """One event as its reader may see it: another organisation's without its document (its
+    site, warnings and the objects the reader cannot see), as the API's event detail shows it."""
+    record = (
+        visibility.events_visible_to(organisation=organisation)
+        .select_related("site", "entry")
+        .prefetch_related("involved")
+        .filter(entry_id=seq)
+        .first()
+        if 0 < seq <= MAX_SEQ
+        else None
+    )
+    if record is None:
+        raise Http404("no such event that you may see")
+    involved = list(record.involved.all())
+    reader = visibility.event_reader(organisation=organisation, identifiers=[o.identifier for o in involved])
+    readable = reader.reads_document(owner_id=record.organisation_id)
+    return render(
+        request,
+        "web/event_detail.html",
+        {
+            "event": record,
+            "operation": dict(Operation.choices).get(record.operation, record.operation),
+            "readable": readable,
+            "objects": [o for o in involved if reader.shows(o.identifier)],
+            "hidden": sum(1 for o in involved if not reader.shows(o.identifier)),
+            "document": json.dumps(json.loads(record.entry.document), indent=2, ensure_ascii=False) if readable else "",
         },
     )
 

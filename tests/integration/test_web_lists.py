@@ -1,5 +1,6 @@
-"""The console's lists leave as files: every row the list (as searched) shows, across its pages,
-as CSV and as XLSX, and only what the organisation may read."""
+"""The console's lists: they leave as files (every row the list, as searched, shows, across its
+pages, as CSV and as XLSX, and only what the organisation may read), and an event links to its own
+page, which shows it as its reader may see it."""
 
 import csv
 import io
@@ -8,9 +9,11 @@ import pytest
 from openpyxl import load_workbook
 
 from carbon.services import footprints_catch_up
+from tests.factories import make_partner
 from tests.integration.test_web_admin import member
 from tests.loop import build_loop
 from traceability import selectors
+from traceability.models import EventRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +78,24 @@ def test_an_unknown_format_is_refused_in_words(loop):
     answer = loop.remelter_client.get("/app/lots/", {"format": "pdf"})
     assert answer.status_code == 400 and "csv or xlsx" in answer.content.decode()
     assert loop.remelter_client.get("/app/events/", {"format": "json"}).status_code == 400
+
+
+def test_an_event_page_shows_what_its_reader_may_see_and_the_list_links_to_it(loop):
+    melt = EventRecord.objects.filter(operation="remelting").select_related("site").first()
+    casting = EventRecord.objects.filter(operation="die_casting").first()
+    listing = loop.remelter_client.get("/app/events/").content.decode()
+    assert f'href="/app/events/{melt.entry_id}/"' in listing and "/api/v1/ledger/entries/" not in listing
+    # the recorder: its site, its objects, its document and its credential
+    own = loop.remelter_client.get(f"/app/events/{melt.entry_id}/").content.decode()
+    assert "Remelting" in own and melt.site.name in own and "EPCIS 2.0 JSON-LD" in own
+    assert f"/api/v1/events/{melt.entry_id}/credential" in own
+    for lot in melt.involved.all():
+        assert f'href="/app/lots/{lot.pk}/"' in own
+    # another organisation's event about its melt: the outline only
+    outline = loop.remelter_client.get(f"/app/events/{casting.entry_id}/").content.decode()
+    assert "Die-casting" in outline and "EPCIS 2.0 JSON-LD" not in outline and "/credential" not in outline
+    assert "not shown" in outline
+    # an event it cannot see, or no event: 404
+    stranger = member(make_partner("elsewhere", role="die_caster").organisation, "stranger")
+    assert stranger.get(f"/app/events/{melt.entry_id}/").status_code == 404
+    assert loop.remelter_client.get("/app/events/99999999999999999999/").status_code == 404
