@@ -23,10 +23,14 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58, 16, 14, 46
 def _frame(width: int, height: int, title: str, body: list[str], *, natural: bool = False) -> str:
     """``natural``: drawn at its own size (a wide graph scrolls) instead of scaled to the page's width."""
     size = f'width="{width}" height="{height}"' if natural else 'width="100%"'
+    # A drawing with links in it is a group of them, not an image (an image's content is not
+    # reachable by assistive technology, and its links would be controls nested in one).
+    drawing = "".join(body)
+    role = "group" if "<a " in drawing else "img"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" {size} '
-        f'role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+        f'role="{role}" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'
+        f"<title>{escape(title)}</title>{drawing}</svg>"
     )
 
 
