@@ -26,16 +26,15 @@ tests/js/node_modules/.package-lock.json: tests/js/package.json tests/js/package
 js-verifier: tests/js/node_modules/.package-lock.json
 
 ## make run: embedded platform (SQLite, eager tasks, demo data) on http://127.0.0.1:8000
+# Prints the address, the demo logins and what to try first; migrations, the demo's summary and
+# the task log go to var/run.log (shown if a step fails).
+RUN_LOG ?= var/run.log
 run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	@mkdir -p $(dir $(RUN_LOG))
+	@$(PY) manage.py migrate --noinput >>$(RUN_LOG) 2>&1 || { tail -n 30 $(RUN_LOG); exit 1; }
+	@RUN_LOG=$(RUN_LOG) $(PY) manage.py seed_demo --serving http://127.0.0.1:8000
 	@echo ""
-	@echo "  Looptrace is starting on  http://127.0.0.1:8000/"
-	@echo "  Web admin:                http://127.0.0.1:8000/app/     (demo logins above)"
-	@echo "  Passports:                http://127.0.0.1:8000/passports/"
-	@echo "  Ledger checkpoint API:    http://127.0.0.1:8000/api/v1/ledger/checkpoint"
-	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@RUN_LOG=$(RUN_LOG) $(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite on PostgreSQL and Redis (REQUIRE_SERVICES=1 turns a missing service into a failure)
 test: venv-dev js-verifier

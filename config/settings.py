@@ -348,11 +348,28 @@ PASSPORT_BASE_URL = os.environ.get("PASSPORT_BASE_URL", "")
 CREDENTIALS_BASE_URL = os.environ.get("CREDENTIALS_BASE_URL", PASSPORT_BASE_URL or "http://localhost:8000").rstrip("/")
 CREDENTIALS_DID_HOST = os.environ.get("CREDENTIALS_DID_HOST", urlsplit(CREDENTIALS_BASE_URL).netloc or "localhost:8000")
 
-LOGGING = {
+# Where the embedded platform (eager tasks) writes its task log: one line per task run would
+# otherwise fill the terminal of ``make run`` (a thousand lines while the demo loads).
+RUN_LOG = Path(os.environ.get("RUN_LOG", VAR_DIR / "run.log"))
+if CELERY_TASK_ALWAYS_EAGER:
+    RUN_LOG.parent.mkdir(parents=True, exist_ok=True)
+LOGGING: dict[str, object] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # delay: the file is opened at the first line, so a process that logs none creates none
+        "run_log": {"class": "logging.FileHandler", "filename": str(RUN_LOG), "delay": True, "formatter": "timed"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Eager tasks run inside the web or command process: their log (and the broker library's
+    # note that no broker is set) goes to the run log. A worker keeps logging to its console.
+    "loggers": (
+        {name: {"handlers": ["run_log"], "propagate": False} for name in ("celery", "kombu")}
+        if CELERY_TASK_ALWAYS_EAGER
+        else {}
+    ),
 }
 PLATFORM_ORGANISATION_SLUG = os.environ.get("PLATFORM_ORGANISATION_SLUG", "looptrace")
 # Base64 raw 32-byte Ed25519 seed of the platform key. Unset: the platform generates

@@ -9,7 +9,8 @@ import pint
 from traceability.errors import ApplicationError
 
 KG_PLACES = Decimal("0.001")
-QUANTITY_TEXT = re.compile(r"^\s*(?P<number>[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<unit>\S.*?)\s*$")
+# The number is read whole (an atomic group): "1.6" is a number without a unit, not 1 of ".6".
+QUANTITY_TEXT = re.compile(r"^\s*(?P<number>(?>[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))\s*(?P<unit>\S.*?)\s*$")
 # A unit is names joined by * or /, each with an optional exponent of at most two digits ("m**3",
 # "kWh", "degC"). The unit parser evaluates arithmetic in its text ("9**9**9 kg" would compute a
 # number of 370 million digits before failing), so nothing else reaches it.
@@ -58,6 +59,10 @@ def to_unit(quantity: object, unit: str, *, field: str) -> Decimal:
         raise
     except pint.errors.DimensionalityError as exc:
         raise ApplicationError("unit_incompatible", f"{field}: {exc}") from exc
+    except pint.errors.UndefinedUnitError as exc:
+        raise ApplicationError(
+            "unit_invalid", f"{field}: {', '.join(map(repr, exc.unit_names))} is not a unit such as 'kg' or 'm**3'"
+        ) from exc
     except Exception as exc:  # the unit parser is third-party: any failure is malformed input
         raise ApplicationError("quantity_invalid", f"{field}: not a quantity with a unit ({exc})") from exc
     converted = _finite(Decimal(str(value)), field=field)

@@ -3,8 +3,8 @@ from django.urls import path
 from carbon.api import views
 
 urlpatterns = [
-    path("objects/<int:pk>/footprint", views.FootprintView.as_view(), name="object-footprint"),
-    path("objects/<int:pk>/battery-footprint", views.BatteryFootprintView.as_view(), name="battery-footprint"),
+    path("objects/<object:ref>/footprint", views.FootprintView.as_view(), name="object-footprint"),
+    path("objects/<object:ref>/battery-footprint", views.BatteryFootprintView.as_view(), name="battery-footprint"),
     path("factors", views.FactorListView.as_view(), name="factor-list"),
     path("footprints/weekly", views.WeeklySeriesView.as_view(), name="footprint-weekly"),
     path("sites/<int:pk>/accounts", views.SiteAccountListView.as_view(), name="site-accounts"),

@@ -13,6 +13,7 @@ from carbon.engine.model import CHAINS_OF_CUSTODY, METHODS, assessed_stages
 from carbon.models import EmissionFactor, FootprintResult
 from traceability import visibility
 from traceability.api.authentication import request_organisation
+from traceability.api.references import OBJECT_REFERENCE_PARAMETER, object_reference
 from traceability.errors import ApplicationError
 from traceability.models import Site, TraceableObject
 
@@ -119,15 +120,16 @@ class FootprintSerializer(serializers.ModelSerializer):
 class FootprintView(APIView):
     @extend_schema(
         parameters=[
+            OBJECT_REFERENCE_PARAMETER,
             OpenApiParameter("method", str, enum=list(METHODS), description="omit for every method"),
             OpenApiParameter("chain", str, enum=list(CHAINS_OF_CUSTODY), description="omit for both"),
         ],
         responses=FootprintSerializer(many=True),
         summary="Footprint and recycled-content shares of an object, per method and chain of custody",
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, ref: str) -> Response:
         visible = visibility.objects_visible_to(organisation=request_organisation(request))
-        node = visible.filter(pk=pk).first()
+        node = visible.filter(object_reference(ref)).first()
         if node is None:
             raise ApplicationError("not_found", "no such object among those you may read", status=404)
         results = selectors.footprints_of(node=node).select_related("node")
@@ -220,6 +222,7 @@ class FactorListView(generics.ListAPIView):
 class BatteryFootprintView(APIView):
     @extend_schema(
         parameters=[
+            OBJECT_REFERENCE_PARAMETER,
             OpenApiParameter("method", str, enum=list(METHODS), default="cut_off"),
             OpenApiParameter(
                 "vehicle_category",
@@ -232,9 +235,9 @@ class BatteryFootprintView(APIView):
         responses={200: dict},
         summary="Battery footprint per kWh of lifetime energy (Art. 7) and recycled content against Art. 8",
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, ref: str) -> Response:
         visible = visibility.objects_visible_to(organisation=request_organisation(request))
-        battery = visible.filter(pk=pk).first()
+        battery = visible.filter(object_reference(ref)).first()
         if battery is None:
             raise ApplicationError("not_found", "no such object among those you may read", status=404)
         method = request.query_params.get("method", "cut_off")

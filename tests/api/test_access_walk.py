@@ -113,10 +113,10 @@ ROUTES = {
     "api/v1/sites/<int:pk>/accounts": MEMBER,  # the site's organisation, regulators and the operator
     "api/v1/sites/<int:pk>/accounts/<str:period>": MEMBER,
     "api/v1/objects": MEMBER,
-    "api/v1/objects/<int:pk>": MEMBER,
-    "api/v1/objects/<int:pk>/genealogy": MEMBER,
-    "api/v1/objects/<int:pk>/footprint": MEMBER,
-    "api/v1/objects/<int:pk>/battery-footprint": MEMBER,
+    "api/v1/objects/<object:ref>": MEMBER,
+    "api/v1/objects/<object:ref>/genealogy": MEMBER,
+    "api/v1/objects/<object:ref>/footprint": MEMBER,
+    "api/v1/objects/<object:ref>/battery-footprint": MEMBER,
     "api/v1/footprints/weekly": MEMBER,
     "api/v1/items": MEMBER,
     "api/v1/lots": MEMBER,
@@ -331,6 +331,8 @@ def build_world() -> World:
     ]
     values = {
         "pk": pk,
+        # objects by id and by identifier (URL-encoded, as a client sends it)
+        "ref": [*pk, *(quote(objects.get(pk=int(p)).identifier, safe="") for p in pk)],
         "seq": seq,
         "reference": [str(passport.pk)],
         "report": ["recycled-content", "recycling"],

@@ -2,6 +2,7 @@
 characters, impossible times and excessive JSON nesting, on the API, EPCIS and PACT alike."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -74,6 +75,30 @@ def test_a_mass_that_is_not_finite_or_beyond_the_plausible_is_refused(dismantler
     response = dismantler.client.post(INTAKE, intake(dismantler.site, mass=mass), format="json")
 
     assert refused(response)["code"] == code
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    ("mass", "code"),
+    [
+        ("1.6", "unit_missing"),  # once read as 1 of the unit ".6"
+        (1.6, "unit_missing"),
+        ({"value": 1.6, "unit": ""}, "unit_missing"),
+        ("1.6 bananas", "unit_invalid"),  # once quantity_invalid, which the README gives no unit
+        ({"value": 1.6, "unit": "tonnez"}, "unit_invalid"),
+        ("1.6 k g", "unit_invalid"),
+        ("1.6 kWh", "unit_incompatible"),
+    ],
+)
+def test_a_bad_unit_answers_the_code_the_readme_documents_for_it(dismantler, mass, code):
+    before = stored()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    response = dismantler.client.post(INTAKE, intake(dismantler.site, mass=mass), format="json")
+
+    body = refused(response)
+    assert body["code"] == code, body
+    assert f"`{code}`" in readme
     assert stored() == before
 
 

@@ -3,6 +3,7 @@
 import json
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from traceability import visibility
 from traceability.api.authentication import request_organisation
 from traceability.api.pagination import NewestFirst
+from traceability.api.references import OBJECT_REFERENCE_PARAMETER, object_reference
 from traceability.choices import SERIALISED_KINDS, ObjectKind
 from traceability.errors import ApplicationError
 from traceability.filtersets import EventRecordFilterSet, TraceableObjectFilterSet
@@ -130,6 +132,15 @@ class VisibleObjects(generics.GenericAPIView):
         objects = visibility.objects_visible_to(organisation=request_organisation(self.request))
         return objects.filter(kind__in=self.kinds) if self.kinds is not None else objects
 
+    def get_object(self) -> TraceableObject:
+        """The object the path names by id or identifier, among those the caller may read: one it
+        may not read answers exactly as one that does not exist."""
+        found = self.filter_queryset(self.get_queryset()).filter(object_reference(self.kwargs["ref"])).first()
+        if found is None:
+            raise Http404
+        self.check_object_permissions(self.request, found)
+        return found
+
 
 class ObjectListView(VisibleObjects, generics.ListAPIView):
     """Items and lots you made, hold or held."""
@@ -147,8 +158,9 @@ class LotListView(ObjectListView):
     kinds = frozenset(ObjectKind.values) - SERIALISED_KINDS
 
 
+@extend_schema(parameters=[OBJECT_REFERENCE_PARAMETER])
 class ObjectDetailView(VisibleObjects, generics.RetrieveAPIView):
-    pass
+    """One object, by its id or its identifier."""
 
 
 class GenealogyNodeSerializer(serializers.Serializer):
@@ -176,11 +188,14 @@ class GenealogySerializer(serializers.Serializer):
 
 class GenealogyView(VisibleObjects):
     @extend_schema(
-        parameters=[OpenApiParameter("direction", str, enum=["backward", "forward"], default="backward")],
+        parameters=[
+            OBJECT_REFERENCE_PARAMETER,
+            OpenApiParameter("direction", str, enum=["backward", "forward"], default="backward"),
+        ],
         responses=GenealogySerializer,
         summary="Where an object came from (backward) or went (forward), with kg along every path",
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, ref: str) -> Response:
         root = self.get_object()
         direction = request.query_params.get("direction", "backward")
         if direction not in {"backward", "forward"}:

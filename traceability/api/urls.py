@@ -5,6 +5,7 @@ from traceability.api.operations import OPERATIONS, operation_view
 from traceability.credentials.views import EventCredentialView
 from traceability.witnessing.views import WitnessedCheckpointView
 
+# <object:ref>: an object's id or identifier (traceability.api.references, registered in apps.py).
 urlpatterns = [
     path("health", views.HealthView.as_view(), name="health"),
     path("ledger/checkpoint", views.CheckpointView.as_view(), name="ledger-checkpoint"),
@@ -18,8 +19,8 @@ urlpatterns = [
     path("sites", views.SiteListCreateView.as_view(), name="site-list"),
     path("sites/<int:pk>", views.SiteDetailView.as_view(), name="site-detail"),
     path("objects", objects.ObjectListView.as_view(), name="object-list"),
-    path("objects/<int:pk>", objects.ObjectDetailView.as_view(), name="object-detail"),
-    path("objects/<int:pk>/genealogy", objects.GenealogyView.as_view(), name="object-genealogy"),
+    path("objects/<object:ref>", objects.ObjectDetailView.as_view(), name="object-detail"),
+    path("objects/<object:ref>/genealogy", objects.GenealogyView.as_view(), name="object-genealogy"),
     path("items", objects.ItemListView.as_view(), name="item-list"),
     path("lots", objects.LotListView.as_view(), name="lot-list"),
     path("events", objects.EventListView.as_view(), name="event-list"),

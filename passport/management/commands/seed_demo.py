@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
@@ -13,6 +13,7 @@ from tqdm import tqdm
 from carbon.accounts import accounts_summary
 from carbon.demo import recycled_content_lines
 from passport.demo import battery_datasheet
+from passport.models import Passport
 from traceability import hooks
 from traceability.demo.loop import Partners, build_loop, estimated_events
 from traceability.demo.summary import summary
@@ -41,6 +42,12 @@ EXTRA_SITES = [
 ]
 # The platform operator's demo user: a member of the operator organisation (not a superuser).
 OPERATOR_USERNAME = "operator"
+# Every demo user and what it is for, as make run lists them.
+DEMO_LOGINS = [
+    ("admin", "Django admin (/admin/), superuser"),
+    (OPERATOR_USERNAME, "platform operator: registry defaults, checkpoints, partners' PACT hosts"),
+    *((slug, f"{name}, {role.replace('_', ' ')}") for slug, name, role, *_ in DEMO_ORGANISATIONS),
+]
 DEFAULT_VEHICLES = 200
 # The timeline ends this long before now: event times never lie in the future.
 TIMELINE_END_BEFORE_NOW = timedelta(hours=1)
@@ -59,14 +66,32 @@ class Command(BaseCommand):
             default=DEFAULT_VEHICLES,
             help=f"end-of-life vehicles to run through the loop (default {DEFAULT_VEHICLES})",
         )
+        parser.add_argument(
+            "--serving",
+            metavar="URL",
+            help="the address a server is about to serve the demo at (make run): print only that address, the "
+            "demo logins and what to try first; what the demo holds goes to the run log (RUN_LOG)",
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         vehicles = options["vehicles"]
         if vehicles < 1:
             raise CommandError("--vehicles must be at least 1")
+        serving = options["serving"]
+        if serving:
+            settings.RUN_LOG.parent.mkdir(parents=True, exist_ok=True)
+            with settings.RUN_LOG.open("a", encoding="utf-8") as log:
+                self._seed(vehicles, OutputWrapper(log))
+            self._banner(serving.rstrip("/"))
+        else:
+            self._seed(vehicles, self.stdout)
+            self._logins()
+
+    def _seed(self, vehicles: int, out: OutputWrapper) -> None:
+        """Load the demo unless it is loaded, and write what it holds to ``out``."""
         password_file = settings.VAR_DIR / "demo-password"
         if Organisation.objects.filter(slug=DEMO_ORGANISATIONS[0][0]).exists():
-            self.stdout.write("demo data already loaded")
+            out.write("demo data already loaded")
         else:
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             password = secrets.token_urlsafe(12)
@@ -77,23 +102,50 @@ class Command(BaseCommand):
             hooks.after_commit(ledger_size())
             password_file.write_text(password)
             password_file.chmod(0o600)
-            self.stdout.write(f"demo loop: {vehicles} vehicles loaded in {time.monotonic() - started:.1f}s")
+            out.write(f"demo loop: {vehicles} vehicles loaded in {time.monotonic() - started:.1f}s")
         for line in [*summary(), *recycled_content_lines(), *accounts_summary()]:
-            self.stdout.write(line)
+            out.write(line)
         checkpoint = ledger_checkpoint_create()
-        password = (
-            password_file.read_text().strip() if password_file.exists() else "(set when the demo was first loaded)"
-        )
-        self.stdout.write(
+        out.write(
             f"ledger: {checkpoint.tree_size} entries, root {checkpoint.root_hash[:16]}…, "
             f"checkpoint signed {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC"
         )
-        self.stdout.write(f"demo login: admin / {password}  (superuser; same password for the users below)")
+
+    def _password(self) -> str:
+        password_file = settings.VAR_DIR / "demo-password"
+        return password_file.read_text().strip() if password_file.exists() else "(set when the demo was first loaded)"
+
+    def _logins(self) -> None:
+        self.stdout.write(f"demo login: admin / {self._password()}  (superuser; same password for the users below)")
         self.stdout.write(f"  {OPERATOR_USERNAME}: platform operator (registry defaults, checkpoints, the whole admin)")
         self.stdout.write(
             "  " + ", ".join(slug for slug, *_ in DEMO_ORGANISATIONS) + ": one member per organisation "
             "(the console at /app/, and the admin filtered to what the organisation may read)"
         )
+
+    def _banner(self, url: str) -> None:
+        """What ``make run`` shows before the server starts: where, who, and what to try first."""
+        passport = (
+            Passport.objects.filter(problems=[], ceased_at__isnull=True).order_by("created_at").values("pk").first()
+        )
+        reference = str(passport["pk"]) if passport else "<passport id>"
+        width = max(len(username) for username, _ in DEMO_LOGINS)
+        lines = [
+            f"Looptrace: {url}/",
+            "",
+            f"Demo logins, all with the password {self._password()}",
+            *(f"  {username:<{width}}  {what}" for username, what in DEMO_LOGINS),
+            "",
+            "What to try first",
+            f"  the web console:  {url}/app/  (sign in as castline: melts, castings, footprints)",
+            f"  a passport page:  {url}/passport/{reference}",
+            f"  the API:          curl -s {url}/api/v1/passports/{reference}",
+            "  an API key:       .venv/bin/python manage.py create_partner --org castline",
+            "",
+            f"Task log and what the demo holds: {settings.RUN_LOG}",
+        ]
+        for line in lines:
+            self.stdout.write(line)
 
     @transaction.atomic
     def _load(self, password: str, vehicles: int) -> None:
@@ -129,7 +181,12 @@ class Command(BaseCommand):
         )
         end = (timezone.now() - TIMELINE_END_BEFORE_NOW).replace(second=0, microsecond=0)
         with tqdm(
-            total=estimated_events(vehicles), unit="event", desc="demo loop", file=sys.stderr, disable=None
+            total=estimated_events(vehicles),
+            unit="event",
+            desc="demo loop",
+            file=sys.stderr,
+            disable=None,
+            leave=False,  # a bar while loading, gone when the demo is ready
         ) as bar:
             build_loop(partners, vehicles=vehicles, end=end, datasheet=battery_datasheet, progress=bar.update)
             bar.total = bar.n
