@@ -54,8 +54,9 @@ CLAIMS: dict[str, tuple[str, Builder]] = {
 }
 # What an unmet claim raises: the view lacks what UNTP requires of it.
 NOT_ISSUABLE = frozenset({"passport_incomplete"})
-# The issuer has no key the platform holds: it signs client-side, and the platform cannot sign for it.
-NO_CUSTODIAL_KEY = "custodial_key_missing"
+# The issuer has no key the platform may sign with now (it signs client-side, or its custodial key is
+# not valid yet): its passports go on without credentials rather than stall.
+NO_CUSTODIAL_SIGNER = frozenset({"custodial_key_missing", "key_not_yet_valid", "key_revoked"})
 
 
 def _requests(version: PassportVersion) -> list[CredentialRequest]:
@@ -101,7 +102,7 @@ def version_credentials_issue(*, version: PassportVersion, previous: PassportVer
         try:
             issued = credentials_issue(organisation=organisation, requests=requests)
         except ApplicationError as exc:
-            if exc.code != NO_CUSTODIAL_KEY:
+            if exc.code not in NO_CUSTODIAL_SIGNER:
                 raise
             return []
     if previous is not None:
