@@ -190,6 +190,7 @@ BENCHMARKS = (
     "witness_cosign",
     "tiles_serve",
     "credentials_issue",
+    "pages_load",
 )
 
 
@@ -224,6 +225,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         genealogy_adversarial,
         load,
         operations,
+        pages,
         tiles_serve,
         verify,
         witness_cosign,
@@ -251,6 +253,7 @@ def _run(names: tuple[str, ...], database: BenchDatabase) -> dict[str, Result]:
         "witness_cosign": witness_cosign.run,
         "tiles_serve": lambda: tiles_serve.run(database),
         "credentials_issue": credentials.run,
+        "pages_load": lambda: pages.run(database),
     }
     results = {}
     for name in names:

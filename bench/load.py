@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -55,9 +55,11 @@ class Load:
     p99_ms: float
     requests: int
     failures: int
+    # Each request name's (requests/s, p50 ms, p99 ms).
+    by_name: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -77,7 +79,7 @@ def _environment(database: BenchDatabase) -> dict[str, str]:
     }
 
 
-def _serve(database: BenchDatabase, port: int) -> subprocess.Popen[bytes]:
+def serve(database: BenchDatabase, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(WORKERS)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=ROOT, env=_environment(database))
@@ -93,7 +95,7 @@ def _serve(database: BenchDatabase, port: int) -> subprocess.Popen[bytes]:
     raise BenchError("gunicorn did not answer within a minute")
 
 
-def _locust(user: str, port: int, extra_env: dict[str, str]) -> Load:
+def locust(user: str, port: int, extra_env: dict[str, str]) -> Load:
     with tempfile.TemporaryDirectory() as directory:
         prefix = str(Path(directory) / "run")
         command = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
@@ -120,13 +122,18 @@ def _locust(user: str, port: int, extra_env: dict[str, str]) -> Load:
         p99_ms=float(total["99%"]),
         requests=int(total["Request Count"]),
         failures=int(total["Failure Count"]),
+        by_name={
+            name: (float(row["Requests/s"]), float(row["50%"]), float(row["99%"]))
+            for name, row in rows.items()
+            if name != "Aggregated"
+        },
     )
     if load.failures:
         raise BenchError(f"{user}: {load.failures} of {load.requests} requests failed")
     return load
 
 
-def _log(message: str) -> None:
+def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr)
 
 
@@ -146,21 +153,21 @@ def run(database: BenchDatabase) -> Result:
     env = {"LOAD_PASSPORTS": ",".join(passports), "LOAD_API_KEY": api_key, "LOAD_CAPTURE_EVENTS": str(CAPTURE_EVENTS)}
 
     redis.Redis.from_url(CACHE_URL).flushdb()
-    port = _free_port()
-    server = _serve(database, port)
+    port = free_port()
+    server = serve(database, port)
     try:
         reads: list[Load] = []
         baselines: list[Load] = []
         for number in range(1, ROUNDS + 1):
-            reads.append(_locust("PassportReader", port, env))
-            baselines.append(_locust("HealthReader", port, env))
-            _log(
+            reads.append(locust("PassportReader", port, env))
+            baselines.append(locust("HealthReader", port, env))
+            log(
                 f"passport_load: round {number}: passports {reads[-1].requests_per_second:,.0f} req/s "
                 f"(p50 {reads[-1].p50_ms:.0f} ms, p99 {reads[-1].p99_ms:.0f} ms), health "
                 f"{baselines[-1].requests_per_second:,.0f} req/s (p99 {baselines[-1].p99_ms:.0f} ms)"
             )
-        capture = _locust("EpcisCapturer", port, env)
-        _log(
+        capture = locust("EpcisCapturer", port, env)
+        log(
             f"passport_load: EPCIS capture under load: {capture.requests_per_second * CAPTURE_EVENTS:,.0f} events/s "
             f"in documents of {CAPTURE_EVENTS} (p50 {capture.p50_ms:.0f} ms, p99 {capture.p99_ms:.0f} ms per document)"
         )
@@ -169,7 +176,7 @@ def run(database: BenchDatabase) -> Result:
         server.wait(timeout=30)
     read = max(reads, key=lambda load: load.requests_per_second)
     baseline = max(baselines, key=lambda load: load.requests_per_second)
-    _log(
+    log(
         f"passport_load: best passports {read.requests_per_second:,.0f} req/s, p99 {read.p99_ms:.0f} ms; "
         f"best health {baseline.requests_per_second:,.0f} req/s, p99 {baseline.p99_ms:.0f} ms "
         f"({len(passports)} passports, {WORKERS} gunicorn workers, {USERS} users)"

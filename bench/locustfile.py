@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import uuid
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, HttpUser, constant, task
 
 PASSPORTS = [line for line in os.environ.get("LOAD_PASSPORTS", "").split(",") if line]
 API_KEY = os.environ.get("LOAD_API_KEY", "")
@@ -69,3 +70,48 @@ class EpcisCapturer(FastHttpUser):
             headers={"Authorization": f"Api-Key {API_KEY}", "Content-Type": "application/ld+json"},
             name="capture",
         )
+
+
+# name=path pairs, comma-separated
+PAGES = [tuple(pair.split("=", 1)) for pair in os.environ.get("LOAD_PAGES", "").split(",") if pair]
+CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class PageReader(HttpUser):
+    """A member signed in to the console, opening its heaviest pages one after another.
+
+    The server runs as in production (``DEBUG=0``), where its cookies are marked Secure: a client
+    keeps them off plain HTTP, so the benchmark, which talks HTTP to gunicorn directly (TLS ends at a
+    proxy in a deployment), carries the session and CSRF cookies itself."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        form = self.client.get("/app/login/", name="sign-in")
+        token = CSRF_TOKEN.search(form.text)
+        csrf = form.cookies.get("csrftoken", "")
+        with self.client.post(
+            "/app/login/",
+            data={
+                "username": os.environ["LOAD_USERNAME"],
+                "password": os.environ["LOAD_PASSWORD"],
+                "csrfmiddlewaretoken": token.group(1) if token else "",
+            },
+            headers={"Cookie": f"csrftoken={csrf}"},
+            allow_redirects=False,
+            name="sign-in",
+            catch_response=True,
+        ) as answer:
+            session = answer.cookies.get("sessionid")
+            if answer.status_code != 302 or not session:
+                answer.failure(f"sign-in refused: {answer.status_code}")
+        self.cookie = f"sessionid={session}; csrftoken={csrf}"
+
+    @task
+    def page(self) -> None:
+        name, path = random.choice(PAGES)
+        with self.client.get(
+            path, name=name, headers={"Cookie": self.cookie}, allow_redirects=False, catch_response=True
+        ) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"{answer.status_code}")
