@@ -1,10 +1,19 @@
-"""The web admin's server-side SVG: a line chart over time and a genealogy graph with kg on its edges."""
+"""The web admin's server-side SVG: a line chart over time and a Sankey-style flow of kg into a lot."""
 
 from datetime import date
 from decimal import Decimal
 from xml.etree import ElementTree
 
-from traceability.web.svg import MAX_NODES_PER_COLUMN, GraphEdge, GraphNode, Series, genealogy_graph, line_chart
+from traceability.web.svg import (
+    FLOW_BARS_HEIGHT,
+    FLOW_WIDTH,
+    MAX_BANDS,
+    SOURCE_X,
+    FlowSource,
+    Series,
+    kg_flow,
+    line_chart,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -32,33 +41,33 @@ def test_a_single_week_is_a_dot_and_no_data_still_draws_an_empty_frame():
     assert ElementTree.fromstring(empty).find(f"{SVG}circle") is None
 
 
-def test_the_genealogy_graph_labels_edges_with_kg_and_links_readable_nodes():
-    nodes = [
-        GraphNode(1, "M-1", "melt_batch", Decimal("690.6"), 0),
-        GraphNode(2, "P-1", "primary_ingot", Decimal("487.977"), -1, "/app/lots/2/"),
-        GraphNode(3, "PC-1", "scrap_lot", Decimal("163.575"), -1),
-        GraphNode(4, "TRAY-1", "part", Decimal("55"), 1, "/app/lots/4/"),
+def test_the_kg_flow_draws_a_band_per_source_group_as_thick_as_its_share_into_the_subject():
+    sources = [
+        FlowSource("Vehicle, <yard>", 3, Decimal("150")),
+        FlowSource("Primary ingot, Smelter", 1, Decimal("450")),
     ]
-    edges = [GraphEdge(2, 1, Decimal("487.977")), GraphEdge(3, 1, Decimal("163.575")), GraphEdge(1, 4, Decimal("55"))]
 
-    graph = genealogy_graph(nodes, edges, title="Genealogy of M-1")
+    drawing = kg_flow(sources, subject="M-1", subject_kg=Decimal("600"), title="Where M-1 came from")
 
-    tree = ElementTree.fromstring(graph)
-    kg_labels = [t.text for t in tree.iter(f"{SVG}text") if t.get("class") == "edge-kg"]
-    assert sorted(kg_labels) == ["163.575 kg", "487.977 kg", "55.000 kg"]
-    assert [a.get("href") for a in tree.iter(f"{SVG}a")] == ["/app/lots/2/", "/app/lots/4/"]
-    # inputs left of the melt, castings right of it
-    x = {t.text: float(t.get("x")) for t in tree.iter(f"{SVG}text") if t.get("font-weight") == "600"}
-    assert x["P-1"] < x["M-1"] < x["TRAY-1"]
+    tree = ElementTree.fromstring(drawing)
+    assert tree.get("viewBox").split()[2] == str(FLOW_WIDTH) and tree.get("width") == "100%"
+    bars = [r for r in tree.iter(f"{SVG}rect") if float(r.get("x")) == SOURCE_X]
+    # heaviest first, three times as thick as the other, together as tall as the subject's bar
+    assert [float(r.get("height")) for r in bars] == [FLOW_BARS_HEIGHT * 0.75, FLOW_BARS_HEIGHT * 0.25]
+    titles = [t.text for t in tree.iter(f"{SVG}title")]
+    assert "Vehicle, <yard>: 3 objects, 150.000 kg (25.0 %)" in titles and "<yard>" not in drawing
+    assert [t.text for t in tree.iter(f"{SVG}text") if t.get("class") == "band-kg"] == ["450.000 kg", "150.000 kg"]
+    subject = [t for t in tree.iter(f"{SVG}text") if t.get("class") == "subject"]
+    assert [t.text for t in subject] == ["M-1"] and float(subject[0].get("x")) < FLOW_WIDTH
 
 
-def test_a_crowded_column_folds_its_lightest_nodes_and_their_kg_into_one():
-    sources = [GraphNode(10 + n, f"V-{n}", "vehicle", Decimal(n + 1), -1) for n in range(MAX_NODES_PER_COLUMN + 5)]
-    root = GraphNode(1, "S-1", "scrap_lot", Decimal("100"), 0)
-    edges = [GraphEdge(node.id, 1, node.kg) for node in sources]
+def test_many_source_groups_draw_the_heaviest_and_one_band_for_the_rest():
+    sources = [FlowSource(f"Scrap lot, Yard {n}", 10, Decimal(1000 + n)) for n in range(MAX_BANDS + 4)]
 
-    graph = genealogy_graph([root, *sources], edges, title="Genealogy of S-1")
+    drawing = kg_flow(sources, subject="M-2", subject_kg=Decimal("1"), title="Where M-2 came from")
 
-    assert "5 more" in graph and "V-0<" not in graph and f"V-{MAX_NODES_PER_COLUMN + 4}<" in graph
-    # the folded vehicles carried 1 + 2 + 3 + 4 + 5 kg into the lot, drawn as one edge
-    assert 'class="edge-kg">15.000 kg</text>' in graph
+    tree = ElementTree.fromstring(drawing)
+    assert len([p for p in tree.iter(f"{SVG}path") if p.get("class") == "band"]) == MAX_BANDS
+    # the five lightest (Yard 0 to 4: 1,000 to 1,004 kg) share the last band
+    assert "5 more groups: 50 objects, 5,010.000 kg" in drawing and ">Scrap lot, Yard 4<" not in drawing
+    assert tree.get("viewBox").split()[2] == str(FLOW_WIDTH)

@@ -8,24 +8,27 @@ importing carbon or passport.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from traceability import visibility
-from traceability.choices import Operation
+from traceability import figures, visibility
+from traceability.choices import ObjectKind, Operation
 from traceability.genealogy import Genealogy, genealogy
 from traceability.models import Organisation, TraceableObject
 from traceability.operations.selectors import Balance
 
 from .facts import words
-from .svg import GraphEdge, GraphNode, genealogy_graph
+from .svg import FlowSource, kg_flow
 
 
 @dataclass(frozen=True)
@@ -60,36 +63,123 @@ def lot_panels() -> list[LotPanel]:
     return [import_string(path) for path in settings.LOT_PAGE_PANELS]
 
 
-def genealogy_graph_data(page: LotPage, *, href: str) -> tuple[list[GraphNode], list[GraphEdge]]:
-    """Ancestors and descendants of the lot with the kg each holds of it, as graph columns; nodes the
-    reader may open link to their page (``href`` holds ``{pk}``), other organisations' are folded."""
-    lot = page.lot
-    backward, forward = visibility.fold_genealogies(walks=page.walks, visible=page.visible_ids)
+# Rows of one group's table per page: a group of a thousand vehicles is forty pages, not one.
+GROUP_ROWS = 25
+# Groups of at most this many objects open unfolded; larger ones open on a click.
+OPEN_GROUP_ROWS = 10
 
-    def node(seen: visibility.NodeView, column: int) -> GraphNode:
-        if seen.folded:
-            return GraphNode(seen.id, FOLDED_LABEL, seen.kind, seen.kg, column)
-        return GraphNode(seen.id, seen.label or "", seen.kind, seen.kg, column, href.format(pk=seen.id))
 
-    nodes = [GraphNode(lot.pk, lot.label, lot.kind, lot.initial_kg, 0)]
-    seen = {lot.pk}
-    for each in backward.nodes:
-        nodes.append(node(each, -each.depth))
-        seen.add(each.id)
-    nodes += [node(each, each.depth) for each in forward.nodes if each.id not in seen]
-    edges = [GraphEdge(e.source, e.target, e.kg) for e in [*backward.edges, *forward.edges]]
-    return nodes, edges
+@dataclass(frozen=True)
+class GenealogyRow:
+    """One object of a group as the reader sees it: a folded one has no label and no link."""
+
+    label: str
+    href: str | None
+    kg: Decimal
+    depth: int
+
+
+@dataclass(frozen=True)
+class GenealogyGroup:
+    """The ancestors (or descendants) of one stage (kind) and organisation, with one page of them."""
+
+    key: str  # the query parameter of its page, and its element id
+    kind: str
+    organisation: str
+    count: int
+    kg: Decimal
+    rows: Page[GenealogyRow]
+    previous_href: str | None
+    next_href: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}, {self.organisation}"
+
+    @property
+    def counted(self) -> str:
+        return figures.grouped(self.count, 0)
+
+    @property
+    def shown_rows(self) -> str:
+        """Which rows the page shows: ``1,001 to 1,025``, an en dash between."""
+        first, last = (figures.grouped(n, 0) for n in (self.rows.start_index(), self.rows.end_index()))
+        return f"{first}\N{EN DASH}{last}"
+
+    @property
+    def open(self) -> bool:
+        return self.count <= OPEN_GROUP_ROWS or self.rows.number > 1
+
+
+def _page_href(request: HttpRequest, key: str, number: int, anchor: str) -> str:
+    query = request.GET.copy()
+    query[key] = str(number)
+    return f"?{query.urlencode()}#{anchor}"
+
+
+def genealogy_groups(
+    page: LotPage, nodes: list[visibility.NodeView], *, prefix: str, makers: dict[int, str]
+) -> list[GenealogyGroup]:
+    """``nodes`` grouped by kind and the organisation that made them (a folded node's is not
+    named), the nearest stage first, each with the page of its rows its query parameter asks for."""
+    href = reverse("web:lot", kwargs={"pk": 0}).replace("/0/", "/{pk}/")
+    members: dict[tuple[str, str], list[GenealogyRow]] = defaultdict(list)
+    for node in nodes:
+        kind = str(ObjectKind(node.kind).label) if node.kind in ObjectKind.values else words(node.kind)
+        if node.folded:
+            members[kind, FOLDED_LABEL].append(GenealogyRow(FOLDED_LABEL, None, node.kg, node.depth))
+        else:
+            row = GenealogyRow(node.label or "", href.format(pk=node.id), node.kg, node.depth)
+            members[kind, makers.get(node.id, "")].append(row)
+    totals = {key: sum((row.kg for row in rows), Decimal(0)) for key, rows in members.items()}
+    nearest = {key: min(row.depth for row in rows) for key, rows in members.items()}
+    groups = []
+    # Stage by stage from the lot outwards, the heaviest group of a stage first.
+    for index, key in enumerate(sorted(members, key=lambda key: (nearest[key], -totals[key], key))):
+        rows = sorted(members[key], key=lambda row: (row.depth, -row.kg, row.label))
+        param = f"{prefix}{index + 1}"
+        shown = Paginator(rows, GROUP_ROWS).get_page(page.request.GET.get(param))
+        groups.append(
+            GenealogyGroup(
+                param,
+                *key,
+                len(rows),
+                totals[key],
+                shown,
+                _page_href(page.request, param, shown.number - 1, param) if shown.has_previous() else None,
+                _page_href(page.request, param, shown.number + 1, param) if shown.has_next() else None,
+            )
+        )
+    return groups
 
 
 def genealogy_panel(page: LotPage) -> str:
+    """The lot's ancestors and descendants grouped by stage and organisation, and a drawing of the
+    kilograms flowing from its sources (ancestors nothing went into) into it."""
     lot = page.lot
-    nodes, edges = genealogy_graph_data(page, href=reverse("web:lot", kwargs={"pk": 0}).replace("/0/", "/{pk}/"))
-    context = {
-        "lot": lot,
-        "graph": genealogy_graph(nodes, edges, title=f"Genealogy of {lot.label}") if len(nodes) > 1 else None,
-        "ancestors": sorted((n for n in nodes if n.column < 0), key=lambda n: (n.column, -n.kg)),
-        "descendants": sorted((n for n in nodes if n.column > 0), key=lambda n: (n.column, -n.kg)),
-    }
+    backward, forward = visibility.fold_genealogies(walks=page.walks, visible=page.visible_ids)
+    # Who made each object the reader sees (one query, the lot's own id keeps it constant).
+    shown = {node.id for walk in (backward, forward) for node in walk.nodes if not node.folded}
+    makers = dict(TraceableObject.objects.filter(pk__in=shown | {lot.pk}).values_list("pk", "created_by__name"))
+    inputs = genealogy_groups(page, backward.nodes, prefix="in", makers=makers)
+    outputs = genealogy_groups(page, forward.nodes, prefix="out", makers=makers)
+    fed = {edge.target for edge in backward.edges}
+    sources = [node for node in backward.nodes if node.id not in fed]
+    source_groups = [
+        FlowSource(group.name, group.count, group.kg)
+        for group in genealogy_groups(page, sources, prefix="source", makers=makers)
+    ]
+    flow = (
+        kg_flow(
+            source_groups,
+            subject=lot.label,
+            subject_kg=lot.initial_kg,
+            title=f"Where the kilograms of {lot.label} came from",
+        )
+        if source_groups
+        else None
+    )
+    context = {"lot": lot, "flow": flow, "inputs": inputs, "outputs": outputs, "source_groups": source_groups}
     return render_to_string("web/_genealogy_panel.html", context, request=page.request)
 
 

@@ -1,4 +1,4 @@
-"""Server-side SVG for the web admin: a line chart over time and a genealogy graph.
+"""Server-side SVG for the web admin: a line chart over time and a genealogy's flow of kg.
 
 Plain functions of plain values (no Django, no database), like ``carbon.web.charts``: every
 text is escaped and every number formatted here, so a template can include the result as is.
@@ -6,12 +6,13 @@ text is escaped and every number formatted here, so a template can include the r
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from html import escape
+
+from traceability import figures
 
 TEXT, AXIS, GRID = "#1c2430", "#9aa5b1", "#e6ebf0"
 SERIES_COLOURS = ("#2f6f9f", "#2e7d32", "#c0392b", "#8e44ad")
@@ -20,17 +21,12 @@ LINE_WIDTH, LINE_HEIGHT = 560, 220
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58, 16, 14, 46
 
 
-def _frame(width: int, height: int, title: str, body: list[str], *, natural: bool = False) -> str:
-    """``natural``: drawn at its own size (a wide graph scrolls) instead of scaled to the page's width."""
-    size = f'width="{width}" height="{height}"' if natural else 'width="100%"'
-    # A drawing with links in it is a group of them, not an image (an image's content is not
-    # reachable by assistive technology, and its links would be controls nested in one).
-    drawing = "".join(body)
-    role = "group" if "<a " in drawing else "img"
+def _frame(width: int, height: int, title: str, body: list[str]) -> str:
+    """Scaled to the page's width. An image without links: its text alternative is the page's table."""
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" {size} '
-        f'role="{role}" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'
-        f"<title>{escape(title)}</title>{drawing}</svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
 
 
@@ -101,100 +97,83 @@ def line_chart(
     return _frame(LINE_WIDTH, LINE_HEIGHT, title, body)
 
 
-# --- genealogy graph -------------------------------------------------------------------------
+# --- genealogy flow --------------------------------------------------------------------------
 
-# The gap between columns (column width less node width) holds the edges' kg labels.
-COLUMN_WIDTH, NODE_WIDTH, NODE_HEIGHT, ROW_GAP = 270, 170, 44, 14
-# A column shows its heaviest nodes; the rest are folded into one "n more" node, so a casting
-# whose metal comes from hundreds of vehicles still draws as a readable graph.
-MAX_NODES_PER_COLUMN = 8
-
-
-@dataclass(frozen=True)
-class GraphNode:
-    id: int
-    label: str
-    kind: str
-    kg: Decimal
-    column: int  # negative: ancestors (inputs), 0: the object itself, positive: descendants
-    href: str | None = None
+# A fixed drawing, scaled to the page's width: the sources' labels on the left, their bars, the
+# bands, and the subject's bar with its label on the right, always in view however many sources.
+FLOW_WIDTH, FLOW_BARS_HEIGHT, FLOW_GAP, FLOW_MARGIN = 720, 240, 30, 14
+LABEL_RIGHT, SOURCE_X, BAR_WIDTH, SUBJECT_X = 262, 270, 12, 560
+# The heaviest source groups get a band each; the rest share one, so a melt of 1,408 inputs
+# draws as a handful of bands.
+MAX_BANDS = 8
+BAND_COLOURS = ("#2f6f9f", "#2e7d32", "#c0392b", "#8e44ad", "#b9770e", "#16a085", "#5d6d7e", "#a04000")
+FOLDED_COLOUR = "#9aa5b1"
+LABEL_CHARS = 36  # about what fits left of the bars at 12 px
 
 
 @dataclass(frozen=True)
-class GraphEdge:
-    source: int
-    target: int
+class FlowSource:
+    """A group of sources (objects nothing went into) and the kg of the subject they account for."""
+
+    name: str  # stage and organisation, in words
+    count: int
     kg: Decimal
 
 
-def _folded(nodes: Sequence[GraphNode]) -> tuple[list[GraphNode], dict[int, int]]:
-    """Keep the heaviest nodes of each column; map every other node to its column's fold node."""
-    by_column: dict[int, list[GraphNode]] = defaultdict(list)
-    for node in nodes:
-        by_column[node.column].append(node)
-    shown: list[GraphNode] = []
-    mapping: dict[int, int] = {}
-    # Below every node id (folded nodes of other organisations have negative placeholders).
-    fold_base = min(0, *(n.id for n in nodes)) - 1000
-    for column, members in sorted(by_column.items()):
-        members.sort(key=lambda n: (-n.kg, n.label))
-        kept, rest = members[:MAX_NODES_PER_COLUMN], members[MAX_NODES_PER_COLUMN:]
-        if len(rest) == 1:
-            kept, rest = members, []
-        shown.extend(kept)
-        mapping.update({n.id: n.id for n in kept})
-        if rest:
-            fold_id = fold_base - column  # never a node's id
-            total = sum((n.kg for n in rest), Decimal(0))
-            shown.append(GraphNode(fold_id, f"{len(rest)} more", "folded", total, column))
-            mapping.update({n.id: fold_id for n in rest})
-    return shown, mapping
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
-def genealogy_graph(nodes: Sequence[GraphNode], edges: Sequence[GraphEdge], *, title: str) -> str:
-    """Columns left to right in the direction mass flows, each node a box (a link when it has an
-    ``href``), each edge a curve labelled with the kilograms that flowed along it."""
-    shown, mapping = _folded(nodes)
-    columns = sorted({n.column for n in shown})
-    rows_in: dict[int, int] = defaultdict(int)
-    position: dict[int, tuple[float, float]] = {}
-    for node in shown:
-        row = rows_in[node.column]
-        rows_in[node.column] += 1
-        x = 10 + (columns.index(node.column)) * COLUMN_WIDTH
-        position[node.id] = (x, 10 + row * (NODE_HEIGHT + ROW_GAP))
-    width = 20 + max(len(columns) - 1, 0) * COLUMN_WIDTH + NODE_WIDTH
-    height = 20 + max(rows_in.values(), default=1) * (NODE_HEIGHT + ROW_GAP)
+def _bands(sources: Sequence[FlowSource]) -> tuple[list[FlowSource], bool]:
+    """The heaviest groups, and the rest as one band (never a band of one group); whether the
+    last band is that rest."""
+    ordered = sorted(sources, key=lambda s: (-s.kg, s.name))
+    if len(ordered) <= MAX_BANDS:
+        return ordered, False
+    kept, rest = ordered[: MAX_BANDS - 1], ordered[MAX_BANDS - 1 :]
+    count = sum(s.count for s in rest)
+    total = sum((s.kg for s in rest), Decimal(0))
+    return [*kept, FlowSource(f"{len(rest)} more groups", count, total)], True
 
-    merged: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    for edge in edges:
-        source, target = mapping.get(edge.source), mapping.get(edge.target)
-        if source is not None and target is not None and source != target:
-            merged[(source, target)] += edge.kg
-    body = [
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{AXIS}"/></marker></defs>'
-    ]
-    for (source, target), kg in sorted(merged.items()):
-        sx, sy = position[source]
-        tx, ty = position[target]
-        x1, y1, x2, y2 = sx + NODE_WIDTH, sy + NODE_HEIGHT / 2, tx, ty + NODE_HEIGHT / 2
-        middle = (x1 + x2) / 2
+
+def kg_flow(sources: Sequence[FlowSource], *, subject: str, subject_kg: Decimal, title: str) -> str:
+    """A Sankey-style drawing of where the subject's kilograms came from: a band per source group,
+    as thick as its share of the kilograms, from its bar on the left into the subject's bar on the
+    right. Each band and bar has a ``<title>`` with its figures; the page's table is the text."""
+    bands, rest = _bands(sources)
+    total = sum((band.kg for band in bands), Decimal(0))
+    heights = [FLOW_BARS_HEIGHT * float(band.kg / total) if total else 0.0 for band in bands]
+    height = 2 * FLOW_MARGIN + FLOW_BARS_HEIGHT + FLOW_GAP * max(len(bands) - 1, 0)
+    subject_top = (height - FLOW_BARS_HEIGHT) / 2
+    body = []
+    left_top, right_top = float(FLOW_MARGIN), subject_top
+    for index, (band, thickness) in enumerate(zip(bands, heights, strict=True)):
+        colour = FOLDED_COLOUR if rest and index == len(bands) - 1 else BAND_COLOURS[index % len(BAND_COLOURS)]
+        drawn = max(thickness, 1.0)
+        share = figures.percent(band.kg / total) if total else "\N{EN DASH}"
+        objects = f"{figures.grouped(band.count, 0)} object{'s' if band.count != 1 else ''}"
+        words = f"{band.name}: {objects}, {figures.kg(band.kg)} kg ({share})"
+        x1, x2, middle = SOURCE_X + BAR_WIDTH, SUBJECT_X, (SOURCE_X + BAR_WIDTH + SUBJECT_X) / 2
+        y1, y2 = left_top, right_top
         body.append(
-            f'<path d="M {x1:.1f} {y1:.1f} C {middle:.1f} {y1:.1f}, {middle:.1f} {y2:.1f}, {x2:.1f} {y2:.1f}" '
-            f'fill="none" stroke="{AXIS}" stroke-width="1.5" marker-end="url(#arrow)"/>'
-            f'<text x="{middle:.1f}" y="{(y1 + y2) / 2 - 3:.1f}" text-anchor="middle" font-size="11" '
-            f'fill="{TEXT}" class="edge-kg">{kg:,.3f} kg</text>'
+            f'<path class="band" d="M {x1} {y1:.1f} C {middle} {y1:.1f}, {middle} {y2:.1f}, {x2} {y2:.1f} '
+            f"L {x2} {y2 + thickness:.1f} C {middle} {y2 + thickness:.1f}, {middle} {y1 + drawn:.1f}, "
+            f'{x1} {y1 + drawn:.1f} Z" fill="{colour}" fill-opacity="0.35"><title>{escape(words)}</title></path>'
+            f'<rect x="{SOURCE_X}" y="{y1:.1f}" width="{BAR_WIDTH}" height="{drawn:.1f}" fill="{colour}">'
+            f"<title>{escape(words)}</title></rect>"
+            f'<text x="{LABEL_RIGHT}" y="{y1 + drawn / 2 - 2:.1f}" text-anchor="end" fill="{TEXT}">'
+            f"{escape(_short(band.name, LABEL_CHARS))}</text>"
+            f'<text x="{LABEL_RIGHT}" y="{y1 + drawn / 2 + 12:.1f}" text-anchor="end" fill="#5b6675" '
+            f'class="band-kg">{figures.kg(band.kg)} kg</text>'
         )
-    for node in shown:
-        x, y = position[node.id]
-        fill = "#dcebf6" if node.column == 0 else ("#f4f6f8" if node.kind == "folded" else "#ffffff")
-        label = node.label if len(node.label) <= 24 else node.label[:23] + "…"
-        box = (
-            f'<rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="6" fill="{fill}" '
-            f'stroke="#2f6f9f"/><text x="{x + 8}" y="{y + 17}" fill="{TEXT}" font-weight="600">{escape(label)}'
-            f'</text><text x="{x + 8}" y="{y + 34}" fill="#5b6675">{escape(node.kind.replace("_", " "))} · '
-            f"{node.kg:,.3f} kg</text><title>{escape(node.label)}: {node.kg:,.3f} kg</title>"
-        )
-        body.append(f'<a href="{escape(node.href)}">{box}</a>' if node.href else box)
-    return _frame(width, height, title, body, natural=True)
+        left_top += drawn + FLOW_GAP
+        right_top += thickness
+    body.append(
+        f'<rect x="{SUBJECT_X}" y="{subject_top:.1f}" width="{BAR_WIDTH}" height="{FLOW_BARS_HEIGHT}" '
+        f'fill="#1c2430"><title>{escape(subject)}: {figures.kg(subject_kg)} kg</title></rect>'
+        f'<text x="{SUBJECT_X + BAR_WIDTH + 8}" y="{height / 2 - 2:.1f}" fill="{TEXT}" font-weight="600" '
+        f'class="subject">{escape(_short(subject, 20))}</text>'
+        f'<text x="{SUBJECT_X + BAR_WIDTH + 8}" y="{height / 2 + 14:.1f}" fill="#5b6675">'
+        f"{figures.kg(subject_kg)} kg</text>"
+    )
+    return _frame(FLOW_WIDTH, int(height), title, body)
