@@ -154,6 +154,11 @@ credentials_issue (credentials/s, target ratio >= 0.3)
     operations_record. Baseline: canonicalising each credential (RFC 8785) and one Ed25519
     signature over those bytes. Alternating batch by batch (``bench/credentials.py``).
 
+pages_load (req/s, target ratio >= 0.05)
+    The five heaviest console and passport pages at demo size through gunicorn, a signed-in
+    member per simulated user, against /api/v1/health on the same stack; each page's p50 and
+    p99 to standard error (``bench/pages.py``).
+
 A ratio below its target is reported (``met: NO``) but does not fail the run; the
 exit status is non-zero only when a benchmark could not run or a check failed.
 Results go to ``bench/results.json`` (merged with the existing file under ``--only``).
