@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from traceability.api import operation_docs
 from traceability.api.authentication import request_organisation
 from traceability.api.idempotency import idempotent
 from traceability.choices import CLAIM_CATEGORIES, Chemistry, ObjectKind, Operation, ScrapCategory
@@ -520,7 +521,8 @@ def operation_view(name: str, serializer_class: type[Base]) -> Callable[..., Res
     class OperationView(APIView):
         @extend_schema(
             request=serializer_class,
-            responses={201: RecordedEventSerializer},
+            examples=operation_docs.request_examples(name),
+            responses=operation_docs.responses(name, RecordedEventSerializer),
             summary=f"Record {name.replace('-', ' ')}",
             description=(serializer_class.to_input.__doc__ or "") + " Send `Idempotency-Key` to make a retry safe.",
             tags=["operations"],
