@@ -61,7 +61,7 @@ class OrganisationAdmin(PolicyAdmin):
 class MembershipAdmin(OwnOrganisationRows, PolicyAdmin):
     """Who acts for which organisation: the operator's to grant; a member sees its colleagues."""
 
-    list_display = ["user", "organisation"]
+    list_display = ["user", "organisation", "role"]
     list_select_related = ["user", "organisation"]
     search_fields = ["user__username", "organisation__slug"]
     operator_may_add = operator_may_change = operator_may_delete = True

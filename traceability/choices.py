@@ -1,6 +1,13 @@
 from django.db import models
 
 
+class MemberRole(models.TextChoices):
+    """What a web user may do for its organisation: administrators manage its keys and members."""
+
+    MEMBER = "member", "Member"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
 class OrganisationRole(models.TextChoices):
     OEM = "oem", "Vehicle maker (OEM)"
     DISMANTLER = "dismantler", "Dismantler"

@@ -180,7 +180,8 @@ def test_the_operator_has_the_whole_admin(loop):
 
     pages = {name: operator.get(url).status_code for name, url in changelists().items()}
     granted = operator.post(
-        "/admin/traceability/membership/add/", {"user": walk_in.pk, "organisation": loop.dismantler.organisation.pk}
+        "/admin/traceability/membership/add/",
+        {"user": walk_in.pk, "organisation": loop.dismantler.organisation.pk, "role": "member"},
     )
     factor = operator.post(
         "/admin/carbon/emissionfactor/add/",

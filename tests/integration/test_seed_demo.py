@@ -139,6 +139,8 @@ def test_the_demo_prints_an_operator_login_and_its_members_are_not_operators(dem
     members = [user for name, user in users.items() if name not in {"operator", "admin"}]
     assert len(members) == 5 and all(user.is_staff for user in members)
     assert not any(is_platform_operator(user) for user in members)
+    # each demo login administers its organisation: it can try the organisation page's changes
+    assert all(user.membership.is_administrator for user in [*members, users["operator"]])
 
 
 def test_the_summary_prints_the_recycled_content_of_the_melts_and_parts_as_the_engine_computed_it(

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from traceability.choices import CompositionPolicy, OrganisationRole
+from traceability.choices import CompositionPolicy, MemberRole, OrganisationRole
 
 __all__ = ["Membership", "Organisation", "Site"]
 
@@ -55,6 +55,16 @@ class Membership(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(
+        max_length=16,
+        choices=MemberRole.choices,
+        default=MemberRole.MEMBER,
+        help_text="administrators manage the organisation's API keys, signing keys and members",
+    )
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation.slug}"
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == MemberRole.ADMINISTRATOR

@@ -15,6 +15,7 @@ from carbon.demo import recycled_content_lines
 from passport.demo import battery_datasheet
 from passport.models import Passport
 from traceability import hooks
+from traceability.choices import MemberRole
 from traceability.demo.loop import Partners, build_loop, estimated_events
 from traceability.demo.summary import summary
 from traceability.models import Membership, Organisation, Site
@@ -154,7 +155,7 @@ class Command(BaseCommand):
         operator = user_model.objects.create_user(
             OPERATOR_USERNAME, f"{OPERATOR_USERNAME}@looptrace.example", password, is_staff=True
         )
-        Membership.objects.create(user=operator, organisation=platform_organisation())
+        Membership.objects.create(user=operator, organisation=platform_organisation(), role=MemberRole.ADMINISTRATOR)
         organisations, sites = {}, {}
         for slug, name, role, site_name, country in DEMO_ORGANISATIONS:
             organisation = organisation_create(slug=slug, name=name, role=role)
@@ -163,7 +164,7 @@ class Command(BaseCommand):
             signing_key_create_custodial(organisation=organisation)
             # Staff so the Django admin opens; it shows a member what its organisation may read.
             user = user_model.objects.create_user(slug, f"{slug}@looptrace.example", password, is_staff=True)
-            Membership.objects.create(user=user, organisation=organisation)
+            Membership.objects.create(user=user, organisation=organisation, role=MemberRole.ADMINISTRATOR)
         for slug, site_name, country in EXTRA_SITES:
             organisation = Organisation.objects.get(slug=slug)
             sites[site_name] = Site.objects.create(organisation=organisation, name=site_name, country=country)
