@@ -43,13 +43,6 @@ def cell(value: object) -> object:
     return "" if value is None else value
 
 
-def write_csv(columns: Sequence[Column], rows: Iterable[dict[str, Any]], stream: TextIO) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow([c.header for c in columns])
-    for row in rows:
-        writer.writerow([cell(row.get(c.key)) for c in columns])
-
-
 def csv_chunks(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """The CSV as UTF-8 pieces, a row at a time, for a streamed response."""
     buffer = io.StringIO()
@@ -62,6 +55,11 @@ def csv_chunks(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> Ite
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+
+
+def write_csv(columns: Sequence[Column], rows: Iterable[dict[str, Any]], stream: TextIO) -> None:
+    for chunk in csv_chunks(columns, rows):
+        stream.write(chunk.decode("utf-8"))
 
 
 def header_row(sheet: Any, titles: Sequence[str]) -> None:
